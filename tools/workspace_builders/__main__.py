@@ -1,0 +1,5 @@
+import sys
+
+from workspace_builders.cli import main
+
+sys.exit(main())

@@ -1,0 +1,282 @@
+"""`builders init`: nested repo worktrees in a builder, copy-in files and the setup script.
+
+Also the shared half of `builders new`: apply a planned list of checkouts as one unit, undoing what
+this run made when any step fails.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+
+from workspace_builders import checkout, copy_in, git, output, parallel, state
+from workspace_builders.checkout import Checkout
+from workspace_builders.errors import BuildersError, bad_input
+from workspace_builders.locks import builder_lock
+from workspace_builders.names import RepoSpec, check_builder_name, parse_repo_specs
+from workspace_builders.state import BuilderState, RepoState
+from workspace_builders.workspace import REPOS, Workspace, discover
+
+ALL = "all"
+
+
+# --- planning ------------------------------------------------------------------------------------
+
+
+def select_repos(ws: Workspace, text: str | None) -> list[RepoSpec]:
+    """The repos named by REPOS (`a,b:base`, `all`), or the configured default repos."""
+    ws.require_repos_dir()
+    if text is None or not text.strip():
+        specs = [RepoSpec(name, None) for name in ws.config.default_repos]
+    else:
+        specs = parse_repo_specs(text)
+    known = ws.known_repos()
+    if any(s.name == ALL for s in specs) and ALL not in known:
+        if len(specs) > 1 or specs[0].base is not None:
+            raise bad_input("'all' stands alone in REPOS", "use REPOS=all, or list the repos by name")
+        specs = [RepoSpec(name, None) for name in known]
+    unknown = [s.name for s in specs if s.name not in known]
+    if unknown:
+        where = "workspaces.yaml" if ws.config.repos is not None else f"{ws.repos_dir}/"
+        raise bad_input(
+            f"unknown repo{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}",
+            f"known repos (from {where}): {', '.join(known) or '(none)'}",
+        )
+    missing = [s.name for s in specs if not (ws.clone(s.name) / ".git").exists()]
+    if missing:
+        raise bad_input(
+            f"declared but not cloned into {ws.repos_dir}/: {', '.join(missing)}",
+            "clone them: builders repos sync",
+        )
+    return specs
+
+
+def plan_repos(
+    ws: Workspace, builder_path: Path, branch: str, specs: Sequence[RepoSpec], previous: BuilderState | None
+) -> list[Checkout]:
+    def plan_one(spec: RepoSpec) -> Checkout:
+        source = ws.clone(spec.name)
+        found = git.locate(source)
+        if found is None or found.toplevel.resolve() != source.resolve():
+            raise bad_input(f"{spec.name}: {source} is not a git repository", f"re-clone it into {source}")
+        configured = ws.config.repos.get(spec.name) if ws.config.repos else None
+        base = spec.base or (configured.base if configured else None)
+        bases = [base] if base else [checkout.ORIGIN_HEAD, "HEAD"]
+        earlier = previous.repo(spec.name) if previous else None
+        return checkout.plan(
+            spec.name,
+            source,
+            found.common_dir,
+            builder_path / REPOS / spec.name,
+            branch,
+            bases,
+            explicit=base is not None,
+            resumable=earlier.base_commit if earlier else None,
+        )
+
+    outcomes = parallel.each(specs, plan_one)
+    _raise_failures([(spec.name, outcome) for spec, outcome in outcomes])
+    return [outcome for _, outcome in outcomes if isinstance(outcome, Checkout)]
+
+
+def _raise_failures(outcomes: Sequence[tuple[str, object]]) -> None:
+    """All-repos style: every repo was tried; report each failure, then fail as one."""
+    failures = [(label, exc) for label, exc in outcomes if isinstance(exc, BaseException)]
+    if not failures:
+        return
+    for _, exc in failures:
+        if not isinstance(exc, BuildersError):
+            raise exc  # a bug: let the boundary report it
+    if len(failures) == 1:
+        raise failures[0][1]
+    errors = [exc for _, exc in failures if isinstance(exc, BuildersError)]
+    for exc in errors[:-1]:
+        output.error(exc.message, exc.hint)
+    raise errors[-1]
+
+
+def plan_lines(checkouts: Sequence[Checkout]) -> str:
+    rows = [
+        [c.label, c.action, str(c.target), c.branch, f"{checkout.short_ref(c.base_ref)} ({output.short(c.base_commit)})"]
+        for c in checkouts
+    ]
+    return output.table(rows, ["repo", "action", "path", "branch", "base"])
+
+
+# --- applying ------------------------------------------------------------------------------------
+
+
+def build(ws: Workspace, record: BuilderState, checkouts: Sequence[Checkout], previous: BuilderState | None) -> None:
+    """Apply the checkouts (a builder's own first, if listed) and copy-in, as one unit.
+
+    On any failure or interrupt, undo what this run created, put the state back as it was, re-raise.
+    """
+    done: list[Checkout] = []
+    state.save(ws, record)
+    try:
+        first = [c for c in checkouts if c.label == "root"]
+        for c in first:
+            done.append(c)
+            checkout.apply(c)
+            output.say(f"  root: {_progress(c)}")
+        repos = [c for c in checkouts if c.label != "root"]
+        done.extend(repos)
+        outcomes = parallel.each(repos, _apply_repo, lambda c, r: _report(c, r))
+        _raise_failures([(c.label, r) for c, r in outcomes])
+        record.copied = sorted({*record.copied, *_copy_in(ws, record, checkouts)})
+    except BaseException:
+        _rollback(ws, record, done, previous)
+        raise
+
+
+def _apply_repo(c: Checkout) -> None:
+    checkout.apply(c)
+
+
+def _report(c: Checkout, outcome: object) -> None:
+    if isinstance(outcome, BaseException):
+        output.say(f"  {c.label}: FAILED")
+    else:
+        output.say(f"  {c.label}: {_progress(c)}")
+
+
+def _progress(c: Checkout) -> str:
+    if c.action == checkout.PRESENT:
+        return f"already at {c.target}"
+    return f"{c.target} on {c.branch} from {checkout.short_ref(c.base_ref)} ({output.short(c.base_commit)})"
+
+
+def _copy_in(ws: Workspace, record: BuilderState, checkouts: Sequence[Checkout]) -> list[str]:
+    copied: list[str] = []
+    builder = Path(record.path)
+    for c in checkouts:
+        if not c.created_here:
+            continue
+        if c.label == "root":
+            wanted = copy_in.patterns(ws.root, ws.config.copy)
+            copied += copy_in.copy_ignored(ws.root, builder, wanted, skip=[REPOS])
+        else:
+            inner = copy_in.copy_ignored(c.source, c.target, copy_in.patterns(c.source))
+            copied += [f"{REPOS}/{c.label}/{p}" for p in inner]
+    return copied
+
+
+def _rollback(ws: Workspace, record: BuilderState, done: list[Checkout], previous: BuilderState | None) -> None:
+    repos = [c for c in done if c.label != "root"]
+    left: list[str] = []
+    for _, outcome in parallel.each(repos, checkout.undo):
+        left += outcome if isinstance(outcome, list) else [str(outcome)]
+    for c in done:
+        if c.label == "root":
+            left += checkout.undo(c)
+    if previous is not None:
+        state.save(ws, previous)
+    elif not left:
+        state.delete(ws, record.name)
+    if left:
+        output.say("rollback could not undo: " + "; ".join(left))
+    else:
+        output.say("rolled back: the workspace is as it was")
+
+
+def finish(ws: Workspace, record: BuilderState) -> None:
+    """Mark the builder ready, then run the setup script; its failure leaves status setup-failed."""
+    record.status = state.READY
+    state.save(ws, record)
+    script = ws.config.setup
+    if not script:
+        return
+    output.say(f"running setup: {script}")
+    env = git.environ(
+        BUILDER_NAME=record.name,
+        BUILDER_PATH=record.path,
+        WORKSPACE_ROOT=str(ws.root),
+        BUILDER_REPOS=",".join(r.name for r in record.repos),
+    )
+    # stdout=2: the script's output is progress, and stdout is kept for the result (--json).
+    code = subprocess.run(["sh", "-c", script], cwd=record.path, env=env, stdout=2, check=False).returncode
+    if code != 0:
+        record.status = state.SETUP_FAILED
+        state.save(ws, record)
+        raise BuildersError(
+            f"setup script failed with exit {code} in {record.path} (the builder is kept, status setup-failed)",
+            f"fix scripts.setup in workspaces.yaml, then run it again: builders init --builder {record.name}",
+        )
+
+
+def record_repos(record: BuilderState, checkouts: Sequence[Checkout]) -> None:
+    for c in checkouts:
+        if c.label != "root" and record.repo(c.label) is None:
+            record.repos.append(RepoState(c.label, str(c.target), c.branch, c.base_ref, c.base_commit))
+
+
+def result_document(record: BuilderState, checkouts: Sequence[Checkout], dry_run: bool) -> dict[str, object]:
+    document = record.to_json()
+    document["dry_run"] = dry_run
+    actions = {c.label: c.action for c in checkouts}
+    document["actions"] = actions
+    return document
+
+
+# --- the command ---------------------------------------------------------------------------------
+
+
+def init(start: Path, repos: str | None, builder: str | None, dry_run: bool, as_json: bool) -> int:
+    location = discover(start)
+    ws = location.workspace
+    if builder is not None:
+        name = check_builder_name(builder)
+        known = state.load(ws, name)
+        path = Path(known.path) if known else ws.builder_path(name)
+    elif location.in_builder:
+        path = location.worktree
+        name = path.name
+    else:
+        raise bad_input(
+            "init adds repos to a builder: run it inside one, or name it",
+            'cd "$(builders path NAME)" && builders init --repos ..., or: builders init --builder NAME --repos ...',
+        )
+    specs = select_repos(ws, repos)
+    with builder_lock(ws, name):
+        previous = state.load(ws, name)
+        record = previous or _adopt(ws, name, path)
+        branch = record.branch.removeprefix("refs/heads/")
+        checkouts = plan_repos(ws, Path(record.path), branch, specs, previous)
+        if dry_run:
+            show(checkouts, record, dry_run, as_json)
+            return 0
+        record = BuilderState(**{**record.__dict__, "repos": list(record.repos), "status": state.CREATING})
+        record_repos(record, checkouts)
+        output.say(f"builder {name}: adding {len(checkouts)} repo(s)")
+        build(ws, record, checkouts, previous)
+        finish(ws, record)
+        show(checkouts, record, dry_run, as_json)
+    return 0
+
+
+def _adopt(ws: Workspace, name: str, path: Path) -> BuilderState:
+    """State for a builder made without this toolkit (plain `git worktree add`)."""
+    entry = next((w for w in git.worktrees(ws.root) if w.path.resolve() == path.resolve()), None)
+    if entry is None or entry.path.resolve() == ws.root:
+        raise bad_input(
+            f"no builder {name!r}: {path} is not a worktree of {ws.root}",
+            f"create it: builders new {name}",
+        )
+    if entry.branch is None:
+        raise BuildersError(
+            f"builder {name!r} at {path} has a detached HEAD",
+            f"put it on a branch first: git -C {path} switch -c {ws.branch(name)}",
+        )
+    head = entry.head or git.NULL_SHA
+    return BuilderState(name, str(entry.path), entry.branch.removeprefix("refs/heads/"), head, head)
+
+
+def show(checkouts: Sequence[Checkout], record: BuilderState, dry_run: bool, as_json: bool) -> None:
+    if as_json:
+        output.json_document(result_document(record, checkouts, dry_run))
+    elif dry_run:
+        output.result(f"plan for builder {record.name} (dry run: nothing changed)")
+        output.result(plan_lines(checkouts))
+    else:
+        output.result(f"builder {record.name} ready: {record.path}")

@@ -1,0 +1,156 @@
+"""The `builders` command: subcommands, and the one boundary that turns errors into exit codes.
+
+Exit codes: 0 ok; 1 the operation failed or a check found problems; 2 bad usage or bad input
+(nothing was changed); 3 unexpected error (a bug; the traceback is written to a log); 130 interrupted.
+Command modules are imported when their subcommand runs, so start-up stays cheap.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import traceback
+from pathlib import Path
+from typing import Any
+
+from plumbum import cli
+
+from workspace_builders import __version__, output
+from workspace_builders.errors import BuildersError, bad_input
+
+INTERRUPTED = 130
+BUG = 3
+
+
+class Command(cli.Application):
+    """Usage errors become BuildersError (exit 2, on stderr) instead of plumbum's text on stdout."""
+
+    def _parse_args(self, argv: list[str]) -> Any:
+        try:
+            return super()._parse_args(argv)
+        except cli.SwitchError as exc:
+            raise bad_input(_lower(str(exc)), f"see: {self._usage_name()} --help") from None
+
+    def _validate_args(self, swfuncs: Any, tailargs: Any) -> Any:
+        try:
+            return super()._validate_args(swfuncs, tailargs)
+        except cli.SwitchError as exc:
+            raise bad_input(_lower(str(exc)), f"see: {self._usage_name()} --help") from None
+
+    def _usage_name(self) -> str:
+        return f"builders {self.PROGNAME}" if self.PROGNAME != "builders" else "builders"
+
+
+def _lower(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
+class Builders(Command):
+    """Isolated per-session checkouts of a multi-repo workspace, as sibling git worktrees."""
+
+    PROGNAME = "builders"
+    VERSION = __version__
+
+    def main(self, *args: str) -> int:
+        if args:
+            raise bad_input(f"unknown command {args[0]!r}", "see: builders --help")
+        if not self.nested_command:
+            self.help()
+            return 2
+        return 0
+
+
+class MutatingCommand(Command):
+    dry_run = cli.Flag("--dry-run", help="print the plan and change nothing")
+    json = cli.Flag("--json", help="print one JSON document on stdout (shape: README)")
+
+
+@Builders.subcommand("new")
+class New(MutatingCommand):
+    """Create a builder: a worktree of the root in the builders folder, with nested repo worktrees"""
+
+    PROGNAME = "new"
+    repos = cli.SwitchAttr("--repos", str, help="repos to include: a,b or a:base,b or all (default: builders.default_repos)")
+    base = cli.SwitchAttr("--base", str, help="the root's base (default HEAD; required when the root has uncommitted changes)")
+
+    def main(self, name: str) -> int:
+        from workspace_builders.new import new
+
+        return new(Path.cwd(), name, self.repos, self.base, self.dry_run, self.json)
+
+
+@Builders.subcommand("add")
+class Add(MutatingCommand):
+    """Create only the builder worktree of the root, with no repos (see: builders init)"""
+
+    PROGNAME = "add"
+    base = cli.SwitchAttr("--base", str, help="the root's base (default HEAD)")
+
+    def main(self, name: str) -> int:
+        from workspace_builders.sibling_worktree_add import add
+
+        return add(Path.cwd(), name, self.base, self.dry_run, self.json)
+
+
+@Builders.subcommand("init")
+class Init(MutatingCommand):
+    """Add nested repo worktrees, copy-in files and run setup, in this builder or the one named"""
+
+    PROGNAME = "init"
+    repos = cli.SwitchAttr("--repos", str, help="repos to add: a,b or a:base,b or all (default: builders.default_repos)")
+    builder = cli.SwitchAttr("--builder", str, help="the builder's name (default: the builder you are in)")
+
+    def main(self) -> int:
+        from workspace_builders.builder_init import init
+
+        return init(Path.cwd(), self.repos, self.builder, self.dry_run, self.json)
+
+
+@Builders.subcommand("path")
+class PathOf(Command):
+    """Print a builder's path: cd "$(builders path NAME)""""
+
+    PROGNAME = "path"
+
+    def main(self, name: str) -> int:
+        from workspace_builders.listing import builder_path
+
+        output.result(str(builder_path(Path.cwd(), name)))
+        return 0
+
+
+@Builders.subcommand("scaffold")
+class Scaffold(Command):
+    """Copy the workspace-root templates (Taskfile.yaml, Makefile, ...) into this root; never overwrites"""
+
+    PROGNAME = "scaffold"
+    dry_run = cli.Flag("--dry-run", help="print what would be written and change nothing")
+
+    def main(self) -> int:
+        from workspace_builders.scaffold import scaffold
+
+        return scaffold(Path.cwd(), self.dry_run)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = ["builders", *(sys.argv[1:] if argv is None else argv)]
+    try:
+        _, code = Builders.run(args, exit=False)
+        return int(code)
+    except BuildersError as exc:
+        output.error(exc.message, exc.hint)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        output.error("interrupted", "run the same command again: it completes or cleans up what was left")
+        return INTERRUPTED
+    except Exception:
+        log = _write_crash_log()
+        output.error(f"unexpected error (a bug in workspace-builders); the traceback is in {log}", "report it with that file")
+        return BUG
+
+
+def _write_crash_log() -> str:
+    with tempfile.NamedTemporaryFile("w", prefix="builders-crash-", suffix=".log", delete=False) as log:
+        log.write(f"workspace-builders {__version__}\nargv: {sys.argv!r}\n\n")
+        log.write(traceback.format_exc())
+        return log.name

@@ -1,0 +1,174 @@
+"""`workspaces.yaml` and its gitignored overlay `workspaces.local.yaml`, validated into a frozen Config.
+
+Every key is optional and the defaults work with no file at all. Each file is checked on its own, so
+an error names the file, the line and the key; then the overlay is deep-merged over the main file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from workspace_builders.errors import BuildersError, bad_input
+from workspace_builders.names import branch_prefix_problem, name_problem, ref_problem
+
+CONFIG_FILE = "workspaces.yaml"
+LOCAL_FILE = "workspaces.local.yaml"
+
+
+@dataclass(frozen=True)
+class RepoConfig:
+    url: str | None = None
+    base: str | None = None
+
+
+@dataclass(frozen=True)
+class Config:
+    builders_dir: str = "../{root}.builders"
+    branch_prefix: str = "builder/"
+    default_repos: tuple[str, ...] = ()
+    repos: dict[str, RepoConfig] | None = None  # None: every git repo under repos/
+    copy: tuple[str, ...] = ()
+    setup: str | None = None
+    archive: str | None = None
+    files: tuple[Path, ...] = field(default=())  # the files read, for messages
+
+
+# The shape of a file: a dict is a mapping with these keys, "*" any key; a list holds one type.
+_ANY_KEY = "*"
+_SCHEMA: dict[str, Any] = {
+    "version": int,
+    "builders": {"dir": str, "branch_prefix": str, "default_repos": [str]},
+    "repos": {_ANY_KEY: {"url": str, "base": str}},
+    "copy": [str],
+    "scripts": {"setup": str, "archive": str},
+}
+_TYPE_NAMES = {int: "a whole number", str: "a string", list: "a list", dict: "a mapping"}
+
+
+def load(root: Path) -> Config:
+    merged: dict[str, Any] = {}
+    files = []
+    for name in (CONFIG_FILE, LOCAL_FILE):
+        path = root / name
+        if path.is_file():
+            merged = _merge(merged, _read(path))
+            files.append(path)
+    return _build(merged, tuple(files))
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except UnicodeDecodeError as exc:
+        raise bad_input(f"{path}: not UTF-8 text ({exc.reason})", f"save {path.name} as UTF-8") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise bad_input(f"{where}: malformed YAML: {problem}", f"fix the YAML syntax in {path.name}") from None
+    if data is None:
+        return {}
+    lines: dict[tuple[str, ...], int] = {}
+    _record_lines(node, (), lines)
+    _check(data, _SCHEMA, (), path, lines)
+    assert isinstance(data, dict)
+    if "version" in data and data["version"] != 1:
+        raise _wrong(path, lines, ("version",), "must be 1")
+    return data
+
+
+def _record_lines(node: yaml.Node | None, at: tuple[str, ...], lines: dict[tuple[str, ...], int]) -> None:
+    if node is None:
+        return
+    lines.setdefault(at, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            here = (*at, str(key.value))
+            lines[here] = key.start_mark.line + 1
+            _record_lines(value, here, lines)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _record_lines(item, (*at, str(index)), lines)
+
+
+def _check(value: Any, shape: Any, at: tuple[str, ...], path: Path, lines: dict[tuple[str, ...], int]) -> None:
+    if isinstance(shape, dict):
+        if value is None and at and _ANY_KEY not in shape:
+            return  # `scripts:` with nothing under it
+        if not isinstance(value, dict):
+            raise _wrong(path, lines, at, f"must be {_TYPE_NAMES[dict]}")
+        for key, item in value.items():
+            key = str(key)
+            if _ANY_KEY in shape:
+                problem = name_problem(key)
+                if problem:
+                    raise _wrong(path, lines, (*at, key), f"is not a valid repo name: {problem}")
+                if item is not None:  # `ai-dev:` alone declares a repo
+                    _check(item, shape[_ANY_KEY], (*at, key), path, lines)
+            elif key not in shape:
+                known = ", ".join(shape)
+                raise _wrong(path, lines, (*at, key), f"is not a known key (known here: {known})")
+            else:
+                _check(item, shape[key], (*at, key), path, lines)
+    elif isinstance(shape, list):
+        if not isinstance(value, list):
+            raise _wrong(path, lines, at, f"must be {_TYPE_NAMES[list]}")
+        for index, item in enumerate(value):
+            _check(item, shape[0], (*at, str(index)), path, lines)
+    elif not isinstance(value, shape) or isinstance(value, bool):
+        raise _wrong(path, lines, at, f"must be {_TYPE_NAMES[shape]}, not {type(value).__name__}")
+
+
+def _wrong(path: Path, lines: dict[tuple[str, ...], int], at: tuple[str, ...], problem: str) -> BuildersError:
+    line = lines.get(at) or lines.get(at[:-1]) or 1
+    key = ".".join(at) or "(top level)"
+    return bad_input(f"{path}:{line}: key '{key}' {problem}", f"fix or remove '{key}' in {path.name} (README: Configuration)")
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _build(data: dict[str, Any], files: tuple[Path, ...]) -> Config:
+    builders = data.get("builders") or {}
+    scripts = data.get("scripts") or {}
+    where = " or ".join(str(f) for f in files) or CONFIG_FILE
+    prefix = builders.get("branch_prefix", Config.branch_prefix)
+    problem = branch_prefix_problem(prefix)
+    if problem:
+        raise bad_input(f"{where}: builders.branch_prefix {prefix!r}: {problem}", "use a prefix like 'builder/'")
+    for name in builders.get("default_repos", []):
+        problem = name_problem(name)
+        if problem:
+            raise bad_input(f"{where}: builders.default_repos: {name!r} {problem}", "list repo names")
+    repos = None
+    if "repos" in data:
+        repos = {}
+        for name, entry in (data["repos"] or {}).items():
+            entry = entry or {}
+            base = entry.get("base")
+            if base is not None and ref_problem(base):
+                raise bad_input(f"{where}: repos.{name}.base {base!r}: {ref_problem(base)}", "name a branch or commit")
+            repos[str(name)] = RepoConfig(url=entry.get("url"), base=base)
+    return Config(
+        builders_dir=builders.get("dir", Config.builders_dir),
+        branch_prefix=prefix,
+        default_repos=tuple(builders.get("default_repos", ())),
+        repos=repos,
+        copy=tuple(data.get("copy") or ()),
+        setup=scripts.get("setup"),
+        archive=scripts.get("archive"),
+        files=files,
+    )

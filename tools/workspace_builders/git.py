@@ -1,0 +1,252 @@
+"""The only module that runs git.
+
+Every call is `git -C <repo> ...` with an environment scrubbed of the variables that would tie git to
+another repository (a hook runs with GIT_DIR set; a caller may export GIT_WORK_TREE). A failed call
+becomes a BuildersError naming the command, its exit code and what git said.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from subprocess import PIPE
+
+from plumbum import local
+
+from workspace_builders.errors import BuildersError
+
+MIN_VERSION = (2, 36)
+NULL_SHA = "0" * 40
+
+# GIT_* variables that describe the user rather than a repository; every other GIT_* is dropped.
+_KEPT = frozenset(
+    {
+        "GIT_AUTHOR_NAME",
+        "GIT_AUTHOR_EMAIL",
+        "GIT_AUTHOR_DATE",
+        "GIT_COMMITTER_NAME",
+        "GIT_COMMITTER_EMAIL",
+        "GIT_COMMITTER_DATE",
+        "GIT_CONFIG_NOSYSTEM",
+        "GIT_CONFIG_GLOBAL",
+        "GIT_CONFIG_SYSTEM",
+        "GIT_SSH",
+        "GIT_SSH_COMMAND",
+        "GIT_ASKPASS",
+        "GIT_TERMINAL_PROMPT",
+        "GIT_TEMPLATE_DIR",
+    }
+)
+
+# Set in every git call so that this project's own hooks know the toolkit is the caller.
+RUNNING_MARK = "WORKSPACE_BUILDERS_RUNNING"
+
+
+def _dropped(key: str) -> bool:
+    return key.startswith("GIT_") and key not in _KEPT
+
+
+# plumbum merges its import-time copy of the environment under the one we pass: scrub that copy.
+for _key in [k for k in local.env.keys() if _dropped(k)]:
+    del local.env[_key]
+
+
+def environ(**extra: str) -> dict[str, str]:
+    """The process environment without repository-binding GIT_* variables, plus `extra`."""
+    env = {k: v for k, v in os.environ.items() if not _dropped(k)}
+    env.update(extra)
+    return env
+
+
+@dataclass(frozen=True)
+class Completed:
+    args: tuple[str, ...]
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+_version_checked = threading.Event()
+
+
+def probe(repo: Path | str, *args: str, input: str | None = None, read_only: bool = False) -> Completed:
+    """Run `git -C repo args...` and return what happened, whatever the exit code."""
+    if not _version_checked.is_set():
+        require_version()
+    extra = {RUNNING_MARK: "1", "GIT_TERMINAL_PROMPT": "0"}
+    if read_only:
+        # status would otherwise take index.lock to refresh the index, racing concurrent agents.
+        extra["GIT_OPTIONAL_LOCKS"] = "0"
+    return _exec(("-C", str(repo), *args), input, environ(**extra))
+
+
+def run(repo: Path | str, *args: str, input: str | None = None, read_only: bool = False) -> str:
+    """Run `git -C repo args...`; its stdout, or a BuildersError when git fails."""
+    done = probe(repo, *args, input=input, read_only=read_only)
+    if done.returncode != 0:
+        raise GitFailed(done)
+    return done.stdout
+
+
+class GitFailed(BuildersError):
+    def __init__(self, done: Completed):
+        said = done.stderr.strip() or done.stdout.strip() or "(no output)"
+        super().__init__(f"git {' '.join(done.args)} failed with exit {done.returncode}: {said}")
+        self.completed = done
+
+
+def _exec(args: tuple[str, ...], input: str | None, env: dict[str, str]) -> Completed:
+    proc = local["git"].popen(list(args), env=env, stdin=PIPE, stdout=PIPE, stderr=PIPE)
+    out, err = proc.communicate(input.encode() if input is not None else None)
+    return Completed(
+        args,
+        proc.returncode,
+        out.decode("utf-8", "surrogateescape"),
+        err.decode("utf-8", "surrogateescape"),
+    )
+
+
+def require_version() -> None:
+    try:
+        out = _exec(("--version",), None, environ()).stdout
+    except FileNotFoundError:  # plumbum's CommandNotFound is one
+        raise BuildersError("git is not installed", "install git >= 2.36 and put it on PATH") from None
+    numbers = out.split()[2].split(".")[:2] if len(out.split()) > 2 else []
+    found = tuple(int(n) for n in numbers if n.isdigit())
+    if found < MIN_VERSION:
+        raise BuildersError(
+            f"git >= {'.'.join(map(str, MIN_VERSION))} is needed, found {out.strip()!r}",
+            "install a newer git and put it first on PATH",
+        )
+    _version_checked.set()
+
+
+# --- queries -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RepoLocation:
+    toplevel: Path
+    common_dir: Path
+
+
+def locate(path: Path) -> RepoLocation | None:
+    """The worktree containing `path` and its repository's common dir; None outside any repo."""
+    done = probe(path, "rev-parse", "--path-format=absolute", "--show-toplevel", "--git-common-dir")
+    if done.returncode != 0:
+        return None
+    lines = done.stdout.splitlines()
+    if len(lines) != 2:  # a bare repository has no toplevel
+        return None
+    return RepoLocation(Path(lines[0]), Path(lines[1]))
+
+
+def resolve_commits(repo: Path, revs: list[str]) -> dict[str, str | None]:
+    """Each revision's commit id, or None where it names no commit. One git call.
+
+    Revisions go through stdin, so none of them can ever be read as an option.
+    """
+    lines = [f"{rev}^{{commit}}" for rev in revs]
+    out = run(repo, "cat-file", "--batch-check=%(objectname) %(objecttype)", input="\n".join(lines) + "\n")
+    found: dict[str, str | None] = {}
+    for rev, answer in zip(revs, out.splitlines()):
+        sha, _, kind = answer.partition(" ")
+        found[rev] = sha if kind == "commit" else None
+    return found
+
+
+def has_commits(repo: Path) -> bool:
+    return resolve_commits(repo, ["HEAD"])["HEAD"] is not None
+
+
+def changed_tracked_files(repo: Path) -> list[str]:
+    """Paths of tracked files with uncommitted changes (staged or not)."""
+    out = run(repo, "status", "--porcelain=v1", "-z", "--untracked-files=no", read_only=True)
+    return _porcelain_paths(out)
+
+
+def _porcelain_paths(out: str) -> list[str]:
+    paths: list[str] = []
+    fields = iter(out.split("\0"))
+    for field in fields:
+        if not field:
+            continue
+        status, path = field[:2], field[3:]
+        paths.append(path)
+        if "R" in status or "C" in status:
+            next(fields, None)  # the rename's source path
+    return paths
+
+
+def branch_name_ok(branch: str) -> bool:
+    # The caller has already made sure `branch` cannot start with '-'.
+    return probe(".", "check-ref-format", "--branch", branch).returncode == 0
+
+
+@dataclass(frozen=True)
+class Worktree:
+    path: Path
+    head: str | None
+    branch: str | None  # full ref name, None when detached
+    locked: bool
+    prunable: bool
+
+
+def worktrees(repo: Path) -> list[Worktree]:
+    """Every worktree registered in repo's common dir, the main one first. One git call."""
+    out = run(repo, "worktree", "list", "--porcelain", "-z")
+    found: list[Worktree] = []
+    for record in out.split("\0\0"):
+        attrs: dict[str, str] = {}
+        for field in record.split("\0"):
+            if field:
+                key, _, value = field.partition(" ")
+                attrs[key] = value
+        if "worktree" in attrs:
+            found.append(
+                Worktree(
+                    Path(attrs["worktree"]),
+                    attrs.get("HEAD"),
+                    attrs.get("branch"),
+                    "locked" in attrs,
+                    "prunable" in attrs,
+                )
+            )
+    return found
+
+
+def is_ignored(repo: Path, relpath: str) -> bool:
+    return probe(repo, "check-ignore", "-q", "--no-index", "--", relpath).returncode == 0
+
+
+def ignored_entries(repo: Path) -> list[str]:
+    """Untracked ignored paths, an ignored directory as one entry ending in '/'."""
+    out = run(repo, "ls-files", "-z", "--others", "--ignored", "--exclude-standard", "--directory")
+    return [p for p in out.split("\0") if p]
+
+
+# --- changes -------------------------------------------------------------------------------------
+
+
+def add_worktree(repo: Path, path: Path, branch: str, commit: str, *, new_branch: bool) -> None:
+    """Check out `branch` (made at `commit` when new_branch) in a new worktree at `path`."""
+    if new_branch:
+        run(repo, "worktree", "add", "--no-track", "-b", branch, "--", str(path), commit)
+    else:
+        run(repo, "worktree", "add", "--", str(path), branch)
+
+
+def remove_fresh_worktree(repo: Path, path: Path) -> None:
+    """Remove a worktree this run created (so anything in it is ours to drop)."""
+    run(repo, "worktree", "remove", "--force", "--", str(path))
+
+
+def delete_branch_at(repo: Path, branch: str, commit: str) -> bool:
+    """Delete refs/heads/<branch> only while it still points at `commit`; True when deleted."""
+    return probe(repo, "update-ref", "-d", f"refs/heads/{branch}", commit).returncode == 0
+
+
+def prune_worktrees(repo: Path) -> None:
+    run(repo, "worktree", "prune")

@@ -1,0 +1,47 @@
+"""What the user sees: error text, progress lines, tables and JSON.
+
+Progress and messages go to stderr so that stdout holds only the result (the JSON document with
+--json).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+_lock = threading.Lock()
+
+
+def say(line: str) -> None:
+    """A message or progress line (stderr); safe to call from worker threads."""
+    with _lock:
+        print(line, file=sys.stderr, flush=True)
+
+
+def error(message: str, hint: str | None) -> None:
+    with _lock:
+        print(f"error: {message}", file=sys.stderr)
+        if hint:
+            print(f"hint: {hint}", file=sys.stderr)
+        sys.stderr.flush()
+
+
+def table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str:
+    from tabulate import tabulate  # only commands that print tables pay for the import
+
+    return tabulate(rows, headers=headers, tablefmt="plain", disable_numparse=True)
+
+
+def result(text: str) -> None:
+    print(text, flush=True)
+
+
+def json_document(document: Any) -> None:
+    print(json.dumps(document, indent=2, sort_keys=False), flush=True)
+
+
+def short(sha: str | None) -> str:
+    return sha[:10] if sha else "-"

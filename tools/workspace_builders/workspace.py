@@ -1,0 +1,102 @@
+"""The workspace root: finding it from anywhere inside, its paths, its repos and its builders folder."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from workspace_builders import config, git
+from workspace_builders.errors import bad_input
+
+REPOS = "repos"
+
+
+@dataclass(frozen=True)
+class Workspace:
+    root: Path  # resolved path of the root's main worktree
+    common_dir: Path  # the root's git common dir
+    config: config.Config
+
+    @property
+    def repos_dir(self) -> Path:
+        return self.root / REPOS
+
+    @property
+    def builders_dir(self) -> Path:
+        return (self.root / self.config.builders_dir.replace("{root}", self.root.name)).resolve()
+
+    @property
+    def admin_dir(self) -> Path:
+        """Where state and locks live: inside the root's git dir, shared by every worktree."""
+        return self.common_dir / "builders"
+
+    def builder_path(self, name: str) -> Path:
+        return self.builders_dir / name
+
+    def branch(self, name: str) -> str:
+        return self.config.branch_prefix + name
+
+    def clone(self, repo: str) -> Path:
+        return self.repos_dir / repo
+
+    def known_repos(self) -> list[str]:
+        if self.config.repos is not None:
+            return list(self.config.repos)
+        if not self.repos_dir.is_dir():
+            return []
+        return sorted(p.name for p in self.repos_dir.iterdir() if (p / ".git").exists())
+
+    def require_repos_dir(self) -> None:
+        if not self.repos_dir.is_dir():
+            raise bad_input(
+                f"the workspace root has no {REPOS}/ folder: {self.repos_dir}",
+                f"mkdir {self.repos_dir} && git clone <url> {self.repos_dir}/<name>  (or: builders repos sync)",
+            )
+
+    def check_builders_dir(self) -> None:
+        """Refuse a builders folder inside the root or a clone: the deprecated nested layout."""
+        where = self.builders_dir
+        inside = [self.root] + [self.clone(r).resolve() for r in self.known_repos()]
+        for tree in inside:
+            if where == tree or where.is_relative_to(tree):
+                raise bad_input(
+                    f"builders folder {where} is inside {tree} (the deprecated nested layout)",
+                    "set builders.dir to a sibling folder in workspaces.yaml, e.g. dir: \"../{root}.builders\"",
+                )
+
+
+@dataclass(frozen=True)
+class Location:
+    workspace: Workspace
+    worktree: Path  # the worktree of the root that holds the starting point: the root or a builder
+
+    @property
+    def in_builder(self) -> bool:
+        return self.worktree != self.workspace.root
+
+
+def discover(start: Path) -> Location:
+    """Find the workspace from the root, from inside a builder or from inside a nested repo worktree."""
+    found = git.locate(start)
+    if found is None:
+        raise bad_input(
+            f"not inside a workspace: {start} is in no git repository",
+            "cd into your workspace root (a git repo with a repos/ folder) or one of its builders",
+        )
+    main = _main_worktree(found)
+    if main.parent.name == REPOS and (main.parent.parent / ".git").exists():
+        # Inside a clone, or a nested worktree of one: the workspace is one level up.
+        top = found.toplevel
+        outer = main.parent.parent if top == main else top.parent.parent
+        if top != main and top.parent.name != REPOS:
+            raise bad_input(f"{top} is a worktree of {main} outside any builder", "cd into a builder or the root")
+        return discover(outer)
+    root = main.resolve()
+    workspace = Workspace(root, found.common_dir.resolve(), config.load(root))
+    return Location(workspace, found.toplevel.resolve())
+
+
+def _main_worktree(found: git.RepoLocation) -> Path:
+    if found.common_dir.name == ".git":
+        return found.common_dir.parent
+    return git.worktrees(found.toplevel)[0].path
