@@ -108,7 +108,7 @@ class Init(MutatingCommand):
 
 @Builders.subcommand("path")
 class PathOf(Command):
-    """Print a builder's path: cd "$(builders path NAME)""""
+    """Print a builder's path, for cd "$(builders path NAME)" """
 
     PROGNAME = "path"
 
