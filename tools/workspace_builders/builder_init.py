@@ -98,7 +98,13 @@ def _raise_failures(outcomes: Sequence[tuple[str, object]]) -> None:
 
 def plan_lines(checkouts: Sequence[Checkout]) -> str:
     rows = [
-        [c.label, c.action, str(c.target), c.branch, f"{checkout.short_ref(c.base_ref)} ({output.short(c.base_commit)})"]
+        [
+            c.label,
+            c.action,
+            str(c.target),
+            c.branch,
+            f"{checkout.short_ref(c.base_ref)} ({output.short(c.base_commit)})",
+        ]
         for c in checkouts
     ]
     return output.table(rows, ["repo", "action", "path", "branch", "base"])
@@ -113,6 +119,7 @@ def build(ws: Workspace, record: BuilderState, checkouts: Sequence[Checkout], pr
     On any failure or interrupt, undo what this run created, put the state back as it was, re-raise.
     """
     done: list[Checkout] = []
+    made_builders_dir = not ws.builders_dir.exists()
     state.save(ws, record)
     try:
         first = [c for c in checkouts if c.label == "root"]
@@ -127,6 +134,8 @@ def build(ws: Workspace, record: BuilderState, checkouts: Sequence[Checkout], pr
         record.copied = sorted({*record.copied, *_copy_in(ws, record, checkouts)})
     except BaseException:
         _rollback(ws, record, done, previous)
+        if made_builders_dir and ws.builders_dir.is_dir() and not any(ws.builders_dir.iterdir()):
+            ws.builders_dir.rmdir()
         raise
 
 

@@ -40,7 +40,7 @@ class Checkout:
 def short_ref(ref: str) -> str:
     for prefix in ("refs/heads/", "refs/remotes/", "refs/tags/"):
         if ref.startswith(prefix):
-            return ref[len(prefix):]
+            return ref[len(prefix) :]
     return ref
 
 

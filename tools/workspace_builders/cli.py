@@ -14,10 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from plumbum import cli
+from plumbum.cli.application import ShowCompletion, ShowHelp, ShowHelpAll, ShowVersion
 
 from workspace_builders import __version__, output
 from workspace_builders.errors import BuildersError, bad_input
 
+_META_SWITCHES = (ShowHelp, ShowHelpAll, ShowVersion, ShowCompletion)
 INTERRUPTED = 130
 BUG = 3
 
@@ -28,12 +30,16 @@ class Command(cli.Application):
     def _parse_args(self, argv: list[str]) -> Any:
         try:
             return super()._parse_args(argv)
+        except _META_SWITCHES:
+            raise  # --help, --version: plumbum answers those itself
         except cli.SwitchError as exc:
             raise bad_input(_lower(str(exc)), f"see: {self._usage_name()} --help") from None
 
     def _validate_args(self, swfuncs: Any, tailargs: Any) -> Any:
         try:
             return super()._validate_args(swfuncs, tailargs)
+        except _META_SWITCHES:
+            raise
         except cli.SwitchError as exc:
             raise bad_input(_lower(str(exc)), f"see: {self._usage_name()} --help") from None
 
@@ -70,8 +76,12 @@ class New(MutatingCommand):
     """Create a builder: a worktree of the root in the builders folder, with nested repo worktrees"""
 
     PROGNAME = "new"
-    repos = cli.SwitchAttr("--repos", str, help="repos to include: a,b or a:base,b or all (default: builders.default_repos)")
-    base = cli.SwitchAttr("--base", str, help="the root's base (default HEAD; required when the root has uncommitted changes)")
+    repos = cli.SwitchAttr(
+        "--repos", str, help="repos to include: a,b or a:base,b or all (default: builders.default_repos)"
+    )
+    base = cli.SwitchAttr(
+        "--base", str, help="the root's base (default HEAD; required when the root has uncommitted changes)"
+    )
 
     def main(self, name: str) -> int:
         from workspace_builders.new import new
@@ -97,7 +107,9 @@ class Init(MutatingCommand):
     """Add nested repo worktrees, copy-in files and run setup, in this builder or the one named"""
 
     PROGNAME = "init"
-    repos = cli.SwitchAttr("--repos", str, help="repos to add: a,b or a:base,b or all (default: builders.default_repos)")
+    repos = cli.SwitchAttr(
+        "--repos", str, help="repos to add: a,b or a:base,b or all (default: builders.default_repos)"
+    )
     builder = cli.SwitchAttr("--builder", str, help="the builder's name (default: the builder you are in)")
 
     def main(self) -> int:
@@ -145,7 +157,9 @@ def main(argv: list[str] | None = None) -> int:
         return INTERRUPTED
     except Exception:
         log = _write_crash_log()
-        output.error(f"unexpected error (a bug in workspace-builders); the traceback is in {log}", "report it with that file")
+        output.error(
+            f"unexpected error (a bug in workspace-builders); the traceback is in {log}", "report it with that file"
+        )
         return BUG
 
 

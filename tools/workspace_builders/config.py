@@ -128,7 +128,9 @@ def _check(value: Any, shape: Any, at: tuple[str, ...], path: Path, lines: dict[
 def _wrong(path: Path, lines: dict[tuple[str, ...], int], at: tuple[str, ...], problem: str) -> BuildersError:
     line = lines.get(at) or lines.get(at[:-1]) or 1
     key = ".".join(at) or "(top level)"
-    return bad_input(f"{path}:{line}: key '{key}' {problem}", f"fix or remove '{key}' in {path.name} (README: Configuration)")
+    return bad_input(
+        f"{path}:{line}: key '{key}' {problem}", f"fix or remove '{key}' in {path.name} (README: Configuration)"
+    )
 
 
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:

@@ -12,6 +12,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 from subprocess import PIPE
+from typing import cast
 
 from plumbum import local
 
@@ -49,7 +50,7 @@ def _dropped(key: str) -> bool:
 
 
 # plumbum merges its import-time copy of the environment under the one we pass: scrub that copy.
-for _key in [k for k in local.env.keys() if _dropped(k)]:
+for _key in [k for k in local.env.keys() if _dropped(k)]:  # noqa: SIM118 (iterating gives items)
     del local.env[_key]
 
 
@@ -99,13 +100,13 @@ class GitFailed(BuildersError):
 
 def _exec(args: tuple[str, ...], input: str | None, env: dict[str, str]) -> Completed:
     proc = local["git"].popen(list(args), env=env, stdin=PIPE, stdout=PIPE, stderr=PIPE)
-    out, err = proc.communicate(input.encode() if input is not None else None)
-    return Completed(
-        args,
-        proc.returncode,
-        out.decode("utf-8", "surrogateescape"),
-        err.decode("utf-8", "surrogateescape"),
-    )
+    # Bytes, decoded here with surrogateescape so that no path is ever mangled (plumbum's stubs say str).
+    out, err = cast("tuple[bytes, bytes]", proc.communicate(input.encode() if input is not None else None))  # type: ignore[call-arg]
+    return Completed(args, int(proc.returncode or 0), _text(out), _text(err))
+
+
+def _text(data: bytes) -> str:
+    return data.decode("utf-8", "surrogateescape")
 
 
 def require_version() -> None:
@@ -151,7 +152,7 @@ def resolve_commits(repo: Path, revs: list[str]) -> dict[str, str | None]:
     lines = [f"{rev}^{{commit}}" for rev in revs]
     out = run(repo, "cat-file", "--batch-check=%(objectname) %(objecttype)", input="\n".join(lines) + "\n")
     found: dict[str, str | None] = {}
-    for rev, answer in zip(revs, out.splitlines()):
+    for rev, answer in zip(revs, out.splitlines(), strict=True):
         sha, _, kind = answer.partition(" ")
         found[rev] = sha if kind == "commit" else None
     return found

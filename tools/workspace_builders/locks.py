@@ -55,5 +55,5 @@ def builder_lock(ws: Workspace, name: str) -> Iterator[None]:
 @contextmanager
 def repository_lock(common_dir: Path) -> Iterator[None]:
     """Serialise this toolkit's worktree changes in one repository (git races on its own files)."""
-    with _flock(common_dir / "workspace-builders.lock", None):
+    with _flock(common_dir / "builders" / "locks" / "repository.lock", None):
         yield

@@ -38,8 +38,8 @@ def each(
         futures = {pool.submit(work, item): index for index, item in enumerate(items)}
         for future in as_completed(futures):
             index = futures[future]
-            exc = future.exception()
-            results[index] = exc if exc is not None else future.result()
+            failure = future.exception()
+            results[index] = failure if failure is not None else future.result()
             if done:
                 done(items[index], results[index])
     return [(item, results[index]) for index, item in enumerate(items)]

@@ -14,11 +14,12 @@ GITIGNORE_BLOCK = "gitignore-block"
 BLOCK_START = "# >>> workspace-builders >>>"
 
 
-def scaffold(start: Path, dry_run: bool) -> int:
+def scaffold(start: Path, dry_run: bool, quiet: bool = False) -> int:
     location = discover(start)
     if location.in_builder:
         raise bad_input("scaffold writes into the workspace root, not a builder", f"cd {location.workspace.root}")
     root = location.workspace.root
+    say = (lambda line: None) if quiet else output.say
     verb = "would write" if dry_run else "wrote"
     templates = resources.files("workspace_builders") / "templates" / TEMPLATE
     for template in sorted(templates.iterdir(), key=lambda t: t.name):
@@ -26,21 +27,21 @@ def scaffold(start: Path, dry_run: bool) -> int:
             continue
         target = root / template.name
         if target.exists() or target.is_symlink():
-            output.say(f"kept {target.name} (exists; not overwritten)")
+            say(f"kept {target.name} (exists; not overwritten)")
             continue
         if not dry_run:
             target.write_bytes(template.read_bytes())
-        output.say(f"{verb} {target.name}")
+        say(f"{verb} {target.name}")
     gitignore = root / ".gitignore"
     current = gitignore.read_text(encoding="utf-8") if gitignore.is_file() else ""
     if BLOCK_START in current:
-        output.say("kept .gitignore (the workspace-builders block is there)")
+        say("kept .gitignore (the workspace-builders block is there)")
     else:
         if not dry_run:
             block = (templates / GITIGNORE_BLOCK).read_text(encoding="utf-8")
             separator = "" if not current or current.endswith("\n") else "\n"
             gitignore.write_text(current + separator + block, encoding="utf-8")
-        output.say(f"{verb} the workspace-builders block into .gitignore")
+        say(f"{verb} the workspace-builders block into .gitignore")
     if not dry_run:
-        output.say(f"next: commit them (git -C {root} add -A && git -C {root} commit -m 'add workspace-builders')")
+        say(f"next: commit them (git -C {root} add -A && git -C {root} commit -m 'add workspace-builders')")
     return 0

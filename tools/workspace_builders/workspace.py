@@ -61,7 +61,7 @@ class Workspace:
             if where == tree or where.is_relative_to(tree):
                 raise bad_input(
                     f"builders folder {where} is inside {tree} (the deprecated nested layout)",
-                    "set builders.dir to a sibling folder in workspaces.yaml, e.g. dir: \"../{root}.builders\"",
+                    'set builders.dir to a sibling folder in workspaces.yaml, e.g. dir: "../{root}.builders"',
                 )
 
 

@@ -1,0 +1,20 @@
+"""`make bench`: every benchmark, one table. Each compares our command with its baseline in one run."""
+
+from __future__ import annotations
+
+import sys
+
+from common import report
+from new import bench_new
+
+
+def main() -> int:
+    results = [
+        bench_new(repos=10, files=2000, pairs=5, target=0.8),
+    ]
+    print(report(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

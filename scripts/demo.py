@@ -1,0 +1,60 @@
+"""`make demo`: the main job on a generated sample workspace, through the Taskfile targets.
+
+Makes .demo/ (gitignored) afresh: a workspace root with three small clones, then runs
+`task builder:new` in the root and `task builder:init` inside the new builder, and prints the
+sibling layout that results.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from sample_workspace import make_workspace
+
+HERE = Path(__file__).resolve().parent.parent
+DEMO = HERE / ".demo"
+
+
+def step(cwd: Path, *command: str) -> None:
+    print(f"\n$ cd {cwd.relative_to(HERE)} && {' '.join(command)}", flush=True)
+    subprocess.run(command, cwd=cwd, check=True)
+
+
+def tree(folder: Path, prefix: str = "", depth: int = 0) -> None:
+    entries = sorted(p for p in folder.iterdir() if p.name not in {".git", ".task"})
+    for index, entry in enumerate(entries):
+        last = index == len(entries) - 1
+        note = ""
+        if (entry / ".git").is_file():
+            note = "   <- worktree: " + (entry / ".git").read_text(encoding="utf-8").strip().replace(
+                str(DEMO) + "/", ""
+            )
+        print(f"{prefix}{'└── ' if last else '├── '}{entry.name}{'/' if entry.is_dir() else ''}{note}")
+        if entry.is_dir() and depth < 2 and entry.name != "src":
+            tree(entry, prefix + ("    " if last else "│   "), depth + 1)
+
+
+def main() -> int:
+    if shutil.which("task") is None or shutil.which("builders") is None:
+        print("error: task or builders is not on PATH\nhint: run it as: make demo", file=sys.stderr)
+        return 2
+    shutil.rmtree(DEMO, ignore_errors=True)
+    root = make_workspace(DEMO)
+    print(f"sample workspace: {root.relative_to(HERE)} with repos/ai-dev, repos/domain-apis, repos/k8s-lab")
+    step(root, "task", "builder:new", "NAME=slack", "REPOS=ai-dev,domain-apis")
+    builder = DEMO / "workspace-root.builders" / "slack"
+    step(builder, "task", "builder:init", "REPOS=k8s-lab")
+    print(f"\n{DEMO.relative_to(HERE)}/ (clones and builders; .git folders and src/ contents not shown)")
+    tree(DEMO / "workspace-root.builders")
+    print(f"\nthe root's repos/ still holds only the clones: {sorted(os.listdir(root / 'repos'))}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

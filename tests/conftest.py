@@ -1,0 +1,120 @@
+"""Fixtures: hermetic git, a real sample workspace in tmp_path, and `builders` run in-process."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "scripts"))
+
+from sample_workspace import commit_all, make_workspace  # noqa: E402
+
+from workspace_builders import cli, git  # noqa: E402
+
+REPOS = ("alpha", "beta", "gamma")
+
+
+@pytest.fixture(autouse=True)
+def hermetic_git(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    home = tmp_path_factory.mktemp("home")
+    (home / ".gitconfig").write_text(
+        "[init]\n\tdefaultBranch = main\n[user]\n\tname = Test\n\temail = test@example.com\n"
+        '[advice]\n\tdetachedHead = false\n[protocol "file"]\n\tallow = always\n',
+        encoding="utf-8",
+    )
+    templates = home / "git-templates"
+    templates.mkdir()
+    for key in [k for k in os.environ if k.startswith("GIT_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.setenv("GIT_TEMPLATE_DIR", str(templates))
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    monkeypatch.setenv("LC_ALL", "C.UTF-8")
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    """A workspace root with three cloned repos (alpha, beta, gamma) of a few files each."""
+    return make_workspace(tmp_path, REPOS, files=3)
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+
+Builders = Callable[..., Result]
+
+
+@pytest.fixture
+def builders(root: Path, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Builders:
+    """Run `builders ARGS...` in-process from `cwd` (default: the root); exit code and output."""
+
+    def run(*args: str, cwd: Path | None = None) -> Result:
+        capfd.readouterr()
+        monkeypatch.chdir(cwd or root)
+        code = cli.main(list(args))
+        out, err = capfd.readouterr()
+        return Result(code, out, err)
+
+    return run
+
+
+def builders_dir(root: Path) -> Path:
+    return root.parent / f"{root.name}.builders"
+
+
+def snapshot(top: Path) -> dict[str, object]:
+    """Everything a command could change under `top`: files, refs and worktree lists of every repo.
+
+    Lock files are left out: they are kept on purpose (removing one would race another run).
+    """
+    files: list[tuple[str, bytes | None]] = []
+    repos = []
+    for folder, dirs, names in os.walk(top):
+        here = Path(folder)
+        if ".git" in dirs or ".git" in names:
+            repos.append(here)
+        if here.name == ".git":
+            dirs[:] = [d for d in dirs if d in {"worktrees", "builders", "refs"}]
+        dirs[:] = [d for d in dirs if d != "locks"]
+        for name in names + dirs:
+            path = here / name
+            if ".git" in path.parts and "builders" in path.parts and path.is_dir():
+                continue  # admin folders for state and locks; the state files themselves count
+            if path.is_file() and ".git" not in path.relative_to(top).parts:
+                files.append((str(path.relative_to(top)), path.read_bytes()))
+            else:
+                files.append((str(path.relative_to(top)), None))
+    refs = {str(r): git.run(r, "for-each-ref", "--format=%(refname) %(objectname)") for r in repos}
+    trees = {str(r): git.run(r, "worktree", "list", "--porcelain") for r in repos if (r / ".git").is_dir()}
+    return {"files": sorted(files, key=lambda f: f[0]), "refs": refs, "worktrees": trees}
+
+
+@pytest.fixture
+def unchanged(root: Path) -> Callable[[], AbstractContextManager[None]]:
+    """`with unchanged(): ...` asserts that nothing under the workspace's parent folder changed."""
+
+    @contextmanager
+    def watch() -> Iterator[None]:
+        before = snapshot(root.parent)
+        yield
+        assert snapshot(root.parent) == before
+
+    return watch
+
+
+def commit(path: Path, message: str = "change") -> str:
+    commit_all(path, message)
+    return git.run(path, "rev-parse", "HEAD").strip()

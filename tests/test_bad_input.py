@@ -1,0 +1,190 @@
+"""Every bad input: exit 2, an `error:` and a `hint:`, and nothing created or changed."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import Builders, builders_dir, commit
+from workspace_builders import git
+
+BAD_NAMES = {
+    "dots": "..",
+    "parent": "../x",
+    "slash": "a/b",
+    "space": "a b",
+    "empty": "",
+    "too long": "a" * 64,
+    "non-ascii": "café",
+    "lock suffix": "x.lock",
+    "double dot inside": "a..b",
+    "leading dot": ".hidden",
+    "trailing dot": "x.",
+    "newline": "a\nb",
+    "option after --": "-x",
+}
+
+
+@pytest.mark.parametrize("name", BAD_NAMES.values(), ids=BAD_NAMES.keys())
+@pytest.mark.parametrize("command", ["new", "add", "path"])
+def test_bad_builder_names(builders: Builders, unchanged, name: str, command: str) -> None:  # type: ignore[no-untyped-def]
+    with unchanged():
+        result = builders(command, "--", name)
+    assert result.code == 2, result.err
+    assert "error: invalid builder name" in result.err
+    assert "\nhint: " in result.err
+
+
+def test_bad_name_for_init_builder(builders: Builders, unchanged) -> None:  # type: ignore[no-untyped-def]
+    with unchanged():
+        result = builders("init", "--builder", "../up", "--repos", "alpha")
+    assert result.code == 2 and "invalid builder name" in result.err
+
+
+def test_leading_dash_is_never_an_option(builders: Builders, unchanged) -> None:  # type: ignore[no-untyped-def]
+    with unchanged():
+        result = builders("new", "--force")
+    assert result.code == 2
+    assert result.err.startswith("error: unknown switch --force") and "hint: " in result.err
+
+
+BAD_REPOS = {
+    "unknown": ("alpha,nope", "unknown repo: nope"),
+    "two unknown": ("x1,x2", "unknown repos: x1, x2"),
+    "traversal": ("../alpha", "invalid repo '../alpha'"),
+    "slash": ("alpha/x", "invalid repo 'alpha/x'"),
+    "option as base": ("alpha:--output=/tmp/x", "starts with '-'"),
+    "space in base": ("alpha:main x", "white space"),
+    "empty base": ("alpha:", "is empty"),
+    "twice": ("alpha,alpha", "listed twice"),
+    "all with others": ("all,alpha", "'all' stands alone"),
+}
+
+
+@pytest.mark.parametrize(("repos", "message"), BAD_REPOS.values(), ids=BAD_REPOS.keys())
+def test_bad_repos(builders: Builders, unchanged, repos: str, message: str) -> None:  # type: ignore[no-untyped-def]
+    with unchanged():
+        result = builders("new", "x", "--repos", repos)
+    assert result.code == 2, result.err
+    assert message in result.err and "\nhint: " in result.err
+
+
+def test_unknown_repo_hint_lists_known(builders: Builders) -> None:
+    result = builders("new", "x", "--repos", "nope")
+    assert "hint: known repos" in result.err and "alpha, beta, gamma" in result.err
+
+
+def test_base_naming_no_commit(builders: Builders, unchanged) -> None:  # type: ignore[no-untyped-def]
+    with unchanged():
+        result = builders("new", "x", "--repos", "alpha,beta:no-such-branch")
+    assert result.code == 2
+    assert "beta: base 'no-such-branch' names no commit" in result.err
+
+
+def test_bad_root_base(builders: Builders, unchanged) -> None:  # type: ignore[no-untyped-def]
+    with unchanged():
+        assert builders("new", "x", "--base", "-p").code == 2
+        assert builders("new", "x", "--base", "nothing-here").code == 2
+
+
+def test_malformed_yaml(root: Path, builders: Builders, unchanged) -> None:  # type: ignore[no-untyped-def]
+    (root / "workspaces.yaml").write_text("builders:\n  dir: [unclosed\n")
+    with unchanged():
+        result = builders("new", "x", "--repos", "alpha")
+    assert result.code == 2
+    assert "workspaces.yaml:3: malformed YAML" in result.err
+
+
+def test_unknown_config_key(root: Path, builders: Builders, unchanged) -> None:  # type: ignore[no-untyped-def]
+    (root / "workspaces.local.yaml").write_text("builders:\n  dri: x\n")
+    with unchanged():
+        result = builders("new", "x")
+    assert result.code == 2
+    assert "workspaces.local.yaml:2: key 'builders.dri' is not a known key" in result.err
+
+
+def test_missing_repos_folder(root: Path, builders: Builders, unchanged) -> None:  # type: ignore[no-untyped-def]
+    shutil.rmtree(root / "repos")
+    with unchanged():
+        result = builders("new", "x", "--repos", "alpha")
+    assert result.code == 2
+    assert "has no repos/ folder" in result.err and "builders repos sync" in result.err
+
+
+def test_declared_repo_not_cloned(root: Path, builders: Builders, unchanged) -> None:  # type: ignore[no-untyped-def]
+    (root / "workspaces.yaml").write_text("repos:\n  alpha:\n  delta:\n    url: /nowhere\n")
+    with unchanged():
+        result = builders("new", "x", "--repos", "delta")
+    assert result.code == 2 and "not cloned" in result.err
+
+
+def test_root_with_no_commits(tmp_path: Path, builders: Builders) -> None:
+    empty = tmp_path / "fresh"
+    (empty / "repos").mkdir(parents=True)
+    git.run(empty, "init", "-q")
+    (empty / ".gitignore").write_text("repos/\n")
+    result = builders("new", "x", cwd=empty)
+    assert result.code == 2
+    assert "has no commits" in result.err and "commit --allow-empty" in result.err
+    assert not (tmp_path / "fresh.builders").exists()
+    assert git.run(empty, "worktree", "list", "--porcelain").count("worktree ") == 1
+
+
+def test_not_inside_a_workspace(tmp_path: Path, builders: Builders) -> None:
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    result = builders("new", "x", cwd=outside)
+    assert result.code == 2
+    assert "not inside a workspace" in result.err and "hint: " in result.err
+    assert list(outside.iterdir()) == []
+
+
+def test_builders_dir_inside_the_root_is_refused(root: Path, builders: Builders, unchanged) -> None:  # type: ignore[no-untyped-def]
+    (root / "workspaces.yaml").write_text('builders:\n  dir: ".builders"\n')
+    commit(root)
+    with unchanged():
+        result = builders("new", "x", "--repos", "alpha")
+    assert result.code == 2
+    assert "deprecated nested layout" in result.err and "../{root}.builders" in result.err
+
+
+def test_builders_dir_inside_a_clone_is_refused(root: Path, builders: Builders, unchanged) -> None:  # type: ignore[no-untyped-def]
+    (root / "workspaces.yaml").write_text('builders:\n  dir: "repos/alpha/trees"\n')
+    commit(root)
+    with unchanged():
+        assert builders("new", "x").code == 2
+
+
+def test_repos_not_ignored_in_root(root: Path, builders: Builders, unchanged) -> None:  # type: ignore[no-untyped-def]
+    gitignore = root / ".gitignore"
+    gitignore.write_text(gitignore.read_text().replace("repos/\n", ""))
+    commit(root)
+    with unchanged():
+        result = builders("new", "x")
+    assert result.code == 2
+    assert "repos/ is not ignored" in result.err
+
+
+def test_init_in_the_root_is_refused(builders: Builders, unchanged) -> None:  # type: ignore[no-untyped-def]
+    with unchanged():
+        result = builders("init", "--repos", "alpha")
+    assert result.code == 2 and "run it inside one, or name it" in result.err
+
+
+def test_init_of_unknown_builder(builders: Builders, unchanged) -> None:  # type: ignore[no-untyped-def]
+    with unchanged():
+        result = builders("init", "--builder", "ghost", "--repos", "alpha")
+    assert result.code == 2 and "no builder 'ghost'" in result.err
+
+
+def test_unknown_command_and_no_command(builders: Builders) -> None:
+    result = builders("frobnicate")
+    assert result.code == 2 and "unknown command 'frobnicate'" in result.err
+    assert builders().code == 2
+
+
+def test_no_builders_dir_left_behind(root: Path, builders: Builders) -> None:
+    assert builders("new", "x", "--repos", "nope").code == 2
+    assert not builders_dir(root).exists()

@@ -1,0 +1,94 @@
+"""The workspace-root templates: `task builder:*` and `make builder-*` drive the real console script."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import Builders, builders_dir
+from workspace_builders import git
+
+BIN = Path(sys.executable).parent
+
+
+def shell(cwd: Path, *command: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, check=False)
+
+
+needs_task = pytest.mark.skipif(shutil.which("task", path=str(BIN)) is None, reason="task (go-task-bin) not installed")
+
+
+@needs_task
+def test_task_builder_new_and_init_inside(root: Path) -> None:
+    done = shell(root, "task", "builder:new", "NAME=slack", "REPOS=alpha,beta:HEAD")
+    assert done.returncode == 0, done.stderr
+    builder = builders_dir(root) / "slack"
+    assert git.run(builder / "repos/beta", "branch", "--show-current").strip() == "builder/slack"
+    # inside a nested repo, task walks up to the builder's Taskfile and acts on this builder
+    done = shell(builder / "repos/alpha", "task", "builder:init", "REPOS=gamma")
+    assert done.returncode == 0, done.stderr
+    assert (builder / "repos/gamma/.git").is_file()
+
+
+@needs_task
+def test_task_requires_name_and_passes_errors_through(root: Path) -> None:
+    done = shell(root, "task", "builder:new")
+    assert done.returncode != 0 and "NAME" in done.stderr
+    done = shell(root, "task", "builder:new", "NAME=x", "REPOS=nope")
+    assert "error: unknown repo: nope" in done.stderr
+    assert not builders_dir(root).exists()
+
+
+@needs_task
+def test_task_quotes_hostile_values(root: Path) -> None:
+    done = shell(root, "task", "builder:new", "NAME=x; touch pwned", "REPOS=alpha")
+    assert "invalid builder name" in done.stderr
+    assert not (root / "pwned").exists()
+
+
+def test_make_twins(root: Path) -> None:
+    done = shell(root, "make", "--no-print-directory", "builder-new", "NAME=slack", "REPOS=alpha")
+    assert done.returncode == 0, done.stderr
+    builder = builders_dir(root) / "slack"
+    done = shell(builder, "make", "--no-print-directory", "builder-init", "REPOS=beta")
+    assert done.returncode == 0, done.stderr
+    assert (builder / "repos/beta/.git").is_file()
+    done = shell(root, "make", "builder-new", "NAME=x; touch pwned")
+    assert "invalid builder name" in done.stderr and not (root / "pwned").exists()
+    done = shell(root, "make", "builder-new")
+    assert done.returncode != 0 and "error: NAME is required" in done.stderr
+
+
+def test_console_script_exit_codes(root: Path) -> None:
+    assert shell(root, "builders", "new", "bad/name").returncode == 2
+    assert shell(root, "builders", "--version").stdout.strip().endswith("0.1.0")
+    done = shell(root, "builders", "new", "x", "--repos", "alpha", "--json")
+    assert done.returncode == 0 and done.stdout.startswith("{")
+
+
+def test_scaffold_never_overwrites(root: Path, builders: Builders) -> None:
+    (root / "Makefile").write_text("# mine\n")
+    before = (root / ".gitignore").read_text()
+    result = builders("scaffold")
+    assert result.code == 0
+    assert "kept Makefile" in result.err
+    assert (root / "Makefile").read_text() == "# mine\n"
+    assert (root / ".gitignore").read_text() == before  # the block is there once already
+
+
+def test_scaffold_into_a_bare_root(tmp_path: Path, builders: Builders) -> None:
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    git.run(fresh, "init", "-q")
+    (fresh / ".gitignore").write_text("*.log")
+    assert builders("scaffold", cwd=fresh).code == 0
+    assert (fresh / ".gitignore").read_text().startswith("*.log\n# >>> workspace-builders >>>\nrepos/\n")
+    assert {"Taskfile.yaml", "Makefile", "workspaces.yaml"} <= {p.name for p in fresh.iterdir()}
+    assert builders("scaffold", cwd=fresh).code == 0
+    assert (fresh / ".gitignore").read_text().count("workspace-builders >>>") == 1
