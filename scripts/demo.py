@@ -50,7 +50,7 @@ def main() -> int:
     step(root, "task", "builder:new", "NAME=slack", "REPOS=ai-dev,domain-apis")
     builder = DEMO / "workspace-root.builders" / "slack"
     step(builder, "task", "builder:init", "REPOS=k8s-lab")
-    print(f"\n{DEMO.relative_to(HERE)}/ (clones and builders; .git folders and src/ contents not shown)")
+    print(f"\n{DEMO.relative_to(HERE)}/workspace-root.builders/  (.git and src/ not shown)")
     tree(DEMO / "workspace-root.builders")
     print(f"\nthe root's repos/ still holds only the clones: {sorted(os.listdir(root / 'repos'))}")
     return 0

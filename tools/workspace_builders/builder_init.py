@@ -151,9 +151,10 @@ def _report(c: Checkout, outcome: object) -> None:
 
 
 def _progress(c: Checkout) -> str:
+    where = c.target if c.label == "root" else f"{REPOS}/{c.label}"
     if c.action == checkout.PRESENT:
-        return f"already at {c.target}"
-    return f"{c.target} on {c.branch} from {checkout.short_ref(c.base_ref)} ({output.short(c.base_commit)})"
+        return f"{where} already there"
+    return f"{where} on {c.branch} from {checkout.short_ref(c.base_ref)} ({output.short(c.base_commit)})"
 
 
 def _copy_in(ws: Workspace, record: BuilderState, checkouts: Sequence[Checkout]) -> list[str]:

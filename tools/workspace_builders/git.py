@@ -114,14 +114,19 @@ def require_version() -> None:
         out = _exec(("--version",), None, environ()).stdout
     except FileNotFoundError:  # plumbum's CommandNotFound is one
         raise BuildersError("git is not installed", "install git >= 2.36 and put it on PATH") from None
-    numbers = out.split()[2].split(".")[:2] if len(out.split()) > 2 else []
-    found = tuple(int(n) for n in numbers if n.isdigit())
-    if found < MIN_VERSION:
+    if parse_version(out) < MIN_VERSION:
         raise BuildersError(
             f"git >= {'.'.join(map(str, MIN_VERSION))} is needed, found {out.strip()!r}",
             "install a newer git and put it first on PATH",
         )
     _version_checked.set()
+
+
+def parse_version(text: str) -> tuple[int, ...]:
+    """`git version 2.39.5` -> (2, 39); anything unreadable -> ()."""
+    words = text.split()
+    numbers = words[2].split(".")[:2] if len(words) > 2 and words[:2] == ["git", "version"] else []
+    return tuple(int(n) for n in numbers) if all(n.isdigit() for n in numbers) else ()
 
 
 # --- queries -------------------------------------------------------------------------------------

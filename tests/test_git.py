@@ -1,0 +1,81 @@
+"""The git module: scrubbed environment, failures as errors, and parsers of porcelain output."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest import commit
+from workspace_builders import git
+from workspace_builders.errors import BuildersError
+
+
+def test_failure_names_command_exit_and_stderr(root: Path) -> None:
+    with pytest.raises(BuildersError) as raised:
+        git.run(root, "rev-parse", "--verify", "no-such-ref")
+    assert "git -C" in raised.value.message and "rev-parse --verify no-such-ref" in raised.value.message
+    assert "exit 128" in raised.value.message and "Needed a single revision" in raised.value.message
+
+
+def test_callers_repository_variables_are_dropped(root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    alpha = root / "repos/alpha"
+    monkeypatch.setenv("GIT_DIR", str(alpha / ".git"))
+    monkeypatch.setenv("GIT_WORK_TREE", str(alpha))
+    monkeypatch.setenv("GIT_INDEX_FILE", str(tmp_path / "bogus-index"))
+    assert git.run(root, "rev-parse", "--show-toplevel").strip() == str(root)
+    env = git.environ()
+    assert "GIT_DIR" not in env and "GIT_INDEX_FILE" not in env
+    assert env["GIT_CONFIG_GLOBAL"]  # the user's own settings stay
+
+
+def test_revisions_are_never_options(root: Path, tmp_path: Path) -> None:
+    trap = tmp_path / "written"
+    found = git.resolve_commits(root, [f"--output={trap}", "HEAD", "no-such", "HEAD:README.md"])
+    assert not trap.exists()
+    assert found[f"--output={trap}"] is None and found["no-such"] is None
+    assert found["HEAD:README.md"] is None  # a blob is not a commit
+    assert found["HEAD"] == git.run(root, "rev-parse", "HEAD").strip()
+
+
+def test_changed_tracked_files_with_odd_names(root: Path) -> None:
+    odd = "a file with spaces\tand tab.txt"
+    (root / odd).write_text("1")
+    (root / "old name.txt").write_text("2")
+    commit(root)
+    (root / odd).write_text("changed")
+    git.run(root, "mv", "old name.txt", "new name.txt")
+    (root / "untracked.txt").write_text("not counted")
+    assert sorted(git.changed_tracked_files(root)) == [odd, "new name.txt"]
+
+
+def test_worktrees_parse(root: Path, tmp_path: Path) -> None:
+    extra = tmp_path / "wt with space"
+    git.run(root, "worktree", "add", "-q", "--detach", str(extra))
+    git.run(root, "worktree", "lock", str(extra))
+    found = git.worktrees(root)
+    assert [w.path for w in found] == [root, extra]
+    assert found[0].branch == "refs/heads/main" and not found[0].locked
+    assert found[1].branch is None and found[1].locked and found[1].head == found[0].head
+
+
+def test_locate_outside_and_inside(root: Path, tmp_path: Path) -> None:
+    assert git.locate(tmp_path) is None
+    inside = git.locate(root / "repos/alpha/src")
+    assert inside is not None
+    assert inside.toplevel == root / "repos/alpha" and inside.common_dir == root / "repos/alpha/.git"
+
+
+@pytest.mark.parametrize(
+    ("text", "version"),
+    [
+        ("git version 2.39.5\n", (2, 39)),
+        ("git version 2.36.0.windows.1", (2, 36)),
+        ("git version 2.9.1", (2, 9)),
+        ("hub version 2.14.2", ()),
+        ("", ()),
+    ],
+)
+def test_parse_version(text: str, version: tuple[int, ...]) -> None:
+    assert git.parse_version(text) == version
+    assert (git.parse_version(text) >= git.MIN_VERSION) == (version >= (2, 36))
