@@ -55,6 +55,7 @@ class Result:
 
 
 Builders = Callable[..., Result]
+Unchanged = Callable[[], AbstractContextManager[None]]
 
 
 @pytest.fixture
@@ -103,7 +104,7 @@ def snapshot(top: Path) -> dict[str, object]:
 
 
 @pytest.fixture
-def unchanged(root: Path) -> Callable[[], AbstractContextManager[None]]:
+def unchanged(root: Path) -> Unchanged:
     """`with unchanged(): ...` asserts that nothing under the workspace's parent folder changed."""
 
     @contextmanager

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Builders, builders_dir, commit
+from conftest import Builders, Unchanged, builders_dir, commit
 from workspace_builders import git
 
 BAD_NAMES = {
@@ -29,7 +29,7 @@ BAD_NAMES = {
 
 @pytest.mark.parametrize("name", BAD_NAMES.values(), ids=BAD_NAMES.keys())
 @pytest.mark.parametrize("command", ["new", "add", "path"])
-def test_bad_builder_names(builders: Builders, unchanged, name: str, command: str) -> None:  # type: ignore[no-untyped-def]
+def test_bad_builder_names(builders: Builders, unchanged: Unchanged, name: str, command: str) -> None:
     with unchanged():
         result = builders(command, "--", name)
     assert result.code == 2, result.err
@@ -37,13 +37,13 @@ def test_bad_builder_names(builders: Builders, unchanged, name: str, command: st
     assert "\nhint: " in result.err
 
 
-def test_bad_name_for_init_builder(builders: Builders, unchanged) -> None:  # type: ignore[no-untyped-def]
+def test_bad_name_for_init_builder(builders: Builders, unchanged: Unchanged) -> None:
     with unchanged():
         result = builders("init", "--builder", "../up", "--repos", "alpha")
     assert result.code == 2 and "invalid builder name" in result.err
 
 
-def test_leading_dash_is_never_an_option(builders: Builders, unchanged) -> None:  # type: ignore[no-untyped-def]
+def test_leading_dash_is_never_an_option(builders: Builders, unchanged: Unchanged) -> None:
     with unchanged():
         result = builders("new", "--force")
     assert result.code == 2
@@ -64,7 +64,7 @@ BAD_REPOS = {
 
 
 @pytest.mark.parametrize(("repos", "message"), BAD_REPOS.values(), ids=BAD_REPOS.keys())
-def test_bad_repos(builders: Builders, unchanged, repos: str, message: str) -> None:  # type: ignore[no-untyped-def]
+def test_bad_repos(builders: Builders, unchanged: Unchanged, repos: str, message: str) -> None:
     with unchanged():
         result = builders("new", "x", "--repos", repos)
     assert result.code == 2, result.err
@@ -76,20 +76,20 @@ def test_unknown_repo_hint_lists_known(builders: Builders) -> None:
     assert "hint: known repos" in result.err and "alpha, beta, gamma" in result.err
 
 
-def test_base_naming_no_commit(builders: Builders, unchanged) -> None:  # type: ignore[no-untyped-def]
+def test_base_naming_no_commit(builders: Builders, unchanged: Unchanged) -> None:
     with unchanged():
         result = builders("new", "x", "--repos", "alpha,beta:no-such-branch")
     assert result.code == 2
     assert "beta: base 'no-such-branch' names no commit" in result.err
 
 
-def test_bad_root_base(builders: Builders, unchanged) -> None:  # type: ignore[no-untyped-def]
+def test_bad_root_base(builders: Builders, unchanged: Unchanged) -> None:
     with unchanged():
         assert builders("new", "x", "--base", "-p").code == 2
         assert builders("new", "x", "--base", "nothing-here").code == 2
 
 
-def test_malformed_yaml(root: Path, builders: Builders, unchanged) -> None:  # type: ignore[no-untyped-def]
+def test_malformed_yaml(root: Path, builders: Builders, unchanged: Unchanged) -> None:
     (root / "workspaces.yaml").write_text("builders:\n  dir: [unclosed\n")
     with unchanged():
         result = builders("new", "x", "--repos", "alpha")
@@ -97,7 +97,7 @@ def test_malformed_yaml(root: Path, builders: Builders, unchanged) -> None:  # t
     assert "workspaces.yaml:3: malformed YAML" in result.err
 
 
-def test_unknown_config_key(root: Path, builders: Builders, unchanged) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_config_key(root: Path, builders: Builders, unchanged: Unchanged) -> None:
     (root / "workspaces.local.yaml").write_text("builders:\n  dri: x\n")
     with unchanged():
         result = builders("new", "x")
@@ -105,7 +105,7 @@ def test_unknown_config_key(root: Path, builders: Builders, unchanged) -> None: 
     assert "workspaces.local.yaml:2: key 'builders.dri' is not a known key" in result.err
 
 
-def test_missing_repos_folder(root: Path, builders: Builders, unchanged) -> None:  # type: ignore[no-untyped-def]
+def test_missing_repos_folder(root: Path, builders: Builders, unchanged: Unchanged) -> None:
     shutil.rmtree(root / "repos")
     with unchanged():
         result = builders("new", "x", "--repos", "alpha")
@@ -113,7 +113,7 @@ def test_missing_repos_folder(root: Path, builders: Builders, unchanged) -> None
     assert "has no repos/ folder" in result.err and "builders repos sync" in result.err
 
 
-def test_declared_repo_not_cloned(root: Path, builders: Builders, unchanged) -> None:  # type: ignore[no-untyped-def]
+def test_declared_repo_not_cloned(root: Path, builders: Builders, unchanged: Unchanged) -> None:
     (root / "workspaces.yaml").write_text("repos:\n  alpha:\n  delta:\n    url: /nowhere\n")
     with unchanged():
         result = builders("new", "x", "--repos", "delta")
@@ -141,7 +141,7 @@ def test_not_inside_a_workspace(tmp_path: Path, builders: Builders) -> None:
     assert list(outside.iterdir()) == []
 
 
-def test_builders_dir_inside_the_root_is_refused(root: Path, builders: Builders, unchanged) -> None:  # type: ignore[no-untyped-def]
+def test_builders_dir_inside_the_root_is_refused(root: Path, builders: Builders, unchanged: Unchanged) -> None:
     (root / "workspaces.yaml").write_text('builders:\n  dir: ".builders"\n')
     commit(root)
     with unchanged():
@@ -150,14 +150,14 @@ def test_builders_dir_inside_the_root_is_refused(root: Path, builders: Builders,
     assert "deprecated nested layout" in result.err and "../{root}.builders" in result.err
 
 
-def test_builders_dir_inside_a_clone_is_refused(root: Path, builders: Builders, unchanged) -> None:  # type: ignore[no-untyped-def]
+def test_builders_dir_inside_a_clone_is_refused(root: Path, builders: Builders, unchanged: Unchanged) -> None:
     (root / "workspaces.yaml").write_text('builders:\n  dir: "repos/alpha/trees"\n')
     commit(root)
     with unchanged():
         assert builders("new", "x").code == 2
 
 
-def test_repos_not_ignored_in_root(root: Path, builders: Builders, unchanged) -> None:  # type: ignore[no-untyped-def]
+def test_repos_not_ignored_in_root(root: Path, builders: Builders, unchanged: Unchanged) -> None:
     gitignore = root / ".gitignore"
     gitignore.write_text(gitignore.read_text().replace("repos/\n", ""))
     commit(root)
@@ -167,13 +167,13 @@ def test_repos_not_ignored_in_root(root: Path, builders: Builders, unchanged) ->
     assert "repos/ is not ignored" in result.err
 
 
-def test_init_in_the_root_is_refused(builders: Builders, unchanged) -> None:  # type: ignore[no-untyped-def]
+def test_init_in_the_root_is_refused(builders: Builders, unchanged: Unchanged) -> None:
     with unchanged():
         result = builders("init", "--repos", "alpha")
     assert result.code == 2 and "run it inside one, or name it" in result.err
 
 
-def test_init_of_unknown_builder(builders: Builders, unchanged) -> None:  # type: ignore[no-untyped-def]
+def test_init_of_unknown_builder(builders: Builders, unchanged: Unchanged) -> None:
     with unchanged():
         result = builders("init", "--builder", "ghost", "--repos", "alpha")
     assert result.code == 2 and "no builder 'ghost'" in result.err

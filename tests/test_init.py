@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import Builders, builders_dir
+from conftest import Builders, Unchanged, builders_dir
 from workspace_builders import git
 
 
@@ -57,7 +57,7 @@ def test_config_comes_from_the_root_not_the_builder(root: Path, builders: Builde
     assert not (builder / "pwned").exists()
 
 
-def test_init_dry_run(root: Path, builders: Builders, unchanged) -> None:  # type: ignore[no-untyped-def]
+def test_init_dry_run(root: Path, builders: Builders, unchanged: Unchanged) -> None:
     assert builders("add", "slack").code == 0
     with unchanged():
         result = builders("init", "--builder", "slack", "--repos", "all", "--dry-run")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Builders, builders_dir, commit, snapshot
+from conftest import Builders, Unchanged, builders_dir, commit, snapshot
 from workspace_builders import git
 
 
@@ -80,7 +80,7 @@ def test_configured_builders_dir_and_prefix(root: Path, builders: Builders) -> N
     assert git.run(builder / "repos/alpha", "branch", "--show-current").strip() == "agent/x"
 
 
-def test_dry_run_prints_the_plan_and_changes_nothing(root: Path, builders: Builders, unchanged) -> None:  # type: ignore[no-untyped-def]
+def test_dry_run_prints_the_plan_and_changes_nothing(root: Path, builders: Builders, unchanged: Unchanged) -> None:
     with unchanged():
         result = builders("new", "slack", "--repos", "alpha,beta", "--dry-run")
     assert result.code == 0
@@ -102,7 +102,7 @@ def test_json_result_document(root: Path, builders: Builders) -> None:
     assert document["repos"][0]["path"] == str(builders_dir(root) / "slack/repos/beta")
 
 
-def test_dirty_source_without_base_is_refused(root: Path, builders: Builders, unchanged) -> None:  # type: ignore[no-untyped-def]
+def test_dirty_source_without_base_is_refused(root: Path, builders: Builders, unchanged: Unchanged) -> None:
     (root / "repos/beta/README.md").write_text("edited\n")
     with unchanged():
         result = builders("new", "x", "--repos", "alpha,beta")
@@ -114,7 +114,7 @@ def test_dirty_source_without_base_is_refused(root: Path, builders: Builders, un
     assert (builders_dir(root) / "x/repos/beta/README.md").read_text() == "# beta\n"
 
 
-def test_dirty_root_without_base_is_refused(root: Path, builders: Builders, unchanged) -> None:  # type: ignore[no-untyped-def]
+def test_dirty_root_without_base_is_refused(root: Path, builders: Builders, unchanged: Unchanged) -> None:
     (root / "README.md").write_text("edited\n")
     with unchanged():
         result = builders("new", "x")
@@ -123,7 +123,7 @@ def test_dirty_root_without_base_is_refused(root: Path, builders: Builders, unch
     assert builders("new", "x", "--base", "HEAD").code == 0
 
 
-def test_existing_builder_is_refused(root: Path, builders: Builders, unchanged) -> None:  # type: ignore[no-untyped-def]
+def test_existing_builder_is_refused(root: Path, builders: Builders, unchanged: Unchanged) -> None:
     assert builders("new", "x", "--repos", "alpha").code == 0
     with unchanged():
         result = builders("new", "x", "--repos", "beta")
@@ -147,7 +147,9 @@ def test_rollback_when_one_repo_fails_midway(root: Path, builders: Builders) -> 
         assert "builder/x" not in git.run(root / "repos" / repo, "branch", "--list")
 
 
-def test_branch_taken_in_one_clone_is_refused_before_anything(root: Path, builders: Builders, unchanged) -> None:  # type: ignore[no-untyped-def]
+def test_branch_taken_in_one_clone_is_refused_before_anything(
+    root: Path, builders: Builders, unchanged: Unchanged
+) -> None:
     git.run(root / "repos/gamma", "branch", "builder/x")
     with unchanged():
         result = builders("new", "x", "--repos", "alpha,beta,gamma")
@@ -178,7 +180,7 @@ def test_parallel_repos_all_created(tmp_path: Path, builders: Builders, root: Pa
         assert any(w.path == builders_dir(root) / "many/repos" / repo for w in git.worktrees(root / "repos" / repo))
 
 
-def test_lock_held_by_another_run(root: Path, builders: Builders, unchanged) -> None:  # type: ignore[no-untyped-def]
+def test_lock_held_by_another_run(root: Path, builders: Builders, unchanged: Unchanged) -> None:
     import fcntl
 
     lock = root / ".git/builders/locks/x.lock"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from conftest import Builders, builders_dir, commit
 
 
@@ -27,7 +29,7 @@ def test_setup_runs_with_the_builder_env(root: Path, builders: Builders) -> None
     ]
 
 
-def test_setup_sees_no_git_dir_of_the_caller(root: Path, builders: Builders, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_setup_sees_no_git_dir_of_the_caller(root: Path, builders: Builders, monkeypatch: pytest.MonkeyPatch) -> None:
     (root / "workspaces.yaml").write_text("scripts:\n  setup: 'echo \"[$GIT_DIR]\" > seen'\n")
     commit(root)
     monkeypatch.setenv("GIT_DIR", str(root / ".git"))

@@ -118,6 +118,20 @@ class Init(MutatingCommand):
         return init(Path.cwd(), self.repos, self.builder, self.dry_run, self.json)
 
 
+@Builders.subcommand("remove")
+class Remove(MutatingCommand):
+    """Remove a builder and its repo worktrees; refuses when work would be lost"""
+
+    PROGNAME = "remove"
+    force = cli.Flag("--force", help="save what would be lost under refs/builders/archive/..., then remove")
+    keep_branches = cli.Flag("--keep-branches", help="keep the builder's branches even when they hold nothing")
+
+    def main(self, name: str) -> int:
+        from workspace_builders.safe_remove import remove
+
+        return remove(Path.cwd(), name, self.force, self.keep_branches, self.dry_run, self.json)
+
+
 @Builders.subcommand("path")
 class PathOf(Command):
     """Print a builder's path, for cd "$(builders path NAME)" """

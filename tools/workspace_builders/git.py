@@ -256,3 +256,57 @@ def delete_branch_at(repo: Path, branch: str, commit: str) -> bool:
 
 def prune_worktrees(repo: Path) -> None:
     run(repo, "worktree", "prune")
+
+
+# --- removal -------------------------------------------------------------------------------------
+
+
+def status_entries(worktree: Path) -> list[str]:
+    """Uncommitted changes and untracked (not ignored) files, as `XY path` lines."""
+    out = run(worktree, "status", "--porcelain=v1", "-z", "--untracked-files=all", read_only=True)
+    entries: list[str] = []
+    fields = iter(out.split("\0"))
+    for field in fields:
+        if field:
+            entries.append(field)
+            if field[0] in "RC":
+                next(fields, None)
+    return entries
+
+
+def reachable_from_a_ref(worktree: Path) -> bool:
+    """Whether some ref (a branch, tag, remote branch, ...) contains this worktree's HEAD."""
+    out = run(worktree, "for-each-ref", "--count=1", "--contains", "HEAD", "--format=%(refname)")
+    return bool(out.strip())
+
+
+def is_ancestor(repo: Path, commit: str, of: str) -> bool:
+    return probe(repo, "merge-base", "--is-ancestor", commit, of).returncode == 0
+
+
+def snapshot_commit(worktree: Path, index_file: Path, message: str) -> str:
+    """A commit of everything in the worktree (tracked and untracked, not ignored) on top of HEAD.
+
+    Built in a temporary index, so the user's index, stash and branch are left exactly as they are.
+    """
+    extra = {RUNNING_MARK: "1", "GIT_INDEX_FILE": str(index_file)}
+    head = run(worktree, "rev-parse", "--verify", "HEAD").strip()
+    for args in (("read-tree", head), ("add", "--all", "--", ".")):
+        done = _exec(("-C", str(worktree), *args), None, environ(**extra))
+        if done.returncode != 0:
+            raise GitFailed(done)
+    done = _exec(("-C", str(worktree), "write-tree"), None, environ(**extra))
+    if done.returncode != 0:
+        raise GitFailed(done)
+    tree = done.stdout.strip()
+    return run(worktree, "commit-tree", tree, "-p", head, "-m", message).strip()
+
+
+def set_ref(repo: Path, ref: str, commit: str) -> None:
+    """Create `ref` at `commit`; fails if it exists already (the empty old value)."""
+    run(repo, "update-ref", "--create-reflog", ref, commit, "")
+
+
+def remove_worktree(repo: Path, path: Path, *, force: bool, locked: bool) -> None:
+    forcing = ["--force", "--force"] if force and locked else ["--force"] if force else []
+    run(repo, "worktree", "remove", *forcing, "--", str(path))

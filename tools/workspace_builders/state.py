@@ -72,13 +72,16 @@ def load(ws: Workspace, name: str) -> BuilderState | None:
 
 
 def save(ws: Workspace, builder: BuilderState) -> None:
-    """Write atomically: a temp file in the same folder, fsync, rename over, fsync the folder."""
-    path = state_file(ws, builder.name)
+    _write_atomically(state_file(ws, builder.name), builder.to_json())
+
+
+def _write_atomically(path: Path, document: object) -> None:
+    """A temp file in the same folder, fsync, rename over, fsync the folder."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{builder.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(builder.to_json(), out, indent=2)
+            json.dump(document, out, indent=2)
             out.write("\n")
             out.flush()
             os.fsync(out.fileno())
@@ -95,3 +98,21 @@ def save(ws: Workspace, builder: BuilderState) -> None:
 
 def delete(ws: Workspace, name: str) -> None:
     state_file(ws, name).unlink(missing_ok=True)
+
+
+def removed_dir(ws: Workspace) -> Path:
+    return ws.admin_dir / "removed"
+
+
+def record_removal(ws: Workspace, name: str, archives: dict[str, str], kept_branches: dict[str, str]) -> None:
+    """A short record of a removal, for `builders list --removed` and for getting work back."""
+    when = now()
+    document = {"name": name, "removed_at": when, "archive_refs": archives, "kept_branches": kept_branches}
+    _write_atomically(removed_dir(ws) / f"{name}.{when.replace(':', '')}.json", document)
+
+
+def removals(ws: Workspace) -> list[dict[str, object]]:
+    folder = removed_dir(ws)
+    if not folder.is_dir():
+        return []
+    return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(folder.glob("*.json"))]

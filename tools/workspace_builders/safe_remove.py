@@ -1,0 +1,338 @@
+"""`builders remove`: take a builder away without ever losing work.
+
+`git worktree remove` on a builder silently deletes everything under its ignored `repos/`, nested
+worktrees with uncommitted work included. So: guard the path, check every worktree of the builder,
+refuse when anything would be lost (or, with --force, first save it under an archive ref), remove
+the nested worktrees through their own repositories, and only then the builder. Branches are deleted
+only when nothing is on them that their base does not already have.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from workspace_builders import git, output, parallel, state
+from workspace_builders.errors import BuildersError, bad_input
+from workspace_builders.locks import builder_lock, repository_lock
+from workspace_builders.names import check_builder_name
+from workspace_builders.state import BuilderState
+from workspace_builders.workspace import REPOS, Workspace, discover
+
+ROOT = "root"
+ARCHIVE_PREFIX = "refs/builders/archive"
+
+
+@dataclass
+class Member:
+    """One worktree of the builder: the builder itself, or a nested repo worktree."""
+
+    label: str
+    repo: Path  # the repository's main worktree (the root, or a clone)
+    common_dir: Path
+    path: Path
+    branch: str | None  # short name; None when detached
+    locked: bool
+    problems: list[str] = field(default_factory=list)
+    blockers: list[str] = field(default_factory=list)  # what even --force cannot save
+    needs_archive: bool = False
+    archive_ref: str | None = None
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "label": self.label,
+            "repo": str(self.repo),
+            "path": str(self.path),
+            "branch": self.branch,
+            "problems": self.blockers + self.problems,
+            "archive_ref": self.archive_ref,
+            "recovery": recovery_command(self) if self.archive_ref else None,
+        }
+
+
+def remove(start: Path, name: str, force: bool, keep_branches: bool, dry_run: bool, as_json: bool) -> int:
+    ws = discover(start).workspace
+    check_builder_name(name)
+    with builder_lock(ws, name):
+        record = state.load(ws, name)
+        path = _builder_path(ws, name, record)
+        guard(ws, path, recorded=record is not None)
+        members = find_members(ws, path) if path.is_dir() else []
+        for _, outcome in parallel.each(members, check):
+            if isinstance(outcome, BaseException):
+                raise outcome
+        at_risk = [m for m in members if m.problems]
+        blocked = [m for m in members if m.blockers]
+        refused = bool(blocked) or (bool(at_risk) and not force)
+        if dry_run:
+            _show(name, path, members, {}, dry_run=True, as_json=as_json)
+            return 1 if refused else 0
+        if refused:
+            for m in members:
+                if m.blockers or m.problems:
+                    output.say(f"  {m.label} ({m.path}): {'; '.join(m.blockers + m.problems)}")
+            hint = (
+                f"move what is named out of {path}, then run again: builders remove {name}"
+                if blocked
+                else f"commit or move it, or archive it and remove anyway: builders remove {name} --force"
+            )
+            raise BuildersError(f"builder {name!r} has work that removal would lose; nothing was changed", hint)
+        if record is not None:
+            record.status = state.REMOVING
+            state.save(ws, record)
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+        for m in at_risk:
+            if m.needs_archive:
+                archive(ws, name, m, stamp)
+        if path.is_dir():
+            _run_archive_script(ws, name, path, record)
+        branches = {m.label: m.branch for m in members if m.branch}
+        _remove_members(ws, path, members, force)
+        if keep_branches:
+            deleted: list[str] = []
+            kept = {label: f"{branch} (--keep-branches)" for label, branch in branches.items()}
+        else:
+            deleted, kept = _clean_branches(ws, members, record)
+        _close_state(ws, name, record, members, kept)
+        _show(name, path, members, {"deleted": deleted, "kept": kept}, dry_run=False, as_json=as_json)
+    return 0
+
+
+def _builder_path(ws: Workspace, name: str, record: BuilderState | None) -> Path:
+    if record is not None:
+        return Path(record.path)
+    path = ws.builder_path(name)
+    if os.path.lexists(path) or any(w.path == path for w in git.worktrees(ws.root)):
+        return path
+    raise bad_input(f"no builder named {name!r}", "see the builders there are: ls " + str(ws.builders_dir))
+
+
+def guard(ws: Workspace, path: Path, recorded: bool) -> None:
+    """Refuse any path that removal could turn into a disaster (Orca's guards, and a few more)."""
+
+    def refuse(why: str, hint: str = "check the builder's path; nothing was changed") -> BuildersError:
+        return BuildersError(f"refusing to remove {str(path) or '(empty path)'}: {why}", hint)
+
+    if not str(path) or not path.is_absolute() or path == Path(path.anchor):
+        raise refuse("not a builder path")
+    if path.is_symlink() or os.path.realpath(path) != str(path):
+        raise refuse("a component of the path is a symlink", f"look at it: ls -la {path}")
+    if path == ws.root or ws.root.is_relative_to(path):
+        raise refuse("it is or contains the workspace root")
+    if Path.home().resolve().is_relative_to(path):
+        raise refuse("it contains the home directory")
+    if path.is_relative_to(ws.root):
+        raise refuse(
+            "it is inside the workspace root (the deprecated nested layout)", "move it first: builders migrate"
+        )
+    for repo in ws.known_repos():
+        clone = ws.clone(repo).resolve()
+        if path.is_relative_to(clone) or clone.is_relative_to(path):
+            raise refuse(f"it is, holds or lies in the clone {clone}")
+    if not path.is_relative_to(ws.builders_dir) and not recorded:
+        raise refuse(f"it is outside the builders folder {ws.builders_dir} and no state records it")
+
+
+def find_members(ws: Workspace, path: Path) -> list[Member]:
+    """The nested repo worktrees (from what is on disk, not from state), then the builder itself.
+
+    Anything under repos/ that is not a registered worktree is a problem: it is not ours to delete.
+    """
+    builder = next((w for w in git.worktrees(ws.root) if w.path == path), None)
+    if builder is None:
+        raise BuildersError(
+            f"{path} is not a registered worktree of {ws.root}",
+            "if it was a builder whose admin entry is gone, run: builders prune (it moves it to the trash)",
+        )
+    stray: list[str] = []
+    candidates = []
+    nested = path / REPOS
+    if nested.is_dir() and not nested.is_symlink():
+        for entry in sorted(nested.iterdir()):
+            if (entry / ".git").is_file() and not entry.is_symlink():
+                candidates.append(entry)
+            else:
+                stray.append(f"{REPOS}/{entry.name}")
+    members = []
+    for entry, outcome in parallel.each(candidates, _nested_member):
+        if isinstance(outcome, Member):
+            members.append(outcome)
+        else:
+            stray.append(f"{REPOS}/{entry.name}")
+    top = Member(ROOT, ws.root, ws.common_dir, path, _short(builder.branch), builder.locked)
+    if stray:
+        top.blockers.append(f"{', '.join(stray)}: not a worktree this toolkit can remove (move it out first)")
+    return [*members, top]
+
+
+def _nested_member(entry: Path) -> Member | None:
+    found = git.locate(entry)
+    if found is None or found.toplevel != entry:
+        return None
+    main = git.worktrees(entry)
+    registered = next((w for w in main if w.path == entry), None)
+    if registered is None:
+        return None
+    return Member(entry.name, main[0].path, found.common_dir, entry, _short(registered.branch), registered.locked)
+
+
+def _short(branch: str | None) -> str | None:
+    return branch.removeprefix("refs/heads/") if branch else None
+
+
+def check(m: Member) -> None:
+    """Fill in what removing this worktree would lose."""
+    if not m.path.is_dir():
+        return
+    changed = git.status_entries(m.path)
+    if changed:
+        shown = ", ".join(entry[3:] for entry in changed[:5]) + (
+            f" and {len(changed) - 5} more" if len(changed) > 5 else ""
+        )
+        m.problems.append(f"{len(changed)} uncommitted or untracked: {shown}")
+        m.needs_archive = True
+    if m.branch is None and not git.reachable_from_a_ref(m.path):
+        m.problems.append("detached HEAD with commits no ref reaches")
+        m.needs_archive = True
+    if m.locked:
+        m.problems.append(f"locked (see: git -C {m.repo} worktree list --verbose)")
+
+
+def archive(ws: Workspace, name: str, m: Member, stamp: str) -> None:
+    """Save the worktree's content under refs/builders/archive/<name>/<stamp> in its repository."""
+    ref = f"{ARCHIVE_PREFIX}/{name}/{stamp}"  # each worktree's in its own repository
+    index = m.common_dir / "builders" / f"archive-index-{os.getpid()}-{m.label}"
+    index.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        commit = git.snapshot_commit(m.path, index, f"builders: {m.label} of builder {name}, saved before removal")
+    finally:
+        index.unlink(missing_ok=True)
+    git.set_ref(m.repo, ref, commit)
+    m.archive_ref = ref
+    output.say(f"  {m.label}: saved to {ref}; get it back with: {recovery_command(m)}")
+
+
+def recovery_command(m: Member) -> str:
+    return f"git -C {m.repo} worktree add --detach {m.path} {m.archive_ref}"
+
+
+def _run_archive_script(ws: Workspace, name: str, path: Path, record: BuilderState | None) -> None:
+    script = ws.config.archive
+    if not script:
+        return
+    output.say(f"running archive script: {script}")
+    env = git.environ(
+        BUILDER_NAME=name,
+        BUILDER_PATH=str(path),
+        WORKSPACE_ROOT=str(ws.root),
+        BUILDER_REPOS=",".join(r.name for r in record.repos) if record else "",
+    )
+    code = subprocess.run(["sh", "-c", script], cwd=path, env=env, stdout=2, check=False).returncode
+    if code != 0:
+        output.say(f"warning: the archive script failed with exit {code}; removing all the same")
+
+
+def _remove_members(ws: Workspace, path: Path, members: list[Member], force: bool) -> None:
+    nested = [m for m in members if m.label != ROOT]
+
+    def take(m: Member) -> None:
+        with repository_lock(m.common_dir):
+            git.remove_worktree(m.repo, m.path, force=force, locked=m.locked)
+        output.say(f"  {m.label}: removed {REPOS}/{m.label}")
+
+    for m, outcome in parallel.each(nested, take):
+        if isinstance(outcome, BaseException):
+            raise BuildersError(
+                f"could not remove {m.path}: {outcome}; the builder itself was left in place",
+                f"look at it, then run again: builders remove {path.name}",
+            )
+    top = next((m for m in members if m.label == ROOT), None)
+    if top is None:
+        return
+    # Never `git worktree remove` a builder that still holds anything under repos/ (it would go silently).
+    leftover = path / REPOS
+    if leftover.is_dir():
+        for folder, dirs, files in os.walk(leftover, topdown=False):
+            if files or any(Path(folder, d).is_symlink() for d in dirs):
+                raise BuildersError(f"{leftover} is not empty; the builder was left in place", f"look: ls -la {folder}")
+            for d in dirs:
+                Path(folder, d).rmdir()
+        leftover.rmdir()
+    with repository_lock(ws.common_dir):
+        git.remove_worktree(ws.root, path, force=force, locked=top.locked)
+    output.say(f"  root: removed {path}")
+
+
+def _clean_branches(
+    ws: Workspace, members: list[Member], record: BuilderState | None
+) -> tuple[list[str], dict[str, str]]:
+    """Delete each builder branch that holds nothing its base lacks; report the ones kept."""
+    deleted: list[str] = []
+    kept: dict[str, str] = {}
+    for m in members:
+        if m.branch is None:
+            continue
+        base_commit, base_ref = _base_of(m, record)
+        ref = f"refs/heads/{m.branch}"
+        tip = git.resolve_commits(m.repo, [ref])[ref]
+        if tip is None:
+            continue
+        in_use = any(w.branch == ref for w in git.worktrees(m.repo))
+        merged = tip == base_commit or (base_ref is not None and git.is_ancestor(m.repo, tip, base_ref))
+        if in_use:
+            kept[m.label] = f"{m.branch} (checked out elsewhere)"
+        elif not merged:
+            kept[m.label] = f"{m.branch} (has commits its base does not: it is kept)"
+        elif git.delete_branch_at(m.repo, m.branch, tip):
+            deleted.append(f"{m.label}: {m.branch}")
+    return deleted, kept
+
+
+def _base_of(m: Member, record: BuilderState | None) -> tuple[str | None, str | None]:
+    if record is None:
+        return None, None
+    if m.label == ROOT:
+        return record.base_commit, record.base_ref
+    repo = record.repo(m.label)
+    return (repo.base_commit, repo.base_ref) if repo else (None, None)
+
+
+def _close_state(
+    ws: Workspace, name: str, record: BuilderState | None, members: list[Member], kept: dict[str, str]
+) -> None:
+    archives = {m.label: f"{m.repo} {m.archive_ref}" for m in members if m.archive_ref}
+    state.record_removal(ws, name, archives, kept)
+    state.delete(ws, name)
+
+
+def _show(
+    name: str, path: Path, members: list[Member], branches: dict[str, object], dry_run: bool, as_json: bool
+) -> None:
+    if as_json:
+        output.json_document(
+            {
+                "name": name,
+                "path": str(path),
+                "dry_run": dry_run,
+                "removed": not dry_run,
+                "worktrees": [m.as_json() for m in members],
+                "branches": branches,
+            }
+        )
+        return
+    if dry_run:
+        output.result(f"plan to remove builder {name} (dry run: nothing changed)")
+        rows = [
+            [m.label, str(m.path), m.branch or "(detached)", "; ".join(m.blockers + m.problems) or "ok"]
+            for m in members
+        ]
+        output.result(output.table(rows, ["worktree", "path", "branch", "check"]))
+        return
+    output.result(f"builder {name} removed")
+    kept = branches.get("kept") or {}
+    if isinstance(kept, dict):
+        for label, why in kept.items():
+            output.result(f"  kept branch in {label}: {why}")
