@@ -132,6 +132,20 @@ class Remove(MutatingCommand):
         return remove(Path.cwd(), name, self.force, self.keep_branches, self.dry_run, self.json)
 
 
+@Builders.subcommand("prune")
+class Prune(MutatingCommand):
+    """Clean stale worktree entries, close vanished builders, move proven orphans to the trash"""
+
+    PROGNAME = "prune"
+    empty_trash = cli.Flag("--empty-trash", help="delete what prune moved to the trash (default: older than 7d)")
+    older_than = cli.SwitchAttr("--older-than", str, help="with --empty-trash: an age such as 7d, 12h, 30m")
+
+    def main(self) -> int:
+        from workspace_builders.prune import prune
+
+        return prune(Path.cwd(), self.dry_run, self.json, self.empty_trash, self.older_than)
+
+
 @Builders.subcommand("path")
 class PathOf(Command):
     """Print a builder's path, for cd "$(builders path NAME)" """
