@@ -6,11 +6,13 @@ import sys
 
 from common import report
 from new import bench_new
+from remove import bench_remove
 
 
 def main() -> int:
     results = [
         bench_new(repos=10, files=2000, pairs=5, target=0.8),
+        bench_remove(repos=10, files=2000, pairs=5, target=1.0),
     ]
     print(report(results))
     return 0

@@ -169,14 +169,18 @@ def find_members(ws: Workspace, path: Path) -> list[Member]:
 
 
 def _nested_member(entry: Path) -> Member | None:
-    found = git.locate(entry)
-    if found is None or found.toplevel != entry:
-        return None
-    main = git.worktrees(entry)
-    registered = next((w for w in main if w.path == entry), None)
+    listed = git.worktrees(entry)  # one call: the repository's main worktree first, then this one
+    registered = next((w for w in listed[1:] if w.path == entry), None)
     if registered is None:
         return None
-    return Member(entry.name, main[0].path, found.common_dir, entry, _short(registered.branch), registered.locked)
+    main = listed[0].path
+    common_dir = main / ".git"
+    if not common_dir.is_dir():  # a clone with a separate git dir
+        found = git.locate(entry)
+        if found is None:
+            return None
+        common_dir = found.common_dir
+    return Member(entry.name, main, common_dir, entry, _short(registered.branch), registered.locked)
 
 
 def _short(branch: str | None) -> str | None:
@@ -270,24 +274,33 @@ def _clean_branches(
     ws: Workspace, members: list[Member], record: BuilderState | None
 ) -> tuple[list[str], dict[str, str]]:
     """Delete each builder branch that holds nothing its base lacks; report the ones kept."""
-    deleted: list[str] = []
-    kept: dict[str, str] = {}
-    for m in members:
-        if m.branch is None:
-            continue
+
+    def clean(m: Member) -> str | None:
+        """None when deleted or gone; else why the branch is kept."""
+        assert m.branch is not None
         base_commit, base_ref = _base_of(m, record)
         ref = f"refs/heads/{m.branch}"
         tip = git.resolve_commits(m.repo, [ref])[ref]
         if tip is None:
-            continue
-        in_use = any(w.branch == ref for w in git.worktrees(m.repo))
+            return None
+        if any(w.branch == ref for w in git.worktrees(m.repo)):
+            return f"{m.branch} (checked out elsewhere)"
         merged = tip == base_commit or (base_ref is not None and git.is_ancestor(m.repo, tip, base_ref))
-        if in_use:
-            kept[m.label] = f"{m.branch} (checked out elsewhere)"
-        elif not merged:
-            kept[m.label] = f"{m.branch} (has commits its base does not: it is kept)"
-        elif git.delete_branch_at(m.repo, m.branch, tip):
+        if not merged:
+            return f"{m.branch} (has commits its base does not: it is kept)"
+        if not git.delete_branch_at(m.repo, m.branch, tip):
+            return f"{m.branch} (it moved while being removed: kept)"
+        return None
+
+    deleted: list[str] = []
+    kept: dict[str, str] = {}
+    for m, outcome in parallel.each([m for m in members if m.branch], clean):
+        if isinstance(outcome, BaseException):
+            kept[m.label] = f"{m.branch} (could not check it: {outcome})"
+        elif outcome is None:
             deleted.append(f"{m.label}: {m.branch}")
+        else:
+            kept[m.label] = outcome
     return deleted, kept
 
 
