@@ -146,6 +146,21 @@ class Prune(MutatingCommand):
         return prune(Path.cwd(), self.dry_run, self.json, self.empty_trash, self.older_than)
 
 
+@Builders.subcommand("list")
+class List(Command):
+    """One row per builder: branch, repos, dirty, ahead/behind its base, age, status, path"""
+
+    PROGNAME = "list"
+    json = cli.Flag("--json", help="print one JSON document on stdout (shape: README)")
+    fast = cli.Flag("--fast", help="skip the per-worktree status (dirty, ahead/behind)")
+    removed = cli.Flag("--removed", help="list removed builders: when, archive refs, kept branches")
+
+    def main(self) -> int:
+        from workspace_builders.listing import list_builders
+
+        return list_builders(Path.cwd(), self.json, self.fast, self.removed)
+
+
 @Builders.subcommand("path")
 class PathOf(Command):
     """Print a builder's path, for cd "$(builders path NAME)" """

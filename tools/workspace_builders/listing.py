@@ -1,13 +1,16 @@
-"""Finding builders: `builders path NAME`."""
+"""`builders list` and `builders path`: every builder, from one `git worktree list` per repository."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
-from workspace_builders import state
+from workspace_builders import git, output, parallel, state
 from workspace_builders.errors import BuildersError
 from workspace_builders.names import check_builder_name
-from workspace_builders.workspace import discover
+from workspace_builders.state import BuilderState
+from workspace_builders.workspace import REPOS, Workspace, discover
 
 
 def builder_path(start: Path, name: str) -> Path:
@@ -18,3 +21,178 @@ def builder_path(start: Path, name: str) -> Path:
     if not path.is_dir():
         raise BuildersError(f"no builder named {name!r} (looked in {path})", f"create it: builders new {name}")
     return path
+
+
+@dataclass
+class Tree:
+    """One worktree of a builder, with what `list` says of it."""
+
+    label: str
+    source: Path
+    path: Path
+    base: str | None  # the commit its base ref names now, in its source
+    dirty: int | None = None
+    ahead: int | None = None
+    behind: int | None = None
+
+
+@dataclass
+class Row:
+    name: str
+    path: Path
+    branch: str | None
+    status: str
+    created_at: str | None
+    trees: list[Tree] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "path": str(self.path),
+            "branch": self.branch,
+            "status": self.status,
+            "created_at": self.created_at,
+            "repos": [t.label for t in self.trees[1:]],
+            "dirty": _sum([t.dirty for t in self.trees]),
+            "ahead": _sum([t.ahead for t in self.trees]),
+            "behind": _sum([t.behind for t in self.trees]),
+        }
+
+
+def list_builders(start: Path, as_json: bool, fast: bool, removed: bool) -> int:
+    ws = discover(start).workspace
+    if removed:
+        return _list_removed(ws, as_json)
+    rows = collect(ws)
+    if not fast:
+        trees = [t for row in rows for t in row.trees if t.path.is_dir()]
+        for tree, outcome in parallel.each(trees, _measure):
+            if isinstance(outcome, BaseException):
+                tree.dirty = None
+    if as_json:
+        output.json_document([row.as_json() for row in rows])
+        return 0
+    table = [
+        [
+            row.name,
+            row.branch or "(detached)",
+            ",".join(t.label for t in row.trees[1:]) or "-",
+            "-" if fast else _dirty(row),
+            "-" if fast else f"+{_sum([t.ahead for t in row.trees]) or 0}/-{_sum([t.behind for t in row.trees]) or 0}",
+            _age(row.created_at),
+            row.status,
+            str(row.path),
+        ]
+        for row in rows
+    ]
+    output.result(output.table(table, ["name", "branch", "repos", "dirty", "ahead/behind", "age", "status", "path"]))
+    return 0
+
+
+def _list_removed(ws: Workspace, as_json: bool) -> int:
+    records = state.removals(ws)
+    if as_json:
+        output.json_document(records)
+        return 0
+    lines = [[r["name"], r["removed_at"], _pairs(r["archive_refs"]), _pairs(r["kept_branches"])] for r in records]
+    output.result(output.table(lines, ["name", "removed", "archive refs", "kept branches"]))
+    return 0
+
+
+def collect(ws: Workspace) -> list[Row]:
+    """Builders and their nested worktrees: one `git worktree list` per repository, in parallel."""
+    sources = [ws.root, *_clones(ws)]
+    listed = dict(parallel.each(sources, git.worktrees))
+    records = _records(ws)
+    recorded_at = {Path(r.path): r for r in records}
+    by_path = dict(recorded_at)
+    root_list = listed[ws.root]
+    if isinstance(root_list, BaseException):
+        raise root_list
+    rows: list[Row] = []
+    for entry in root_list[1:]:
+        record = by_path.pop(entry.path, None)
+        status = record.status if record else "no state"
+        if entry.path.is_relative_to(ws.root):
+            status = "nested (run: builders migrate)"
+        elif entry.prunable:
+            status = "missing (run: builders prune)"
+        name = record.name if record else entry.path.name
+        rows.append(Row(name, entry.path, _short(entry.branch), status, record.created_at if record else None))
+    for record in by_path.values():  # state without a worktree
+        rows.append(Row(record.name, Path(record.path), record.branch, "state only (run: builders prune)", None))
+    bases = _resolve_bases(ws, records)
+    for row in rows:
+        record = recorded_at.get(row.path)
+        row.trees.append(Tree("root", ws.root, row.path, bases.get((ws.root, record.base_ref)) if record else None))
+        for source, entries in listed.items():
+            if source == ws.root or isinstance(entries, BaseException):
+                continue
+            for entry in entries[1:]:
+                if entry.path.parent == row.path / REPOS:
+                    repo = record.repo(source.name) if record else None
+                    base = bases.get((source, repo.base_ref)) if repo else None
+                    row.trees.append(Tree(source.name, source, entry.path, base))
+    return sorted(rows, key=lambda r: r.name)
+
+
+def _clones(ws: Workspace) -> list[Path]:
+    if not ws.repos_dir.is_dir():
+        return []
+    return [p for p in sorted(ws.repos_dir.iterdir()) if (p / ".git").is_dir()]
+
+
+def _records(ws: Workspace) -> list[BuilderState]:
+    folder = ws.admin_dir / "state"
+    found = [state.load(ws, p.stem) for p in sorted(folder.glob("*.json"))] if folder.is_dir() else []
+    return [r for r in found if r is not None]
+
+
+def _resolve_bases(ws: Workspace, records: list[BuilderState]) -> dict[tuple[Path, str], str | None]:
+    """What each base ref names now, in its own repository: one cat-file per repository."""
+    wanted: dict[Path, set[str]] = {}
+    for record in records:
+        wanted.setdefault(ws.root, set()).add(record.base_ref)
+        for repo in record.repos:
+            wanted.setdefault(ws.clone(repo.name), set()).add(repo.base_ref)
+    resolved: dict[tuple[Path, str], str | None] = {}
+    for source, outcome in parallel.each(list(wanted), lambda s: git.resolve_commits(s, sorted(wanted[s]))):
+        if isinstance(outcome, dict):
+            resolved.update({(source, ref): sha for ref, sha in outcome.items()})
+    return resolved
+
+
+def _measure(tree: Tree) -> None:
+    tree.dirty = len(git.status_entries(tree.path))
+    if tree.base:
+        behind, ahead = git.run(tree.path, "rev-list", "--left-right", "--count", f"{tree.base}...HEAD").split()
+        tree.ahead, tree.behind = int(ahead), int(behind)
+
+
+def _short(branch: str | None) -> str | None:
+    return branch.removeprefix("refs/heads/") if branch else None
+
+
+def _sum(values: list[int | None]) -> int | None:
+    known = [v for v in values if v is not None]
+    return sum(known) if known else None
+
+
+def _dirty(row: Row) -> str:
+    dirty = [t.label for t in row.trees if t.dirty]
+    return ",".join(dirty) if dirty else "no"
+
+
+def _age(created_at: str | None) -> str:
+    if not created_at:
+        return "-"
+    then = datetime.strptime(created_at, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    seconds = int((datetime.now(timezone.utc) - then).total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def _pairs(value: object) -> str:
+    return "; ".join(f"{k}: {v}" for k, v in value.items()) if isinstance(value, dict) and value else "-"
