@@ -92,3 +92,24 @@ def test_scaffold_into_a_bare_root(tmp_path: Path, builders: Builders) -> None:
     assert {"Taskfile.yaml", "Makefile", "workspaces.yaml"} <= {p.name for p in fresh.iterdir()}
     assert builders("scaffold", cwd=fresh).code == 0
     assert (fresh / ".gitignore").read_text().count("workspace-builders >>>") == 1
+
+
+@needs_task
+def test_task_list_remove_prune(root: Path) -> None:
+    assert shell(root, "task", "builder:new", "NAME=slack", "REPOS=alpha").returncode == 0
+    listed = shell(root, "task", "builder:list")
+    assert listed.returncode == 0 and "slack" in listed.stdout
+    (builders_dir(root) / "slack/repos/alpha/wip.txt").write_text("w")
+    refused = shell(root, "task", "builder:remove", "NAME=slack")
+    assert refused.returncode != 0 and "would lose" in refused.stderr
+    forced = shell(root, "task", "builder:remove", "NAME=slack", "FORCE=1")
+    assert forced.returncode == 0, forced.stderr
+    assert not (builders_dir(root) / "slack").exists()
+    assert shell(root, "task", "builder:prune").returncode == 0
+
+
+def test_make_remove_twin(root: Path) -> None:
+    assert shell(root, "make", "builder-new", "NAME=slack", "REPOS=alpha").returncode == 0
+    done = shell(root, "make", "builder-remove", "NAME=slack")
+    assert done.returncode == 0, done.stderr
+    assert not (builders_dir(root) / "slack").exists()
