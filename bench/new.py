@@ -9,9 +9,8 @@ import argparse
 import shutil
 import sys
 
-from sample_workspace import make_workspace
-
 from common import PROJECT, Comparison, compare, report, sh
+from sample_workspace import make_workspace
 
 
 def bench_new(repos: int, files: int, pairs: int, target: float) -> Comparison:

@@ -1,6 +1,6 @@
 """`builders remove` of a builder of N repos against raw `git worktree remove` + `git branch -d`.
 
-    python bench/remove.py [--repos 10] [--files 2000] [--pairs 5]
+python bench/remove.py [--repos 10] [--files 2000] [--pairs 5]
 """
 
 from __future__ import annotations
