@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -85,3 +86,26 @@ def report(results: Sequence[Comparison]) -> str:
         for r in results
     ]
     return tabulate(rows, headers=["scenario", "ours", "baseline", "ratio", "target", "met"], disable_numparse=True)
+
+
+def fresh_workspace(label: str, repos: int, files: int) -> tuple[Path, Path, list[str]]:
+    """A new sample workspace under .bench/: (its folder, the root, the repo names)."""
+    from sample_workspace import make_workspace
+
+    names = [f"repo{i:02d}" for i in range(repos)]
+    place = PROJECT / ".bench" / f"{label}-{repos}x{files}"
+    shutil.rmtree(place, ignore_errors=True)
+    return place, make_workspace(place, names, files), names
+
+
+def main(bench: Callable[[int, int, int, float], Comparison], target: float, doc: str | None) -> int:
+    """The command line every benchmark script shares: --repos, --files, --pairs."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0] if doc else None)
+    parser.add_argument("--repos", type=int, default=10)
+    parser.add_argument("--files", type=int, default=2000)
+    parser.add_argument("--pairs", type=int, default=5)
+    args = parser.parse_args()
+    print(report([bench(args.repos, args.files, args.pairs, target)]))
+    return 0

@@ -5,19 +5,14 @@ python bench/new.py [--repos 10] [--files 2000] [--pairs 5]
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import sys
 
-from common import PROJECT, Comparison, compare, report, sh
-from sample_workspace import make_workspace
+from common import Comparison, compare, fresh_workspace, main, sh
 
 
 def bench_new(repos: int, files: int, pairs: int, target: float) -> Comparison:
-    names = [f"repo{i:02d}" for i in range(repos)]
-    place = PROJECT / ".bench" / f"new-{repos}x{files}"
-    shutil.rmtree(place, ignore_errors=True)
-    root = make_workspace(place, names, files)
+    place, root, names = fresh_workspace("new", repos, files)
     trees = place / "workspace-root.builders"
 
     def ours(index: int) -> None:
@@ -29,33 +24,13 @@ def bench_new(repos: int, files: int, pairs: int, target: float) -> Comparison:
         sh(root, "git", "worktree", "add", "--quiet", "--no-track", "-b", branch, str(builder), "HEAD")
         for name in names:
             target = builder / "repos" / name
-            sh(
-                root / "repos" / name,
-                "git",
-                "worktree",
-                "add",
-                "--quiet",
-                "--no-track",
-                "-b",
-                branch,
-                str(target),
-                "origin/HEAD",
-            )
+            clone = root / "repos" / name
+            sh(clone, "git", "worktree", "add", "--quiet", "--no-track", "-b", branch, str(target), "origin/HEAD")
 
     result = compare(f"new, {repos} repos x {files} files", ours, raw_git, target, pairs)
     shutil.rmtree(place, ignore_errors=True)
     return result
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--repos", type=int, default=10)
-    parser.add_argument("--files", type=int, default=2000)
-    parser.add_argument("--pairs", type=int, default=5)
-    args = parser.parse_args()
-    print(report([bench_new(args.repos, args.files, args.pairs, 0.8)]))
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(bench_new, 0.8, __doc__))

@@ -5,19 +5,14 @@ python bench/remove.py [--repos 10] [--files 2000] [--pairs 5]
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import sys
 
-from common import PROJECT, Comparison, compare, report, sh
-from sample_workspace import make_workspace
+from common import Comparison, compare, fresh_workspace, main, sh
 
 
 def bench_remove(repos: int, files: int, pairs: int, target: float) -> Comparison:
-    names = [f"repo{i:02d}" for i in range(repos)]
-    place = PROJECT / ".bench" / f"remove-{repos}x{files}"
-    shutil.rmtree(place, ignore_errors=True)
-    root = make_workspace(place, names, files)
+    place, root, names = fresh_workspace("remove", repos, files)
     trees = place / "workspace-root.builders"
     for index in range(pairs):  # both sides remove builders made the same way, made before timing
         for side in ("ours", "raw"):
@@ -40,15 +35,5 @@ def bench_remove(repos: int, files: int, pairs: int, target: float) -> Compariso
     return result
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--repos", type=int, default=10)
-    parser.add_argument("--files", type=int, default=2000)
-    parser.add_argument("--pairs", type=int, default=5)
-    args = parser.parse_args()
-    print(report([bench_remove(args.repos, args.files, args.pairs, 1.0)]))
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(bench_remove, 1.0, __doc__))

@@ -6,11 +6,10 @@ this run made when any step fails.
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
-from workspace_builders import checkout, copy_in, git, output, parallel, state
+from workspace_builders import builder_scripts, checkout, copy_in, git, output, parallel, state
 from workspace_builders.checkout import Checkout
 from workspace_builders.errors import BuildersError, bad_input
 from workspace_builders.locks import builder_lock
@@ -197,15 +196,7 @@ def finish(ws: Workspace, record: BuilderState) -> None:
     script = ws.config.setup
     if not script:
         return
-    output.say(f"running setup: {script}")
-    env = git.environ(
-        BUILDER_NAME=record.name,
-        BUILDER_PATH=record.path,
-        WORKSPACE_ROOT=str(ws.root),
-        BUILDER_REPOS=",".join(r.name for r in record.repos),
-    )
-    # stdout=2: the script's output is progress, and stdout is kept for the result (--json).
-    code = subprocess.run(["sh", "-c", script], cwd=record.path, env=env, stdout=2, check=False).returncode
+    code = builder_scripts.run(ws, "setup", script, record.name, Path(record.path), [r.name for r in record.repos])
     if code != 0:
         record.status = state.SETUP_FAILED
         state.save(ws, record)

@@ -10,12 +10,11 @@ only when nothing is on them that their base does not already have.
 from __future__ import annotations
 
 import os
-import subprocess
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from workspace_builders import git, output, parallel, state
+from workspace_builders import builder_scripts, git, output, parallel, state
 from workspace_builders.errors import BuildersError, bad_input
 from workspace_builders.locks import builder_lock, repository_lock
 from workspace_builders.names import check_builder_name
@@ -227,14 +226,8 @@ def _run_archive_script(ws: Workspace, name: str, path: Path, record: BuilderSta
     script = ws.config.archive
     if not script:
         return
-    output.say(f"running archive script: {script}")
-    env = git.environ(
-        BUILDER_NAME=name,
-        BUILDER_PATH=str(path),
-        WORKSPACE_ROOT=str(ws.root),
-        BUILDER_REPOS=",".join(r.name for r in record.repos) if record else "",
-    )
-    code = subprocess.run(["sh", "-c", script], cwd=path, env=env, stdout=2, check=False).returncode
+    repos = [r.name for r in record.repos] if record else []
+    code = builder_scripts.run(ws, "archive", script, name, path, repos)
     if code != 0:
         output.say(f"warning: the archive script failed with exit {code}; removing all the same")
 

@@ -1,0 +1,23 @@
+"""The config's scripts (`setup`, `archive`), run in a builder with the builder's environment."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+
+from workspace_builders import git, output
+from workspace_builders.workspace import Workspace
+
+
+def run(ws: Workspace, kind: str, script: str, name: str, path: Path, repos: Sequence[str]) -> int:
+    """Run `script` with sh in the builder; its exit code. Output goes to stderr, as progress."""
+    output.say(f"running {kind} script: {script}")
+    env = git.environ(
+        BUILDER_NAME=name,
+        BUILDER_PATH=str(path),
+        WORKSPACE_ROOT=str(ws.root),
+        BUILDER_REPOS=",".join(repos),
+    )
+    # stdout=2: stdout is kept for the command's result (--json).
+    return subprocess.run(["sh", "-c", script], cwd=path, env=env, stdout=2, check=False).returncode
