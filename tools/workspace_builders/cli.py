@@ -161,6 +161,19 @@ class List(Command):
         return list_builders(Path.cwd(), self.json, self.fast, self.removed)
 
 
+@Builders.subcommand("verify")
+class Verify(Command):
+    """Check layout, links and state of every builder (or those named); exit 1 when any check fails"""
+
+    PROGNAME = "verify"
+    json = cli.Flag("--json", help="print one JSON document on stdout (shape: README)")
+
+    def main(self, *names: str) -> int:
+        from workspace_builders.verify import verify
+
+        return verify(Path.cwd(), list(names), self.json)
+
+
 @Builders.subcommand("path")
 class PathOf(Command):
     """Print a builder's path, for cd "$(builders path NAME)" """

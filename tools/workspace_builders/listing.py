@@ -101,7 +101,7 @@ def _list_removed(ws: Workspace, as_json: bool) -> int:
 
 def collect(ws: Workspace) -> list[Row]:
     """Builders and their nested worktrees: one `git worktree list` per repository, in parallel."""
-    sources = [ws.root, *_clones(ws)]
+    sources = [ws.root, *ws.clones()]
     listed = dict(parallel.each(sources, git.worktrees))
     records = _records(ws)
     recorded_at = {Path(r.path): r for r in records}
@@ -134,12 +134,6 @@ def collect(ws: Workspace) -> list[Row]:
                     base = bases.get((source, repo.base_ref)) if repo else None
                     row.trees.append(Tree(source.name, source, entry.path, base))
     return sorted(rows, key=lambda r: r.name)
-
-
-def _clones(ws: Workspace) -> list[Path]:
-    if not ws.repos_dir.is_dir():
-        return []
-    return [p for p in sorted(ws.repos_dir.iterdir()) if (p / ".git").is_dir()]
 
 
 def _records(ws: Workspace) -> list[BuilderState]:

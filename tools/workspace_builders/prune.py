@@ -56,8 +56,7 @@ def _parse_age(text: str) -> int:
 
 
 def _repositories(ws: Workspace) -> list[Path]:
-    clones = [p for p in sorted(ws.repos_dir.iterdir()) if (p / ".git").is_dir()] if ws.repos_dir.is_dir() else []
-    return [ws.root, *clones]
+    return [ws.root, *ws.clones()]
 
 
 def _prune_admin_entries(ws: Workspace, dry_run: bool, report: dict[str, list[str]]) -> None:

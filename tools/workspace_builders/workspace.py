@@ -46,6 +46,12 @@ class Workspace:
             return []
         return sorted(p.name for p in self.repos_dir.iterdir() if (p / ".git").exists())
 
+    def clones(self) -> list[Path]:
+        """Every git repository under repos/, declared or not."""
+        if not self.repos_dir.is_dir():
+            return []
+        return [p for p in sorted(self.repos_dir.iterdir()) if (p / ".git").is_dir()]
+
     def require_repos_dir(self) -> None:
         if not self.repos_dir.is_dir():
             raise bad_input(

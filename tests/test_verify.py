@@ -1,0 +1,141 @@
+"""`builders verify`: a sound builder passes; each broken case fails with its own row and hint."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import Builders, builders_dir, commit
+from workspace_builders import git
+
+
+@pytest.fixture
+def builder(root: Path, builders: Builders) -> Path:
+    assert builders("new", "x", "--repos", "alpha,beta").code == 0
+    return builders_dir(root) / "x"
+
+
+def failures(builders: Builders, *names: str) -> set[tuple[str, str, str]]:
+    result = builders("verify", "--json", *names)
+    document = json.loads(result.out)
+    failed = {(c["builder"], c["worktree"], c["check"]) for c in document["checks"] if not c["ok"]}
+    assert (result.code == 1) == bool(failed) == (not document["ok"])
+    assert all(c["hint"] for c in document["checks"] if not c["ok"])
+    return failed
+
+
+def test_sound_builder_passes(builder: Path, builders: Builders) -> None:
+    assert failures(builders) == set()
+    result = builders("verify")
+    assert result.code == 0 and "0 failed" in result.out and "FAIL" not in result.out
+
+
+def test_nested_builder_inside_the_root(root: Path, builder: Path, builders: Builders) -> None:
+    with (root / ".gitignore").open("a") as out:
+        out.write(".builders/\n")
+    commit(root)
+    git.run(root, "worktree", "add", "-q", "-b", "builder/old", str(root / ".builders/old"))
+    failed = failures(builders)
+    assert ("old", "root", "layout: sibling, not nested") in failed
+    assert ("old", "root", "layout: not ignored by the root") in failed
+    assert "builders migrate" in builders("verify").err
+
+
+def test_builders_folder_inside_the_root(root: Path, builder: Path, builders: Builders) -> None:
+    (root / "workspaces.local.yaml").write_text('builders:\n  dir: ".builders"\n')
+    assert ("(workspace)", "root", "builders folder outside the root") in failures(builders)
+
+
+def test_repos_not_ignored(root: Path, builder: Path, builders: Builders) -> None:
+    gitignore = root / ".gitignore"
+    gitignore.write_text(gitignore.read_text().replace("repos/\n", ""))
+    assert ("(workspace)", "root", "repos/ ignored") in failures(builders)
+    (builder / ".gitignore").write_text("")
+    assert ("x", "root", "repos/ ignored") in failures(builders)
+
+
+def test_admin_entry_deleted_in_a_clone(root: Path, builder: Path, builders: Builders) -> None:
+    shutil.rmtree(root / "repos/alpha/.git/worktrees/alpha")
+    failed = failures(builders)
+    # git no longer lists it: the state disagrees with git
+    assert ("x", "root", "state: repos agree with git") in failed
+
+
+def test_git_file_pointing_elsewhere(root: Path, builder: Path, builders: Builders) -> None:
+    (builder / "repos/beta/.git").write_text(f"gitdir: {root}/repos/alpha/.git/worktrees/alpha\n")
+    failed = failures(builders)
+    assert ("x", "beta", "link: .git names its admin dir") in failed
+
+
+def test_admin_dir_naming_another_place(root: Path, builder: Path, builders: Builders) -> None:
+    (root / ".git/worktrees/x/gitdir").write_text(f"{root.parent}/elsewhere/.git\n")
+    failed = failures(builders)
+    # git now places the builder where its admin dir says: that place fails, and so does x itself
+    assert ("elsewhere", "root", "link: not prunable") in failed
+    assert ("x", "root", "registered with git") in failed
+    assert ("x", "root", "state has a builder") in failed
+    assert "worktree repair" in builders("verify").err
+
+
+def test_wrong_branch_and_detached_head(builder: Path, builders: Builders) -> None:
+    git.run(builder / "repos/alpha", "switch", "-q", "-c", "other")
+    git.run(builder / "repos/beta", "switch", "-q", "--detach")
+    failed = failures(builders, "x")
+    assert ("x", "alpha", "branch") in failed
+    assert ("x", "beta", "HEAD on a branch") in failed
+
+
+def test_state_disagreements(root: Path, builder: Path, builders: Builders) -> None:
+    state_file = root / ".git/builders/state/x.json"
+    record = json.loads(state_file.read_text())
+    record["repos"] = record["repos"][:1]
+    record["status"] = "creating"
+    state_file.write_text(json.dumps(record))
+    failed = failures(builders)
+    assert ("x", "root", "state: repos agree with git") in failed
+    assert ("x", "root", "state: status") in failed
+
+
+def test_builder_without_state_and_state_without_builder(root: Path, builder: Path, builders: Builders) -> None:
+    git.run(root, "worktree", "add", "-q", "-b", "plain", str(builders_dir(root) / "plain"))
+    ghost = json.loads((root / ".git/builders/state/x.json").read_text())
+    ghost["name"], ghost["path"] = "ghost", str(builders_dir(root) / "ghost")
+    (root / ".git/builders/state/ghost.json").write_text(json.dumps(ghost))
+    failed = failures(builders)
+    assert ("plain", "root", "state") in failed
+    assert ("ghost", "root", "state has a builder") in failed
+
+
+def test_unknown_name(builder: Path, builders: Builders) -> None:
+    assert builders("verify", "nope").code == 1
+
+
+TRICKY = [  # (root .gitignore, whether git counts repos/ as ignored)
+    ("repos/\n", True),
+    ("repos\n", True),
+    ("/repos/\n", True),
+    ("repos/*\n", True),
+    ("*\n!repos/\n", True),  # '*' still matches repos/ itself: the negation is beaten by nothing
+    ("repos/\n!repos/\n", False),  # negation, last match wins
+    ("repos/\n!repos/alpha/\n", True),  # nothing under an excluded directory can be re-included
+    ("repos/alpha\n", False),  # one clone is not the folder
+    ("", False),
+]
+
+
+@pytest.mark.parametrize(("gitignore", "ignored"), TRICKY)
+def test_ignore_answers_match_git(root: Path, builders: Builders, gitignore: str, ignored: bool) -> None:
+    (root / ".gitignore").write_text(gitignore)
+    result = json.loads(builders("verify", "--json").out)
+    row = next(c for c in result["checks"] if c["check"] == "repos/ ignored")
+    assert row["ok"] is ignored
+
+
+def test_excluded_parent_and_info_exclude(root: Path, builders: Builders) -> None:
+    (root / ".gitignore").write_text("")
+    (root / ".git/info").mkdir(exist_ok=True)
+    (root / ".git/info/exclude").write_text("repos/\n")
+    assert json.loads(builders("verify", "--json").out)["ok"]

@@ -1,0 +1,219 @@
+"""`builders verify`: layout, links and state checks, one row each; exit 1 when any fails.
+
+Gitignore answers come from git itself (`git check-ignore`), so nested `.gitignore` files,
+`info/exclude`, `core.excludesFile` and "nothing under an excluded directory can be re-included"
+are git's own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from workspace_builders import git, output, parallel, state
+from workspace_builders.errors import BuildersError
+from workspace_builders.names import check_builder_name
+from workspace_builders.state import BuilderState
+from workspace_builders.workspace import REPOS, Workspace, discover
+
+WORKSPACE = "(workspace)"
+
+
+@dataclass
+class Check:
+    builder: str
+    worktree: str
+    check: str
+    ok: bool
+    detail: str = ""
+    hint: str = ""
+
+    def __post_init__(self) -> None:
+        if self.ok:  # detail and hint explain a failure
+            self.detail = self.hint = ""
+
+
+def verify(start: Path, names: list[str], as_json: bool) -> int:
+    ws = discover(start).workspace
+    for name in names:
+        check_builder_name(name)
+    checks = workspace_checks(ws) if not names else []
+    root_worktrees = git.worktrees(ws.root)
+    records = {p.stem: state.load(ws, p.stem) for p in sorted((ws.admin_dir / "state").glob("*.json"))}
+    targets: dict[str, tuple[git.Worktree | None, BuilderState | None]] = {}
+    for entry in root_worktrees[1:]:
+        record = next((r for r in records.values() if r and Path(r.path) == entry.path), None)
+        targets[record.name if record else entry.path.name] = (entry, record)
+    for name, record in records.items():
+        if record and name not in targets:
+            targets[name] = (None, record)
+    if names:
+        missing = [n for n in names if n not in targets]
+        if missing:
+            raise BuildersError(f"no builder named {', '.join(missing)}", "see them all: builders list")
+        targets = {n: targets[n] for n in names}
+    nested = nested_worktrees(ws)
+    items = list(targets.items())
+    for _, outcome in parallel.each(items, lambda item: builder_checks(ws, item[0], *item[1], nested)):
+        if isinstance(outcome, BaseException):
+            raise outcome
+        checks += outcome
+    if not names:
+        checks += unregistered_folders(ws, {w.path for w in root_worktrees})
+    failed = [c for c in checks if not c.ok]
+    if as_json:
+        output.json_document({"ok": not failed, "checks": [asdict(c) for c in checks]})
+    else:
+        rows = [[c.builder, c.worktree, c.check, "ok" if c.ok else "FAIL", c.detail] for c in checks]
+        output.result(output.table(rows, ["builder", "worktree", "check", "result", "detail"]))
+        for c in failed:
+            output.say(f"{c.builder} {c.worktree} {c.check}: {c.detail}\n  hint: {c.hint}")
+        output.result(f"{len(checks) - len(failed)} ok, {len(failed)} failed")
+    return 1 if failed else 0
+
+
+def workspace_checks(ws: Workspace) -> list[Check]:
+    checks = []
+    ignored = git.is_ignored(ws.root, f"{REPOS}/")
+    checks.append(
+        Check(
+            WORKSPACE,
+            "root",
+            "repos/ ignored",
+            ignored,
+            "" if ignored else "clones would show as embedded repositories",
+            f"echo '{REPOS}/' >> {ws.root}/.gitignore",
+        )
+    )
+    try:
+        ws.check_builders_dir()
+        checks.append(Check(WORKSPACE, "root", "builders folder outside the root", True, str(ws.builders_dir)))
+    except BuildersError as exc:
+        checks.append(Check(WORKSPACE, "root", "builders folder outside the root", False, exc.message, exc.hint or ""))
+    return checks
+
+
+def unregistered_folders(ws: Workspace, registered: set[Path]) -> list[Check]:
+    """Folders in the builders folder that git does not list as worktrees of the root."""
+    if not ws.builders_dir.is_dir():
+        return []
+    return [
+        Check(
+            folder.name,
+            "root",
+            "registered with git",
+            False,
+            f"{folder} is not a worktree git knows",
+            f"if it is one whose link broke: git -C {ws.root} worktree repair {folder}; else: builders prune",
+        )
+        for folder in sorted(ws.builders_dir.iterdir())
+        if folder.is_dir() and folder.name != ".trash" and folder not in registered
+    ]
+
+
+def nested_worktrees(ws: Workspace) -> dict[Path, list[tuple[Path, git.Worktree]]]:
+    """Every clone's linked worktrees by the folder they sit in: one `git worktree list` per clone."""
+    by_folder: dict[Path, list[tuple[Path, git.Worktree]]] = {}
+    for clone, outcome in parallel.each(ws.clones(), git.worktrees):
+        if isinstance(outcome, BaseException):
+            raise outcome
+        for w in outcome[1:]:
+            by_folder.setdefault(w.path.parent, []).append((clone, w))
+    return by_folder
+
+
+def builder_checks(
+    ws: Workspace,
+    name: str,
+    entry: git.Worktree | None,
+    record: BuilderState | None,
+    nested_by_folder: dict[Path, list[tuple[Path, git.Worktree]]],
+) -> list[Check]:
+    checks: list[Check] = []
+
+    def add(worktree: str, check: str, ok: bool, detail: str = "", hint: str = "") -> None:
+        checks.append(Check(name, worktree, check, ok, detail, hint))
+
+    if entry is None:
+        assert record is not None
+        add(
+            "root",
+            "state has a builder",
+            False,
+            f"state records {record.path}, which git does not know",
+            "builders prune",
+        )
+        return checks
+    path = entry.path
+    nested = path.is_relative_to(ws.root)
+    add(
+        "root",
+        "layout: sibling, not nested",
+        not nested,
+        f"{path} is inside the root (deprecated nested layout)" if nested else "",
+        "builders migrate",
+    )
+    covered = nested and git.is_ignored(ws.root, str(path.relative_to(ws.root)) + "/")
+    if nested:
+        add(
+            "root", "layout: not ignored by the root", not covered, "the root's gitignore covers it", "builders migrate"
+        )
+    if path.is_dir():
+        ok = git.is_ignored(path, f"{REPOS}/")
+        add("root", "repos/ ignored", ok, "" if ok else "nested repos show as embedded", "ignore repos/ on this branch")
+    expected = record.branch if record else None
+    checks += [Check(name, "root", c, ok, d, h) for c, ok, d, h in link_checks(ws.common_dir, entry, expected)]
+    found: dict[str, git.Worktree] = {}
+    for clone, w in nested_by_folder.get(path / REPOS, []):
+        found[w.path.name] = w
+        repo = record.repo(w.path.name) if record else None
+        for check, ok, detail, hint in link_checks(clone / ".git", w, repo.branch if repo else expected):
+            add(w.path.name, check, ok, detail, hint)
+    if record is None:
+        add("root", "state", False, "no state file", f"adopt it: builders init --builder {name}")
+        return checks
+    add("root", "state: path", Path(record.path) == path, f"state says {record.path}", "builders migrate or prune")
+    add("root", "state: status", record.status == state.READY, record.status, f"builders new {name} (completes it)")
+    recorded = {r.name for r in record.repos}
+    on_disk = set(found)
+    agree = recorded == on_disk
+    detail = "" if agree else f"state: {sorted(recorded) or '-'}, git: {sorted(on_disk) or '-'}"
+    add("root", "state: repos agree with git", agree, detail, f"builders init --builder {name} --repos ...")
+    return checks
+
+
+def link_checks(common_dir: Path, entry: git.Worktree, branch: str | None) -> list[tuple[str, bool, str, str]]:
+    """Both ends of a worktree's link, its branch, and that git would not prune it."""
+    results: list[tuple[str, bool, str, str]] = []
+    link = entry.path / ".git"
+    admin: Path | None = None
+    if link.is_file():
+        text = link.read_text(encoding="utf-8", errors="replace").strip()
+        admin = Path(text.removeprefix("gitdir: "))
+    to_admin = admin is not None and admin.parent == common_dir / "worktrees" and admin.is_dir()
+    results.append(
+        (
+            "link: .git names its admin dir",
+            to_admin,
+            "" if to_admin else f"{link} does not name a dir in {common_dir}/worktrees",
+            f"git -C {common_dir.parent} worktree repair {entry.path}",
+        )
+    )
+    back = admin / "gitdir" if admin else None
+    names_back = back is not None and back.is_file() and Path(back.read_text(encoding="utf-8").strip()) == link
+    results.append(
+        (
+            "link: admin dir names it back",
+            names_back,
+            "" if names_back else "the admin dir's gitdir names another place",
+            f"git -C {common_dir.parent} worktree repair {entry.path}",
+        )
+    )
+    results.append(("link: not prunable", not entry.prunable, "git would prune it", "builders prune"))
+    short = entry.branch.removeprefix("refs/heads/") if entry.branch else None
+    results.append(("HEAD on a branch", short is not None, "detached HEAD", f"git -C {entry.path} switch {branch}"))
+    if short is not None and branch is not None:
+        results.append(
+            ("branch", short == branch, f"on {short}, expected {branch}", f"git -C {entry.path} switch {branch}")
+        )
+    return results
