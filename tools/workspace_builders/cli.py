@@ -174,6 +174,19 @@ class Verify(Command):
         return verify(Path.cwd(), list(names), self.json)
 
 
+@Builders.subcommand("migrate")
+class Migrate(Command):
+    """Move builders of the deprecated nested layout (inside the root) to the sibling builders folder"""
+
+    PROGNAME = "migrate"
+    dry_run = cli.Flag("--dry-run", help="print the plan and change nothing")
+
+    def main(self) -> int:
+        from workspace_builders.migrate import migrate
+
+        return migrate(Path.cwd(), self.dry_run)
+
+
 @Builders.subcommand("path")
 class PathOf(Command):
     """Print a builder's path, for cd "$(builders path NAME)" """

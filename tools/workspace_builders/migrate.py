@@ -1,0 +1,102 @@
+"""`builders migrate`: move builders of the deprecated nested layout to the sibling builders folder.
+
+Each is moved whole with `git worktree move` (its nested repo worktrees travel with it, being plain
+folders to the root), then the nested worktrees' admin entries are repaired in their new place and
+the builder's state is written. Nothing is copied, so every file, commit and branch stays as it was.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from workspace_builders import git, output, state
+from workspace_builders.errors import BuildersError
+from workspace_builders.locks import builder_lock
+from workspace_builders.names import name_problem
+from workspace_builders.state import BuilderState, RepoState
+from workspace_builders.workspace import REPOS, Workspace, discover
+
+
+@dataclass
+class Move:
+    name: str
+    source: git.Worktree
+    target: Path
+    nested: list[Path] = field(default_factory=list)
+    refused: str | None = None
+
+
+def migrate(start: Path, dry_run: bool) -> int:
+    ws = discover(start).workspace
+    ws.check_builders_dir()
+    moves = plan(ws)
+    if not moves:
+        output.result("no builders in the nested layout: nothing to migrate")
+        return 0
+    rows = [[m.name, str(m.source.path), str(m.target), m.refused or "move"] for m in moves]
+    output.result(output.table(rows, ["builder", "from", "to", "action"]))
+    if dry_run:
+        output.result("(dry run: nothing changed)")
+        return 1 if any(m.refused for m in moves) else 0
+    for move in moves:
+        if move.refused is None:
+            apply(ws, move)
+            output.say(f"  {move.name}: moved to {move.target}")
+    refused = [m for m in moves if m.refused]
+    if refused:
+        raise BuildersError(
+            f"{len(refused)} builder(s) not moved: " + "; ".join(f"{m.name}: {m.refused}" for m in refused),
+            "fix what is named, then run again: builders migrate",
+        )
+    output.result("migrated; the root's .gitignore may still name the old folder: that line can go")
+    return 0
+
+
+def plan(ws: Workspace) -> list[Move]:
+    moves = []
+    for entry in git.worktrees(ws.root)[1:]:
+        if not entry.path.is_relative_to(ws.root):
+            continue
+        move = Move(entry.path.name, entry, ws.builder_path(entry.path.name))
+        folder = entry.path / REPOS
+        if folder.is_dir():
+            move.nested = [p for p in sorted(folder.iterdir()) if (p / ".git").is_file()]
+        locked = [p.name for p in move.nested if any(w.locked and w.path == p for w in git.worktrees(p))]
+        if name_problem(move.name):
+            move.refused = f"its folder name is not a valid builder name ({name_problem(move.name)})"
+        elif entry.locked:
+            move.refused = f"locked (git -C {ws.root} worktree unlock {entry.path})"
+        elif locked:
+            move.refused = f"nested worktrees locked: {', '.join(locked)}"
+        elif move.target.exists():
+            move.refused = f"{move.target} already exists"
+        moves.append(move)
+    return moves
+
+
+def apply(ws: Workspace, move: Move) -> None:
+    with builder_lock(ws, move.name):
+        move.target.parent.mkdir(parents=True, exist_ok=True)
+        git.run(ws.root, "worktree", "move", "--", str(move.source.path), str(move.target))
+        repos = []
+        for old in move.nested:
+            new = move.target / REPOS / old.name
+            git.run(new, "worktree", "repair")  # points the clone's admin entry at the new place
+            head = git.run(new, "rev-parse", "HEAD").strip()
+            branch = git.run(new, "branch", "--show-current").strip()
+            repos.append(RepoState(old.name, str(new), branch, head, head))
+        record = state.load(ws, move.name)
+        head = move.source.head or git.NULL_SHA
+        branch = (move.source.branch or "").removeprefix("refs/heads/")
+        if record is None:
+            record = BuilderState(move.name, str(move.target), branch, head, head, status=state.READY)
+        record.path = str(move.target)
+        known = {r.name: r for r in record.repos}
+        record.repos = [
+            RepoState(r.name, r.path, r.branch, known[r.name].base_ref, known[r.name].base_commit)
+            if r.name in known
+            else r
+            for r in repos
+        ]
+        state.save(ws, record)
