@@ -262,8 +262,8 @@ def prune_worktrees(repo: Path) -> None:
 
 
 def status_entries(worktree: Path) -> list[str]:
-    """Uncommitted changes and untracked (not ignored) files, as `XY path` lines."""
-    out = run(worktree, "status", "--porcelain=v1", "-z", "--untracked-files=all", read_only=True)
+    """Uncommitted changes and untracked (not ignored) paths, an untracked folder as one line."""
+    out = run(worktree, "status", "--porcelain=v1", "-z", read_only=True)
     entries: list[str] = []
     fields = iter(out.split("\0"))
     for field in fields:

@@ -31,6 +31,7 @@ class Tree:
     source: Path
     path: Path
     base: str | None  # the commit its base ref names now, in its source
+    head: str | None = None
     dirty: int | None = None
     ahead: int | None = None
     behind: int | None = None
@@ -43,6 +44,7 @@ class Row:
     branch: str | None
     status: str
     created_at: str | None
+    head: str | None = None
     trees: list[Tree] = field(default_factory=list)
 
     def as_json(self) -> dict[str, object]:
@@ -118,13 +120,15 @@ def collect(ws: Workspace) -> list[Row]:
         elif entry.prunable:
             status = "missing (run: builders prune)"
         name = record.name if record else entry.path.name
-        rows.append(Row(name, entry.path, _short(entry.branch), status, record.created_at if record else None))
+        created = record.created_at if record else None
+        rows.append(Row(name, entry.path, _short(entry.branch), status, created, entry.head))
     for record in by_path.values():  # state without a worktree
         rows.append(Row(record.name, Path(record.path), record.branch, "state only (run: builders prune)", None))
     bases = _resolve_bases(ws, records)
     for row in rows:
         record = recorded_at.get(row.path)
-        row.trees.append(Tree("root", ws.root, row.path, bases.get((ws.root, record.base_ref)) if record else None))
+        root_base = bases.get((ws.root, record.base_ref)) if record else None
+        row.trees.append(Tree("root", ws.root, row.path, root_base, row.head))
         for source, entries in listed.items():
             if source == ws.root or isinstance(entries, BaseException):
                 continue
@@ -132,7 +136,7 @@ def collect(ws: Workspace) -> list[Row]:
                 if entry.path.parent == row.path / REPOS:
                     repo = record.repo(source.name) if record else None
                     base = bases.get((source, repo.base_ref)) if repo else None
-                    row.trees.append(Tree(source.name, source, entry.path, base))
+                    row.trees.append(Tree(source.name, source, entry.path, base, entry.head))
     return sorted(rows, key=lambda r: r.name)
 
 
@@ -158,7 +162,9 @@ def _resolve_bases(ws: Workspace, records: list[BuilderState]) -> dict[tuple[Pat
 
 def _measure(tree: Tree) -> None:
     tree.dirty = len(git.status_entries(tree.path))
-    if tree.base:
+    if tree.base and tree.base == tree.head:
+        tree.ahead = tree.behind = 0  # the common case costs no second git call
+    elif tree.base:
         behind, ahead = git.run(tree.path, "rev-list", "--left-right", "--count", f"{tree.base}...HEAD").split()
         tree.ahead, tree.behind = int(ahead), int(behind)
 
