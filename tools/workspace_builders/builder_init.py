@@ -270,7 +270,7 @@ def _adopt(ws: Workspace, name: str, path: Path) -> BuilderState:
             f"put it on a branch first: git -C {path} switch -c {ws.branch(name)}",
         )
     head = entry.head or git.NULL_SHA
-    return BuilderState(name, str(entry.path), entry.branch.removeprefix("refs/heads/"), head, head)
+    return BuilderState(name, str(entry.path), entry.short_branch or "", head, head)
 
 
 def show(checkouts: Sequence[Checkout], record: BuilderState, dry_run: bool, as_json: bool) -> None:

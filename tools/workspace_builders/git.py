@@ -199,6 +199,11 @@ class Worktree:
     locked: bool
     prunable: bool
 
+    @property
+    def short_branch(self) -> str | None:
+        """`builder/x` for refs/heads/builder/x; None when detached."""
+        return self.branch.removeprefix("refs/heads/") if self.branch else None
+
 
 def worktrees(repo: Path) -> list[Worktree]:
     """Every worktree registered in repo's common dir, the main one first. One git call."""

@@ -105,7 +105,7 @@ def collect(ws: Workspace) -> list[Row]:
     """Builders and their nested worktrees: one `git worktree list` per repository, in parallel."""
     sources = [ws.root, *ws.clones()]
     listed = dict(parallel.each(sources, git.worktrees))
-    records = _records(ws)
+    records = state.load_all(ws)
     recorded_at = {Path(r.path): r for r in records}
     by_path = dict(recorded_at)
     root_list = listed[ws.root]
@@ -121,7 +121,7 @@ def collect(ws: Workspace) -> list[Row]:
             status = "missing (run: builders prune)"
         name = record.name if record else entry.path.name
         created = record.created_at if record else None
-        rows.append(Row(name, entry.path, _short(entry.branch), status, created, entry.head))
+        rows.append(Row(name, entry.path, entry.short_branch, status, created, entry.head))
     for record in by_path.values():  # state without a worktree
         rows.append(Row(record.name, Path(record.path), record.branch, "state only (run: builders prune)", None))
     bases = _resolve_bases(ws, records)
@@ -138,12 +138,6 @@ def collect(ws: Workspace) -> list[Row]:
                     base = bases.get((source, repo.base_ref)) if repo else None
                     row.trees.append(Tree(source.name, source, entry.path, base, entry.head))
     return sorted(rows, key=lambda r: r.name)
-
-
-def _records(ws: Workspace) -> list[BuilderState]:
-    folder = ws.admin_dir / "state"
-    found = [state.load(ws, p.stem) for p in sorted(folder.glob("*.json"))] if folder.is_dir() else []
-    return [r for r in found if r is not None]
 
 
 def _resolve_bases(ws: Workspace, records: list[BuilderState]) -> dict[tuple[Path, str], str | None]:
@@ -167,10 +161,6 @@ def _measure(tree: Tree) -> None:
     elif tree.base:
         behind, ahead = git.run(tree.path, "rev-list", "--left-right", "--count", f"{tree.base}...HEAD").split()
         tree.ahead, tree.behind = int(ahead), int(behind)
-
-
-def _short(branch: str | None) -> str | None:
-    return branch.removeprefix("refs/heads/") if branch else None
 
 
 def _sum(values: list[int | None]) -> int | None:

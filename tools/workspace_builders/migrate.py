@@ -88,7 +88,7 @@ def apply(ws: Workspace, move: Move) -> None:
             repos.append(RepoState(old.name, str(new), branch, head, head))
         record = state.load(ws, move.name)
         head = move.source.head or git.NULL_SHA
-        branch = (move.source.branch or "").removeprefix("refs/heads/")
+        branch = move.source.short_branch or ""
         if record is None:
             record = BuilderState(move.name, str(move.target), branch, head, head, status=state.READY)
         record.path = str(move.target)

@@ -76,12 +76,8 @@ def _prune_admin_entries(ws: Workspace, dry_run: bool, report: dict[str, list[st
 
 
 def _close_vanished(ws: Workspace, dry_run: bool, report: dict[str, list[str]]) -> None:
-    folder = ws.admin_dir / "state"
-    if not folder.is_dir():
-        return
-    for path in sorted(folder.glob("*.json")):
-        record = state.load(ws, path.stem)
-        if record is None or Path(record.path).exists():
+    for record in state.load_all(ws):
+        if Path(record.path).exists():
             continue
         report["closed"].append(f"{record.name} ({record.path} is gone; its branches are kept)")
         if not dry_run:
@@ -93,7 +89,7 @@ def _move_orphans(ws: Workspace, dry_run: bool, report: dict[str, list[str]]) ->
     if not ws.builders_dir.is_dir():
         return
     registered = {w.path for w in git.worktrees(ws.root) if not w.prunable}
-    recorded = _recorded_paths(ws)
+    recorded = {Path(r.path) for r in state.load_all(ws)}
     for folder in sorted(ws.builders_dir.iterdir()):
         if folder.name == TRASH or folder in registered or folder.is_symlink() or not folder.is_dir():
             continue
@@ -131,16 +127,6 @@ def orphan_proof(ws: Workspace, folder: Path, recorded: set[Path]) -> str | None
     if folder in recorded:
         return "its .git names this root and a state file records it"
     return None
-
-
-def _recorded_paths(ws: Workspace) -> set[Path]:
-    folder = ws.admin_dir / "state"
-    paths: set[Path] = set()
-    for path in folder.glob("*.json") if folder.is_dir() else []:
-        record = state.load(ws, path.stem)
-        if record is not None:
-            paths.add(Path(record.path))
-    return paths
 
 
 def _repair_nested(moved: Path) -> None:

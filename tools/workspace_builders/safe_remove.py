@@ -161,7 +161,7 @@ def find_members(ws: Workspace, path: Path) -> list[Member]:
             members.append(outcome)
         else:
             stray.append(f"{REPOS}/{entry.name}")
-    top = Member(ROOT, ws.root, ws.common_dir, path, _short(builder.branch), builder.locked)
+    top = Member(ROOT, ws.root, ws.common_dir, path, builder.short_branch, builder.locked)
     if stray:
         top.blockers.append(f"{', '.join(stray)}: not a worktree this toolkit can remove (move it out first)")
     return [*members, top]
@@ -179,11 +179,7 @@ def _nested_member(entry: Path) -> Member | None:
         if found is None:
             return None
         common_dir = found.common_dir
-    return Member(entry.name, main, common_dir, entry, _short(registered.branch), registered.locked)
-
-
-def _short(branch: str | None) -> str | None:
-    return branch.removeprefix("refs/heads/") if branch else None
+    return Member(entry.name, main, common_dir, entry, registered.short_branch, registered.locked)
 
 
 def check(m: Member) -> None:

@@ -71,6 +71,13 @@ def load(ws: Workspace, name: str) -> BuilderState | None:
         ) from None
 
 
+def load_all(ws: Workspace) -> list[BuilderState]:
+    """Every builder's state, by name."""
+    folder = ws.admin_dir / "state"
+    found = [load(ws, p.stem) for p in sorted(folder.glob("*.json"))] if folder.is_dir() else []
+    return [r for r in found if r is not None]
+
+
 def save(ws: Workspace, builder: BuilderState) -> None:
     _write_atomically(state_file(ws, builder.name), builder.to_json())
 

@@ -39,7 +39,7 @@ def verify(start: Path, names: list[str], as_json: bool) -> int:
         check_builder_name(name)
     checks = workspace_checks(ws) if not names else []
     root_worktrees = git.worktrees(ws.root)
-    records = {p.stem: state.load(ws, p.stem) for p in sorted((ws.admin_dir / "state").glob("*.json"))}
+    records = {r.name: r for r in state.load_all(ws)}
     targets: dict[str, tuple[git.Worktree | None, BuilderState | None]] = {}
     for entry in root_worktrees[1:]:
         record = next((r for r in records.values() if r and Path(r.path) == entry.path), None)
@@ -210,7 +210,7 @@ def link_checks(common_dir: Path, entry: git.Worktree, branch: str | None) -> li
         )
     )
     results.append(("link: not prunable", not entry.prunable, "git would prune it", "builders prune"))
-    short = entry.branch.removeprefix("refs/heads/") if entry.branch else None
+    short = entry.short_branch
     results.append(("HEAD on a branch", short is not None, "detached HEAD", f"git -C {entry.path} switch {branch}"))
     if short is not None and branch is not None:
         results.append(
