@@ -200,3 +200,17 @@ def test_path_prints_the_builder(root: Path, builders: Builders, where: str) -> 
     cwd = builder if where == "builder" else builder / "repos/alpha"
     result = builders("path", "x", cwd=cwd)
     assert result.out.strip() == str(builder)
+
+
+def test_rerun_after_a_crash_keeps_what_the_crashed_run_made(root: Path, builders: Builders) -> None:
+    """The re-run names fewer repos than the crashed run: the one it already made stays recorded."""
+    assert builders("new", "x", "--repos", "alpha,beta").code == 0
+    state_file = root / ".git/builders/state/x.json"
+    recorded = json.loads(state_file.read_text())
+    recorded["status"] = "creating"
+    state_file.write_text(json.dumps(recorded))
+    assert builders("new", "x", "--repos", "alpha").code == 0
+    after = json.loads(state_file.read_text())
+    assert after["status"] == "ready"
+    assert [r["name"] for r in after["repos"]] == ["alpha", "beta"]
+    assert json.loads(builders("verify", "--json", "x").out)["ok"]

@@ -7,6 +7,7 @@ this run made when any step fails.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from workspace_builders import builder_scripts, checkout, copy_in, git, output, parallel, state
@@ -128,7 +129,7 @@ def build(ws: Workspace, record: BuilderState, checkouts: Sequence[Checkout], pr
             output.say(f"  root: {_progress(c)}")
         repos = [c for c in checkouts if c.label != "root"]
         done.extend(repos)
-        outcomes = parallel.each(repos, _apply_repo, lambda c, r: _report(c, r))
+        outcomes = parallel.each(repos, checkout.apply, _report)
         _raise_failures([(c.label, r) for c, r in outcomes])
         record.copied = sorted({*record.copied, *_copy_in(ws, record, checkouts)})
     except BaseException:
@@ -136,10 +137,6 @@ def build(ws: Workspace, record: BuilderState, checkouts: Sequence[Checkout], pr
         if made_builders_dir and ws.builders_dir.is_dir() and not any(ws.builders_dir.iterdir()):
             ws.builders_dir.rmdir()
         raise
-
-
-def _apply_repo(c: Checkout) -> None:
-    checkout.apply(c)
 
 
 def _report(c: Checkout, outcome: object) -> None:
@@ -247,7 +244,7 @@ def init(start: Path, repos: str | None, builder: str | None, dry_run: bool, as_
         if dry_run:
             show(checkouts, record, dry_run, as_json)
             return 0
-        record = BuilderState(**{**record.__dict__, "repos": list(record.repos), "status": state.CREATING})
+        record = replace(record, repos=list(record.repos), status=state.CREATING)
         record_repos(record, checkouts)
         output.say(f"builder {name}: adding {len(checkouts)} repo(s)")
         build(ws, record, checkouts, previous)

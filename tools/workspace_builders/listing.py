@@ -28,7 +28,6 @@ class Tree:
     """One worktree of a builder, with what `list` says of it."""
 
     label: str
-    source: Path
     path: Path
     base: str | None  # the commit its base ref names now, in its source
     head: str | None = None
@@ -128,7 +127,7 @@ def collect(ws: Workspace) -> list[Row]:
     for row in rows:
         record = recorded_at.get(row.path)
         root_base = bases.get((ws.root, record.base_ref)) if record else None
-        row.trees.append(Tree("root", ws.root, row.path, root_base, row.head))
+        row.trees.append(Tree("root", row.path, root_base, row.head))
         for source, entries in listed.items():
             if source == ws.root or isinstance(entries, BaseException):
                 continue
@@ -136,7 +135,7 @@ def collect(ws: Workspace) -> list[Row]:
                 if entry.path.parent == row.path / REPOS:
                     repo = record.repo(source.name) if record else None
                     base = bases.get((source, repo.base_ref)) if repo else None
-                    row.trees.append(Tree(source.name, source, entry.path, base, entry.head))
+                    row.trees.append(Tree(source.name, entry.path, base, entry.head))
     return sorted(rows, key=lambda r: r.name)
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from workspace_builders import builder_init, output, state
 from workspace_builders.locks import builder_lock
-from workspace_builders.names import check_builder_name
+from workspace_builders.names import RepoSpec, check_builder_name
 from workspace_builders.sibling_worktree_add import new_record, plan_builder
 from workspace_builders.workspace import discover
 
@@ -21,9 +21,12 @@ def new(start: Path, name: str, repos: str | None, base: str | None, dry_run: bo
     specs = builder_init.select_repos(ws, repos)
     with builder_lock(ws, name):
         previous = state.load(ws, name)
+        if previous is not None:  # take up a crashed run: what it made stays part of the builder
+            named = {s.name for s in specs}
+            specs += [RepoSpec(r.name, r.base_commit) for r in previous.repos if r.name not in named]
         builder = plan_builder(ws, name, base, previous)
         checkouts = [builder, *builder_init.plan_repos(ws, builder.target, builder.branch, specs, previous)]
-        record = new_record(ws, name, builder)
+        record = new_record(name, builder)
         builder_init.record_repos(record, checkouts)
         if not dry_run:
             output.say(f"builder {name}: creating {builder.target} with {len(checkouts) - 1} repo(s)")

@@ -48,7 +48,7 @@ def plan_builder(ws: Workspace, name: str, base: str | None, previous: BuilderSt
     )
 
 
-def new_record(ws: Workspace, name: str, builder: Checkout) -> BuilderState:
+def new_record(name: str, builder: Checkout) -> BuilderState:
     return BuilderState(name, str(builder.target), builder.branch, builder.base_ref, builder.base_commit)
 
 
@@ -58,7 +58,7 @@ def add(start: Path, name: str, base: str | None, dry_run: bool, as_json: bool) 
     with builder_lock(ws, name):
         previous = state.load(ws, name)
         builder = plan_builder(ws, name, base, previous)
-        record = new_record(ws, name, builder)
+        record = new_record(name, builder)
         if not dry_run:
             output.say(f"builder {name}: creating")
             builder_init.build(ws, record, [builder], previous)
