@@ -87,7 +87,7 @@ def snapshot(top: Path) -> dict[str, object]:
         if ".git" in dirs or ".git" in names:
             repos.append(here)
         if here.name == ".git":
-            dirs[:] = [d for d in dirs if d in {"worktrees", "builders", "refs"}]
+            dirs[:] = [d for d in dirs if d in {"worktrees", "builders", "refs", "hooks"}]
         dirs[:] = [d for d in dirs if d != "locks"]
         for name in names + dirs:
             path = here / name

@@ -113,8 +113,16 @@ def plan_lines(checkouts: Sequence[Checkout]) -> str:
 # --- applying ------------------------------------------------------------------------------------
 
 
-def build(ws: Workspace, record: BuilderState, checkouts: Sequence[Checkout], previous: BuilderState | None) -> None:
+def build(
+    ws: Workspace,
+    record: BuilderState,
+    checkouts: Sequence[Checkout],
+    previous: BuilderState | None,
+    copy_root: bool = False,
+) -> None:
     """Apply the checkouts (a builder's own first, if listed) and copy-in, as one unit.
+
+    `copy_root`: copy the root's files in too, for a builder git made (a plain `git worktree add`).
 
     On any failure or interrupt, undo what this run created, put the state back as it was, re-raise.
     """
@@ -131,7 +139,7 @@ def build(ws: Workspace, record: BuilderState, checkouts: Sequence[Checkout], pr
         done.extend(repos)
         outcomes = parallel.each(repos, checkout.apply, _report)
         _raise_failures([(c.label, r) for c, r in outcomes])
-        record.copied = sorted({*record.copied, *_copy_in(ws, record, checkouts)})
+        record.copied = sorted({*record.copied, *_copy_in(ws, record, checkouts, copy_root)})
     except BaseException:
         _rollback(ws, record, done, previous)
         if made_builders_dir and ws.builders_dir.is_dir() and not any(ws.builders_dir.iterdir()):
@@ -153,16 +161,14 @@ def _progress(c: Checkout) -> str:
     return f"{where} on {c.branch} from {checkout.short_ref(c.base_ref)} ({output.short(c.base_commit)})"
 
 
-def _copy_in(ws: Workspace, record: BuilderState, checkouts: Sequence[Checkout]) -> list[str]:
+def _copy_in(ws: Workspace, record: BuilderState, checkouts: Sequence[Checkout], copy_root: bool) -> list[str]:
     copied: list[str] = []
     builder = Path(record.path)
+    if copy_root or any(c.label == "root" and c.created_here for c in checkouts):
+        wanted = copy_in.patterns(ws.root, ws.config.copy)
+        copied += copy_in.copy_ignored(ws.root, builder, wanted, skip=[REPOS])
     for c in checkouts:
-        if not c.created_here:
-            continue
-        if c.label == "root":
-            wanted = copy_in.patterns(ws.root, ws.config.copy)
-            copied += copy_in.copy_ignored(ws.root, builder, wanted, skip=[REPOS])
-        else:
+        if c.created_here and c.label != "root":
             inner = copy_in.copy_ignored(c.source, c.target, copy_in.patterns(c.source))
             copied += [f"{REPOS}/{c.label}/{p}" for p in inner]
     return copied
@@ -247,7 +253,7 @@ def init(start: Path, repos: str | None, builder: str | None, dry_run: bool, as_
         record = replace(record, repos=list(record.repos), status=state.CREATING)
         record_repos(record, checkouts)
         output.say(f"builder {name}: adding {len(checkouts)} repo(s)")
-        build(ws, record, checkouts, previous)
+        build(ws, record, checkouts, previous, copy_root=previous is None)
         finish(ws, record)
         show(checkouts, record, dry_run, as_json)
     return 0

@@ -72,20 +72,37 @@ class Completed:
 _version_checked = threading.Event()
 
 
-def probe(repo: Path | str, *args: str, input: str | None = None, read_only: bool = False) -> Completed:
-    """Run `git -C repo args...` and return what happened, whatever the exit code."""
+def probe(
+    repo: Path | str,
+    *args: str,
+    input: str | None = None,
+    read_only: bool = False,
+    index_file: Path | None = None,
+) -> Completed:
+    """Run `git -C repo args...` and return what happened, whatever the exit code.
+
+    `index_file` points git at another index: a temporary one, or the one a commit hook was given.
+    """
     if not _version_checked.is_set():
         require_version()
     extra = {RUNNING_MARK: "1", "GIT_TERMINAL_PROMPT": "0"}
     if read_only:
         # status would otherwise take index.lock to refresh the index, racing concurrent agents.
         extra["GIT_OPTIONAL_LOCKS"] = "0"
+    if index_file is not None:
+        extra["GIT_INDEX_FILE"] = str(index_file)
     return _exec(("-C", str(repo), *args), input, environ(**extra))
 
 
-def run(repo: Path | str, *args: str, input: str | None = None, read_only: bool = False) -> str:
+def run(
+    repo: Path | str,
+    *args: str,
+    input: str | None = None,
+    read_only: bool = False,
+    index_file: Path | None = None,
+) -> str:
     """Run `git -C repo args...`; its stdout, or a BuildersError when git fails."""
-    done = probe(repo, *args, input=input, read_only=read_only)
+    done = probe(repo, *args, input=input, read_only=read_only, index_file=index_file)
     if done.returncode != 0:
         raise GitFailed(done)
     return done.stdout
@@ -294,16 +311,10 @@ def snapshot_commit(worktree: Path, index_file: Path, message: str) -> str:
 
     Built in a temporary index, so the user's index, stash and branch are left exactly as they are.
     """
-    extra = {RUNNING_MARK: "1", "GIT_INDEX_FILE": str(index_file)}
     head = run(worktree, "rev-parse", "--verify", "HEAD").strip()
-    for args in (("read-tree", head), ("add", "--all", "--", ".")):
-        done = _exec(("-C", str(worktree), *args), None, environ(**extra))
-        if done.returncode != 0:
-            raise GitFailed(done)
-    done = _exec(("-C", str(worktree), "write-tree"), None, environ(**extra))
-    if done.returncode != 0:
-        raise GitFailed(done)
-    tree = done.stdout.strip()
+    run(worktree, "read-tree", head, index_file=index_file)
+    run(worktree, "add", "--all", "--", ".", index_file=index_file)
+    tree = run(worktree, "write-tree", index_file=index_file).strip()
     return run(worktree, "commit-tree", tree, "-p", head, "-m", message).strip()
 
 
@@ -315,3 +326,47 @@ def set_ref(repo: Path, ref: str, commit: str) -> None:
 def remove_worktree(repo: Path, path: Path, *, force: bool, locked: bool) -> None:
     forcing = ["--force", "--force"] if force and locked else ["--force"] if force else []
     run(repo, "worktree", "remove", *forcing, "--", str(path))
+
+
+# --- hooks and sync ------------------------------------------------------------------------------
+
+
+def config_value(repo: Path, key: str) -> str | None:
+    done = probe(repo, "config", "--get", key)
+    return done.stdout.rstrip("\n") if done.returncode == 0 else None
+
+
+@dataclass(frozen=True)
+class Staged:
+    path: str
+    mode: str  # the new mode: 160000 for a gitlink, 000000 when deleted
+    status: str  # A, M, D, T
+
+
+GITLINK = "160000"
+
+
+def staged_changes(worktree: Path, index_file: Path | None) -> list[Staged]:
+    """What a commit from this index would change against HEAD (against nothing before the first commit)."""
+    out = run(worktree, "diff", "--cached", "--raw", "-z", "--no-renames", "--no-ext-diff", index_file=index_file)
+    fields = out.split("\0")
+    changes: list[Staged] = []
+    for meta, path in zip(fields[0::2], fields[1::2], strict=False):
+        parts = meta.lstrip(":").split()
+        if len(parts) == 5:
+            changes.append(Staged(path, parts[1], parts[4]))
+    return changes
+
+
+def file_text(repo: Path, spec: str, index_file: Path | None = None) -> str | None:
+    """The content of `HEAD:path` or `:path` (the index's), None when there is no such file."""
+    done = probe(repo, "cat-file", "blob", spec, index_file=index_file)
+    return done.stdout if done.returncode == 0 else None
+
+
+def clone(url: str, target: Path) -> None:
+    run(target.parent, "clone", "--quiet", "--", url, str(target))
+
+
+def fetch(repo: Path) -> None:
+    run(repo, "fetch", "--quiet", "--all", "--prune")

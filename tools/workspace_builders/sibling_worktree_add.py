@@ -26,11 +26,7 @@ def plan_builder(ws: Workspace, name: str, base: str | None, previous: BuilderSt
             f"the workspace root {ws.root} has no commits",
             f'make a first commit: git -C {ws.root} commit --allow-empty -m "initial commit"',
         )
-    if not git.is_ignored(ws.root, "repos/"):
-        raise bad_input(
-            f"repos/ is not ignored in {ws.root}: clones would show up as embedded repositories",
-            f"echo 'repos/' >> {ws.root}/.gitignore && git -C {ws.root} commit -m 'ignore repos/' .gitignore",
-        )
+    ws.require_repos_ignored()
     if previous is not None and previous.status == state.READY:
         raise BuildersError(
             f"builder {name!r} already exists at {previous.path}",

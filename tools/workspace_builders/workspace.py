@@ -59,6 +59,14 @@ class Workspace:
                 f"mkdir {self.repos_dir} && git clone <url> {self.repos_dir}/<name>  (or: builders repos sync)",
             )
 
+    def require_repos_ignored(self) -> None:
+        if not git.is_ignored(self.root, f"{REPOS}/"):
+            raise bad_input(
+                f"{REPOS}/ is not ignored in {self.root}: clones would show up as embedded repositories",
+                f"echo '{REPOS}/' >> {self.root}/.gitignore && "
+                f"git -C {self.root} commit -m 'ignore {REPOS}/' .gitignore",
+            )
+
     def check_builders_dir(self) -> None:
         """Refuse a builders folder inside the root or a clone: the deprecated nested layout."""
         where = self.builders_dir

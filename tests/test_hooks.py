@@ -1,0 +1,292 @@
+"""The git hooks, installed with `builders hooks install` and fired by plain git, as a user runs it."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import Builders, Unchanged, builders_dir
+from workspace_builders import git, state
+from workspace_builders.workspace import discover
+
+
+def user_git(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """git as a person runs it: not through our git module, so our hooks see an outside caller."""
+    return subprocess.run(
+        ["git", *args], cwd=cwd, env={**os.environ, **env}, capture_output=True, text=True, check=False
+    )
+
+
+def hooks_of(root: Path) -> Path:
+    return root / ".git" / "hooks"
+
+
+def foreign_hook(root: Path, name: str, content: bytes, mode: int = 0o755) -> Path:
+    """A hook of the user's own, there before ours."""
+    hook = hooks_of(root) / name
+    hook.parent.mkdir(exist_ok=True)
+    hook.write_bytes(content)
+    hook.chmod(mode)
+    return hook
+
+
+def instrument(root: Path, marker: Path) -> None:
+    """Point the installed hooks at a python that first notes each start in `marker`."""
+    wrapper = marker.parent / "python-wrapper"
+    wrapper.write_text(f'#!/bin/sh\necho "$*" >> "{marker}"\nexec "{sys.executable}" "$@"\n')
+    wrapper.chmod(0o755)
+    for name in ("post-checkout", "pre-commit"):
+        hook = hooks_of(root) / name
+        lines = [f"builders_python='{wrapper}'" if line.startswith("builders_python=") else line
+                 for line in hook.read_text().splitlines()]
+        hook.write_text("\n".join(lines) + "\n")
+
+
+@pytest.fixture
+def hooked(root: Path, builders: Builders) -> Path:
+    assert builders("hooks", "install").code == 0
+    return root
+
+
+def test_install_writes_both_hooks_once(root: Path, builders: Builders) -> None:
+    first = builders("hooks", "install")
+    assert first.code == 0, first.err
+    hooks = {name: hooks_of(root) / name for name in ("post-checkout", "pre-commit")}
+    for hook in hooks.values():
+        assert hook.stat().st_mode & stat.S_IXUSR
+        assert sys.executable in hook.read_text()
+    before = {name: hook.read_bytes() for name, hook in hooks.items()}
+    again = builders("hooks", "install")
+    assert again.code == 0 and again.err.count("already installed") == 2
+    assert {name: hook.read_bytes() for name, hook in hooks.items()} == before
+    assert not list(hooks_of(root).glob("*.legacy"))
+
+
+def test_install_dry_run_changes_nothing(root: Path, builders: Builders, unchanged: Unchanged) -> None:
+    with unchanged():
+        result = builders("hooks", "install", "--dry-run")
+    assert result.code == 0 and "would install" in result.err
+
+
+def test_new_worktree_in_builders_folder_becomes_a_builder(hooked: Path) -> None:
+    root = hooked
+    (root / "workspaces.local.yaml").write_text(
+        "builders:\n  default_repos: [alpha, beta]\ncopy: ['.env.local']\nscripts:\n  setup: touch setup-ran\n"
+    )
+    (root / ".gitignore").write_text((root / ".gitignore").read_text() + ".env.local\n")
+    (root / ".env.local").write_text("SECRET=1\n")
+    target = builders_dir(root) / "slack"
+    done = user_git(root, "worktree", "add", "-b", "builder/slack", str(target))
+    assert done.returncode == 0, done.stderr
+    assert "making slack a builder" in done.stderr
+    for repo in ("alpha", "beta"):
+        nested = target / "repos" / repo
+        assert git.run(nested, "branch", "--show-current").strip() == "builder/slack"
+        assert git.locate(nested) is not None
+        assert git.locate(nested).common_dir == (root / "repos" / repo / ".git")  # type: ignore[union-attr]
+    assert not (target / "repos" / "gamma").exists()
+    assert (target / ".env.local").read_text() == "SECRET=1\n"
+    assert (target / "setup-ran").exists()
+    record = state.load(discover(root).workspace, "slack")
+    assert record is not None and record.status == state.READY
+    assert [r.name for r in record.repos] == ["alpha", "beta"]
+
+
+def test_builder_repos_from_the_environment(hooked: Path) -> None:
+    target = builders_dir(hooked) / "env"
+    done = user_git(hooked, "worktree", "add", str(target), BUILDER_REPOS="gamma")
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in (target / "repos").iterdir()) == ["gamma"]
+    # a plain `git worktree add` names the branch after the folder; the nested repos follow it
+    assert git.run(target / "repos/gamma", "branch", "--show-current").strip() == "env"
+
+
+def test_nested_worktree_is_refused_and_kept(hooked: Path) -> None:
+    nested = hooked / ".trees" / "x"
+    done = user_git(hooked, "worktree", "add", str(nested))
+    assert done.returncode != 0
+    assert "deprecated nested layout" in done.stderr
+    assert f"worktree move {nested} {builders_dir(hooked) / 'x'}" in done.stderr
+    assert (nested / ".git").is_file()  # git keeps the worktree; the hook only reports
+    assert not (nested / "repos").exists()
+    assert not builders_dir(hooked).exists()
+
+
+def test_ordinary_checkouts_start_no_python(hooked: Path, tmp_path: Path) -> None:
+    marker = tmp_path / "python-started"
+    instrument(hooked, marker)
+    builder = builders_dir(hooked) / "b"
+    assert user_git(hooked, "worktree", "add", "-b", "builder/b", str(builder), BUILDER_REPOS="alpha").returncode == 0
+    assert marker.read_text().count("hook post-checkout") == 1  # the instrument works: a new worktree starts it
+    marker.unlink()
+    for where in (hooked, builder):
+        topic = f"topic-{where.name}"
+        for args in (["switch", "-c", topic], ["checkout", "-"], ["switch", topic], ["checkout", "HEAD", "--", "."]):
+            done = user_git(where, *args)
+            assert done.returncode == 0, done.stderr
+    assert not marker.exists()
+
+
+def test_hooks_from_inside_a_builder_act_on_the_root_repositories(hooked: Path) -> None:
+    first = builders_dir(hooked) / "first"
+    assert user_git(hooked, "worktree", "add", str(first), BUILDER_REPOS="alpha").returncode == 0
+    done = user_git(first, "worktree", "add", "../second", BUILDER_REPOS="beta")
+    assert done.returncode == 0, done.stderr
+    second = builders_dir(hooked) / "second"
+    nested = git.locate(second / "repos/beta")
+    assert nested is not None and nested.common_dir == hooked / "repos/beta/.git"
+    assert [w.path for w in git.worktrees(hooked)][-1] == second
+    # the first builder's own nested repo was not touched
+    assert sorted(p.name for p in (first / "repos").iterdir()) == ["alpha"]
+
+
+def test_our_own_worktree_add_does_not_fire_the_hook_again(hooked: Path, builders: Builders, tmp_path: Path) -> None:
+    marker = tmp_path / "python-started"
+    instrument(hooked, marker)
+    assert builders("new", "quiet", "--repos", "alpha").code == 0
+    assert not marker.exists()
+
+
+# --- pre-commit ----------------------------------------------------------------------------------
+
+
+def test_pre_commit_refuses_a_staged_clone(hooked: Path) -> None:
+    assert user_git(hooked, "add", "-f", "repos/alpha").returncode == 0
+    done = user_git(hooked, "commit", "-m", "oops")
+    assert done.returncode == 1
+    assert "repos/alpha: a clone (gitlink) under repos/" in done.stderr
+    assert "hint: git reset --quiet -- repos/alpha (the files stay on disk)" in done.stderr
+    assert user_git(hooked, "reset", "--quiet", "--", "repos/alpha").returncode == 0  # the hint works
+    assert user_git(hooked, "diff", "--cached", "--name-only").stdout == ""
+    assert user_git(hooked, "log", "--format=%s", "-1").stdout.strip() != "oops"
+
+
+def test_pre_commit_refuses_files_under_repos_and_nested_builders(hooked: Path) -> None:
+    notes = hooked / "repos" / "notes"
+    notes.mkdir()
+    (notes / "todo.txt").write_text("x")
+    nested = hooked / ".trees" / "x"
+    assert user_git(hooked, "worktree", "add", str(nested)).returncode != 0  # refused, kept
+    user_git(hooked, "add", "-f", "repos/notes/todo.txt")
+    user_git(hooked, "add", ".trees")
+    done = user_git(hooked, "commit", "-m", "oops")
+    assert done.returncode == 1
+    assert "repos/notes/todo.txt: a file under repos/" in done.stderr
+    assert ".trees/x/: a builders folder inside the root" in done.stderr
+
+
+def test_pre_commit_refuses_dropping_the_repos_rule_also_with_commit_a(hooked: Path) -> None:
+    gitignore = hooked / ".gitignore"
+    gitignore.write_text(gitignore.read_text().replace("repos/\n", ""))
+    done = user_git(hooked, "commit", "-am", "tidy")  # git hands the hook a temporary index
+    assert done.returncode == 1
+    assert ".gitignore: the change stops ignoring repos/" in done.stderr
+    gitignore.write_text(gitignore.read_text() + "*.tmp\n/repos\n")  # still ignored, another spelling
+    done = user_git(hooked, "commit", "-am", "tidy")
+    assert done.returncode == 0, done.stderr
+
+
+def test_pre_commit_lets_ordinary_commits_through(hooked: Path) -> None:
+    (hooked / "notes.md").write_text("hello\n")
+    user_git(hooked, "add", "notes.md")
+    done = user_git(hooked, "commit", "-m", "notes")
+    assert done.returncode == 0, done.stderr
+    assert user_git(hooked, "log", "--format=%s", "-1").stdout.strip() == "notes"
+
+
+def test_pre_commit_in_a_builder_checks_the_builder_index(hooked: Path, builders: Builders) -> None:
+    assert builders("new", "b", "--repos", "alpha").code == 0
+    builder = builders_dir(hooked) / "b"
+    user_git(builder, "add", "-f", "repos/alpha")
+    done = user_git(builder, "commit", "-m", "oops")
+    assert done.returncode == 1 and "repos/alpha: a clone (gitlink)" in done.stderr
+    (hooked / "fine.txt").write_text("ok\n")  # the root's own index is not the one looked at
+    user_git(hooked, "add", "fine.txt")
+    assert user_git(hooked, "commit", "-m", "fine").returncode == 0
+
+
+def test_hook_without_builders_says_so(hooked: Path, tmp_path: Path) -> None:
+    for name in ("post-checkout", "pre-commit"):
+        hook = hooks_of(hooked) / name
+        lines = [
+            "builders_python=/nonexistent/python" if line.startswith("builders_python=") else line
+            for line in hook.read_text().splitlines()
+        ]
+        hook.write_text("\n".join(lines) + "\n")
+    (hooked / "notes.md").write_text("hello\n")
+    user_git(hooked, "add", "notes.md")
+    done = user_git(hooked, "commit", "-m", "notes", PATH="/usr/bin:/bin")
+    assert done.returncode == 1
+    assert "error: workspace-builders is not installed: not at /nonexistent/python" in done.stderr
+    assert "hint:" in done.stderr
+
+
+# --- legacy hooks, core.hooksPath, uninstall -----------------------------------------------------
+
+
+def test_foreign_hook_is_chained_and_restored_byte_for_byte(root: Path, builders: Builders, tmp_path: Path) -> None:
+    ran = tmp_path / "legacy-ran"
+    original = f'#!/bin/sh\n# the team\'s own hook\r\necho legacy >> "{ran}"\n'.encode()
+    foreign = foreign_hook(root, "pre-commit", original, 0o750)
+    assert builders("hooks", "install").code == 0
+    assert (hooks_of(root) / "pre-commit.legacy").read_bytes() == original
+    assert builders("hooks", "install").code == 0  # twice: the legacy hook is not wrapped again
+    assert (hooks_of(root) / "pre-commit.legacy").read_bytes() == original
+    user_git(root, "add", "-f", "repos/alpha")
+    done = user_git(root, "commit", "-m", "oops")
+    assert done.returncode == 1 and "a clone (gitlink)" in done.stderr
+    assert ran.read_text() == "legacy\n"  # the foreign hook ran first, and ours still refused
+    result = builders("hooks", "uninstall")
+    assert result.code == 0 and "put back" in result.err
+    assert foreign.read_bytes() == original
+    assert stat.S_IMODE(foreign.stat().st_mode) == 0o750
+    assert not (hooks_of(root) / "pre-commit.legacy").exists()
+    assert not (hooks_of(root) / "post-checkout").exists()
+
+
+def test_a_failing_legacy_pre_commit_stops_the_commit(root: Path, builders: Builders) -> None:
+    foreign_hook(root, "pre-commit", b"#!/bin/sh\necho 'legacy says no' >&2\nexit 3\n")
+    assert builders("hooks", "install").code == 0
+    (root / "notes.md").write_text("x")
+    user_git(root, "add", "notes.md")
+    done = user_git(root, "commit", "-m", "x")
+    assert done.returncode == 1 and "legacy says no" in done.stderr
+
+
+def test_install_refuses_when_both_hook_and_legacy_exist(root: Path, builders: Builders, unchanged: Unchanged) -> None:
+    for name in ("pre-commit", "pre-commit.legacy"):
+        foreign_hook(root, name, b"#!/bin/sh\nexit 0\n")
+    with unchanged():
+        result = builders("hooks", "install")
+    assert result.code == 1
+    assert "pre-commit.legacy is taken" in result.err and "hint: merge" in result.err
+    assert not (hooks_of(root) / "post-checkout").exists()  # nothing half-done
+
+
+def test_core_hooks_path_refused_unless_forced(root: Path, builders: Builders, unchanged: Unchanged) -> None:
+    git.run(root, "config", "core.hooksPath", ".githooks")
+    with unchanged():
+        refused = builders("hooks", "install")
+    assert refused.code == 1
+    assert "core.hooksPath is set" in refused.err and "--force" in refused.err
+    forced = builders("hooks", "install", "--force")
+    assert forced.code == 0 and f"installing into {root / '.githooks'}" in forced.err
+    assert not (hooks_of(root) / "pre-commit").exists()
+    user_git(root, "add", "-f", "repos/alpha")
+    done = user_git(root, "commit", "-m", "oops")
+    assert done.returncode == 1 and "a clone (gitlink)" in done.stderr  # git runs them from there
+    user_git(root, "reset", "--quiet", "--", "repos/alpha")
+    assert builders("hooks", "uninstall").code == 0
+    assert not (root / ".githooks" / "pre-commit").exists()
+
+
+def test_uninstall_leaves_foreign_hooks(root: Path, builders: Builders) -> None:
+    foreign = foreign_hook(root, "post-checkout", b"#!/bin/sh\nexit 0\n")
+    result = builders("hooks", "uninstall")
+    assert result.code == 0 and "no workspace-builders hooks are installed" in result.err
+    assert foreign.read_text() == "#!/bin/sh\nexit 0\n"
