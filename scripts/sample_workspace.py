@@ -47,7 +47,7 @@ def make_workspace(parent: Path, repos: Sequence[str] = DEFAULT_REPOS, files: in
     root.mkdir(parents=True)
     git.run(root, "init", "--quiet", "--initial-branch=main")
     (root / "README.md").write_text("# A sample workspace root\n", encoding="utf-8")
-    scaffold(root, dry_run=False, quiet=True)
+    scaffold(root, dry_run=False, hooks=False, quiet=True)
     commit_all(root, "workspace root with workspace-builders templates")
     (root / "repos").mkdir()
     for name in repos:

@@ -113,3 +113,61 @@ def test_make_remove_twin(root: Path) -> None:
     done = shell(root, "make", "builder-remove", "NAME=slack")
     assert done.returncode == 0, done.stderr
     assert not (builders_dir(root) / "slack").exists()
+
+
+def test_scaffold_installs_hooks_unless_told_not_to(tmp_path: Path, builders: Builders) -> None:
+    plain, hooked = tmp_path / "plain", tmp_path / "hooked"
+    for fresh in (plain, hooked):
+        fresh.mkdir()
+        git.run(fresh, "init", "-q")
+    assert builders("scaffold", "--no-hooks", cwd=plain).code == 0
+    assert not (plain / ".git/hooks/post-checkout").exists()
+    result = builders("scaffold", cwd=hooked)
+    assert result.code == 0 and "post-checkout: installed" in result.err
+    assert (hooked / ".git/hooks/pre-commit").is_file()
+
+
+def test_scaffold_force_keeps_the_old_file(root: Path, builders: Builders) -> None:
+    (root / "Makefile").write_text("# mine\n")
+    result = builders("scaffold", "--force", "--no-hooks")
+    assert result.code == 0 and "saved Makefile as Makefile.orig" in result.err
+    assert (root / "Makefile.orig").read_text() == "# mine\n"
+    assert "builder-new:" in (root / "Makefile").read_text()
+    (root / "Makefile").write_text("# mine again\n")
+    again = builders("scaffold", "--force", "--no-hooks")
+    assert "kept Makefile (Makefile.orig exists" in again.err  # never overwrite the saved copy
+    assert (root / "Makefile").read_text() == "# mine again\n"
+    assert (root / "Makefile.orig").read_text() == "# mine\n"
+
+
+def test_scaffold_reports_hooks_it_could_not_install(root: Path, builders: Builders) -> None:
+    git.run(root, "config", "core.hooksPath", "elsewhere")
+    (root / "Taskfile.yaml").unlink()
+    result = builders("scaffold")
+    assert result.code == 1
+    assert "error: hooks not installed: core.hooksPath is set" in result.err
+    assert (root / "Taskfile.yaml").is_file()  # the files were still written
+
+
+@needs_task
+def test_task_builder_new_after_scaffold_of_a_fresh_root(tmp_path: Path, root: Path, builders: Builders) -> None:
+    fresh = tmp_path / "fresh"
+    (fresh / "repos").mkdir(parents=True)
+    git.run(fresh, "init", "-q")
+    git.run(fresh / "repos", "clone", "-q", "--", str(root / "repos" / "alpha"), "alpha")
+    assert builders("scaffold", cwd=fresh).code == 0
+    git.run(fresh, "add", "-A")
+    git.run(fresh, "commit", "-q", "-m", "scaffold")
+    assert git.run(fresh, "status", "--porcelain") == ""  # repos/ is ignored by the block
+    done = shell(fresh, "task", "builder:new", "NAME=first", "REPOS=alpha")
+    assert done.returncode == 0, done.stderr
+    assert (fresh.parent / "fresh.builders/first/repos/alpha/.git").is_file()
+
+
+@needs_task
+def test_task_repos_sync(root: Path) -> None:
+    (root / "workspaces.local.yaml").write_text(f"repos:\n  delta:\n    url: '{root / 'repos' / 'alpha'}'\n")
+    done = shell(root, "task", "repos:sync")
+    assert done.returncode == 0, done.stderr
+    assert "delta: cloned" in done.stderr
+    assert (root / "repos/delta/.git").is_dir()

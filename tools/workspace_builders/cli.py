@@ -44,26 +44,30 @@ class Command(cli.Application):
             raise bad_input(_lower(str(exc)), f"see: {self._usage_name()} --help") from None
 
     def _usage_name(self) -> str:
-        return f"builders {self.PROGNAME}" if self.PROGNAME != "builders" else "builders"
+        return str(self.PROGNAME)
 
 
 def _lower(text: str) -> str:
     return text[:1].lower() + text[1:]
 
 
-class Builders(Command):
-    """Isolated per-session checkouts of a multi-repo workspace, as sibling git worktrees."""
-
-    PROGNAME = "builders"
-    VERSION = __version__
+class Group(Command):
+    """A command made of subcommands: alone, it prints its help."""
 
     def main(self, *args: str) -> int:
         if args:
-            raise bad_input(f"unknown command {args[0]!r}", "see: builders --help")
+            raise bad_input(f"unknown command {args[0]!r}", f"see: {self._usage_name()} --help")
         if not self.nested_command:
             self.help()
             return 2
         return 0
+
+
+class Builders(Group):
+    """Isolated per-session checkouts of a multi-repo workspace, as sibling git worktrees."""
+
+    PROGNAME = "builders"
+    VERSION = __version__
 
 
 class MutatingCommand(Command):
@@ -75,7 +79,7 @@ class MutatingCommand(Command):
 class New(MutatingCommand):
     """Create a builder: a worktree of the root in the builders folder, with nested repo worktrees"""
 
-    PROGNAME = "new"
+    PROGNAME = "builders new"
     repos = cli.SwitchAttr(
         "--repos", str, help="repos to include: a,b or a:base,b or all (default: builders.default_repos)"
     )
@@ -93,7 +97,7 @@ class New(MutatingCommand):
 class Add(MutatingCommand):
     """Create only the builder worktree of the root, with no repos (see: builders init)"""
 
-    PROGNAME = "add"
+    PROGNAME = "builders add"
     base = cli.SwitchAttr("--base", str, help="the root's base (default HEAD)")
 
     def main(self, name: str) -> int:
@@ -106,7 +110,7 @@ class Add(MutatingCommand):
 class Init(MutatingCommand):
     """Add nested repo worktrees, copy-in files and run setup, in this builder or the one named"""
 
-    PROGNAME = "init"
+    PROGNAME = "builders init"
     repos = cli.SwitchAttr(
         "--repos", str, help="repos to add: a,b or a:base,b or all (default: builders.default_repos)"
     )
@@ -122,7 +126,7 @@ class Init(MutatingCommand):
 class Remove(MutatingCommand):
     """Remove a builder and its repo worktrees; refuses when work would be lost"""
 
-    PROGNAME = "remove"
+    PROGNAME = "builders remove"
     force = cli.Flag("--force", help="save what would be lost under refs/builders/archive/..., then remove")
     keep_branches = cli.Flag("--keep-branches", help="keep the builder's branches even when they hold nothing")
 
@@ -136,7 +140,7 @@ class Remove(MutatingCommand):
 class Prune(MutatingCommand):
     """Clean stale worktree entries, close vanished builders, move proven orphans to the trash"""
 
-    PROGNAME = "prune"
+    PROGNAME = "builders prune"
     empty_trash = cli.Flag("--empty-trash", help="delete what prune moved to the trash (default: older than 7d)")
     older_than = cli.SwitchAttr("--older-than", str, help="with --empty-trash: an age such as 7d, 12h, 30m")
 
@@ -150,7 +154,7 @@ class Prune(MutatingCommand):
 class List(Command):
     """One row per builder: branch, repos, dirty, ahead/behind its base, age, status, path"""
 
-    PROGNAME = "list"
+    PROGNAME = "builders list"
     json = cli.Flag("--json", help="print one JSON document on stdout (shape: README)")
     fast = cli.Flag("--fast", help="skip the per-worktree status (dirty, ahead/behind)")
     removed = cli.Flag("--removed", help="list removed builders: when, archive refs, kept branches")
@@ -165,7 +169,7 @@ class List(Command):
 class Verify(Command):
     """Check layout, links and state of every builder (or those named); exit 1 when any check fails"""
 
-    PROGNAME = "verify"
+    PROGNAME = "builders verify"
     json = cli.Flag("--json", help="print one JSON document on stdout (shape: README)")
 
     def main(self, *names: str) -> int:
@@ -178,7 +182,7 @@ class Verify(Command):
 class Migrate(Command):
     """Move builders of the deprecated nested layout (inside the root) to the sibling builders folder"""
 
-    PROGNAME = "migrate"
+    PROGNAME = "builders migrate"
     dry_run = cli.Flag("--dry-run", help="print the plan and change nothing")
 
     def main(self) -> int:
@@ -191,7 +195,7 @@ class Migrate(Command):
 class PathOf(Command):
     """Print a builder's path, for cd "$(builders path NAME)" """
 
-    PROGNAME = "path"
+    PROGNAME = "builders path"
 
     def main(self, name: str) -> int:
         from workspace_builders.listing import builder_path
@@ -202,15 +206,92 @@ class PathOf(Command):
 
 @Builders.subcommand("scaffold")
 class Scaffold(Command):
-    """Copy the workspace-root templates (Taskfile.yaml, Makefile, ...) into this root; never overwrites"""
+    """Copy the workspace-root templates (Taskfile.yaml, Makefile, ...) into this root and install the hooks"""
 
-    PROGNAME = "scaffold"
+    PROGNAME = "builders scaffold"
     dry_run = cli.Flag("--dry-run", help="print what would be written and change nothing")
+    force = cli.Flag("--force", help="replace files that differ from the templates, keeping each old one as NAME.orig")
+    no_hooks = cli.Flag("--no-hooks", help="do not install the git hooks")
 
     def main(self) -> int:
         from workspace_builders.scaffold import scaffold
 
-        return scaffold(Path.cwd(), self.dry_run)
+        return scaffold(Path.cwd(), self.dry_run, force=self.force, hooks=not self.no_hooks)
+
+
+@Builders.subcommand("hooks")
+class Hooks(Group):
+    """Install or remove the git hooks (post-checkout, pre-commit) in the root's git common dir"""
+
+    PROGNAME = "builders hooks"
+
+
+@Hooks.subcommand("install")
+class HooksInstall(Command):
+    """Install the hooks for the root and every builder; a hook already there is kept as HOOK.legacy and still runs"""
+
+    PROGNAME = "builders hooks install"
+    dry_run = cli.Flag("--dry-run", help="print what would be done and change nothing")
+    force = cli.Flag("--force", help="when core.hooksPath is set, install into the folder it names")
+
+    def main(self) -> int:
+        from workspace_builders.hooks_install import install
+
+        return install(Path.cwd(), self.force, self.dry_run)
+
+
+@Hooks.subcommand("uninstall")
+class HooksUninstall(Command):
+    """Remove only our hooks and put back the ones they replaced, byte for byte"""
+
+    PROGNAME = "builders hooks uninstall"
+    dry_run = cli.Flag("--dry-run", help="print what would be done and change nothing")
+
+    def main(self) -> int:
+        from workspace_builders.hooks_install import uninstall
+
+        return uninstall(Path.cwd(), self.dry_run)
+
+
+@Builders.subcommand("hook")
+class Hook(Command):
+    """Run a hook's checks (what the installed git hooks call): post-checkout OLD NEW FLAG, or pre-commit"""
+
+    PROGNAME = "builders hook"
+
+    def main(self, hook: str, *args: str) -> int:
+        if hook == "post-checkout":
+            from workspace_builders.hook_post_checkout import post_checkout
+
+            return post_checkout(Path.cwd(), args)
+        if hook == "pre-commit":
+            from workspace_builders.hook_pre_commit import pre_commit
+
+            return pre_commit(Path.cwd())
+        raise bad_input(f"unknown hook {hook!r}", "builders hook post-checkout OLD NEW FLAG | builders hook pre-commit")
+
+
+@Builders.subcommand("repos")
+class Repos(Group):
+    """Work on the clones under repos/"""
+
+    PROGNAME = "builders repos"
+
+
+@Repos.subcommand("sync")
+class ReposSync(Command):
+    """Clone every repo declared with a url in workspaces.yaml into repos/, in parallel; skip ones present"""
+
+    PROGNAME = "builders repos sync"
+    dry_run = cli.Flag("--dry-run", help="print the plan and change nothing")
+    json = cli.Flag("--json", help="print one JSON document on stdout (shape: README)")
+    fetch = cli.Flag("--fetch", help="also fetch the repos already cloned")
+    jobs = cli.SwitchAttr("--jobs", int, help="clones at a time (default: CPU count, at most 8)")
+
+    def main(self) -> int:
+        from workspace_builders.repos_sync import sync
+
+        return sync(Path.cwd(), self.jobs, self.fetch, self.dry_run, self.json)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,12 +16,13 @@ def each(
     items: Sequence[T],
     work: Callable[[T], R],
     done: Callable[[T, R | BaseException], None] | None = None,
+    jobs: int = MAX_THREADS,
 ) -> list[tuple[T, R | BaseException]]:
-    """Run work(item) for every item; (item, result or exception) in the items' order.
+    """Run work(item) for every item, `jobs` at a time; (item, result or exception) in the items' order.
 
     `done` is called as each item finishes, for a progress line.
     """
-    if len(items) <= 1:
+    if len(items) <= 1 or jobs <= 1:
         outcomes: list[tuple[T, R | BaseException]] = []
         for item in items:
             outcome: R | BaseException
@@ -34,7 +35,7 @@ def each(
             outcomes.append((item, outcome))
         return outcomes
     results: dict[int, R | BaseException] = {}
-    with ThreadPoolExecutor(max_workers=min(MAX_THREADS, len(items))) as pool:
+    with ThreadPoolExecutor(max_workers=min(jobs, len(items))) as pool:
         futures = {pool.submit(work, item): index for index, item in enumerate(items)}
         for future in as_completed(futures):
             index = futures[future]

@@ -1,37 +1,55 @@
-"""`builders scaffold`: copy the workspace-root templates into a root, never overwriting a file."""
+"""`builders scaffold`: copy the workspace-root templates into a root and install the git hooks.
+
+An existing file is never overwritten: it is reported as kept, or with --force replaced after being
+saved as NAME.orig. The managed .gitignore block is added once.
+"""
 
 from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
 
-from workspace_builders import output
-from workspace_builders.errors import bad_input
+from workspace_builders import hooks_install, output
+from workspace_builders.errors import BuildersError, bad_input
 from workspace_builders.workspace import discover
 
 TEMPLATE = "workspace-root"
 GITIGNORE_BLOCK = "gitignore-block"
 BLOCK_START = "# >>> workspace-builders >>>"
+ORIG = ".orig"
 
 
-def scaffold(start: Path, dry_run: bool, quiet: bool = False) -> int:
+def scaffold(start: Path, dry_run: bool, *, force: bool = False, hooks: bool = True, quiet: bool = False) -> int:
     location = discover(start)
     if location.in_builder:
         raise bad_input("scaffold writes into the workspace root, not a builder", f"cd {location.workspace.root}")
     root = location.workspace.root
     say = (lambda line: None) if quiet else output.say
-    verb = "would write" if dry_run else "wrote"
+
+    def did(done: str, todo: str) -> str:
+        return f"would {todo}" if dry_run else done
+
     templates = resources.files("workspace_builders") / "templates" / TEMPLATE
     for template in sorted(templates.iterdir(), key=lambda t: t.name):
         if template.name == GITIGNORE_BLOCK:
             continue
         target = root / template.name
+        content = template.read_bytes()
         if target.exists() or target.is_symlink():
-            say(f"kept {target.name} (exists; not overwritten)")
-            continue
+            backup = target.with_name(target.name + ORIG)
+            if target.is_file() and target.read_bytes() == content:
+                say(f"kept {target.name} (same as the template)")
+                continue
+            if not force or backup.exists() or backup.is_symlink() or not target.is_file():
+                why = f"{backup.name} exists" if force and target.is_file() else "exists; --force replaces it"
+                say(f"kept {target.name} ({why}; not overwritten)")
+                continue
+            if not dry_run:
+                target.rename(backup)
+            say(f"{did('saved', 'save')} {target.name} as {backup.name}")
         if not dry_run:
-            target.write_bytes(template.read_bytes())
-        say(f"{verb} {target.name}")
+            target.write_bytes(content)
+        say(f"{did('wrote', 'write')} {target.name}")
     gitignore = root / ".gitignore"
     current = gitignore.read_text(encoding="utf-8") if gitignore.is_file() else ""
     if BLOCK_START in current:
@@ -41,7 +59,16 @@ def scaffold(start: Path, dry_run: bool, quiet: bool = False) -> int:
             block = (templates / GITIGNORE_BLOCK).read_text(encoding="utf-8")
             separator = "" if not current or current.endswith("\n") else "\n"
             gitignore.write_text(current + separator + block, encoding="utf-8")
-        say(f"{verb} the workspace-builders block into .gitignore")
+        say(f"{did('added', 'add')} the workspace-builders block to .gitignore")
+    code = 0
+    if hooks:
+        try:
+            code = hooks_install.install(start, force=False, dry_run=dry_run)
+        except BuildersError as exc:
+            output.error(f"hooks not installed: {exc.message}", exc.hint)
+            code = 1
+    else:
+        say("hooks not installed (--no-hooks); later: builders hooks install")
     if not dry_run:
-        say(f"next: commit them (git -C {root} add -A && git -C {root} commit -m 'add workspace-builders')")
-    return 0
+        say(f"next: commit the files (git -C {root} add -A && git -C {root} commit -m 'add workspace-builders')")
+    return code
