@@ -1,8 +1,8 @@
 """`make demo`: the main job on a generated sample workspace, through the Taskfile targets.
 
 Makes .demo/ (gitignored) afresh: a workspace root with three small clones, then runs
-`task builder:new` in the root and `task builder:init` inside the new builder, and prints the
-sibling layout that results.
+`task builder:new` in the root and `task builder:init` inside the new builder, installs the git
+hooks and makes a second builder with plain `git worktree add`, and prints the sibling layout.
 """
 
 from __future__ import annotations
@@ -21,9 +21,10 @@ HERE = Path(__file__).resolve().parent.parent
 DEMO = HERE / ".demo"
 
 
-def step(cwd: Path, *command: str) -> None:
-    print(f"\n$ cd {cwd.relative_to(HERE)} && {' '.join(command)}", flush=True)
-    subprocess.run(command, cwd=cwd, check=True)
+def step(cwd: Path, *command: str, **env: str) -> None:
+    assignments = "".join(f"{key}={value} " for key, value in env.items())
+    print(f"\n$ cd {cwd.relative_to(HERE)} && {assignments}{' '.join(command)}", flush=True)
+    subprocess.run(command, cwd=cwd, check=True, env={**os.environ, **env})
 
 
 def tree(folder: Path, prefix: str = "", depth: int = 0) -> None:
@@ -50,6 +51,18 @@ def main() -> int:
     step(root, "task", "builder:new", "NAME=slack", "REPOS=ai-dev,domain-apis")
     builder = DEMO / "workspace-root.builders" / "slack"
     step(builder, "task", "builder:init", "REPOS=k8s-lab")
+    step(root, "builders", "hooks", "install")
+    step(
+        root,
+        "git",
+        "worktree",
+        "add",
+        "-b",
+        "builder/agent2",
+        "../workspace-root.builders/agent2",
+        BUILDER_REPOS="ai-dev",
+    )
+    step(root, "builders", "list")
     print(f"\n{DEMO.relative_to(HERE)}/workspace-root.builders/  (.git and src/ not shown)")
     tree(DEMO / "workspace-root.builders")
     print(f"\nthe root's repos/ still holds only the clones: {sorted(os.listdir(root / 'repos'))}")

@@ -42,8 +42,10 @@ def instrument(root: Path, marker: Path) -> None:
     wrapper.chmod(0o755)
     for name in ("post-checkout", "pre-commit"):
         hook = hooks_of(root) / name
-        lines = [f"builders_python='{wrapper}'" if line.startswith("builders_python=") else line
-                 for line in hook.read_text().splitlines()]
+        lines = [
+            f"builders_python='{wrapper}'" if line.startswith("builders_python=") else line
+            for line in hook.read_text().splitlines()
+        ]
         hook.write_text("\n".join(lines) + "\n")
 
 
