@@ -1,4 +1,7 @@
-"""`make bench`: every benchmark, one table. Each compares our command with its baseline in one run."""
+"""`make bench`: every benchmark, one table. Each compares our command with its baseline in one run.
+
+Workspaces are generated in the system's temporary folder (BENCH_DIR overrides it).
+"""
 
 from __future__ import annotations
 
@@ -7,16 +10,18 @@ import sys
 from common import report
 from hook import bench_hooks
 from list import bench_list
-from new import bench_new
+from new import bench_all_new
 from remove import bench_remove
+
+PAIRS = 5
 
 
 def main() -> int:
     results = [
-        bench_new(repos=10, files=2000, pairs=5, target=0.8),
-        bench_remove(repos=10, files=2000, pairs=5, target=1.0),
-        *bench_list(builders=100, repos=5, files=50, pairs=5),
-        *bench_hooks(files=50, pairs=5),
+        *bench_all_new(PAIRS),
+        bench_remove(repos=10, files=2000, pairs=PAIRS, target=1.0),
+        *bench_list(builders=100, repos=5, files=50, pairs=PAIRS),
+        *bench_hooks(files=50, pairs=PAIRS),
     ]
     print(report(results))
     return 0

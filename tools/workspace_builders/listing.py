@@ -64,7 +64,7 @@ def list_builders(start: Path, as_json: bool, fast: bool, removed: bool) -> int:
     ws = discover(start).workspace
     if removed:
         return _list_removed(ws, as_json)
-    rows = collect(ws)
+    rows = collect(ws, with_bases=not fast)
     if not fast:
         trees = [t for row in rows for t in row.trees if t.path.is_dir()]
         for tree, outcome in parallel.each(trees, _measure):
@@ -100,8 +100,11 @@ def _list_removed(ws: Workspace, as_json: bool) -> int:
     return 0
 
 
-def collect(ws: Workspace) -> list[Row]:
-    """Builders and their nested worktrees: one `git worktree list` per repository, in parallel."""
+def collect(ws: Workspace, with_bases: bool = True) -> list[Row]:
+    """Builders and their nested worktrees: one `git worktree list` per repository, in parallel.
+
+    `with_bases`: also resolve what each worktree's base names now (for ahead/behind).
+    """
     sources = [ws.root, *ws.clones()]
     listed = dict(parallel.each(sources, git.worktrees))
     records = state.load_all(ws)
@@ -123,19 +126,21 @@ def collect(ws: Workspace) -> list[Row]:
         rows.append(Row(name, entry.path, entry.short_branch, status, created, entry.head))
     for record in by_path.values():  # state without a worktree
         rows.append(Row(record.name, Path(record.path), record.branch, "state only (run: builders prune)", None))
-    bases = _resolve_bases(ws, records)
+    bases = _resolve_bases(ws, records) if with_bases else {}
+    nested: dict[Path, list[tuple[Path, git.Worktree]]] = {}  # builder path -> its repo worktrees
+    for source, entries in listed.items():
+        if source != ws.root and not isinstance(entries, BaseException):
+            for entry in entries[1:]:
+                if entry.path.parent.name == REPOS:
+                    nested.setdefault(entry.path.parent.parent, []).append((source, entry))
     for row in rows:
         record = recorded_at.get(row.path)
         root_base = bases.get((ws.root, record.base_ref)) if record else None
         row.trees.append(Tree("root", row.path, root_base, row.head))
-        for source, entries in listed.items():
-            if source == ws.root or isinstance(entries, BaseException):
-                continue
-            for entry in entries[1:]:
-                if entry.path.parent == row.path / REPOS:
-                    repo = record.repo(source.name) if record else None
-                    base = bases.get((source, repo.base_ref)) if repo else None
-                    row.trees.append(Tree(source.name, entry.path, base, entry.head))
+        for source, entry in nested.get(row.path, []):
+            repo = record.repo(source.name) if record else None
+            base = bases.get((source, repo.base_ref)) if repo else None
+            row.trees.append(Tree(source.name, entry.path, base, entry.head))
     return sorted(rows, key=lambda r: r.name)
 
 
