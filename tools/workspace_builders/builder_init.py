@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from workspace_builders import builder_scripts, checkout, copy_in, git, output, parallel, state
+from workspace_builders import builder_scripts, checkout, copy_in, faults, git, output, parallel, state
 from workspace_builders.checkout import Checkout
 from workspace_builders.errors import BuildersError, bad_input
 from workspace_builders.locks import builder_lock
@@ -129,17 +129,24 @@ def build(
     done: list[Checkout] = []
     made_builders_dir = not ws.builders_dir.exists()
     state.save(ws, record)
+    faults.point("create:state-saved")
     try:
         first = [c for c in checkouts if c.label == "root"]
         for c in first:
             done.append(c)
             checkout.apply(c)
             output.say(f"  root: {_progress(c)}")
+            faults.point("create:root")
         repos = [c for c in checkouts if c.label != "root"]
         done.extend(repos)
         outcomes = parallel.each(repos, checkout.apply, _report)
         _raise_failures([(c.label, r) for c, r in outcomes])
-        record.copied = sorted({*record.copied, *_copy_in(ws, record, checkouts, copy_root)})
+        faults.point("create:repos")
+        # Taking up a crashed run: what it made may not have had its files copied in yet.
+        taking_up = previous is not None and previous.status == state.CREATING
+        fresh = [c for c in checkouts if c.created_here or taking_up]
+        record.copied = sorted({*record.copied, *_copy_in(ws, record, fresh, copy_root)})
+        faults.point("create:copied")
     except BaseException:
         _rollback(ws, record, done, previous)
         if made_builders_dir and ws.builders_dir.is_dir() and not any(ws.builders_dir.iterdir()):
@@ -152,6 +159,7 @@ def _report(c: Checkout, outcome: object) -> None:
         output.say(f"  {c.label}: FAILED")
     else:
         output.say(f"  {c.label}: {_progress(c)}")
+        faults.point(f"create:repo:{c.label}")
 
 
 def _progress(c: Checkout) -> str:
@@ -162,13 +170,14 @@ def _progress(c: Checkout) -> str:
 
 
 def _copy_in(ws: Workspace, record: BuilderState, checkouts: Sequence[Checkout], copy_root: bool) -> list[str]:
+    """Copy-in for each of `checkouts`; never overwrites, so a second copy adds only what is missing."""
     copied: list[str] = []
     builder = Path(record.path)
-    if copy_root or any(c.label == "root" and c.created_here for c in checkouts):
+    if copy_root or any(c.label == "root" for c in checkouts):
         wanted = copy_in.patterns(ws.root, ws.config.copy)
         copied += copy_in.copy_ignored(ws.root, builder, wanted, skip=[REPOS])
     for c in checkouts:
-        if c.created_here and c.label != "root":
+        if c.label != "root":
             inner = copy_in.copy_ignored(c.source, c.target, copy_in.patterns(c.source))
             copied += [f"{REPOS}/{c.label}/{p}" for p in inner]
     return copied

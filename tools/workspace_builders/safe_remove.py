@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from workspace_builders import builder_scripts, git, output, parallel, state
+from workspace_builders import builder_scripts, faults, git, output, parallel, state
 from workspace_builders.errors import BuildersError, bad_input
 from workspace_builders.locks import builder_lock, repository_lock
 from workspace_builders.names import check_builder_name
@@ -82,19 +82,25 @@ def remove(start: Path, name: str, force: bool, keep_branches: bool, dry_run: bo
         if record is not None:
             record.status = state.REMOVING
             state.save(ws, record)
+        faults.point("remove:state-saved")
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
         for m in at_risk:
             if m.needs_archive:
                 archive(ws, name, m, stamp)
+                faults.point(f"remove:archived:{m.label}")
         if path.is_dir():
             _run_archive_script(ws, name, path, record)
         branches = {m.label: m.branch for m in members if m.branch}
         _remove_members(ws, path, members, force)
+        faults.point("remove:worktrees")
+        gone = _already_removed(ws, record, members)
+        branches.update({m.label: m.branch for m in gone if m.branch})
         if keep_branches:
             deleted: list[str] = []
             kept = {label: f"{branch} (--keep-branches)" for label, branch in branches.items()}
         else:
-            deleted, kept = _clean_branches(ws, members, record)
+            deleted, kept = _clean_branches(ws, [*members, *gone], record)
+        faults.point("remove:branches")
         _close_state(ws, name, record, members, kept)
         _show(name, path, members, {"deleted": deleted, "kept": kept}, dry_run=False, as_json=as_json)
     return 0
@@ -235,6 +241,7 @@ def _remove_members(ws: Workspace, path: Path, members: list[Member], force: boo
         with repository_lock(m.common_dir):
             git.remove_worktree(m.repo, m.path, force=force, locked=m.locked)
         output.say(f"  {m.label}: removed {REPOS}/{m.label}")
+        faults.point(f"remove:nested:{m.label}")
 
     for m, outcome in parallel.each(nested, take):
         if isinstance(outcome, BaseException):
@@ -257,6 +264,22 @@ def _remove_members(ws: Workspace, path: Path, members: list[Member], force: boo
     with repository_lock(ws.common_dir):
         git.remove_worktree(ws.root, path, force=force, locked=top.locked)
     output.say(f"  root: removed {path}")
+
+
+def _already_removed(ws: Workspace, record: BuilderState | None, members: list[Member]) -> list[Member]:
+    """Worktrees the state records that are gone already (an interrupted removal took them): their
+    branches still need the same clean-up as the others'."""
+    if record is None:
+        return []
+    present = {m.label for m in members}
+    gone = []
+    if ROOT not in present:
+        gone.append(Member(ROOT, ws.root, ws.common_dir, Path(record.path), record.branch, False))
+    for repo in record.repos:
+        clone = ws.clone(repo.name)
+        if repo.name not in present and (clone / ".git").exists():
+            gone.append(Member(repo.name, clone, clone / ".git", Path(repo.path), repo.branch, False))
+    return gone
 
 
 def _clean_branches(
