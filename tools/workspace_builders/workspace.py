@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,8 +69,19 @@ class Workspace:
             )
 
     def check_builders_dir(self) -> None:
-        """Refuse a builders folder inside the root or a clone: the deprecated nested layout."""
+        """Refuse a builders folder inside the root or a clone (the deprecated nested layout), and one
+        that holds the root or the home folder: prune and remove act on what is in it."""
         where = self.builders_dir
+        if os.path.lexists(where) and not (where.is_dir() and not where.is_symlink()):
+            raise bad_input(
+                f"builders folder {where} is not a folder (a file or a symlink is in the way)",
+                f"move it away: mv {where} {where}.old",
+            )
+        if self.root.is_relative_to(where) or where == Path.home().resolve():
+            raise bad_input(
+                f"builders folder {where} contains the workspace root or is the home folder",
+                'set builders.dir to a folder of its own in workspaces.yaml, e.g. dir: "../{root}.builders"',
+            )
         inside = [self.root] + [self.clone(r).resolve() for r in self.known_repos()]
         for tree in inside:
             if where == tree or where.is_relative_to(tree):
