@@ -140,3 +140,65 @@ def test_builders_folder_that_is_a_file_fails_cleanly(root: Path, builders: Buil
     for repo in (root, root / "repos/alpha", root / "repos/beta"):
         assert git.run(repo, "branch", "--list", "builder/*") == ""
         assert len(git.worktrees(repo)) == 1
+
+
+include_lines = st.lists(
+    st.sampled_from(["..", "../secret.txt", "/etc/passwd", "../../*", "*", "**", "!.env.local", ".env.local", "../"]),
+    min_size=1,
+    max_size=4,
+)
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(lines=include_lines, in_config=st.booleans())
+def test_copy_in_patterns_never_reach_outside(
+    root: Path, builders: Builders, lines: list[str], in_config: bool
+) -> None:
+    (root.parent / "secret.txt").write_text("outside\n")
+    (root / ".env.local").write_text("KEY=1\n")  # untracked: copy-in candidates must be ignored files
+    git.run(root, "config", "core.excludesFile", str(root.parent / "excludes"))
+    (root.parent / "excludes").write_text(".env.local\n.worktreeinclude\n")
+    if in_config:
+        quoted = ", ".join(f"'{line}'" for line in lines)
+        (root / "workspaces.local.yaml").write_text(f"copy: [{quoted}]\n")
+        (root / ".worktreeinclude").unlink(missing_ok=True)
+    else:
+        (root / ".worktreeinclude").write_text("\n".join(lines) + "\n")
+        (root / "workspaces.local.yaml").unlink(missing_ok=True)
+    before = outside_files(root)
+    name = f"c{len(list(builders_dir(root).iterdir())) if builders_dir(root).exists() else 0}"
+    result = builders("new", name, "--repos", "alpha")
+    assert result.code in (0, 2), result.err
+    assert outside_files(root) == before
+    builder = builders_dir(root) / name
+    if result.code == 0:
+        copied = {
+            p.relative_to(builder).as_posix() for p in builder.rglob("*") if p.is_file() and ".git" not in p.parts
+        }
+        assert "secret.txt" not in {Path(c).name for c in copied}
+        assert all(not Path(c).is_absolute() for c in copied)
+
+
+def test_full_disk_rolls_back(root: Path, builders: Builders, tmp_path: Path) -> None:
+    import subprocess
+
+    tiny = tmp_path / "tiny"
+    tiny.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(tiny)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here to fill up: {mounted.stderr.decode().strip()}")
+    try:
+        alpha = root / "repos/alpha"
+        (alpha / "big.bin").write_bytes(os.urandom(1024 * 1024))
+        git.run(alpha, "add", "big.bin")
+        git.run(alpha, "commit", "-q", "-m", "big")
+        (root / "workspaces.local.yaml").write_text(f"builders:\n  dir: '{tiny / 'builders'}'\n")
+        result = builders("new", "b", "--repos", "beta,alpha:HEAD")
+        assert result.code == 1, result.err
+        assert "rolled back" in result.err
+        assert not (tiny / "builders" / "b").exists()
+        for repo in (root, alpha, root / "repos/beta"):
+            assert git.run(repo, "branch", "--list", "builder/*") == ""
+            assert len(git.worktrees(repo)) == 1
+    finally:
+        subprocess.run(["umount", str(tiny)], check=False)
