@@ -8,7 +8,6 @@ Command modules are imported when their subcommand runs, so start-up stays cheap
 from __future__ import annotations
 
 import sys
-import tempfile
 import traceback
 from pathlib import Path
 from typing import Any
@@ -314,6 +313,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _write_crash_log() -> str:
+    import tempfile  # only a crash pays for it
+
     with tempfile.NamedTemporaryFile("w", prefix="builders-crash-", suffix=".log", delete=False) as log:
         log.write(f"workspace-builders {__version__}\nargv: {sys.argv!r}\n\n")
         log.write(traceback.format_exc())

@@ -6,15 +6,13 @@ only our hooks and renames the legacy ones back, so they are restored byte for b
 
 from __future__ import annotations
 
-import os
 import shlex
 import sys
-import tempfile
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from workspace_builders import git, output
+from workspace_builders import atomic_file, git, output
 from workspace_builders.errors import BuildersError
 from workspace_builders.workspace import Workspace, discover
 
@@ -102,22 +100,9 @@ def install(start: Path, force: bool, dry_run: bool) -> int:
         if step.action == CHAIN:
             step.hook.rename(step.hook.with_name(name + LEGACY))
             output.say(f"{name}: kept the existing hook as {name}{LEGACY}; it still runs, first")
-        _write_executable(step.hook, hook_text(name))
+        atomic_file.write(step.hook, hook_text(name), mode=0o755)
         output.say(f"{name}: {'updated' if step.action == UPDATE else 'installed'} in {where}")
     return 0
-
-
-def _write_executable(path: Path, content: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(content)
-        os.chmod(temp, 0o755)
-        os.replace(temp, path)
-    except BaseException:
-        os.unlink(temp)
-        raise
 
 
 def uninstall(start: Path, dry_run: bool) -> int:

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from workspace_builders import __version__
+from workspace_builders import __version__, atomic_file
 from workspace_builders.errors import BuildersError
 from workspace_builders.workspace import Workspace
 
@@ -78,29 +76,12 @@ def load_all(ws: Workspace) -> list[BuilderState]:
     return [r for r in found if r is not None]
 
 
+def _json_bytes(document: object) -> bytes:
+    return (json.dumps(document, indent=2) + "\n").encode()
+
+
 def save(ws: Workspace, builder: BuilderState) -> None:
-    _write_atomically(state_file(ws, builder.name), builder.to_json())
-
-
-def _write_atomically(path: Path, document: object) -> None:
-    """A temp file in the same folder, fsync, rename over, fsync the folder."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(document, out, indent=2)
-            out.write("\n")
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    folder = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(folder)
-    finally:
-        os.close(folder)
+    atomic_file.write(state_file(ws, builder.name), _json_bytes(builder.to_json()))
 
 
 def delete(ws: Workspace, name: str) -> None:
@@ -115,7 +96,7 @@ def record_removal(ws: Workspace, name: str, archives: dict[str, str], kept_bran
     """A short record of a removal, for `builders list --removed` and for getting work back."""
     when = now()
     document = {"name": name, "removed_at": when, "archive_refs": archives, "kept_branches": kept_branches}
-    _write_atomically(removed_dir(ws) / f"{name}.{when.replace(':', '')}.json", document)
+    atomic_file.write(removed_dir(ws) / f"{name}.{when.replace(':', '')}.json", _json_bytes(document))
 
 
 def removals(ws: Workspace) -> list[dict[str, object]]:
