@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -292,3 +293,12 @@ def test_uninstall_leaves_foreign_hooks(root: Path, builders: Builders) -> None:
     result = builders("hooks", "uninstall")
     assert result.code == 0 and "no workspace-builders hooks are installed" in result.err
     assert foreign.read_text() == "#!/bin/sh\nexit 0\n"
+
+
+def test_a_root_without_repos_gets_a_builder_of_no_repos(hooked: Path) -> None:
+    shutil.rmtree(hooked / "repos")
+    target = builders_dir(hooked) / "bare"
+    done = user_git(hooked, "worktree", "add", str(target))
+    assert done.returncode == 0, done.stderr
+    record = state.load(discover(hooked).workspace, "bare")
+    assert record is not None and record.status == state.READY and record.repos == []

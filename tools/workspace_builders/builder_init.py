@@ -26,11 +26,10 @@ ALL = "all"
 
 def select_repos(ws: Workspace, text: str | None) -> list[RepoSpec]:
     """The repos named by REPOS (`a,b:base`, `all`), or the configured default repos."""
-    ws.require_repos_dir()
-    if text is None or not text.strip():
-        specs = [RepoSpec(name, None) for name in ws.config.default_repos]
-    else:
-        specs = parse_repo_specs(text)
+    named = (text or "").strip()
+    if named or ws.config.default_repos:
+        ws.require_repos_dir()  # a builder of no repos needs none
+    specs = parse_repo_specs(named) if named else [RepoSpec(name, None) for name in ws.config.default_repos]
     known = ws.known_repos()
     if any(s.name == ALL for s in specs) and ALL not in known:
         if len(specs) > 1 or specs[0].base is not None:
