@@ -302,3 +302,44 @@ def test_a_root_without_repos_gets_a_builder_of_no_repos(hooked: Path) -> None:
     assert done.returncode == 0, done.stderr
     record = state.load(discover(hooked).workspace, "bare")
     assert record is not None and record.status == state.READY and record.repos == []
+
+
+def test_hook_falls_back_to_builders_on_path(hooked: Path) -> None:
+    for name in ("post-checkout", "pre-commit"):
+        hook = hooks_of(hooked) / name
+        lines = [
+            "builders_python=/nonexistent/python" if line.startswith("builders_python=") else line
+            for line in hook.read_text().splitlines()
+        ]
+        hook.write_text("\n".join(lines) + "\n")
+    path = f"{Path(sys.executable).parent}{os.pathsep}/usr/bin:/bin"
+    user_git(hooked, "add", "-f", "repos/alpha")
+    done = user_git(hooked, "commit", "-m", "oops", PATH=path)
+    assert done.returncode == 1 and "a clone (gitlink)" in done.stderr
+    user_git(hooked, "reset", "-q", "--", "repos/alpha")
+    target = builders_dir(hooked) / "via-path"
+    made = user_git(hooked, "worktree", "add", str(target), PATH=path, BUILDER_REPOS="beta")
+    assert made.returncode == 0, made.stderr
+    assert (target / "repos/beta/.git").is_file()
+
+
+def test_hook_commands_refuse_bad_arguments(root: Path, builders: Builders, tmp_path: Path) -> None:
+    unknown = builders("hook", "pre-push")
+    assert unknown.code == 2 and "error: unknown hook 'pre-push'" in unknown.err
+    short = builders("hook", "post-checkout", "abc")
+    assert short.code == 2 and "takes 3 arguments" in short.err
+    outside = tmp_path / "not-a-repo"
+    outside.mkdir()
+    result = builders("hooks", "install", cwd=outside)
+    assert result.code == 2 and "not inside a workspace" in result.err
+    assert not (outside / ".git").exists()
+
+
+def test_hook_scripts_are_posix_sh() -> None:
+    from importlib import resources
+
+    for name in ("post-checkout", "pre-commit"):
+        script = resources.files("workspace_builders") / "hooks" / name
+        done = subprocess.run(["sh", "-n"], input=script.read_text(), capture_output=True, text=True, check=False)
+        assert done.returncode == 0, done.stderr
+        assert script.read_text().startswith("#!/bin/sh\n")
