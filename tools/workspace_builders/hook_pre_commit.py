@@ -39,7 +39,10 @@ def pre_commit(start: Path) -> int:
         if inside:
             problems.append(f"{folder}: a builders folder inside the root ({len(inside)} staged path(s))")
             unstage.append(folder.rstrip("/"))
-    hints = [f"{_unstage_command(worktree)} -- {' '.join(map(shlex.quote, unstage))}"] if unstage else []
+    hints = []
+    if unstage:
+        paths = " ".join(map(shlex.quote, unstage))
+        hints.append(f"{_unstage_command(worktree)} -- {paths} (the files stay on disk)")
     if any(c.path == GITIGNORE for c in staged) and _stops_ignoring_repos(worktree, index_file):
         problems.append(f"{GITIGNORE}: the change stops ignoring {REPOS}/ (clones would be committed as gitlinks)")
         hints.append(f"keep a '{REPOS}/' line in {GITIGNORE}, then: git add {GITIGNORE}")
@@ -47,7 +50,7 @@ def pre_commit(start: Path) -> int:
         return 0
     raise BuildersError(
         "this commit would break the workspace layout:\n  " + "\n  ".join(problems),
-        " ; ".join(hints) + " (the files stay on disk)" if unstage else " ; ".join(hints),
+        " ; ".join(hints),
     )
 
 
