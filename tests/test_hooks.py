@@ -343,3 +343,13 @@ def test_hook_scripts_are_posix_sh() -> None:
         done = subprocess.run(["sh", "-n"], input=script.read_text(), capture_output=True, text=True, check=False)
         assert done.returncode == 0, done.stderr
         assert script.read_text().startswith("#!/bin/sh\n")
+
+
+def test_uninstall_dry_run_changes_nothing(root: Path, builders: Builders) -> None:
+    foreign_hook(root, "pre-commit", b"#!/bin/sh\nexit 0\n")
+    assert builders("hooks", "install").code == 0
+    before = {p.name: p.read_bytes() for p in hooks_of(root).iterdir()}
+    result = builders("hooks", "uninstall", "--dry-run")
+    assert result.code == 0
+    assert "pre-commit: would remove" in result.err and "put back pre-commit.legacy" in result.err
+    assert {p.name: p.read_bytes() for p in hooks_of(root).iterdir()} == before
