@@ -36,18 +36,23 @@ def foreign_hook(root: Path, name: str, content: bytes, mode: int = 0o755) -> Pa
     return hook
 
 
+def point_hooks_at(root: Path, python: Path) -> None:
+    """Make the installed hooks run `python` rather than the interpreter that installed them."""
+    for name in ("post-checkout", "pre-commit"):
+        hook = hooks_of(root) / name
+        lines = [
+            f"builders_python='{python}'" if line.startswith("builders_python=") else line
+            for line in hook.read_text().splitlines()
+        ]
+        hook.write_text("\n".join(lines) + "\n")
+
+
 def instrument(root: Path, marker: Path) -> None:
     """Point the installed hooks at a python that first notes each start in `marker`."""
     wrapper = marker.parent / "python-wrapper"
     wrapper.write_text(f'#!/bin/sh\necho "$*" >> "{marker}"\nexec "{sys.executable}" "$@"\n')
     wrapper.chmod(0o755)
-    for name in ("post-checkout", "pre-commit"):
-        hook = hooks_of(root) / name
-        lines = [
-            f"builders_python='{wrapper}'" if line.startswith("builders_python=") else line
-            for line in hook.read_text().splitlines()
-        ]
-        hook.write_text("\n".join(lines) + "\n")
+    point_hooks_at(root, wrapper)
 
 
 @pytest.fixture
@@ -214,13 +219,7 @@ def test_pre_commit_in_a_builder_checks_the_builder_index(hooked: Path, builders
 
 
 def test_hook_without_builders_says_so(hooked: Path, tmp_path: Path) -> None:
-    for name in ("post-checkout", "pre-commit"):
-        hook = hooks_of(hooked) / name
-        lines = [
-            "builders_python=/nonexistent/python" if line.startswith("builders_python=") else line
-            for line in hook.read_text().splitlines()
-        ]
-        hook.write_text("\n".join(lines) + "\n")
+    point_hooks_at(hooked, Path("/nonexistent/python"))
     (hooked / "notes.md").write_text("hello\n")
     user_git(hooked, "add", "notes.md")
     done = user_git(hooked, "commit", "-m", "notes", PATH="/usr/bin:/bin")
@@ -305,13 +304,7 @@ def test_a_root_without_repos_gets_a_builder_of_no_repos(hooked: Path) -> None:
 
 
 def test_hook_falls_back_to_builders_on_path(hooked: Path) -> None:
-    for name in ("post-checkout", "pre-commit"):
-        hook = hooks_of(hooked) / name
-        lines = [
-            "builders_python=/nonexistent/python" if line.startswith("builders_python=") else line
-            for line in hook.read_text().splitlines()
-        ]
-        hook.write_text("\n".join(lines) + "\n")
+    point_hooks_at(hooked, Path("/nonexistent/python"))
     path = f"{Path(sys.executable).parent}{os.pathsep}/usr/bin:/bin"
     user_git(hooked, "add", "-f", "repos/alpha")
     done = user_git(hooked, "commit", "-m", "oops", PATH=path)
