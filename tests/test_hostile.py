@@ -101,19 +101,30 @@ def test_spaces_and_unicode_in_paths(tmp_path: Path, builders: Builders) -> None
     assert not builder.exists()
 
 
-def test_read_only_builders_folder_fails_cleanly(root: Path, builders: Builders) -> None:
-    if os.geteuid() == 0:
-        pytest.skip("root ignores file permissions, so a read-only folder cannot be simulated")
-    folder = builders_dir(root)
-    folder.mkdir()
-    folder.chmod(0o555)
+def test_read_only_builders_folder_fails_cleanly(root: Path, builders: Builders, tmp_path: Path) -> None:
+    import subprocess
+
+    read_only = tmp_path / "read-only"
+    read_only.mkdir()
+    if os.geteuid() != 0:
+        read_only.chmod(0o555)
+    else:  # root ignores permissions: a read-only file system refuses root too
+        mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(read_only)], check=False)
+        if mounted.returncode != 0:
+            pytest.skip("running as root and cannot mount a read-only tmpfs: nothing here is read-only for root")
+    (root / "workspaces.local.yaml").write_text(f"builders:\n  dir: '{read_only}'\n")
     try:
         result = builders("new", "b", "--repos", "alpha")
     finally:
-        folder.chmod(0o755)
+        if os.geteuid() == 0:
+            subprocess.run(["umount", str(read_only)], check=False)
+        read_only.chmod(0o755)
     assert result.code == 1, result.err
-    assert list(folder.iterdir()) == []
-    assert git.run(root / "repos/alpha", "branch", "--list", "builder/*") == ""
+    assert "error: " in result.err and "rolled back" in result.err
+    assert list(read_only.iterdir()) == []
+    for repo in (root, root / "repos/alpha"):
+        assert git.run(repo, "branch", "--list", "builder/*") == ""
+        assert len(git.worktrees(repo)) == 1
 
 
 def test_repo_replaced_by_a_symlink_elsewhere(root: Path, builders: Builders, tmp_path: Path) -> None:
