@@ -171,3 +171,10 @@ def test_task_repos_sync(root: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "delta: cloned" in done.stderr
     assert (root / "repos/delta/.git").is_dir()
+
+
+def test_make_repos_sync(root: Path) -> None:
+    (root / "workspaces.local.yaml").write_text(f"repos:\n  delta:\n    url: '{root / 'repos' / 'alpha'}'\n")
+    done = shell(root, "make", "--no-print-directory", "repos-sync")
+    assert done.returncode == 0, done.stderr
+    assert (root / "repos/delta/.git").is_dir()
