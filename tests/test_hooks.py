@@ -373,3 +373,13 @@ def test_ours_moved_aside_by_another_tool_runs_once(hooked: Path, builders: Buil
     assert result.code == 0 and "removed ours from" in result.err
     assert not (hooks / "pre-commit.legacy").exists()
     assert (hooks / "pre-commit").read_bytes().startswith(b"#!/bin/sh\nexec")  # theirs stays
+
+
+def test_post_checkout_twice_sets_up_once(hooked: Path, builders: Builders) -> None:
+    (hooked / "workspaces.local.yaml").write_text("scripts:\n  setup: echo ran >> setup-runs\n")
+    target = builders_dir(hooked) / "twice"
+    assert user_git(hooked, "worktree", "add", str(target), BUILDER_REPOS="alpha").returncode == 0
+    head = git.run(target, "rev-parse", "HEAD").strip()
+    again = builders("hook", "post-checkout", git.NULL_SHA, head, "1", cwd=target)
+    assert again.code == 0, again.err
+    assert (target / "setup-runs").read_text() == "ran\n"

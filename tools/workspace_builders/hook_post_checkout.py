@@ -12,7 +12,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from workspace_builders import git, output
+from workspace_builders import git, output, state
 from workspace_builders.builder_init import init
 from workspace_builders.errors import BuildersError, bad_input
 from workspace_builders.names import check_builder_name
@@ -47,6 +47,9 @@ def post_checkout(start: Path, args: Sequence[str]) -> int:
         output.say(f"note: {worktree} is not in the builders folder {ws.builders_dir}; left a plain worktree")
         return 0
     check_builder_name(worktree.name)
+    known = state.load(ws, worktree.name)
+    if known is not None and known.status == state.READY and Path(known.path) == worktree:
+        return 0  # set up already: the hook ran twice (ours and the pre-commit framework's, say)
     repos = os.environ.get("BUILDER_REPOS")
     output.say(f"workspace-builders: making {worktree.name} a builder")
     return init(worktree, repos, None, dry_run=False, as_json=False)
