@@ -224,3 +224,14 @@ def test_archive_script_runs_and_its_failure_is_not_fatal(root: Path, builder: P
     assert result.code == 0
     assert "archiving x" in result.err and "archive script failed with exit 3" in result.err
     assert not builder.exists()
+
+
+def test_branch_checked_out_elsewhere_is_kept(root: Path, builder: Path, builders: Builders) -> None:
+    clone = root / "repos/alpha"
+    git.run(clone, "checkout", "-q", "--ignore-other-worktrees", "builder/x")
+    result = builders("remove", "x")
+    assert result.code == 0, result.err
+    assert "builder/x (checked out elsewhere)" in result.out
+    assert git.run(clone, "branch", "--show-current").strip() == "builder/x"
+    assert "builder/x" in branches(clone)
+    assert "builder/x" not in branches(root / "repos/beta")  # the others went as usual

@@ -35,6 +35,8 @@ class Member:
     path: Path
     branch: str | None  # short name; None when detached
     locked: bool
+    head: str | None = None  # as listed when the builder was looked at; None: ask git
+    elsewhere: bool | None = None  # its branch is checked out in another worktree; None: ask git
     problems: list[str] = field(default_factory=list)
     blockers: list[str] = field(default_factory=list)  # what even --force cannot save
     needs_archive: bool = False
@@ -146,7 +148,8 @@ def find_members(ws: Workspace, path: Path) -> list[Member]:
 
     Anything under repos/ that is not a registered worktree is a problem: it is not ours to delete.
     """
-    builder = next((w for w in git.worktrees(ws.root) if w.path == path), None)
+    listed = git.worktrees(ws.root)
+    builder = next((w for w in listed if w.path == path), None)
     if builder is None:
         raise BuildersError(
             f"{path} is not a registered worktree of {ws.root}",
@@ -167,7 +170,16 @@ def find_members(ws: Workspace, path: Path) -> list[Member]:
             members.append(outcome)
         else:
             stray.append(f"{REPOS}/{entry.name}")
-    top = Member(ROOT, ws.root, ws.common_dir, path, builder.short_branch, builder.locked)
+    top = Member(
+        ROOT,
+        ws.root,
+        ws.common_dir,
+        path,
+        builder.short_branch,
+        builder.locked,
+        builder.head,
+        _elsewhere(builder, listed),
+    )
     if stray:
         top.blockers.append(f"{', '.join(stray)}: not a worktree this toolkit can remove (move it out first)")
     return [*members, top]
@@ -185,7 +197,20 @@ def _nested_member(entry: Path) -> Member | None:
         if found is None:
             return None
         common_dir = found.common_dir
-    return Member(entry.name, main, common_dir, entry, registered.short_branch, registered.locked)
+    return Member(
+        entry.name,
+        main,
+        common_dir,
+        entry,
+        registered.short_branch,
+        registered.locked,
+        registered.head,
+        _elsewhere(registered, listed),
+    )
+
+
+def _elsewhere(worktree: git.Worktree, listed: list[git.Worktree]) -> bool:
+    return worktree.branch is not None and any(w.branch == worktree.branch for w in listed if w != worktree)
 
 
 def check(m: Member) -> None:
@@ -292,15 +317,20 @@ def _clean_branches(
         assert m.branch is not None
         base_commit, base_ref = _base_of(m, record)
         ref = f"refs/heads/{m.branch}"
-        tip = git.resolve_commits(m.repo, [ref])[ref]
+        # What the builder was looked at with saves two git calls; the compare-and-delete below
+        # keeps a branch that moved since.
+        tip = m.head or git.resolve_commits(m.repo, [ref])[ref]
         if tip is None:
             return None
-        if any(w.branch == ref for w in git.worktrees(m.repo)):
+        elsewhere = m.elsewhere if m.elsewhere is not None else any(w.branch == ref for w in git.worktrees(m.repo))
+        if elsewhere:
             return f"{m.branch} (checked out elsewhere)"
         merged = tip == base_commit or (base_ref is not None and git.is_ancestor(m.repo, tip, base_ref))
         if not merged:
             return f"{m.branch} (has commits its base does not: it is kept)"
         if not git.delete_branch_at(m.repo, m.branch, tip):
+            if git.resolve_commits(m.repo, [ref])[ref] is None:
+                return None  # someone else deleted it meanwhile
             return f"{m.branch} (it moved while being removed: kept)"
         return None
 
