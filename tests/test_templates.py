@@ -178,3 +178,13 @@ def test_make_repos_sync(root: Path) -> None:
     done = shell(root, "make", "--no-print-directory", "repos-sync")
     assert done.returncode == 0, done.stderr
     assert (root / "repos/delta/.git").is_dir()
+
+
+def test_scaffold_force_leaves_what_is_not_a_plain_file(root: Path, builders: Builders) -> None:
+    (root / "Makefile").unlink()
+    (root / "Makefile").mkdir()
+    (root / "Makefile" / "mine.mk").write_text("x\n")
+    result = builders("scaffold", "--force", "--no-hooks")
+    assert result.code == 0 and "kept Makefile (not a plain file" in result.err
+    assert (root / "Makefile" / "mine.mk").read_text() == "x\n"
+    assert not (root / "Makefile.orig").exists()

@@ -30,13 +30,10 @@ def post_checkout(start: Path, args: Sequence[str]) -> int:
     previous = args[0]
     if os.environ.get(git.RUNNING_MARK) or previous.strip("0") or not previous:
         return 0  # workspace-builders made this checkout, or it is an ordinary one
-    found = git.locate(start)
-    if found is None or not (found.toplevel / ".git").is_file():
-        return 0  # not a linked worktree
     location = discover(start)
     ws, worktree = location.workspace, location.worktree
     if not location.in_builder:
-        return 0
+        return 0  # the root itself: not a linked worktree
     if worktree.is_relative_to(ws.root):
         raise BuildersError(
             f"new worktree {worktree} is inside the workspace root (the deprecated nested layout); "

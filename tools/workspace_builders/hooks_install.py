@@ -77,9 +77,9 @@ def plan(where: Path) -> list[Step]:
                 "use the framework: add the workspace-layout and builder-setup hooks to .pre-commit-config.yaml "
                 "(README: Git hooks), or run pre-commit uninstall first",
             )
-        elif hook.exists() or hook.is_symlink():
+        elif os.path.lexists(hook):
             legacy = hook.with_name(name + LEGACY)
-            if legacy.exists() or legacy.is_symlink():
+            if os.path.lexists(legacy):
                 raise BuildersError(
                     f"{hook} is not ours, and {legacy.name} is taken: there is nowhere to keep it",
                     f"merge {hook} and {legacy} into one by hand, then: builders hooks install",

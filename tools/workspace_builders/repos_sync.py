@@ -42,7 +42,7 @@ def plan(ws: Workspace, fetch: bool) -> list[Item]:
         target = ws.clone(name)
         if (target / ".git").exists():
             action = FETCH if fetch else PRESENT
-        elif target.exists() or target.is_symlink():
+        elif os.path.lexists(target):
             action = IN_THE_WAY
         else:
             action = CLONE if repo.url else NO_URL
@@ -56,12 +56,11 @@ def _clone(item: Item) -> None:
     try:
         git.clone(item.url, temp)
         temp.rename(item.target)
-    except git.GitFailed as exc:
+    except BaseException as exc:
         shutil.rmtree(temp, ignore_errors=True)  # made by this run, above
-        said = exc.completed.stderr.strip() or f"exit {exc.completed.returncode}"
-        raise BuildersError(f"git clone {item.url} failed: {said}") from None
-    except BaseException:
-        shutil.rmtree(temp, ignore_errors=True)
+        if isinstance(exc, git.GitFailed):
+            said = exc.completed.stderr.strip() or f"exit {exc.completed.returncode}"
+            raise BuildersError(f"git clone {item.url} failed: {said}") from None
         raise
 
 

@@ -6,6 +6,7 @@ saved as NAME.orig. The managed .gitignore block is added once.
 
 from __future__ import annotations
 
+import os
 from importlib import resources
 from pathlib import Path
 
@@ -35,13 +36,13 @@ def scaffold(start: Path, dry_run: bool, *, force: bool = False, hooks: bool = T
             continue
         target = root / template.name
         content = template.read_bytes()
-        if target.exists() or target.is_symlink():
+        if os.path.lexists(target):
             backup = target.with_name(target.name + ORIG)
             if target.is_file() and target.read_bytes() == content:
                 say(f"kept {target.name} (same as the template)")
                 continue
-            if not force or backup.exists() or backup.is_symlink() or not target.is_file():
-                why = f"{backup.name} exists" if force and target.is_file() else "exists; --force replaces it"
+            why = _why_kept(target, backup, force)
+            if why:
                 say(f"kept {target.name} ({why}; not overwritten)")
                 continue
             if not dry_run:
@@ -72,3 +73,14 @@ def scaffold(start: Path, dry_run: bool, *, force: bool = False, hooks: bool = T
     if not dry_run:
         say(f"next: commit the files (git -C {root} add -A && git -C {root} commit -m 'add workspace-builders')")
     return code
+
+
+def _why_kept(target: Path, backup: Path, force: bool) -> str | None:
+    """Why an existing file stays as it is; None when --force may replace it."""
+    if not force:
+        return f"exists; --force replaces it, keeping it as {backup.name}"
+    if target.is_symlink() or not target.is_file():
+        return "not a plain file"
+    if os.path.lexists(backup):
+        return f"{backup.name} exists"
+    return None
