@@ -8,13 +8,10 @@ becomes a BuildersError naming the command, its exit code and what git said.
 from __future__ import annotations
 
 import os
+import subprocess
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from subprocess import PIPE
-from typing import cast
-
-from plumbum import local
 
 from workspace_builders.errors import BuildersError
 
@@ -47,11 +44,6 @@ RUNNING_MARK = "WORKSPACE_BUILDERS_RUNNING"
 
 def _dropped(key: str) -> bool:
     return key.startswith("GIT_") and key not in _KEPT
-
-
-# plumbum merges its import-time copy of the environment under the one we pass: scrub that copy.
-for _key in [k for k in local.env.keys() if _dropped(k)]:  # noqa: SIM118 (iterating gives items)
-    del local.env[_key]
 
 
 def environ(**extra: str) -> dict[str, str]:
@@ -116,10 +108,11 @@ class GitFailed(BuildersError):
 
 
 def _exec(args: tuple[str, ...], input: str | None, env: dict[str, str]) -> Completed:
-    proc = local["git"].popen(list(args), env=env, stdin=PIPE, stdout=PIPE, stderr=PIPE)
-    # Bytes, decoded here with surrogateescape so that no path is ever mangled (plumbum's stubs say str).
-    out, err = cast("tuple[bytes, bytes]", proc.communicate(input.encode() if input is not None else None))  # type: ignore[call-arg]
-    return Completed(args, int(proc.returncode or 0), _text(out), _text(err))
+    # stdin is never the terminal: git must not stop to ask anything.
+    data = input.encode() if input is not None else b""
+    done = subprocess.run(["git", *args], input=data, capture_output=True, env=env)
+    # Bytes, decoded here with surrogateescape so that no path is ever mangled.
+    return Completed(args, done.returncode, _text(done.stdout), _text(done.stderr))
 
 
 def _text(data: bytes) -> str:
@@ -129,7 +122,7 @@ def _text(data: bytes) -> str:
 def require_version() -> None:
     try:
         out = _exec(("--version",), None, environ()).stdout
-    except FileNotFoundError:  # plumbum's CommandNotFound is one
+    except FileNotFoundError:
         raise BuildersError("git is not installed", "install git >= 2.36 and put it on PATH") from None
     if parse_version(out) < MIN_VERSION:
         raise BuildersError(
