@@ -43,11 +43,21 @@ def test_bad_name_for_init_builder(builders: Builders, unchanged: Unchanged) -> 
     assert result.code == 2 and "invalid builder name" in result.err
 
 
-def test_leading_dash_is_never_an_option(builders: Builders, unchanged: Unchanged) -> None:
+def test_leading_dash_is_never_a_name(builders: Builders, unchanged: Unchanged) -> None:
     with unchanged():
         result = builders("new", "--force")
     assert result.code == 2
-    assert result.err.startswith("error: unknown switch --force") and "hint: " in result.err
+    assert result.err.startswith("error: the following arguments are required: name")
+    assert "hint: see: builders new --help" in result.err
+
+
+@pytest.mark.parametrize("args", [["new", "x", "--force"], ["new", "x", "--rep", "alpha"], ["remove", "x", "--f"]])
+def test_unknown_or_shortened_switch(builders: Builders, unchanged: Unchanged, args: list[str]) -> None:
+    with unchanged():
+        result = builders(*args)
+    assert result.code == 2
+    assert result.err.startswith("error: unknown argument") and args[2] in result.err
+    assert f"hint: see: builders {args[0]} --help" in result.err
 
 
 BAD_REPOS = {
@@ -181,8 +191,9 @@ def test_init_of_unknown_builder(builders: Builders, unchanged: Unchanged) -> No
 
 def test_unknown_command_and_no_command(builders: Builders) -> None:
     result = builders("frobnicate")
-    assert result.code == 2 and "unknown command 'frobnicate'" in result.err
-    assert builders().code == 2
+    assert result.code == 2 and "invalid choice: 'frobnicate'" in result.err
+    alone = builders()
+    assert alone.code == 2 and "usage: builders" in alone.out
 
 
 def test_no_builders_dir_left_behind(root: Path, builders: Builders) -> None:

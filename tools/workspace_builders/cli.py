@@ -7,297 +7,274 @@ Command modules are imported when their subcommand runs, so start-up stays cheap
 
 from __future__ import annotations
 
+import argparse
 import sys
-import traceback
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
-
-from plumbum import cli
-from plumbum.cli.application import ShowCompletion, ShowHelp, ShowHelpAll, ShowVersion
 
 from workspace_builders import __version__, output
 from workspace_builders.errors import BuildersError, bad_input
 
-_META_SWITCHES = (ShowHelp, ShowHelpAll, ShowVersion, ShowCompletion)
 INTERRUPTED = 130
 BUG = 3
 
-
-class Command(cli.Application):
-    """Usage errors become BuildersError (exit 2, on stderr) instead of plumbum's text on stdout."""
-
-    def _parse_args(self, argv: list[str]) -> Any:
-        try:
-            return super()._parse_args(argv)
-        except _META_SWITCHES:
-            raise  # --help, --version: plumbum answers those itself
-        except cli.SwitchError as exc:
-            raise bad_input(_lower(str(exc)), f"see: {self._usage_name()} --help") from None
-
-    def _validate_args(self, swfuncs: Any, tailargs: Any) -> Any:
-        try:
-            return super()._validate_args(swfuncs, tailargs)
-        except _META_SWITCHES:
-            raise
-        except cli.SwitchError as exc:
-            raise bad_input(_lower(str(exc)), f"see: {self._usage_name()} --help") from None
-
-    def _usage_name(self) -> str:
-        return str(self.PROGNAME)
+Run = Callable[[argparse.Namespace], int]
 
 
-def _lower(text: str) -> str:
-    return text[:1].lower() + text[1:]
+class Parser(argparse.ArgumentParser):
+    """Usage errors become BuildersError (exit 2, `error:` and `hint:` on stderr)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise bad_input(message, f"see: {self.prog} --help")
 
 
-class Group(Command):
-    """A command made of subcommands: alone, it prints its help."""
+def _new(args: argparse.Namespace) -> int:
+    from workspace_builders.new import new
 
-    def main(self, *args: str) -> int:
-        if args:
-            raise bad_input(f"unknown command {args[0]!r}", f"see: {self._usage_name()} --help")
-        if not self.nested_command:
-            self.help()
-            return 2
-        return 0
+    return new(Path.cwd(), args.name, args.repos, args.base, args.dry_run, args.json)
 
 
-class Builders(Group):
-    """Isolated per-session checkouts of a multi-repo workspace, as sibling git worktrees."""
+def _add(args: argparse.Namespace) -> int:
+    from workspace_builders.sibling_worktree_add import add
 
-    PROGNAME = "builders"
-    VERSION = __version__
-
-
-class MutatingCommand(Command):
-    dry_run = cli.Flag("--dry-run", help="print the plan and change nothing")
-    json = cli.Flag("--json", help="print one JSON document on stdout (shape: README)")
+    return add(Path.cwd(), args.name, args.base, args.dry_run, args.json)
 
 
-@Builders.subcommand("new")
-class New(MutatingCommand):
-    """Create a builder: a worktree of the root in the builders folder, with nested repo worktrees"""
+def _init(args: argparse.Namespace) -> int:
+    from workspace_builders.builder_init import init
 
-    PROGNAME = "builders new"
-    repos = cli.SwitchAttr(
-        "--repos", str, help="repos to include: a,b or a:base,b or all (default: builders.default_repos)"
+    return init(Path.cwd(), args.repos, args.builder, args.dry_run, args.json)
+
+
+def _remove(args: argparse.Namespace) -> int:
+    from workspace_builders.safe_remove import remove
+
+    return remove(Path.cwd(), args.name, args.force, args.keep_branches, args.dry_run, args.json)
+
+
+def _prune(args: argparse.Namespace) -> int:
+    from workspace_builders.prune import prune
+
+    return prune(Path.cwd(), args.dry_run, args.json, args.empty_trash, args.older_than)
+
+
+def _list(args: argparse.Namespace) -> int:
+    from workspace_builders.listing import list_builders
+
+    return list_builders(Path.cwd(), args.json, args.fast, args.removed)
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from workspace_builders.verify import verify
+
+    return verify(Path.cwd(), args.names, args.json)
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from workspace_builders.migrate import migrate
+
+    return migrate(Path.cwd(), args.dry_run)
+
+
+def _path(args: argparse.Namespace) -> int:
+    from workspace_builders.listing import builder_path
+
+    output.result(str(builder_path(Path.cwd(), args.name)))
+    return 0
+
+
+def _scaffold(args: argparse.Namespace) -> int:
+    from workspace_builders.scaffold import scaffold
+
+    return scaffold(Path.cwd(), args.dry_run, force=args.force, hooks=not args.no_hooks)
+
+
+def _hooks_install(args: argparse.Namespace) -> int:
+    from workspace_builders.hooks_install import install
+
+    return install(Path.cwd(), args.force, args.dry_run)
+
+
+def _hooks_uninstall(args: argparse.Namespace) -> int:
+    from workspace_builders.hooks_install import uninstall
+
+    return uninstall(Path.cwd(), args.dry_run)
+
+
+def _hook(args: argparse.Namespace) -> int:
+    if args.hook == "post-checkout":
+        from workspace_builders.hook_post_checkout import post_checkout
+
+        return post_checkout(Path.cwd(), tuple(args.args))
+    from workspace_builders.hook_pre_commit import pre_commit
+
+    return pre_commit(Path.cwd())
+
+
+def _repos_sync(args: argparse.Namespace) -> int:
+    from workspace_builders.repos_sync import sync
+
+    return sync(Path.cwd(), args.jobs, args.fetch, args.dry_run, args.json)
+
+
+Commands = argparse._SubParsersAction  # what add_subparsers returns
+
+
+def _command(commands: Commands[Parser], name: str, about: str, run: Run | None = None) -> Parser:
+    """A subcommand; without `run` it is a group, which run alone prints its help and exits 2."""
+    parser = commands.add_parser(name, help=about, description=about, allow_abbrev=False)
+    parser.set_defaults(run=run or _help_of(parser), prog=parser.prog)
+    return parser
+
+
+def _help_of(parser: Parser) -> Run:
+    def run(_: argparse.Namespace) -> int:
+        parser.print_help()
+        return 2
+
+    return run
+
+
+def _subcommands(parser: Parser) -> Commands[Parser]:
+    return parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=Parser)
+
+
+def _flag(parser: Parser, switch: str, about: str) -> None:
+    parser.add_argument(switch, action="store_true", help=about)
+
+
+def _dry_run(parser: Parser, about: str = "print the plan and change nothing") -> None:
+    _flag(parser, "--dry-run", about)
+
+
+def _json(parser: Parser) -> None:
+    _flag(parser, "--json", "print one JSON document on stdout (shape: README)")
+
+
+def parser() -> Parser:
+    top = Parser(
+        prog="builders",
+        description="Isolated per-session checkouts of a multi-repo workspace, as sibling git worktrees.",
+        allow_abbrev=False,  # `--f` must never be taken for `--force`
     )
-    base = cli.SwitchAttr(
-        "--base", str, help="the root's base (default HEAD; required when the root has uncommitted changes)"
+    top.add_argument("--version", action="version", version=f"builders {__version__}")
+    top.set_defaults(run=_help_of(top), prog=top.prog)
+    commands = _subcommands(top)
+
+    new = _command(
+        commands, "new", "create a builder: a worktree of the root in the builders folder, with repo worktrees", _new
     )
+    new.add_argument("name")
+    new.add_argument("--repos", help="repos to include: a,b or a:base,b or all (default: builders.default_repos)")
+    new.add_argument("--base", help="the root's base (default HEAD; required when the root has uncommitted changes)")
+    _dry_run(new)
+    _json(new)
 
-    def main(self, name: str) -> int:
-        from workspace_builders.new import new
+    add = _command(commands, "add", "create only the builder worktree of the root, with no repos", _add)
+    add.add_argument("name")
+    add.add_argument("--base", help="the root's base (default HEAD)")
+    _dry_run(add)
+    _json(add)
 
-        return new(Path.cwd(), name, self.repos, self.base, self.dry_run, self.json)
-
-
-@Builders.subcommand("add")
-class Add(MutatingCommand):
-    """Create only the builder worktree of the root, with no repos (see: builders init)"""
-
-    PROGNAME = "builders add"
-    base = cli.SwitchAttr("--base", str, help="the root's base (default HEAD)")
-
-    def main(self, name: str) -> int:
-        from workspace_builders.sibling_worktree_add import add
-
-        return add(Path.cwd(), name, self.base, self.dry_run, self.json)
-
-
-@Builders.subcommand("init")
-class Init(MutatingCommand):
-    """Add nested repo worktrees, copy-in files and run setup, in this builder or the one named"""
-
-    PROGNAME = "builders init"
-    repos = cli.SwitchAttr(
-        "--repos", str, help="repos to add: a,b or a:base,b or all (default: builders.default_repos)"
+    init = _command(
+        commands, "init", "add repo worktrees, copy-in files and run setup, in this builder or the one named", _init
     )
-    builder = cli.SwitchAttr("--builder", str, help="the builder's name (default: the builder you are in)")
-
-    def main(self) -> int:
-        from workspace_builders.builder_init import init
-
-        return init(Path.cwd(), self.repos, self.builder, self.dry_run, self.json)
-
-
-@Builders.subcommand("remove")
-class Remove(MutatingCommand):
-    """Remove a builder and its repo worktrees; refuses when work would be lost"""
-
-    PROGNAME = "builders remove"
-    force = cli.Flag("--force", help="save what would be lost under refs/builders/archive/..., then remove")
-    keep_branches = cli.Flag("--keep-branches", help="keep the builder's branches even when they hold nothing")
-
-    def main(self, name: str) -> int:
-        from workspace_builders.safe_remove import remove
-
-        return remove(Path.cwd(), name, self.force, self.keep_branches, self.dry_run, self.json)
-
-
-@Builders.subcommand("prune")
-class Prune(MutatingCommand):
-    """Clean stale worktree entries, close vanished builders, move proven orphans to the trash"""
-
-    PROGNAME = "builders prune"
-    empty_trash = cli.Flag("--empty-trash", help="delete what prune moved to the trash (default: older than 7d)")
-    older_than = cli.SwitchAttr("--older-than", str, help="with --empty-trash: an age such as 7d, 12h, 30m")
-
-    def main(self) -> int:
-        from workspace_builders.prune import prune
-
-        return prune(Path.cwd(), self.dry_run, self.json, self.empty_trash, self.older_than)
-
-
-@Builders.subcommand("list")
-class List(Command):
-    """One row per builder: branch, repos, dirty, ahead/behind its base, age, status, path"""
-
-    PROGNAME = "builders list"
-    json = cli.Flag("--json", help="print one JSON document on stdout (shape: README)")
-    fast = cli.Flag("--fast", help="skip the per-worktree status (dirty, ahead/behind)")
-    removed = cli.Flag("--removed", help="list removed builders: when, archive refs, kept branches")
-
-    def main(self) -> int:
-        from workspace_builders.listing import list_builders
-
-        return list_builders(Path.cwd(), self.json, self.fast, self.removed)
-
-
-@Builders.subcommand("verify")
-class Verify(Command):
-    """Check layout, links and state of every builder (or those named); exit 1 when any check fails"""
-
-    PROGNAME = "builders verify"
-    json = cli.Flag("--json", help="print one JSON document on stdout (shape: README)")
-
-    def main(self, *names: str) -> int:
-        from workspace_builders.verify import verify
-
-        return verify(Path.cwd(), list(names), self.json)
-
-
-@Builders.subcommand("migrate")
-class Migrate(Command):
-    """Move builders of the deprecated nested layout (inside the root) to the sibling builders folder"""
-
-    PROGNAME = "builders migrate"
-    dry_run = cli.Flag("--dry-run", help="print the plan and change nothing")
-
-    def main(self) -> int:
-        from workspace_builders.migrate import migrate
-
-        return migrate(Path.cwd(), self.dry_run)
-
-
-@Builders.subcommand("path")
-class PathOf(Command):
-    """Print a builder's path, for cd "$(builders path NAME)" """
-
-    PROGNAME = "builders path"
-
-    def main(self, name: str) -> int:
-        from workspace_builders.listing import builder_path
-
-        output.result(str(builder_path(Path.cwd(), name)))
-        return 0
-
-
-@Builders.subcommand("scaffold")
-class Scaffold(Command):
-    """Copy the workspace-root templates (Taskfile.yaml, Makefile, ...) into this root and install the hooks"""
-
-    PROGNAME = "builders scaffold"
-    dry_run = cli.Flag("--dry-run", help="print what would be written and change nothing")
-    force = cli.Flag("--force", help="replace files that differ from the templates, keeping each old one as NAME.orig")
-    no_hooks = cli.Flag("--no-hooks", help="do not install the git hooks")
-
-    def main(self) -> int:
-        from workspace_builders.scaffold import scaffold
-
-        return scaffold(Path.cwd(), self.dry_run, force=self.force, hooks=not self.no_hooks)
-
-
-@Builders.subcommand("hooks")
-class Hooks(Group):
-    """Install or remove the git hooks (post-checkout, pre-commit) in the root's git common dir"""
-
-    PROGNAME = "builders hooks"
-
-
-@Hooks.subcommand("install")
-class HooksInstall(Command):
-    """Install the hooks for the root and every builder; a hook already there is kept as HOOK.legacy and still runs"""
-
-    PROGNAME = "builders hooks install"
-    dry_run = cli.Flag("--dry-run", help="print what would be done and change nothing")
-    force = cli.Flag("--force", help="when core.hooksPath is set, install into the folder it names")
-
-    def main(self) -> int:
-        from workspace_builders.hooks_install import install
-
-        return install(Path.cwd(), self.force, self.dry_run)
-
-
-@Hooks.subcommand("uninstall")
-class HooksUninstall(Command):
-    """Remove only our hooks and put back the ones they replaced, byte for byte"""
-
-    PROGNAME = "builders hooks uninstall"
-    dry_run = cli.Flag("--dry-run", help="print what would be done and change nothing")
-
-    def main(self) -> int:
-        from workspace_builders.hooks_install import uninstall
-
-        return uninstall(Path.cwd(), self.dry_run)
-
-
-@Builders.subcommand("hook")
-class Hook(Command):
-    """Run a hook's checks (what the installed git hooks call): post-checkout OLD NEW FLAG, or pre-commit"""
-
-    PROGNAME = "builders hook"
-
-    def main(self, hook: str, *args: str) -> int:
-        if hook == "post-checkout":
-            from workspace_builders.hook_post_checkout import post_checkout
-
-            return post_checkout(Path.cwd(), args)
-        if hook == "pre-commit":
-            from workspace_builders.hook_pre_commit import pre_commit
-
-            return pre_commit(Path.cwd())
-        raise bad_input(f"unknown hook {hook!r}", "builders hook post-checkout OLD NEW FLAG | builders hook pre-commit")
-
-
-@Builders.subcommand("repos")
-class Repos(Group):
-    """Work on the clones under repos/"""
-
-    PROGNAME = "builders repos"
-
-
-@Repos.subcommand("sync")
-class ReposSync(Command):
-    """Clone every repo declared with a url in workspaces.yaml into repos/, in parallel; skip ones present"""
-
-    PROGNAME = "builders repos sync"
-    dry_run = cli.Flag("--dry-run", help="print the plan and change nothing")
-    json = cli.Flag("--json", help="print one JSON document on stdout (shape: README)")
-    fetch = cli.Flag("--fetch", help="also fetch the repos already cloned")
-    jobs = cli.SwitchAttr("--jobs", int, help="clones at a time (default: CPU count, at most 8)")
-
-    def main(self) -> int:
-        from workspace_builders.repos_sync import sync
-
-        return sync(Path.cwd(), self.jobs, self.fetch, self.dry_run, self.json)
+    init.add_argument("--repos", help="repos to add: a,b or a:base,b or all (default: builders.default_repos)")
+    init.add_argument("--builder", help="the builder's name (default: the builder you are in)")
+    _dry_run(init)
+    _json(init)
+
+    remove = _command(
+        commands, "remove", "remove a builder and its repo worktrees; refuses when work would be lost", _remove
+    )
+    remove.add_argument("name")
+    _flag(remove, "--force", "save what would be lost under refs/builders/archive/..., then remove")
+    _flag(remove, "--keep-branches", "keep the builder's branches even when they hold nothing")
+    _dry_run(remove)
+    _json(remove)
+
+    prune = _command(
+        commands,
+        "prune",
+        "clean stale worktree entries, close vanished builders, move proven orphans to the trash",
+        _prune,
+    )
+    _flag(prune, "--empty-trash", "delete what prune moved to the trash (default: older than 7d)")
+    prune.add_argument("--older-than", help="with --empty-trash: an age such as 7d, 12h, 30m")
+    _dry_run(prune)
+    _json(prune)
+
+    listing = _command(
+        commands, "list", "one row per builder: branch, repos, dirty, ahead/behind its base, age, status, path", _list
+    )
+    _flag(listing, "--fast", "skip the per-worktree status (dirty, ahead/behind)")
+    _flag(listing, "--removed", "list removed builders: when, archive refs, kept branches")
+    _json(listing)
+
+    verify = _command(
+        commands,
+        "verify",
+        "check layout, links and state of every builder (or those named); exit 1 on a failure",
+        _verify,
+    )
+    verify.add_argument("names", nargs="*", metavar="NAME")
+    _json(verify)
+
+    migrate = _command(
+        commands, "migrate", "move builders of the deprecated nested layout to the sibling builders folder", _migrate
+    )
+    _dry_run(migrate)
+
+    path = _command(commands, "path", 'print a builder\'s path, for cd "$(builders path NAME)"', _path)
+    path.add_argument("name")
+
+    scaffold = _command(
+        commands, "scaffold", "copy the workspace-root templates into this root and install the hooks", _scaffold
+    )
+    _flag(scaffold, "--force", "replace files that differ from the templates, keeping each old one as NAME.orig")
+    _flag(scaffold, "--no-hooks", "do not install the git hooks")
+    _dry_run(scaffold, "print what would be written and change nothing")
+
+    hooks = _subcommands(_command(commands, "hooks", "install or remove the git hooks in the root's git common dir"))
+    install = _command(
+        hooks,
+        "install",
+        "install the hooks; a hook already there is kept as HOOK.legacy and still runs",
+        _hooks_install,
+    )
+    _flag(install, "--force", "when core.hooksPath is set, install into the folder it names")
+    _dry_run(install, "print what would be done and change nothing")
+    uninstall = _command(
+        hooks, "uninstall", "remove only our hooks and put back the ones they replaced", _hooks_uninstall
+    )
+    _dry_run(uninstall, "print what would be done and change nothing")
+
+    hook = _command(commands, "hook", "run a hook's checks (what the installed git hooks call)", _hook)
+    hook.add_argument("hook", choices=["post-checkout", "pre-commit"])
+    hook.add_argument("args", nargs="*", metavar="ARG", help="post-checkout: OLD NEW FLAG, as git passes them")
+
+    repos = _subcommands(_command(commands, "repos", "work on the clones under repos/"))
+    sync = _command(
+        repos, "sync", "clone every repo declared with a url in workspaces.yaml into repos/, in parallel", _repos_sync
+    )
+    _flag(sync, "--fetch", "also fetch the repos already cloned")
+    sync.add_argument("--jobs", type=int, help="clones at a time (default: CPU count, at most 8)")
+    _dry_run(sync)
+    _json(sync)
+    return top
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = ["builders", *(sys.argv[1:] if argv is None else argv)]
     try:
-        _, code = Builders.run(args, exit=False)
-        return int(code)
+        args, unknown = parser().parse_known_args(sys.argv[1:] if argv is None else argv)
+        if unknown:  # named here, so that the hint names the subcommand's help
+            raise bad_input(
+                f"unknown argument{'s' if len(unknown) > 1 else ''}: {' '.join(unknown)}", f"see: {args.prog} --help"
+            )
+        code: int = args.run(args)
+        return code
+    except SystemExit as exc:  # --help and --version print, then exit 0
+        return int(exc.code or 0)
     except BuildersError as exc:
         output.error(exc.message, exc.hint)
         return exc.exit_code
@@ -314,6 +291,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _write_crash_log() -> str:
     import tempfile  # only a crash pays for it
+    import traceback
 
     with tempfile.NamedTemporaryFile("w", prefix="builders-crash-", suffix=".log", delete=False) as log:
         log.write(f"workspace-builders {__version__}\nargv: {sys.argv!r}\n\n")
