@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -20,27 +20,34 @@ def each(
 ) -> list[tuple[T, R | BaseException]]:
     """Run work(item) for every item, `jobs` at a time; (item, result or exception) in the items' order.
 
-    `done` is called as each item finishes, for a progress line.
+    `done` is called as each item finishes, one call at a time, for a progress line.
     """
-    if len(items) <= 1 or jobs <= 1:
-        outcomes: list[tuple[T, R | BaseException]] = []
-        for item in items:
+    todo = iter(enumerate(items))
+    outcomes: dict[int, R | BaseException] = {}
+    lock = threading.Lock()
+
+    def worker() -> None:
+        while True:
+            with lock:
+                job = next(todo, None)
+            if job is None:
+                return
+            index, item = job
             outcome: R | BaseException
             try:
                 outcome = work(item)
             except Exception as exc:
                 outcome = exc
-            if done:
-                done(item, outcome)
-            outcomes.append((item, outcome))
-        return outcomes
-    results: dict[int, R | BaseException] = {}
-    with ThreadPoolExecutor(max_workers=min(jobs, len(items))) as pool:
-        futures = {pool.submit(work, item): index for index, item in enumerate(items)}
-        for future in as_completed(futures):
-            index = futures[future]
-            failure = future.exception()
-            results[index] = failure if failure is not None else future.result()
-            if done:
-                done(items[index], results[index])
-    return [(item, results[index]) for index, item in enumerate(items)]
+            with lock:
+                outcomes[index] = outcome
+                if done:
+                    done(item, outcome)
+
+    # Plain threads: concurrent.futures would cost an import of logging on every start-up.
+    helpers = [threading.Thread(target=worker) for _ in range(min(jobs, len(items)) - 1)]
+    for thread in helpers:
+        thread.start()
+    worker()  # the calling thread takes its share
+    for thread in helpers:
+        thread.join()
+    return [(item, outcomes[index]) for index, item in enumerate(items)]

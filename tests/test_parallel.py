@@ -1,0 +1,51 @@
+"""parallel.each: every item tried, results in the items' order, failures returned, `jobs` respected."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from workspace_builders import parallel
+
+
+@pytest.mark.parametrize("jobs", [1, 2, 8])
+def test_results_in_order_and_failures_returned(jobs: int) -> None:
+    def work(n: int) -> int:
+        time.sleep(0.001 * (n % 3))  # finish out of order
+        if n % 4 == 0:
+            raise ValueError(f"bad {n}")
+        return n * n
+
+    finished: list[int] = []
+    outcomes = parallel.each(list(range(12)), work, lambda n, _: finished.append(n), jobs=jobs)
+    assert [item for item, _ in outcomes] == list(range(12))
+    for item, outcome in outcomes:
+        if item % 4 == 0:
+            assert isinstance(outcome, ValueError) and str(outcome) == f"bad {item}"
+        else:
+            assert outcome == item * item
+    assert sorted(finished) == list(range(12))
+
+
+@pytest.mark.parametrize("jobs", [1, 3])
+def test_never_more_than_jobs_at_once(jobs: int) -> None:
+    running = peak = 0
+    lock = threading.Lock()
+
+    def work(_: int) -> None:
+        nonlocal running, peak
+        with lock:
+            running += 1
+            peak = max(peak, running)
+        time.sleep(0.01)
+        with lock:
+            running -= 1
+
+    parallel.each(list(range(9)), work, jobs=jobs)
+    assert peak == jobs
+
+
+def test_no_items() -> None:
+    assert parallel.each([], lambda n: n) == []
