@@ -63,8 +63,13 @@ def load(root: Path) -> Config:
 def _read(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        # One parse gives both the nodes (for line numbers) and the data; libyaml's parser when present.
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
+        try:
+            node = loader.get_single_node()
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
     except UnicodeDecodeError as exc:
         raise bad_input(f"{path}: not UTF-8 text ({exc.reason})", f"save {path.name} as UTF-8") from None
     except yaml.YAMLError as exc:
