@@ -180,7 +180,7 @@ def _dirty(row: Row) -> str:
 def _age(created_at: str | None) -> str:
     if not created_at:
         return "-"
-    then = datetime.strptime(created_at, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    then = datetime.fromisoformat(created_at.replace("Z", "+00:00"))  # strptime costs an import
     seconds = int((datetime.now(timezone.utc) - then).total_seconds())
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         if seconds >= size:
