@@ -56,7 +56,7 @@ def test_unknown_or_shortened_switch(builders: Builders, unchanged: Unchanged, a
     with unchanged():
         result = builders(*args)
     assert result.code == 2
-    assert result.err.startswith("error: unknown argument") and args[2] in result.err
+    assert result.err.startswith("error: unrecognized arguments: ") and args[2] in result.err
     assert f"hint: see: builders {args[0]} --help" in result.err
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from workspace_builders import __version__, output
@@ -117,26 +118,79 @@ def _repos_sync(args: argparse.Namespace) -> int:
     return sync(Path.cwd(), args.jobs, args.fetch, args.dry_run, args.json)
 
 
-Commands = argparse._SubParsersAction  # what add_subparsers returns
+def _new_switches(parser: Parser) -> None:
+    parser.add_argument("name")
+    parser.add_argument("--repos", help="repos to include: a,b or a:base,b or all (default: builders.default_repos)")
+    parser.add_argument("--base", help="the root's base (default HEAD; required when the root has uncommitted changes)")
+    _dry_run(parser)
+    _json(parser)
 
 
-def _command(commands: Commands[Parser], name: str, about: str, run: Run | None = None) -> Parser:
-    """A subcommand; without `run` it is a group, which run alone prints its help and exits 2."""
-    parser = commands.add_parser(name, help=about, description=about, allow_abbrev=False)
-    parser.set_defaults(run=run or _help_of(parser), prog=parser.prog)
-    return parser
+def _add_switches(parser: Parser) -> None:
+    parser.add_argument("name")
+    parser.add_argument("--base", help="the root's base (default HEAD)")
+    _dry_run(parser)
+    _json(parser)
 
 
-def _help_of(parser: Parser) -> Run:
-    def run(_: argparse.Namespace) -> int:
-        parser.print_help()
-        return 2
+def _init_switches(parser: Parser) -> None:
+    parser.add_argument("--repos", help="repos to add: a,b or a:base,b or all (default: builders.default_repos)")
+    parser.add_argument("--builder", help="the builder's name (default: the builder you are in)")
+    _dry_run(parser)
+    _json(parser)
 
-    return run
+
+def _remove_switches(parser: Parser) -> None:
+    parser.add_argument("name")
+    _flag(parser, "--force", "save what would be lost under refs/builders/archive/..., then remove")
+    _flag(parser, "--keep-branches", "keep the builder's branches even when they hold nothing")
+    _dry_run(parser)
+    _json(parser)
 
 
-def _subcommands(parser: Parser) -> Commands[Parser]:
-    return parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=Parser)
+def _prune_switches(parser: Parser) -> None:
+    _flag(parser, "--empty-trash", "delete what prune moved to the trash (default: older than 7d)")
+    parser.add_argument("--older-than", help="with --empty-trash: an age such as 7d, 12h, 30m")
+    _dry_run(parser)
+    _json(parser)
+
+
+def _list_switches(parser: Parser) -> None:
+    _flag(parser, "--fast", "skip the per-worktree status (dirty, ahead/behind)")
+    _flag(parser, "--removed", "list removed builders: when, archive refs, kept branches")
+    _json(parser)
+
+
+def _verify_switches(parser: Parser) -> None:
+    parser.add_argument("names", nargs="*", metavar="NAME")
+    _json(parser)
+
+
+def _name_switch(parser: Parser) -> None:
+    parser.add_argument("name")
+
+
+def _scaffold_switches(parser: Parser) -> None:
+    _flag(parser, "--force", "replace files that differ from the templates, keeping each old one as NAME.orig")
+    _flag(parser, "--no-hooks", "do not install the git hooks")
+    _dry_run(parser, "print what would be written and change nothing")
+
+
+def _hooks_install_switches(parser: Parser) -> None:
+    _flag(parser, "--force", "when core.hooksPath is set, install into the folder it names")
+    _dry_run(parser, "print what would be done and change nothing")
+
+
+def _hook_switches(parser: Parser) -> None:
+    parser.add_argument("hook", choices=["post-checkout", "pre-commit"])
+    parser.add_argument("args", nargs="*", metavar="ARG", help="post-checkout: OLD NEW FLAG, as git passes them")
+
+
+def _sync_switches(parser: Parser) -> None:
+    _flag(parser, "--fetch", "also fetch the repos already cloned")
+    parser.add_argument("--jobs", type=int, help="clones at a time (default: CPU count, at most 8)")
+    _dry_run(parser)
+    _json(parser)
 
 
 def _flag(parser: Parser, switch: str, about: str) -> None:
@@ -151,128 +205,117 @@ def _json(parser: Parser) -> None:
     _flag(parser, "--json", "print one JSON document on stdout (shape: README)")
 
 
-def parser() -> Parser:
-    top = Parser(
-        prog="builders",
-        description="Isolated per-session checkouts of a multi-repo workspace, as sibling git worktrees.",
-        allow_abbrev=False,  # `--f` must never be taken for `--force`
+@dataclass(frozen=True)
+class Command:
+    about: str
+    switches: Callable[[Parser], None]
+    run: Run
+
+
+@dataclass(frozen=True)
+class Group:
+    about: str
+    commands: dict[str, Command | Group]
+
+
+BUILDERS = Group(
+    "Isolated per-session checkouts of a multi-repo workspace, as sibling git worktrees.",
+    {
+        "new": Command(
+            "create a builder: a worktree of the root in the builders folder, with repo worktrees", _new_switches, _new
+        ),
+        "add": Command("create only the builder worktree of the root, with no repos", _add_switches, _add),
+        "init": Command(
+            "add repo worktrees, copy-in files and run setup, in this builder or the one named", _init_switches, _init
+        ),
+        "remove": Command(
+            "remove a builder and its repo worktrees; refuses when work would be lost", _remove_switches, _remove
+        ),
+        "prune": Command(
+            "clean stale worktree entries, close vanished builders, move proven orphans to the trash",
+            _prune_switches,
+            _prune,
+        ),
+        "list": Command(
+            "one row per builder: branch, repos, dirty, ahead/behind its base, age, status, path", _list_switches, _list
+        ),
+        "verify": Command(
+            "check layout, links and state of every builder (or those named); exit 1 on a failure",
+            _verify_switches,
+            _verify,
+        ),
+        "migrate": Command(
+            "move builders of the deprecated nested layout to the sibling builders folder", _dry_run, _migrate
+        ),
+        "path": Command('print a builder\'s path, for cd "$(builders path NAME)"', _name_switch, _path),
+        "scaffold": Command(
+            "copy the workspace-root templates into this root and install the hooks", _scaffold_switches, _scaffold
+        ),
+        "hooks": Group(
+            "install or remove the git hooks in the root's git common dir",
+            {
+                "install": Command(
+                    "install the hooks; a hook already there is kept as HOOK.legacy and still runs",
+                    _hooks_install_switches,
+                    _hooks_install,
+                ),
+                "uninstall": Command(
+                    "remove only our hooks and put back the ones they replaced",
+                    lambda parser: _dry_run(parser, "print what would be done and change nothing"),
+                    _hooks_uninstall,
+                ),
+            },
+        ),
+        "hook": Command("run a hook's checks (what the installed git hooks call)", _hook_switches, _hook),
+        "repos": Group(
+            "work on the clones under repos/",
+            {
+                "sync": Command(
+                    "clone every repo declared with a url in workspaces.yaml into repos/, in parallel",
+                    _sync_switches,
+                    _repos_sync,
+                )
+            },
+        ),
+    },
+)
+
+
+def _dispatch(prog: str, group: Group, argv: list[str]) -> int:
+    """The first word picks the command; only that command's parser is built (argparse is slow to
+    build sixteen of them)."""
+    chosen = group.commands.get(argv[0]) if argv else None
+    if isinstance(chosen, Group):
+        return _dispatch(f"{prog} {argv[0]}", chosen, argv[1:])
+    if isinstance(chosen, Command):
+        parser = Parser(prog=f"{prog} {argv[0]}", description=chosen.about, allow_abbrev=False)
+        chosen.switches(parser)
+        return chosen.run(parser.parse_args(argv[1:]))
+    parser = _group_parser(prog, group)
+    parser.parse_args(argv)  # --help, --version, or an error naming what is wrong
+    parser.print_help()  # no command at all
+    return 2
+
+
+def _group_parser(prog: str, group: Group) -> Parser:
+    width = max(map(len, group.commands)) + 2
+    listing = "\n".join(f"  {name.ljust(width)}{command.about}" for name, command in group.commands.items())
+    parser = Parser(
+        prog=prog,
+        description=group.about,
+        epilog=f"commands:\n{listing}\n\nsee: {prog} COMMAND --help",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        allow_abbrev=False,
     )
-    top.add_argument("--version", action="version", version=f"builders {__version__}")
-    top.set_defaults(run=_help_of(top), prog=top.prog)
-    commands = _subcommands(top)
-
-    new = _command(
-        commands, "new", "create a builder: a worktree of the root in the builders folder, with repo worktrees", _new
-    )
-    new.add_argument("name")
-    new.add_argument("--repos", help="repos to include: a,b or a:base,b or all (default: builders.default_repos)")
-    new.add_argument("--base", help="the root's base (default HEAD; required when the root has uncommitted changes)")
-    _dry_run(new)
-    _json(new)
-
-    add = _command(commands, "add", "create only the builder worktree of the root, with no repos", _add)
-    add.add_argument("name")
-    add.add_argument("--base", help="the root's base (default HEAD)")
-    _dry_run(add)
-    _json(add)
-
-    init = _command(
-        commands, "init", "add repo worktrees, copy-in files and run setup, in this builder or the one named", _init
-    )
-    init.add_argument("--repos", help="repos to add: a,b or a:base,b or all (default: builders.default_repos)")
-    init.add_argument("--builder", help="the builder's name (default: the builder you are in)")
-    _dry_run(init)
-    _json(init)
-
-    remove = _command(
-        commands, "remove", "remove a builder and its repo worktrees; refuses when work would be lost", _remove
-    )
-    remove.add_argument("name")
-    _flag(remove, "--force", "save what would be lost under refs/builders/archive/..., then remove")
-    _flag(remove, "--keep-branches", "keep the builder's branches even when they hold nothing")
-    _dry_run(remove)
-    _json(remove)
-
-    prune = _command(
-        commands,
-        "prune",
-        "clean stale worktree entries, close vanished builders, move proven orphans to the trash",
-        _prune,
-    )
-    _flag(prune, "--empty-trash", "delete what prune moved to the trash (default: older than 7d)")
-    prune.add_argument("--older-than", help="with --empty-trash: an age such as 7d, 12h, 30m")
-    _dry_run(prune)
-    _json(prune)
-
-    listing = _command(
-        commands, "list", "one row per builder: branch, repos, dirty, ahead/behind its base, age, status, path", _list
-    )
-    _flag(listing, "--fast", "skip the per-worktree status (dirty, ahead/behind)")
-    _flag(listing, "--removed", "list removed builders: when, archive refs, kept branches")
-    _json(listing)
-
-    verify = _command(
-        commands,
-        "verify",
-        "check layout, links and state of every builder (or those named); exit 1 on a failure",
-        _verify,
-    )
-    verify.add_argument("names", nargs="*", metavar="NAME")
-    _json(verify)
-
-    migrate = _command(
-        commands, "migrate", "move builders of the deprecated nested layout to the sibling builders folder", _migrate
-    )
-    _dry_run(migrate)
-
-    path = _command(commands, "path", 'print a builder\'s path, for cd "$(builders path NAME)"', _path)
-    path.add_argument("name")
-
-    scaffold = _command(
-        commands, "scaffold", "copy the workspace-root templates into this root and install the hooks", _scaffold
-    )
-    _flag(scaffold, "--force", "replace files that differ from the templates, keeping each old one as NAME.orig")
-    _flag(scaffold, "--no-hooks", "do not install the git hooks")
-    _dry_run(scaffold, "print what would be written and change nothing")
-
-    hooks = _subcommands(_command(commands, "hooks", "install or remove the git hooks in the root's git common dir"))
-    install = _command(
-        hooks,
-        "install",
-        "install the hooks; a hook already there is kept as HOOK.legacy and still runs",
-        _hooks_install,
-    )
-    _flag(install, "--force", "when core.hooksPath is set, install into the folder it names")
-    _dry_run(install, "print what would be done and change nothing")
-    uninstall = _command(
-        hooks, "uninstall", "remove only our hooks and put back the ones they replaced", _hooks_uninstall
-    )
-    _dry_run(uninstall, "print what would be done and change nothing")
-
-    hook = _command(commands, "hook", "run a hook's checks (what the installed git hooks call)", _hook)
-    hook.add_argument("hook", choices=["post-checkout", "pre-commit"])
-    hook.add_argument("args", nargs="*", metavar="ARG", help="post-checkout: OLD NEW FLAG, as git passes them")
-
-    repos = _subcommands(_command(commands, "repos", "work on the clones under repos/"))
-    sync = _command(
-        repos, "sync", "clone every repo declared with a url in workspaces.yaml into repos/, in parallel", _repos_sync
-    )
-    _flag(sync, "--fetch", "also fetch the repos already cloned")
-    sync.add_argument("--jobs", type=int, help="clones at a time (default: CPU count, at most 8)")
-    _dry_run(sync)
-    _json(sync)
-    return top
+    if prog == "builders":
+        parser.add_argument("--version", action="version", version=f"builders {__version__}")
+    parser.add_argument("command", nargs="?", choices=group.commands, metavar="COMMAND", help="one of those below")
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        args, unknown = parser().parse_known_args(sys.argv[1:] if argv is None else argv)
-        if unknown:  # named here, so that the hint names the subcommand's help
-            raise bad_input(
-                f"unknown argument{'s' if len(unknown) > 1 else ''}: {' '.join(unknown)}", f"see: {args.prog} --help"
-            )
-        code: int = args.run(args)
-        return code
+        return _dispatch("builders", BUILDERS, sys.argv[1:] if argv is None else argv)
     except SystemExit as exc:  # --help and --version print, then exit 0
         return int(exc.code or 0)
     except BuildersError as exc:
