@@ -19,6 +19,9 @@ PROJECT = HERE.parent
 sys.path.insert(0, str(PROJECT / "scripts"))
 BIN = Path(sys.executable).parent
 ENV = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+# Measure the tool as `pip install` leaves it, with its bytecode compiled: an environment that
+# forbids writing bytecode would make every run compile the editable checkout's modules again.
+ENV.pop("PYTHONDONTWRITEBYTECODE", None)
 # Workspaces are generated outside the checkout: editors and indexers that watch a project folder
 # make every file git writes there cost more, which would measure them rather than us.
 BENCH_DIR = Path(os.environ.get("BENCH_DIR") or Path(tempfile.gettempdir()) / "workspace-builders-bench")
