@@ -79,3 +79,25 @@ def test_locate_outside_and_inside(root: Path, tmp_path: Path) -> None:
 def test_parse_version(text: str, version: tuple[int, ...]) -> None:
     assert git.parse_version(text) == version
     assert (git.parse_version(text) >= git.MIN_VERSION) == (version >= (2, 36))
+
+
+@pytest.mark.parametrize("window", [1, 3, 16])
+def test_side_by_side_keeps_order_and_returns_failures(root: Path, tmp_path: Path, window: int) -> None:
+    repos = [root, *(root / "repos" / name for name in ("alpha", "beta", "gamma"))]
+    (tmp_path / "plain").mkdir()
+    items = [*repos, tmp_path / "plain", *repos]  # more items than a small window, one not a repository
+    outcomes = list(git.side_by_side(items, lambda repo: git.started(repo, "rev-parse", "--show-toplevel")))
+    assert [item for item, _ in outcomes] == items
+    for item, outcome in outcomes:
+        if item == tmp_path / "plain":
+            assert isinstance(outcome, git.GitFailed) and "not a git repository" in outcome.message
+        else:
+            assert outcome == f"{item}\n"
+
+
+def test_started_worktree_list_matches_the_plain_call(root: Path) -> None:
+    alpha = root / "repos/alpha"
+    git.run(alpha, "worktree", "add", "-q", "-b", "side", str(root.parent / "alpha-side"))
+    wait = git.worktrees_started(alpha)
+    assert wait() == git.worktrees(alpha)
+    assert [w.path for w in git.worktrees(alpha)] == [alpha, root.parent / "alpha-side"]

@@ -10,10 +10,16 @@ from __future__ import annotations
 import os
 import subprocess
 import threading
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from workspace_builders.errors import BuildersError
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 MIN_VERSION = (2, 36)
 NULL_SHA = "0" * 40
@@ -75,6 +81,47 @@ def probe(
 
     `index_file` points git at another index: a temporary one, or the one a commit hook was given.
     """
+    return _begin(("-C", str(repo), *args), input, _call_env(read_only, index_file))()
+
+
+def started(repo: Path, *args: str) -> Callable[[], str]:
+    """`run`, started now: what it returns waits for the call and gives its stdout, or GitFailed.
+
+    Calls started one after another run side by side, with no thread, while the caller works on.
+    """
+    wait = _begin(("-C", str(repo), *args), None, _call_env())
+    return lambda: _stdout(wait())
+
+
+def side_by_side(
+    items: Sequence[T], start: Callable[[T], Callable[[], R]], window: int = 16
+) -> Iterator[tuple[T, R | BuildersError]]:
+    """Start the calls of the first `window` items now; iterating waits for each in the items' order,
+    starting the next as one finishes: (item, result or the BuildersError it raised).
+
+    Many calls at once with no thread, so the caller's own work overlaps them; `window` bounds the
+    pipes held open.
+    """
+    pending = deque((item, start(item)) for item in items[:window])
+    rest = deque(items[window:])
+
+    def outcomes() -> Iterator[tuple[T, R | BuildersError]]:
+        while pending:
+            item, wait = pending.popleft()
+            outcome: R | BuildersError
+            try:
+                outcome = wait()
+            except BuildersError as exc:
+                outcome = exc
+            if rest:
+                following = rest.popleft()
+                pending.append((following, start(following)))
+            yield item, outcome
+
+    return outcomes()
+
+
+def _call_env(read_only: bool = False, index_file: Path | None = None) -> dict[str, str]:
     if not _version_checked.is_set():
         require_version()
     extra = {RUNNING_MARK: "1", "GIT_TERMINAL_PROMPT": "0"}
@@ -83,7 +130,7 @@ def probe(
         extra["GIT_OPTIONAL_LOCKS"] = "0"
     if index_file is not None:
         extra["GIT_INDEX_FILE"] = str(index_file)
-    return _exec(("-C", str(repo), *args), input, environ(**extra))
+    return environ(**extra)
 
 
 def run(
@@ -94,7 +141,10 @@ def run(
     index_file: Path | None = None,
 ) -> str:
     """Run `git -C repo args...`; its stdout, or a BuildersError when git fails."""
-    done = probe(repo, *args, input=input, read_only=read_only, index_file=index_file)
+    return _stdout(probe(repo, *args, input=input, read_only=read_only, index_file=index_file))
+
+
+def _stdout(done: Completed) -> str:
     if done.returncode != 0:
         raise GitFailed(done)
     return done.stdout
@@ -107,12 +157,18 @@ class GitFailed(BuildersError):
         self.completed = done
 
 
-def _exec(args: tuple[str, ...], input: str | None, env: dict[str, str]) -> Completed:
+def _begin(args: tuple[str, ...], input: str | None, env: dict[str, str]) -> Callable[[], Completed]:
+    """Start git now; what it returns waits for it."""
     # stdin is never the terminal: git must not stop to ask anything.
-    data = input.encode() if input is not None else b""
-    done = subprocess.run(["git", *args], input=data, capture_output=True, env=env)
-    # Bytes, decoded here with surrogateescape so that no path is ever mangled.
-    return Completed(args, done.returncode, _text(done.stdout), _text(done.stderr))
+    stdin = subprocess.DEVNULL if input is None else subprocess.PIPE
+    proc = subprocess.Popen(["git", *args], stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+
+    def wait() -> Completed:
+        out, err = proc.communicate(input.encode() if input is not None else None)
+        # Bytes, decoded here with surrogateescape so that no path is ever mangled.
+        return Completed(args, proc.returncode, _text(out), _text(err))
+
+    return wait
 
 
 def _text(data: bytes) -> str:
@@ -121,7 +177,7 @@ def _text(data: bytes) -> str:
 
 def require_version() -> None:
     try:
-        out = _exec(("--version",), None, environ()).stdout
+        out = _begin(("--version",), None, environ())().stdout
     except FileNotFoundError:
         raise BuildersError("git is not installed", "install git >= 2.36 and put it on PATH") from None
     if parse_version(out) < MIN_VERSION:
@@ -217,7 +273,16 @@ class Worktree:
 
 def worktrees(repo: Path) -> list[Worktree]:
     """Every worktree registered in repo's common dir, the main one first. One git call."""
-    out = run(repo, "worktree", "list", "--porcelain", "-z")
+    return worktrees_started(repo)()
+
+
+def worktrees_started(repo: Path) -> Callable[[], list[Worktree]]:
+    """`worktrees`, started now: what it returns waits for the call (see: started)."""
+    wait = started(repo, "worktree", "list", "--porcelain", "-z")
+    return lambda: _parse_worktrees(wait())
+
+
+def _parse_worktrees(out: str) -> list[Worktree]:
     found: list[Worktree] = []
     for record in out.split("\0\0"):
         attrs: dict[str, str] = {}

@@ -105,9 +105,9 @@ def collect(ws: Workspace, with_bases: bool = True) -> list[Row]:
 
     `with_bases`: also resolve what each worktree's base names now (for ahead/behind).
     """
-    sources = [ws.root, *ws.clones()]
-    listed = dict(parallel.each(sources, git.worktrees))
-    records = state.load_all(ws)
+    lists = git.side_by_side([ws.root, *ws.clones()], git.worktrees_started)
+    records = state.load_all(ws)  # while git works
+    listed = dict(lists)
     recorded_at = {Path(r.path): r for r in records}
     by_path = dict(recorded_at)
     root_list = listed[ws.root]
