@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import yaml
 
 from workspace_builders.errors import BuildersError, bad_input
 from workspace_builders.names import branch_prefix_problem, name_problem, ref_problem
+
+TYPE_CHECKING = False  # typing would cost an import at every start; annotations are never evaluated
+if TYPE_CHECKING:
+    from typing import Any
 
 CONFIG_FILE = "workspaces.yaml"
 LOCAL_FILE = "workspaces.local.yaml"

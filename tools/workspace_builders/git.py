@@ -14,12 +14,15 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
 
 from workspace_builders.errors import BuildersError
 
-T = TypeVar("T")
-R = TypeVar("R")
+TYPE_CHECKING = False  # typing would cost an import at every start; annotations are never evaluated
+if TYPE_CHECKING:
+    from typing import TypeVar
+
+    T = TypeVar("T")
+    R = TypeVar("R")
 
 MIN_VERSION = (2, 36)
 NULL_SHA = "0" * 40

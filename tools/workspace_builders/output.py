@@ -10,7 +10,10 @@ import json
 import sys
 import threading
 from collections.abc import Sequence
-from typing import Any
+
+TYPE_CHECKING = False  # typing would cost an import at every start; annotations are never evaluated
+if TYPE_CHECKING:
+    from typing import Any
 
 _lock = threading.Lock()
 
