@@ -29,10 +29,40 @@ class Parser(argparse.ArgumentParser):
         raise bad_input(message, f"see: {self.prog} --help")
 
 
+def _flag(parser: Parser, switch: str, about: str) -> None:
+    parser.add_argument(switch, action="store_true", help=about)
+
+
+def _dry_run(parser: Parser, about: str = "print the plan and change nothing") -> None:
+    _flag(parser, "--dry-run", about)
+
+
+def _json(parser: Parser) -> None:
+    _flag(parser, "--json", "print one JSON document on stdout (shape: README)")
+
+
+# Each command: its switches, then what runs it (its module imported only then).
+
+
+def _new_switches(parser: Parser) -> None:
+    parser.add_argument("name")
+    parser.add_argument("--repos", help="repos to include: a,b or a:base,b or all (default: builders.default_repos)")
+    parser.add_argument("--base", help="the root's base (default HEAD; required when the root has uncommitted changes)")
+    _dry_run(parser)
+    _json(parser)
+
+
 def _new(args: argparse.Namespace) -> int:
     from workspace_builders.new import new
 
     return new(Path.cwd(), args.name, args.repos, args.base, args.dry_run, args.json)
+
+
+def _add_switches(parser: Parser) -> None:
+    parser.add_argument("name")
+    parser.add_argument("--base", help="the root's base (default HEAD)")
+    _dry_run(parser)
+    _json(parser)
 
 
 def _add(args: argparse.Namespace) -> int:
@@ -41,10 +71,25 @@ def _add(args: argparse.Namespace) -> int:
     return add(Path.cwd(), args.name, args.base, args.dry_run, args.json)
 
 
+def _init_switches(parser: Parser) -> None:
+    parser.add_argument("--repos", help="repos to add: a,b or a:base,b or all (default: builders.default_repos)")
+    parser.add_argument("--builder", help="the builder's name (default: the builder you are in)")
+    _dry_run(parser)
+    _json(parser)
+
+
 def _init(args: argparse.Namespace) -> int:
     from workspace_builders.builder_init import init
 
     return init(Path.cwd(), args.repos, args.builder, args.dry_run, args.json)
+
+
+def _remove_switches(parser: Parser) -> None:
+    parser.add_argument("name")
+    _flag(parser, "--force", "save what would be lost under refs/builders/archive/..., then remove")
+    _flag(parser, "--keep-branches", "keep the builder's branches even when they hold nothing")
+    _dry_run(parser)
+    _json(parser)
 
 
 def _remove(args: argparse.Namespace) -> int:
@@ -53,16 +98,34 @@ def _remove(args: argparse.Namespace) -> int:
     return remove(Path.cwd(), args.name, args.force, args.keep_branches, args.dry_run, args.json)
 
 
+def _prune_switches(parser: Parser) -> None:
+    _flag(parser, "--empty-trash", "delete what prune moved to the trash (default: older than 7d)")
+    parser.add_argument("--older-than", help="with --empty-trash: an age such as 7d, 12h, 30m")
+    _dry_run(parser)
+    _json(parser)
+
+
 def _prune(args: argparse.Namespace) -> int:
     from workspace_builders.prune import prune
 
     return prune(Path.cwd(), args.dry_run, args.json, args.empty_trash, args.older_than)
 
 
+def _list_switches(parser: Parser) -> None:
+    _flag(parser, "--fast", "skip the per-worktree status (dirty, ahead/behind)")
+    _flag(parser, "--removed", "list removed builders: when, archive refs, kept branches")
+    _json(parser)
+
+
 def _list(args: argparse.Namespace) -> int:
     from workspace_builders.listing import list_builders
 
     return list_builders(Path.cwd(), args.json, args.fast, args.removed)
+
+
+def _verify_switches(parser: Parser) -> None:
+    parser.add_argument("names", nargs="*", metavar="NAME")
+    _json(parser)
 
 
 def _verify(args: argparse.Namespace) -> int:
@@ -77,11 +140,21 @@ def _migrate(args: argparse.Namespace) -> int:
     return migrate(Path.cwd(), args.dry_run)
 
 
+def _name_switch(parser: Parser) -> None:
+    parser.add_argument("name")
+
+
 def _path(args: argparse.Namespace) -> int:
     from workspace_builders.listing import builder_path
 
     output.result(str(builder_path(Path.cwd(), args.name)))
     return 0
+
+
+def _scaffold_switches(parser: Parser) -> None:
+    _flag(parser, "--force", "replace files that differ from the templates, keeping each old one as NAME.orig")
+    _flag(parser, "--no-hooks", "do not install the git hooks")
+    _dry_run(parser, "print what would be written and change nothing")
 
 
 def _scaffold(args: argparse.Namespace) -> int:
@@ -90,16 +163,30 @@ def _scaffold(args: argparse.Namespace) -> int:
     return scaffold(Path.cwd(), args.dry_run, force=args.force, hooks=not args.no_hooks)
 
 
+def _hooks_install_switches(parser: Parser) -> None:
+    _flag(parser, "--force", "when core.hooksPath is set, install into the folder it names")
+    _dry_run(parser, "print what would be done and change nothing")
+
+
 def _hooks_install(args: argparse.Namespace) -> int:
     from workspace_builders.hooks_install import install
 
     return install(Path.cwd(), args.force, args.dry_run)
 
 
+def _hooks_uninstall_switches(parser: Parser) -> None:
+    _dry_run(parser, "print what would be done and change nothing")
+
+
 def _hooks_uninstall(args: argparse.Namespace) -> int:
     from workspace_builders.hooks_install import uninstall
 
     return uninstall(Path.cwd(), args.dry_run)
+
+
+def _hook_switches(parser: Parser) -> None:
+    parser.add_argument("hook", choices=["post-checkout", "pre-commit"])
+    parser.add_argument("args", nargs="*", metavar="ARG", help="post-checkout: OLD NEW FLAG, as git passes them")
 
 
 def _hook(args: argparse.Namespace) -> int:
@@ -112,80 +199,6 @@ def _hook(args: argparse.Namespace) -> int:
     return pre_commit(Path.cwd())
 
 
-def _repos_sync(args: argparse.Namespace) -> int:
-    from workspace_builders.repos_sync import sync
-
-    return sync(Path.cwd(), args.jobs, args.fetch, args.dry_run, args.json)
-
-
-def _new_switches(parser: Parser) -> None:
-    parser.add_argument("name")
-    parser.add_argument("--repos", help="repos to include: a,b or a:base,b or all (default: builders.default_repos)")
-    parser.add_argument("--base", help="the root's base (default HEAD; required when the root has uncommitted changes)")
-    _dry_run(parser)
-    _json(parser)
-
-
-def _add_switches(parser: Parser) -> None:
-    parser.add_argument("name")
-    parser.add_argument("--base", help="the root's base (default HEAD)")
-    _dry_run(parser)
-    _json(parser)
-
-
-def _init_switches(parser: Parser) -> None:
-    parser.add_argument("--repos", help="repos to add: a,b or a:base,b or all (default: builders.default_repos)")
-    parser.add_argument("--builder", help="the builder's name (default: the builder you are in)")
-    _dry_run(parser)
-    _json(parser)
-
-
-def _remove_switches(parser: Parser) -> None:
-    parser.add_argument("name")
-    _flag(parser, "--force", "save what would be lost under refs/builders/archive/..., then remove")
-    _flag(parser, "--keep-branches", "keep the builder's branches even when they hold nothing")
-    _dry_run(parser)
-    _json(parser)
-
-
-def _prune_switches(parser: Parser) -> None:
-    _flag(parser, "--empty-trash", "delete what prune moved to the trash (default: older than 7d)")
-    parser.add_argument("--older-than", help="with --empty-trash: an age such as 7d, 12h, 30m")
-    _dry_run(parser)
-    _json(parser)
-
-
-def _list_switches(parser: Parser) -> None:
-    _flag(parser, "--fast", "skip the per-worktree status (dirty, ahead/behind)")
-    _flag(parser, "--removed", "list removed builders: when, archive refs, kept branches")
-    _json(parser)
-
-
-def _verify_switches(parser: Parser) -> None:
-    parser.add_argument("names", nargs="*", metavar="NAME")
-    _json(parser)
-
-
-def _name_switch(parser: Parser) -> None:
-    parser.add_argument("name")
-
-
-def _scaffold_switches(parser: Parser) -> None:
-    _flag(parser, "--force", "replace files that differ from the templates, keeping each old one as NAME.orig")
-    _flag(parser, "--no-hooks", "do not install the git hooks")
-    _dry_run(parser, "print what would be written and change nothing")
-
-
-def _hooks_install_switches(parser: Parser) -> None:
-    _flag(parser, "--force", "when core.hooksPath is set, install into the folder it names")
-    _dry_run(parser, "print what would be done and change nothing")
-
-
-def _hook_switches(parser: Parser) -> None:
-    parser.add_argument("hook", choices=["post-checkout", "pre-commit"])
-    parser.add_argument("args", nargs="*", metavar="ARG", help="post-checkout: OLD NEW FLAG, as git passes them")
-
-
 def _sync_switches(parser: Parser) -> None:
     _flag(parser, "--fetch", "also fetch the repos already cloned")
     parser.add_argument("--jobs", type=int, help="clones at a time (default: CPU count, at most 8)")
@@ -193,16 +206,10 @@ def _sync_switches(parser: Parser) -> None:
     _json(parser)
 
 
-def _flag(parser: Parser, switch: str, about: str) -> None:
-    parser.add_argument(switch, action="store_true", help=about)
+def _repos_sync(args: argparse.Namespace) -> int:
+    from workspace_builders.repos_sync import sync
 
-
-def _dry_run(parser: Parser, about: str = "print the plan and change nothing") -> None:
-    _flag(parser, "--dry-run", about)
-
-
-def _json(parser: Parser) -> None:
-    _flag(parser, "--json", "print one JSON document on stdout (shape: README)")
+    return sync(Path.cwd(), args.jobs, args.fetch, args.dry_run, args.json)
 
 
 @dataclass(frozen=True)
@@ -261,7 +268,7 @@ BUILDERS = Group(
                 ),
                 "uninstall": Command(
                     "remove only our hooks and put back the ones they replaced",
-                    lambda parser: _dry_run(parser, "print what would be done and change nothing"),
+                    _hooks_uninstall_switches,
                     _hooks_uninstall,
                 ),
             },
