@@ -199,3 +199,37 @@ def test_unknown_command_and_no_command(builders: Builders) -> None:
 def test_no_builders_dir_left_behind(root: Path, builders: Builders) -> None:
     assert builders("new", "x", "--repos", "nope").code == 2
     assert not builders_dir(root).exists()
+
+
+CONFIG_COMMANDS = {
+    "new": ["new", "x", "--repos", "alpha"],
+    "add": ["add", "x"],
+    "init": ["init", "--builder", "made", "--repos", "beta"],
+    "remove": ["remove", "made"],
+    "remove --force": ["remove", "made", "--force"],
+    "prune": ["prune"],
+    "verify": ["verify"],
+    "migrate": ["migrate"],
+    "repos sync": ["repos", "sync"],
+}
+
+
+@pytest.mark.parametrize("args", CONFIG_COMMANDS.values(), ids=CONFIG_COMMANDS.keys())
+def test_malformed_yaml_stops_every_command_that_reads_it(
+    root: Path, builders: Builders, unchanged: Unchanged, args: list[str]
+) -> None:
+    assert builders("new", "made", "--repos", "alpha").code == 0
+    (root / "workspaces.yaml").write_text("builders:\n  dir: [unclosed\n")
+    with unchanged():
+        result = builders(*args)
+    assert result.code == 2, result.err
+    assert "workspaces.yaml:3: malformed YAML" in result.err and "hint: fix the YAML syntax" in result.err
+
+
+def test_list_needs_no_config(root: Path, builders: Builders) -> None:
+    assert builders("new", "made", "--repos", "alpha").code == 0
+    (root / "workspaces.yaml").write_text("builders:\n  dir: [unclosed\n")
+    for args in (["list"], ["list", "--fast"], ["path", "made"]):
+        result = builders(*args)
+        assert result.code == 0, result.err
+        assert "made" in result.out

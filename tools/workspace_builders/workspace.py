@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
-from workspace_builders import config, git
+from workspace_builders import git
 from workspace_builders.errors import bad_input
+
+TYPE_CHECKING = False  # annotations are never evaluated
+if TYPE_CHECKING:
+    from workspace_builders.config import Config
 
 REPOS = "repos"
 
@@ -16,7 +21,14 @@ REPOS = "repos"
 class Workspace:
     root: Path  # resolved path of the root's main worktree
     common_dir: Path  # the root's git common dir
-    config: config.Config
+
+    @cached_property
+    def config(self) -> Config:
+        """workspaces.yaml and workspaces.local.yaml, read when a command first needs them (`list`
+        never does: it runs, and skips PyYAML's import, even when the file is broken)."""
+        from workspace_builders import config
+
+        return config.load(self.root)
 
     @property
     def repos_dir(self) -> Path:
@@ -118,7 +130,7 @@ def discover(start: Path) -> Location:
             raise bad_input(f"{top} is a worktree of {main} outside any builder", "cd into a builder or the root")
         return discover(outer)
     root = main.resolve()
-    workspace = Workspace(root, found.common_dir.resolve(), config.load(root))
+    workspace = Workspace(root, found.common_dir.resolve())
     return Location(workspace, found.toplevel.resolve())
 
 
