@@ -99,14 +99,6 @@ def test_bad_root_base(builders: Builders, unchanged: Unchanged) -> None:
         assert builders("new", "x", "--base", "nothing-here").code == 2
 
 
-def test_malformed_yaml(root: Path, builders: Builders, unchanged: Unchanged) -> None:
-    (root / "workspaces.yaml").write_text("builders:\n  dir: [unclosed\n")
-    with unchanged():
-        result = builders("new", "x", "--repos", "alpha")
-    assert result.code == 2
-    assert "workspaces.yaml:3: malformed YAML" in result.err
-
-
 def test_unknown_config_key(root: Path, builders: Builders, unchanged: Unchanged) -> None:
     (root / "workspaces.local.yaml").write_text("builders:\n  dri: x\n")
     with unchanged():
@@ -214,21 +206,26 @@ CONFIG_COMMANDS = {
 }
 
 
-@pytest.mark.parametrize("args", CONFIG_COMMANDS.values(), ids=CONFIG_COMMANDS.keys())
-def test_malformed_yaml_stops_every_command_that_reads_it(
-    root: Path, builders: Builders, unchanged: Unchanged, args: list[str]
-) -> None:
+@pytest.fixture
+def broken_config(root: Path, builders: Builders) -> None:
+    """A builder named 'made', then a workspaces.yaml that is not YAML."""
     assert builders("new", "made", "--repos", "alpha").code == 0
     (root / "workspaces.yaml").write_text("builders:\n  dir: [unclosed\n")
+
+
+@pytest.mark.parametrize("args", CONFIG_COMMANDS.values(), ids=CONFIG_COMMANDS.keys())
+@pytest.mark.usefixtures("broken_config")
+def test_malformed_yaml_stops_every_command_that_reads_it(
+    builders: Builders, unchanged: Unchanged, args: list[str]
+) -> None:
     with unchanged():
         result = builders(*args)
     assert result.code == 2, result.err
     assert "workspaces.yaml:3: malformed YAML" in result.err and "hint: fix the YAML syntax" in result.err
 
 
-def test_list_needs_no_config(root: Path, builders: Builders) -> None:
-    assert builders("new", "made", "--repos", "alpha").code == 0
-    (root / "workspaces.yaml").write_text("builders:\n  dir: [unclosed\n")
+@pytest.mark.usefixtures("broken_config")
+def test_list_needs_no_config(builders: Builders) -> None:
     for args in (["list"], ["list", "--fast"], ["path", "made"]):
         result = builders(*args)
         assert result.code == 0, result.err

@@ -41,6 +41,12 @@ def _json(parser: Parser) -> None:
     _flag(parser, "--json", "print one JSON document on stdout (shape: README)")
 
 
+def _dry_run_and_json(parser: Parser) -> None:
+    """What every command that makes or removes builders takes."""
+    _dry_run(parser)
+    _json(parser)
+
+
 # Each command: its switches, then what runs it (its module imported only then).
 
 
@@ -48,8 +54,7 @@ def _new_switches(parser: Parser) -> None:
     parser.add_argument("name")
     parser.add_argument("--repos", help="repos to include: a,b or a:base,b or all (default: builders.default_repos)")
     parser.add_argument("--base", help="the root's base (default HEAD; required when the root has uncommitted changes)")
-    _dry_run(parser)
-    _json(parser)
+    _dry_run_and_json(parser)
 
 
 def _new(args: argparse.Namespace) -> int:
@@ -61,8 +66,7 @@ def _new(args: argparse.Namespace) -> int:
 def _add_switches(parser: Parser) -> None:
     parser.add_argument("name")
     parser.add_argument("--base", help="the root's base (default HEAD)")
-    _dry_run(parser)
-    _json(parser)
+    _dry_run_and_json(parser)
 
 
 def _add(args: argparse.Namespace) -> int:
@@ -74,8 +78,7 @@ def _add(args: argparse.Namespace) -> int:
 def _init_switches(parser: Parser) -> None:
     parser.add_argument("--repos", help="repos to add: a,b or a:base,b or all (default: builders.default_repos)")
     parser.add_argument("--builder", help="the builder's name (default: the builder you are in)")
-    _dry_run(parser)
-    _json(parser)
+    _dry_run_and_json(parser)
 
 
 def _init(args: argparse.Namespace) -> int:
@@ -88,8 +91,7 @@ def _remove_switches(parser: Parser) -> None:
     parser.add_argument("name")
     _flag(parser, "--force", "save what would be lost under refs/builders/archive/..., then remove")
     _flag(parser, "--keep-branches", "keep the builder's branches even when they hold nothing")
-    _dry_run(parser)
-    _json(parser)
+    _dry_run_and_json(parser)
 
 
 def _remove(args: argparse.Namespace) -> int:
@@ -101,8 +103,7 @@ def _remove(args: argparse.Namespace) -> int:
 def _prune_switches(parser: Parser) -> None:
     _flag(parser, "--empty-trash", "delete what prune moved to the trash (default: older than 7d)")
     parser.add_argument("--older-than", help="with --empty-trash: an age such as 7d, 12h, 30m")
-    _dry_run(parser)
-    _json(parser)
+    _dry_run_and_json(parser)
 
 
 def _prune(args: argparse.Namespace) -> int:
@@ -202,8 +203,7 @@ def _hook(args: argparse.Namespace) -> int:
 def _sync_switches(parser: Parser) -> None:
     _flag(parser, "--fetch", "also fetch the repos already cloned")
     parser.add_argument("--jobs", type=int, help="clones at a time (default: CPU count, at most 8)")
-    _dry_run(parser)
-    _json(parser)
+    _dry_run_and_json(parser)
 
 
 def _repos_sync(args: argparse.Namespace) -> int:
