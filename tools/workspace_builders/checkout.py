@@ -19,11 +19,12 @@ REUSE_BRANCH = "reuse-branch"  # the branch an interrupted run made, new worktre
 PRESENT = "present"  # already there: nothing to do
 
 ORIGIN_HEAD = "refs/remotes/origin/HEAD"
+ROOT = "root"  # the label of the builder's own worktree (of the workspace root), beside repo names
 
 
 @dataclass(frozen=True)
 class Checkout:
-    label: str  # "root" or the repo's name
+    label: str  # ROOT or the repo's name
     source: Path  # the repository's main worktree (the root, or a clone)
     common_dir: Path
     target: Path

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from workspace_builders import git, output, state
-from workspace_builders.builder_init import init
+from workspace_builders.create import init_builder
 from workspace_builders.errors import BuildersError, bad_input
 from workspace_builders.names import check_builder_name
 from workspace_builders.workspace import discover
@@ -49,4 +49,4 @@ def post_checkout(start: Path, args: Sequence[str]) -> int:
         return 0  # set up already: the hook ran twice (ours and the pre-commit framework's, say)
     repos = os.environ.get("BUILDER_REPOS")
     output.say(f"workspace-builders: making {worktree.name} a builder")
-    return init(worktree, repos, None, dry_run=False, as_json=False)
+    return init_builder(location, repos, None, dry_run=False, as_json=False)

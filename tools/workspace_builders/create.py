@@ -1,0 +1,362 @@
+"""Creating builders, the engine behind `new`, `add`, `init` and the post-checkout hook.
+
+Plan everything first (names, repos, bases, target paths, branches), then apply the planned
+checkouts as one unit: a failure or an interrupt undoes what this run made, and a re-run after a
+crash takes up what the crashed run left. Then copy-in files, mark the builder ready, run setup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from workspace_builders import builder_scripts, checkout, copy_in, faults, git, output, parallel, state
+from workspace_builders.checkout import ROOT, Checkout
+from workspace_builders.errors import BuildersError, bad_input
+from workspace_builders.locks import builder_lock
+from workspace_builders.names import RepoSpec, check_builder_name, check_ref, parse_repo_specs
+from workspace_builders.state import BuilderState, RepoState
+from workspace_builders.workspace import REPOS, Location, Workspace
+
+ALL = "all"
+
+
+# --- planning ------------------------------------------------------------------------------------
+
+
+def plan_builder(ws: Workspace, name: str, base: str | None, previous: BuilderState | None) -> Checkout:
+    """Validate everything about the builder worktree itself; create nothing."""
+    branch = ws.branch(name)
+    if not git.branch_name_ok(branch):
+        raise bad_input(f"{branch!r} is not a valid branch name", "pick a simpler builder name")
+    ws.check_builders_dir()
+    if not git.has_commits(ws.root):
+        raise bad_input(
+            f"the workspace root {ws.root} has no commits",
+            f'make a first commit: git -C {ws.root} commit --allow-empty -m "initial commit"',
+        )
+    ws.require_repos_ignored()
+    if previous is not None and previous.status == state.READY:
+        raise BuildersError(
+            f"builder {name!r} already exists at {previous.path}",
+            f"add repos to it with: builders init --builder {name} --repos ..., or pick another name",
+        )
+    return checkout.plan(
+        ROOT,
+        ws.root,
+        ws.common_dir,
+        ws.builder_path(name),
+        branch,
+        [check_ref(base, "--base")] if base else ["HEAD"],
+        explicit=base is not None,
+        resumable=previous.base_commit if previous else None,
+    )
+
+
+def new_record(name: str, builder: Checkout) -> BuilderState:
+    return BuilderState(name, str(builder.target), builder.branch, builder.base_ref, builder.base_commit)
+
+
+
+def select_repos(ws: Workspace, text: str | None) -> list[RepoSpec]:
+    """The repos named by REPOS (`a,b:base`, `all`), or the configured default repos."""
+    named = (text or "").strip()
+    if named or ws.config.default_repos:
+        ws.require_repos_dir()  # a builder of no repos needs none
+    specs = parse_repo_specs(named) if named else [RepoSpec(name, None) for name in ws.config.default_repos]
+    known = ws.known_repos()
+    if any(s.name == ALL for s in specs) and ALL not in known:
+        if len(specs) > 1 or specs[0].base is not None:
+            raise bad_input("'all' stands alone in REPOS", "use REPOS=all, or list the repos by name")
+        specs = [RepoSpec(name, None) for name in known]
+    unknown = [s.name for s in specs if s.name not in known]
+    if unknown:
+        where = "workspaces.yaml" if ws.config.repos is not None else f"{ws.repos_dir}/"
+        raise bad_input(
+            f"unknown repo{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}",
+            f"known repos (from {where}): {', '.join(known) or '(none)'}",
+        )
+    missing = [s.name for s in specs if not (ws.clone(s.name) / ".git").exists()]
+    if missing:
+        raise bad_input(
+            f"declared but not cloned into {ws.repos_dir}/: {', '.join(missing)}",
+            "clone them: builders repos sync",
+        )
+    return specs
+
+
+def plan_repos(
+    ws: Workspace, builder_path: Path, branch: str, specs: Sequence[RepoSpec], previous: BuilderState | None
+) -> list[Checkout]:
+    def plan_one(spec: RepoSpec) -> Checkout:
+        source = ws.clone(spec.name)
+        found = git.locate(source)
+        if found is None or found.toplevel.resolve() != source.resolve():
+            raise bad_input(f"{spec.name}: {source} is not a git repository", f"re-clone it into {source}")
+        configured = ws.config.repos.get(spec.name) if ws.config.repos else None
+        base = spec.base or (configured.base if configured else None)
+        bases = [base] if base else [checkout.ORIGIN_HEAD, "HEAD"]
+        earlier = previous.repo(spec.name) if previous else None
+        return checkout.plan(
+            spec.name,
+            source,
+            found.common_dir,
+            builder_path / REPOS / spec.name,
+            branch,
+            bases,
+            explicit=base is not None,
+            resumable=earlier.base_commit if earlier else None,
+        )
+
+    outcomes = parallel.each(specs, plan_one)
+    _raise_failures([(spec.name, outcome) for spec, outcome in outcomes])
+    return [outcome for _, outcome in outcomes if isinstance(outcome, Checkout)]
+
+
+def _raise_failures(outcomes: Sequence[tuple[str, object]]) -> None:
+    """All-repos style: every repo was tried; report each failure, then fail as one."""
+    failures = [(label, exc) for label, exc in outcomes if isinstance(exc, BaseException)]
+    if not failures:
+        return
+    for _, exc in failures:
+        if not isinstance(exc, BuildersError):
+            raise exc  # a bug: let the boundary report it
+    if len(failures) == 1:
+        raise failures[0][1]
+    errors = [exc for _, exc in failures if isinstance(exc, BuildersError)]
+    for exc in errors[:-1]:
+        output.error(exc.message, exc.hint)
+    raise errors[-1]
+
+
+def plan_lines(checkouts: Sequence[Checkout]) -> str:
+    rows = [
+        [
+            c.label,
+            c.action,
+            str(c.target),
+            c.branch,
+            f"{checkout.short_ref(c.base_ref)} ({output.short(c.base_commit)})",
+        ]
+        for c in checkouts
+    ]
+    return output.table(rows, ["repo", "action", "path", "branch", "base"])
+
+
+# --- applying ------------------------------------------------------------------------------------
+
+
+def build(
+    ws: Workspace,
+    record: BuilderState,
+    checkouts: Sequence[Checkout],
+    previous: BuilderState | None,
+    copy_root: bool = False,
+) -> None:
+    """Apply the checkouts (a builder's own first, if listed) and copy-in, as one unit.
+
+    `copy_root`: copy the root's files in too, for a builder git made (a plain `git worktree add`).
+
+    On any failure or interrupt, undo what this run created, put the state back as it was, re-raise.
+    """
+    done: list[Checkout] = []
+    made_builders_dir = not ws.builders_dir.exists()
+    state.save(ws, record)
+    faults.point("create:state-saved")
+    try:
+        first = [c for c in checkouts if c.label == ROOT]
+        for c in first:
+            done.append(c)
+            checkout.apply(c)
+            output.say(f"  {ROOT}: {_progress(c)}")
+            faults.point("create:root")
+        repos = [c for c in checkouts if c.label != ROOT]
+        done.extend(repos)
+        outcomes = parallel.each(repos, checkout.apply, _report)
+        _raise_failures([(c.label, r) for c, r in outcomes])
+        faults.point("create:repos")
+        # Taking up a crashed run: what it made may not have had its files copied in yet.
+        taking_up = previous is not None and previous.status == state.CREATING
+        fresh = [c for c in checkouts if c.created_here or taking_up]
+        record.copied = sorted({*record.copied, *_copy_in(ws, record, fresh, copy_root)})
+        faults.point("create:copied")
+    except BaseException:
+        _rollback(ws, record, done, previous)
+        if made_builders_dir and ws.builders_dir.is_dir() and not any(ws.builders_dir.iterdir()):
+            ws.builders_dir.rmdir()
+        raise
+
+
+def _report(c: Checkout, outcome: object) -> None:
+    if isinstance(outcome, BaseException):
+        output.say(f"  {c.label}: FAILED")
+    else:
+        output.say(f"  {c.label}: {_progress(c)}")
+        faults.point(f"create:repo:{c.label}")
+
+
+def _progress(c: Checkout) -> str:
+    where = c.target if c.label == ROOT else f"{REPOS}/{c.label}"
+    if c.action == checkout.PRESENT:
+        return f"{where} already there"
+    return f"{where} on {c.branch} from {checkout.short_ref(c.base_ref)} ({output.short(c.base_commit)})"
+
+
+def _copy_in(ws: Workspace, record: BuilderState, checkouts: Sequence[Checkout], copy_root: bool) -> list[str]:
+    """Copy-in for each of `checkouts`; never overwrites, so a second copy adds only what is missing."""
+    copied: list[str] = []
+    builder = Path(record.path)
+    if copy_root or any(c.label == ROOT for c in checkouts):
+        wanted = copy_in.patterns(ws.root, ws.config.copy)
+        copied += copy_in.copy_ignored(ws.root, builder, wanted, skip=[REPOS])
+    for c in checkouts:
+        if c.label != ROOT:
+            inner = copy_in.copy_ignored(c.source, c.target, copy_in.patterns(c.source))
+            copied += [f"{REPOS}/{c.label}/{p}" for p in inner]
+    return copied
+
+
+def _rollback(ws: Workspace, record: BuilderState, done: list[Checkout], previous: BuilderState | None) -> None:
+    repos = [c for c in done if c.label != ROOT]
+    left: list[str] = []
+    for _, outcome in parallel.each(repos, checkout.undo):
+        left += outcome if isinstance(outcome, list) else [str(outcome)]
+    for c in done:
+        if c.label == ROOT:
+            left += checkout.undo(c)
+    if previous is not None:
+        state.save(ws, previous)
+    elif not left:
+        state.delete(ws, record.name)
+    if left:
+        output.say("rollback could not undo: " + "; ".join(left))
+    else:
+        output.say("rolled back: the workspace is as it was")
+
+
+def finish(ws: Workspace, record: BuilderState) -> None:
+    """Mark the builder ready, then run the setup script; its failure leaves status setup-failed."""
+    record.status = state.READY
+    state.save(ws, record)
+    script = ws.config.setup
+    if not script:
+        return
+    code = builder_scripts.run(ws, "setup", script, record.name, Path(record.path), [r.name for r in record.repos])
+    if code != 0:
+        record.status = state.SETUP_FAILED
+        state.save(ws, record)
+        raise BuildersError(
+            f"setup script failed with exit {code} in {record.path} (the builder is kept, status setup-failed)",
+            f"fix scripts.setup in workspaces.yaml, then run it again: builders init --builder {record.name}",
+        )
+
+
+def record_repos(record: BuilderState, checkouts: Sequence[Checkout]) -> None:
+    for c in checkouts:
+        if c.label != ROOT and record.repo(c.label) is None:
+            record.repos.append(RepoState(c.label, str(c.target), c.branch, c.base_ref, c.base_commit))
+
+
+def result_document(record: BuilderState, checkouts: Sequence[Checkout], dry_run: bool) -> dict[str, object]:
+    document = record.to_json()
+    document["dry_run"] = dry_run
+    actions = {c.label: c.action for c in checkouts}
+    document["actions"] = actions
+    return document
+
+
+
+
+# --- the whole runs ------------------------------------------------------------------------------
+
+
+def create_builder(
+    ws: Workspace,
+    name: str,
+    repos: str | None,
+    base: str | None,
+    dry_run: bool,
+    as_json: bool,
+    with_repos: bool = True,
+) -> int:
+    """The builder and its repo worktrees as one unit (`new`; `add` is the same without repos)."""
+    check_builder_name(name)
+    specs = select_repos(ws, repos) if with_repos else []
+    with builder_lock(ws, name):
+        previous = state.load(ws, name)
+        if previous is not None and with_repos:
+            # Taking up a crashed run: what it made stays part of the builder.
+            named = {s.name for s in specs}
+            specs += [RepoSpec(r.name, r.base_commit) for r in previous.repos if r.name not in named]
+        builder = plan_builder(ws, name, base, previous)
+        checkouts = [builder, *plan_repos(ws, builder.target, builder.branch, specs, previous)]
+        record = new_record(name, builder)
+        record_repos(record, checkouts)
+        if not dry_run:
+            repo_count = f" with {len(checkouts) - 1} repo(s)" if with_repos else ""
+            output.say(f"builder {name}: creating {builder.target}{repo_count}")
+            build(ws, record, checkouts, previous)
+            finish(ws, record)
+        show(checkouts, record, dry_run, as_json)
+    return 0
+
+
+def init_builder(location: Location, repos: str | None, builder: str | None, dry_run: bool, as_json: bool) -> int:
+    """Repo worktrees, copy-in and setup for an existing builder (`init`, the post-checkout hook)."""
+    ws = location.workspace
+    if builder is not None:
+        name = check_builder_name(builder)
+        known = state.load(ws, name)
+        path = Path(known.path) if known else ws.builder_path(name)
+    elif location.in_builder:
+        path = location.worktree
+        name = path.name
+    else:
+        raise bad_input(
+            "init adds repos to a builder: run it inside one, or name it",
+            'cd "$(builders path NAME)" && builders init --repos ..., or: builders init --builder NAME --repos ...',
+        )
+    specs = select_repos(ws, repos)
+    with builder_lock(ws, name):
+        previous = state.load(ws, name)
+        record = previous or _adopt(ws, name, path)
+        branch = record.branch.removeprefix("refs/heads/")
+        checkouts = plan_repos(ws, Path(record.path), branch, specs, previous)
+        if dry_run:
+            show(checkouts, record, dry_run, as_json)
+            return 0
+        record = replace(record, repos=list(record.repos), status=state.CREATING)
+        record_repos(record, checkouts)
+        output.say(f"builder {name}: adding {len(checkouts)} repo(s)")
+        build(ws, record, checkouts, previous, copy_root=previous is None)
+        finish(ws, record)
+        show(checkouts, record, dry_run, as_json)
+    return 0
+
+
+def _adopt(ws: Workspace, name: str, path: Path) -> BuilderState:
+    """State for a builder made without this toolkit (plain `git worktree add`)."""
+    entry = next((w for w in git.worktrees(ws.root) if w.path.resolve() == path.resolve()), None)
+    if entry is None or entry.path.resolve() == ws.root:
+        raise bad_input(
+            f"no builder {name!r}: {path} is not a worktree of {ws.root}",
+            f"create it: builders new {name}",
+        )
+    if entry.branch is None:
+        raise BuildersError(
+            f"builder {name!r} at {path} has a detached HEAD",
+            f"put it on a branch first: git -C {path} switch -c {ws.branch(name)}",
+        )
+    head = entry.head or git.NULL_SHA
+    return BuilderState(name, str(entry.path), entry.short_branch or "", head, head)
+
+
+def show(checkouts: Sequence[Checkout], record: BuilderState, dry_run: bool, as_json: bool) -> None:
+    if as_json:
+        output.json_document(result_document(record, checkouts, dry_run))
+    elif dry_run:
+        output.result(f"plan for builder {record.name} (dry run: nothing changed)")
+        output.result(plan_lines(checkouts))
+    else:
+        output.result(f"builder {record.name} ready: {record.path}")
