@@ -49,3 +49,32 @@ def test_never_more_than_jobs_at_once(jobs: int) -> None:
 
 def test_no_items() -> None:
     assert parallel.each([], lambda n: n) == []
+
+
+def test_an_interrupt_joins_every_worker_and_starts_nothing_more() -> None:
+    """Ctrl-C while workers run: each raises in the caller only after every worker has finished the
+    item it was on, and no item starts after the interrupt."""
+    import os
+    import signal
+
+    started: list[int] = []
+    finished: list[int] = []
+    first_ones = threading.Barrier(3)  # two workers and the timer below
+
+    def work(n: int) -> None:
+        started.append(n)
+        if n < 2:
+            first_ones.wait()
+        time.sleep(0.2)
+        finished.append(n)
+
+    def interrupt() -> None:
+        first_ones.wait()
+        os.kill(os.getpid(), signal.SIGINT)
+
+    threading.Thread(target=interrupt).start()
+    with pytest.raises(KeyboardInterrupt):
+        parallel.each(list(range(10)), work, jobs=2)
+    assert sorted(started) == sorted(finished)  # nothing still running
+    assert len(started) < 10  # and the rest was never started
+    assert threading.active_count() == 1

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
-from workspace_builders import git
+from workspace_builders import git, links, output
 from workspace_builders.errors import BuildersError, bad_input
 from workspace_builders.locks import repository_lock
 
 CREATE = "create"  # new branch at the base, new worktree
 REUSE_BRANCH = "reuse-branch"  # the branch an interrupted run made, new worktree
+TAKE_UP = "take-up"  # a worktree a killed run left unfinished: finish it, or set it aside and redo it
 PRESENT = "present"  # already there: nothing to do
 
 ORIGIN_HEAD = "refs/remotes/origin/HEAD"
@@ -32,6 +34,7 @@ class Checkout:
     base_ref: str
     base_commit: str
     action: str
+    trash: Path  # where a half-made worktree is set aside (never deleted)
 
     @property
     def created_here(self) -> bool:
@@ -53,6 +56,7 @@ def plan(
     branch: str,
     bases: list[str],
     explicit: bool,
+    trash: Path,
     resumable: str | None = None,
 ) -> Checkout:
     """Decide what creating `target` on `branch` takes; refuse what cannot be done safely.
@@ -60,7 +64,24 @@ def plan(
     `bases` are candidates, the first that names a commit wins. `explicit` says the user chose the
     base, which lifts the refusal of a dirty source. `resumable` is the commit an interrupted run of
     this builder left `branch` at, if any: such a branch is taken up again rather than refused.
+
+    Looks under the repository's lock, so a git that a killed run left running has finished first.
     """
+    with repository_lock(common_dir):
+        return _plan(label, source, common_dir, target, branch, bases, explicit, trash, resumable)
+
+
+def _plan(
+    label: str,
+    source: Path,
+    common_dir: Path,
+    target: Path,
+    branch: str,
+    bases: list[str],
+    explicit: bool,
+    trash: Path,
+    resumable: str | None,
+) -> Checkout:
     branch_ref = f"refs/heads/{branch}"
     found = git.resolve_commits(source, [*bases, branch_ref])
     base_ref = next((b for b in bases if found[b]), None)
@@ -80,8 +101,15 @@ def plan(
 
     if os.path.lexists(target):
         registered = next((w for w in git.worktrees(source) if w.path == target), None)
+        if registered and registered.unfinished:
+            return Checkout(label, source, common_dir, target, branch, base_ref, base_commit, TAKE_UP, trash)
         if registered and registered.branch == branch_ref:
-            return Checkout(label, source, common_dir, target, branch, base_ref, base_commit, PRESENT)
+            if not links.link_of(target, common_dir).whole:
+                raise BuildersError(
+                    f"{label}: {target} is {source}'s worktree, but its link is broken at one end",
+                    f"repair it: git -C {source} worktree repair {target}; then run the same command again",
+                )
+            return Checkout(label, source, common_dir, target, branch, base_ref, base_commit, PRESENT, trash)
         raise BuildersError(
             f"{label}: {target} already exists and is not {source}'s worktree on {branch}",
             f"move it away or pick another builder name (look first: ls -la {target})",
@@ -99,25 +127,58 @@ def plan(
         dirty = git.changed_tracked_files(source)
         if dirty:
             listed = ", ".join(dirty[:8]) + (f" and {len(dirty) - 8} more" if len(dirty) > 8 else "")
-            spell = "--base HEAD" if label == "root" else f"REPOS={label}:HEAD"
+            spell = "--base HEAD" if label == ROOT else f"REPOS={label}:HEAD"
             raise BuildersError(
                 f"{label}: {source} has uncommitted changes ({listed}) and no base was given",
                 f"commit or stash them, or choose the base explicitly ({spell}); the changes are not copied",
             )
-    return Checkout(label, source, common_dir, target, branch, base_ref, base_commit, action)
+    return Checkout(label, source, common_dir, target, branch, base_ref, base_commit, action, trash)
 
 
 def apply(checkout: Checkout) -> None:
+    """Make the worktree, check its link at both ends, and only then mark it complete."""
     if checkout.action == PRESENT:
         return
     with repository_lock(checkout.common_dir):
-        git.add_worktree(
-            checkout.source,
-            checkout.target,
-            checkout.branch,
-            checkout.base_commit,
-            new_branch=checkout.action == CREATE,
-        )
+        if checkout.action != TAKE_UP or not _complete(checkout):
+            new_branch = checkout.action == CREATE
+            if checkout.action == TAKE_UP:
+                _set_aside(checkout)
+                branch_ref = f"refs/heads/{checkout.branch}"
+                new_branch = git.resolve_commits(checkout.source, [branch_ref])[branch_ref] is None
+            git.add_worktree(
+                checkout.source, checkout.target, checkout.branch, checkout.base_commit, new_branch=new_branch
+            )
+        if not links.link_of(checkout.target, checkout.common_dir).whole:
+            raise BuildersError(
+                f"{checkout.label}: git made {checkout.target}, but its link does not hold at both ends",
+                f"look: git -C {checkout.source} worktree list --porcelain; then run the same command again",
+            )
+        git.finish_worktree(checkout.source, checkout.target)
+
+
+def _complete(checkout: Checkout) -> bool:
+    """Whether an unfinished worktree is whole all the same (its run was killed after git was done)."""
+    if not links.link_of(checkout.target, checkout.common_dir).whole:
+        return False
+    done = git.probe(checkout.target, "symbolic-ref", "--quiet", "HEAD", read_only=True)
+    if done.stdout.strip() != f"refs/heads/{checkout.branch}":
+        return False
+    clean = git.probe(checkout.target, "status", "--porcelain", "-z", read_only=True)
+    return clean.returncode == 0 and not clean.stdout
+
+
+def _set_aside(checkout: Checkout) -> None:
+    """Move a half-made worktree into the trash and drop its admin entry: git wrote CREATING_MARK on
+    it, so this toolkit made it, and it was never handed to anyone; its files stay in the trash."""
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    aside = checkout.trash / f"{checkout.target.parent.parent.name}-{checkout.label}-half-made-{stamp}"
+    if checkout.label == ROOT:
+        aside = checkout.trash / f"{checkout.target.name}-half-made-{stamp}"
+    aside.parent.mkdir(parents=True, exist_ok=True)
+    checkout.target.rename(aside)
+    git.remove_fresh_worktree(checkout.source, checkout.target)  # the folder is gone: only the entry goes
+    output.say(f"  {checkout.label}: a killed run left {checkout.target} half-made; set aside in {aside}")
 
 
 def undo(checkout: Checkout) -> list[str]:
@@ -130,7 +191,7 @@ def undo(checkout: Checkout) -> list[str]:
     left: list[str] = []
     with repository_lock(checkout.common_dir):
         registered = next((w for w in git.worktrees(checkout.source) if w.path == checkout.target), None)
-        if registered and registered.branch == f"refs/heads/{checkout.branch}":
+        if registered and (registered.unfinished or registered.branch == f"refs/heads/{checkout.branch}"):
             nested = checkout.target / "repos"
             if nested.is_dir() and any(nested.iterdir()):
                 left.append(f"{checkout.target} (still holds {nested}: left in place)")

@@ -13,10 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from workspace_builders import __version__, output
+from workspace_builders import __version__, interrupts, output
 from workspace_builders.errors import BuildersError, bad_input
 
-INTERRUPTED = 130
 BUG = 3
 
 Run = Callable[[argparse.Namespace], int]
@@ -321,6 +320,7 @@ def _group_parser(prog: str, group: Group) -> Parser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    interrupts.install()
     try:
         return _dispatch("builders", BUILDERS, sys.argv[1:] if argv is None else argv)
     except SystemExit as exc:  # --help and --version print, then exit 0
@@ -328,9 +328,9 @@ def main(argv: list[str] | None = None) -> int:
     except BuildersError as exc:
         output.error(exc.message, exc.hint)
         return exc.exit_code
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, interrupts.Terminated) as exc:
         output.error("interrupted", "run the same command again: it completes or cleans up what was left")
-        return INTERRUPTED
+        return interrupts.exit_code(exc)
     except Exception:
         log = _write_crash_log()
         output.error(

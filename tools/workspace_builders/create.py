@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from workspace_builders import builder_scripts, checkout, copy_in, faults, git, output, parallel, state
+from workspace_builders import builder_scripts, checkout, copy_in, faults, git, links, output, parallel, state
 from workspace_builders.checkout import ROOT, Checkout
 from workspace_builders.errors import BuildersError, bad_input
 from workspace_builders.locks import builder_lock
@@ -50,6 +50,7 @@ def plan_builder(ws: Workspace, name: str, base: str | None, previous: BuilderSt
         branch,
         [check_ref(base, "--base")] if base else ["HEAD"],
         explicit=base is not None,
+        trash=ws.trash_dir,
         resumable=previous.base_commit if previous else None,
     )
 
@@ -106,6 +107,7 @@ def plan_repos(
             branch,
             bases,
             explicit=base is not None,
+            trash=ws.trash_dir,
             resumable=earlier.base_commit if earlier else None,
         )
 
@@ -176,6 +178,7 @@ def build(
         outcomes = parallel.each(repos, checkout.apply, _report)
         _raise_failures([(c.label, r) for c, r in outcomes])
         faults.point("create:repos")
+        _require_finished(checkouts)
         # Taking up a crashed run: what it made may not have had its files copied in yet.
         taking_up = previous is not None and previous.status == state.CREATING
         fresh = [c for c in checkouts if c.created_here or taking_up]
@@ -186,6 +189,16 @@ def build(
         if made_builders_dir and ws.builders_dir.is_dir() and not any(ws.builders_dir.iterdir()):
             ws.builders_dir.rmdir()
         raise
+
+
+def _require_finished(checkouts: Sequence[Checkout]) -> None:
+    """Every worktree of the builder complete, its link holding at both ends: only then can it be ready."""
+    broken = [c for c in checkouts if not links.link_of(c.target, c.common_dir).finished]
+    if broken:
+        raise BuildersError(
+            "not complete: " + ", ".join(f"{c.label} ({c.target})" for c in broken),
+            "run the same command again: it completes what is missing",
+        )
 
 
 def _report(c: Checkout, outcome: object) -> None:

@@ -8,6 +8,7 @@ becomes a BuildersError naming the command, its exit code and what git said.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import threading
 from collections import deque
@@ -15,6 +16,10 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from plumbum.machines.local import LocalMachine, PlumbumLocalPopen
+from plumbum.path.local import LocalPath
+
+from workspace_builders import locks
 from workspace_builders.errors import BuildersError
 
 TYPE_CHECKING = False  # typing would cost an import at every start; annotations are never evaluated
@@ -162,16 +167,65 @@ class GitFailed(BuildersError):
 
 def _begin(args: tuple[str, ...], input: str | None, env: dict[str, str]) -> Callable[[], Completed]:
     """Start git now; what it returns waits for it."""
-    # stdin is never the terminal: git must not stop to ask anything.
+    # stdin is never the terminal: git must not stop to ask anything. A git started while this
+    # thread holds a lock inherits it, so the lock outlasts this process if it is killed (locks.py).
     stdin = subprocess.DEVNULL if input is None else subprocess.PIPE
-    proc = subprocess.Popen(["git", *args], stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    proc = _RUNNER._popen(
+        _executable(), ["git", *args], stdin=stdin, cwd=_folder_of(args), env=env, pass_fds=locks.held()
+    )
 
     def wait() -> Completed:
-        out, err = proc.communicate(input.encode() if input is not None else None)
+        try:
+            out, err = proc.communicate(input.encode() if input is not None else None)
+        except BaseException:
+            _outwait(proc)
+            raise
         # Bytes, decoded here with surrogateescape so that no path is ever mangled.
-        return Completed(args, proc.returncode, _text(out), _text(err))
+        return Completed(args, proc.returncode or 0, _text(out), _text(err))
 
     return wait
+
+
+def _outwait(proc: PlumbumLocalPopen) -> None:
+    """Let an interrupted call's git finish: stopped half-way it would leave half-made work behind,
+    and only once it is done can a rollback see what it made."""
+    while proc.returncode is None:
+        try:
+            proc.communicate()
+        except BaseException:  # a second interrupt waits for git all the same
+            continue
+
+
+class _Runner(LocalMachine):
+    """plumbum's local machine without its `env`: plumbum merges a call's environment over that copy
+    of os.environ taken at import, so a variable this module drops (GIT_DIR, ...) would come back.
+    Without it, git gets exactly the environment it is given."""
+
+    env = None  # type: ignore[assignment]
+
+
+_RUNNER = _Runner()
+_git_path: LocalPath | None = None
+
+
+def _executable() -> LocalPath:
+    global _git_path
+    if _git_path is None:
+        found = shutil.which("git", path=os.environ.get("PATH"))
+        if found is None:
+            raise FileNotFoundError("git")
+        _git_path = LocalPath(found)
+    return _git_path
+
+
+def _folder_of(args: tuple[str, ...]) -> str:
+    """The folder git starts in: its -C folder when that exists, else the filesystem root; never the
+    caller's current folder as such, which may have been deleted under it."""
+    if len(args) > 1 and args[0] == "-C":
+        folder = os.path.abspath(args[1])
+        if os.path.isdir(folder):
+            return folder
+    return os.path.abspath(os.sep)
 
 
 def _text(data: bytes) -> str:
@@ -260,13 +314,28 @@ def branch_name_ok(branch: str) -> bool:
     return probe(".", "check-ref-format", "--branch", branch).returncode == 0
 
 
+# The lock reason of a worktree this toolkit is making: git writes it before anything else of the
+# worktree and it is taken off only once the worktree is complete, so a worktree that still has it
+# was never finished (its git was killed, or is still running: see locks.py).
+CREATING_MARK = "workspace-builders: creating"
+
+
 @dataclass(frozen=True)
 class Worktree:
     path: Path
     head: str | None
     branch: str | None  # full ref name, None when detached
-    locked: bool
+    lock_reason: str | None  # None when not locked
     prunable: bool
+
+    @property
+    def locked(self) -> bool:
+        return self.lock_reason is not None
+
+    @property
+    def unfinished(self) -> bool:
+        """Being made by this toolkit, or left half-made by a run that was killed."""
+        return self.lock_reason == CREATING_MARK
 
     @property
     def short_branch(self) -> str | None:
@@ -299,7 +368,7 @@ def _parse_worktrees(out: str) -> list[Worktree]:
                     Path(attrs["worktree"]),
                     attrs.get("HEAD"),
                     attrs.get("branch"),
-                    "locked" in attrs,
+                    attrs.get("locked"),
                     "prunable" in attrs,
                 )
             )
@@ -320,25 +389,28 @@ def ignored_entries(repo: Path) -> list[str]:
 
 
 def add_worktree(repo: Path, path: Path, branch: str, commit: str, *, new_branch: bool) -> None:
-    """Check out `branch` (made at `commit` when new_branch) in a new worktree at `path`."""
+    """Check out `branch` (made at `commit` when new_branch) in a new worktree at `path`, locked with
+    CREATING_MARK until `finish_worktree`."""
+    lock = ("--lock", "--reason", CREATING_MARK)
     if new_branch:
-        run(repo, "worktree", "add", "--no-track", "-b", branch, "--", str(path), commit)
+        run(repo, "worktree", "add", *lock, "--no-track", "-b", branch, "--", str(path), commit)
     else:
-        run(repo, "worktree", "add", "--", str(path), branch)
+        run(repo, "worktree", "add", *lock, "--", str(path), branch)
+
+
+def finish_worktree(repo: Path, path: Path) -> None:
+    """Take CREATING_MARK off a worktree that is complete."""
+    run(repo, "worktree", "unlock", "--", str(path))
 
 
 def remove_fresh_worktree(repo: Path, path: Path) -> None:
-    """Remove a worktree this run created (so anything in it is ours to drop)."""
-    run(repo, "worktree", "remove", "--force", "--", str(path))
+    """Remove a worktree this run created (so anything in it is ours to drop), locked or not."""
+    run(repo, "worktree", "remove", "--force", "--force", "--", str(path))
 
 
 def delete_branch_at(repo: Path, branch: str, commit: str) -> bool:
     """Delete refs/heads/<branch> only while it still points at `commit`; True when deleted."""
     return probe(repo, "update-ref", "-d", f"refs/heads/{branch}", commit).returncode == 0
-
-
-def prune_worktrees(repo: Path) -> None:
-    run(repo, "worktree", "prune")
 
 
 # --- removal -------------------------------------------------------------------------------------

@@ -1,4 +1,9 @@
-"""Per-repository work in threads: every item is tried, failures are collected, not raised."""
+"""Per-repository work in threads: every item is tried, failures are collected, not raised.
+
+The calling thread only waits. An interrupt (Ctrl-C, SIGTERM) reaches it, never a worker: then no
+new item is started, every worker is joined (each finishes the item it is on) and the interrupt goes
+on up, so a rollback after it sees everything this run did and nothing still running.
+"""
 
 from __future__ import annotations
 
@@ -28,9 +33,10 @@ def each(
     todo = iter(enumerate(items))
     outcomes: dict[int, R | BaseException] = {}
     lock = threading.Lock()
+    stop = threading.Event()
 
     def worker() -> None:
-        while True:
+        while not stop.is_set():
             with lock:
                 job = next(todo, None)
             if job is None:
@@ -47,10 +53,24 @@ def each(
                     done(item, outcome)
 
     # Plain threads: concurrent.futures would cost an import of logging on every start-up.
-    helpers = [threading.Thread(target=worker) for _ in range(min(jobs, len(items)) - 1)]
-    for thread in helpers:
-        thread.start()
-    worker()  # the calling thread takes its share
-    for thread in helpers:
-        thread.join()
+    workers = [threading.Thread(target=worker) for _ in range(min(jobs, len(items)))]
+    try:
+        for thread in workers:
+            thread.start()
+        for thread in workers:
+            while thread.is_alive():
+                thread.join(0.05)  # a join without a timeout would not let the signal handler run
+    except BaseException:
+        stop.set()
+        _join_all(workers)
+        raise
     return [(item, outcomes[index]) for index, item in enumerate(items)]
+
+
+def _join_all(workers: list[threading.Thread]) -> None:
+    for thread in workers:
+        while thread.is_alive():
+            try:
+                thread.join(0.05)
+            except BaseException:  # a second interrupt waits for the workers all the same
+                continue

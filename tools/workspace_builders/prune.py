@@ -15,9 +15,8 @@ from pathlib import Path
 
 from workspace_builders import git, output, parallel, state
 from workspace_builders.errors import bad_input
-from workspace_builders.workspace import REPOS, Workspace, discover
+from workspace_builders.workspace import REPOS, TRASH, Workspace, discover
 
-TRASH = ".trash"
 _AGE = re.compile(r"(\d+)([dhm])")
 _SECONDS = {"d": 86400, "h": 3600, "m": 60}
 _STAMP = "%Y%m%dT%H%M%SZ"

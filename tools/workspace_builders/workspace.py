@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from workspace_builders.config import Config
 
 REPOS = "repos"
+TRASH = ".trash"
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,11 @@ class Workspace:
     def admin_dir(self) -> Path:
         """Where state and locks live: inside the root's git dir, shared by every worktree."""
         return self.common_dir / "builders"
+
+    @property
+    def trash_dir(self) -> Path:
+        """Where prune and creation set aside what they may not delete."""
+        return self.builders_dir / TRASH
 
     def builder_path(self, name: str) -> Path:
         return self.builders_dir / name

@@ -1,0 +1,47 @@
+"""The link between a linked worktree and its repository, checked at both ends.
+
+The worktree's `.git` file names an admin dir `<common dir>/worktrees/<id>`, and that dir's `gitdir`
+file names the `.git` file back. Only when both hold is the folder that repository's worktree; a
+folder whose link holds at one end only was moved, copied, or left half-made.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from workspace_builders.git import CREATING_MARK
+
+
+@dataclass(frozen=True)
+class Link:
+    admin: Path | None  # the admin dir the worktree's .git file names, if it names one in common_dir
+    names_back: bool  # and that admin dir names the worktree back
+
+    @property
+    def whole(self) -> bool:
+        return self.admin is not None and self.names_back
+
+    @property
+    def finished(self) -> bool:
+        """Whole, and not still marked as being made (git.CREATING_MARK)."""
+        return self.whole and self.admin is not None and _read(self.admin / "locked") != CREATING_MARK
+
+
+def _read(path: Path) -> str | None:
+    if path.is_symlink() or not path.is_file():
+        return None
+    return path.read_text(encoding="utf-8", errors="surrogateescape").strip()
+
+
+def link_of(worktree: Path, common_dir: Path) -> Link:
+    dot_git = worktree / ".git"
+    text = _read(dot_git)
+    if text is None or not text.startswith("gitdir: "):
+        return Link(None, False)
+    admin = (worktree / text.removeprefix("gitdir: ")).resolve()  # absolute, or relative to the worktree
+    if admin.parent != (common_dir / "worktrees").resolve() or not admin.is_dir():
+        return Link(None, False)
+    back = _read(admin / "gitdir")
+    names_back = back is not None and (admin / back).resolve() == dot_git.resolve()
+    return Link(admin, names_back)
