@@ -14,6 +14,7 @@ from pathlib import Path
 from workspace_builders import git, links, output
 from workspace_builders.errors import BuildersError, bad_input
 from workspace_builders.locks import repository_lock
+from workspace_builders.workspace import REPOS
 
 CREATE = "create"  # new branch at the base, new worktree
 REUSE_BRANCH = "reuse-branch"  # the branch an interrupted run made, new worktree
@@ -99,7 +100,9 @@ def _plan(
     assert base_commit is not None
     on_branch = found[branch_ref]
 
-    if os.path.lexists(target):
+    if _empty_folder(target):
+        pass  # git makes the folder first: a run killed right after left nothing else in it
+    elif os.path.lexists(target):
         registered = next((w for w in git.worktrees(source) if w.path == target), None)
         if registered and registered.unfinished:
             return Checkout(label, source, common_dir, target, branch, base_ref, base_commit, TAKE_UP, trash)
@@ -135,6 +138,23 @@ def _plan(
     return Checkout(label, source, common_dir, target, branch, base_ref, base_commit, action, trash)
 
 
+def _empty_folder(path: Path) -> bool:
+    return path.is_dir() and not path.is_symlink() and not any(path.iterdir())
+
+
+def _drop_empty_folders(top: Path) -> None:
+    """Remove the empty folders in `top`, bottom up (and `top` itself once empty); nothing else."""
+    if not top.is_dir() or top.is_symlink():
+        return
+    for folder, dirs, _ in os.walk(top, topdown=False):
+        for name in dirs:
+            inner = Path(folder, name)
+            if _empty_folder(inner):
+                inner.rmdir()
+    if _empty_folder(top):
+        top.rmdir()
+
+
 def apply(checkout: Checkout) -> None:
     """Make the worktree, check its link at both ends, and only then mark it complete."""
     if checkout.action == PRESENT:
@@ -142,6 +162,7 @@ def apply(checkout: Checkout) -> None:
     with repository_lock(checkout.common_dir):
         if checkout.action != TAKE_UP or not _complete(checkout):
             new_branch = checkout.action == CREATE
+            git.drop_stale_branch_lock(checkout.common_dir, checkout.branch)
             if checkout.action == TAKE_UP:
                 _set_aside(checkout)
                 branch_ref = f"refs/heads/{checkout.branch}"
@@ -192,7 +213,8 @@ def undo(checkout: Checkout) -> list[str]:
     with repository_lock(checkout.common_dir):
         registered = next((w for w in git.worktrees(checkout.source) if w.path == checkout.target), None)
         if registered and (registered.unfinished or registered.branch == f"refs/heads/{checkout.branch}"):
-            nested = checkout.target / "repos"
+            nested = checkout.target / REPOS
+            _drop_empty_folders(nested)  # what a git stopped by a signal can leave of a nested worktree
             if nested.is_dir() and any(nested.iterdir()):
                 left.append(f"{checkout.target} (still holds {nested}: left in place)")
                 return left
@@ -201,11 +223,16 @@ def undo(checkout: Checkout) -> list[str]:
             except BuildersError as exc:
                 left.append(f"{checkout.target} ({exc.message})")
                 return left
+        elif _empty_folder(checkout.target):
+            checkout.target.rmdir()  # git made it, then was stopped before anything else
         if checkout.action == CREATE:
             branch_ref = f"refs/heads/{checkout.branch}"
             at = git.resolve_commits(checkout.source, [branch_ref])[branch_ref]
             if at == checkout.base_commit:
-                git.delete_branch_at(checkout.source, checkout.branch, checkout.base_commit)
+                git.drop_stale_branch_lock(checkout.common_dir, checkout.branch)
+                gone = git.probe(checkout.source, "update-ref", "-d", branch_ref, checkout.base_commit)
+                if gone.returncode != 0:
+                    left.append(f"branch {checkout.branch} in {checkout.source} ({gone.stderr.strip()})")
             elif at is not None:
                 left.append(f"branch {checkout.branch} in {checkout.source} (it has moved on: kept)")
     return left

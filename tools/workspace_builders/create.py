@@ -11,7 +11,18 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from workspace_builders import builder_scripts, checkout, copy_in, faults, git, links, output, parallel, state
+from workspace_builders import (
+    builder_scripts,
+    checkout,
+    copy_in,
+    faults,
+    git,
+    interrupts,
+    links,
+    output,
+    parallel,
+    state,
+)
 from workspace_builders.checkout import ROOT, Checkout
 from workspace_builders.errors import BuildersError, bad_input
 from workspace_builders.locks import builder_lock
@@ -164,9 +175,9 @@ def build(
     """
     done: list[Checkout] = []
     made_builders_dir = not ws.builders_dir.exists()
-    state.save(ws, record)
-    faults.point("create:state-saved")
     try:
+        state.save(ws, record)
+        faults.point("create:state-saved")
         first = [c for c in checkouts if c.label == ROOT]
         for c in first:
             done.append(c)
@@ -185,9 +196,10 @@ def build(
         record.copied = sorted({*record.copied, *_copy_in(ws, record, fresh, copy_root)})
         faults.point("create:copied")
     except BaseException:
-        _rollback(ws, record, done, previous)
-        if made_builders_dir and ws.builders_dir.is_dir() and not any(ws.builders_dir.iterdir()):
-            ws.builders_dir.rmdir()
+        with interrupts.held_off():  # stopped half-way, the rollback would leave a mess of its own
+            _rollback(ws, record, done, previous)
+            if made_builders_dir and ws.builders_dir.is_dir() and not any(ws.builders_dir.iterdir()):
+                ws.builders_dir.rmdir()
         raise
 
 
