@@ -114,6 +114,23 @@ def test_builder_repos_from_the_environment(hooked: Path) -> None:
     assert git.run(target / "repos/gamma", "branch", "--show-current").strip() == "env"
 
 
+def test_a_failed_init_names_the_worktree_and_the_command_that_finishes_it(hooked: Path, builders: Builders) -> None:
+    target = builders_dir(hooked) / "typo"
+    done = user_git(hooked, "worktree", "add", str(target), BUILDER_REPOS="alpah")
+    assert done.returncode == 2  # git made the worktree; the hook's exit is git's
+    assert "error: unknown repo: alpah" in done.stderr
+    assert f"{target} was made but is a plain worktree (no repos, no state) until init runs" in done.stderr
+    assert "hint: make it a builder: builders init --builder typo --repos ...  (known repos" in done.stderr
+    assert target.is_dir() and state.load(discover(hooked).workspace, "typo") is None
+    verified = builders("verify", "typo")
+    assert verified.code == 1
+    assert "no state file: a plain worktree (builders init never ran here, or failed)" in verified.out
+    assert "hint: make it a builder: builders init --builder typo --repos ..." in verified.err
+    finished = builders("init", "--builder", "typo", "--repos", "alpha")
+    assert finished.code == 0, finished.err
+    assert builders("verify", "typo").code == 0
+
+
 def test_nested_worktree_is_refused_and_kept(hooked: Path) -> None:
     nested = hooked / ".trees" / "x"
     done = user_git(hooked, "worktree", "add", str(nested))

@@ -141,7 +141,9 @@ def test_excluded_parent_and_info_exclude(root: Path, builders: Builders) -> Non
     assert json.loads(builders("verify", "--json").out)["ok"]
 
 
-def test_a_clone_where_git_fails_is_named_and_the_rest_is_checked(root: Path, builder: Path, builders: Builders) -> None:
+def test_a_clone_where_git_fails_is_named_and_the_rest_is_checked(
+    root: Path, builder: Path, builders: Builders
+) -> None:
     assert builders("new", "y", "--repos", "alpha").code == 0
     beta = root / "repos/beta"
     with (beta / ".git/config").open("a") as config:

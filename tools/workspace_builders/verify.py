@@ -184,7 +184,8 @@ def builder_checks(
         for check, ok, detail, hint in link_checks(clone / ".git", w, repo.branch if repo else expected):
             add(w.path.name, check, ok, detail, hint)
     if record is None:
-        add("root", "state", False, "no state file", f"adopt it: builders init --builder {name}")
+        detail = "no state file: a plain worktree (builders init never ran here, or failed)"
+        add("root", "state", False, detail, f"make it a builder: builders init --builder {name} --repos ...")
         return checks
     add("root", "state: path", Path(record.path) == path, f"state says {record.path}", "builders migrate or prune")
     add("root", "state: status", record.status == state.READY, record.status, f"builders new {name} (completes it)")
