@@ -230,3 +230,39 @@ def test_list_needs_no_config(builders: Builders) -> None:
         result = builders(*args)
         assert result.code == 0, result.err
         assert "made" in result.out
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["list"], ["verify"], ["prune"], ["path", "x"], ["remove", "x"], ["new", "x"], ["init", "--builder", "x"]],
+)
+def test_a_corrupt_state_file_is_named_with_the_fix(
+    root: Path, builders: Builders, unchanged: Unchanged, command: list[str]
+) -> None:
+    assert builders("new", "x", "--repos", "alpha").code == 0
+    state_file = root / ".git/builders/state/x.json"
+    state_file.write_text('{"name": "x", "path": ')  # cut short, as by a full disk
+    with unchanged():
+        result = builders(*command)
+    assert result.code == 2, result.err
+    assert f"error: state file {state_file} is unreadable" in result.err
+    assert f"hint: move it aside (mv {state_file} {state_file}.bad), then run: builders verify" in result.err
+
+
+@pytest.mark.parametrize("content", ['{"name": "x", "removed_at"', "[]", '{"name": "x"}'])
+def test_a_corrupt_removal_record_is_named_with_the_fix(
+    root: Path, builders: Builders, unchanged: Unchanged, content: str
+) -> None:
+    assert builders("new", "x").code == 0
+    assert builders("remove", "x").code == 0
+    (record,) = (root / ".git/builders/removed").glob("x.*.json")
+    record.write_text(content)
+    for args in (["list", "--removed"], ["list", "--removed", "--json"]):
+        with unchanged():
+            result = builders(*args)
+        assert result.code == 2, result.err
+        assert f"error: removal record {record} is unreadable" in result.err
+        assert f"hint: move it aside (mv {record} {record}.bad), then run again: builders list --removed" in (
+            result.err
+        )
+        assert result.out == ""

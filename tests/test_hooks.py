@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from conftest import Builders, Unchanged, builders_dir
-from workspace_builders import git, state
+from workspace_builders import git, hooks_install, state
+from workspace_builders.errors import BuildersError
 from workspace_builders.workspace import discover
 
 
@@ -112,6 +113,23 @@ def test_builder_repos_from_the_environment(hooked: Path) -> None:
     assert sorted(p.name for p in (target / "repos").iterdir()) == ["gamma"]
     # a plain `git worktree add` names the branch after the folder; the nested repos follow it
     assert git.run(target / "repos/gamma", "branch", "--show-current").strip() == "env"
+
+
+def test_a_failed_init_names_the_worktree_and_the_command_that_finishes_it(hooked: Path, builders: Builders) -> None:
+    target = builders_dir(hooked) / "typo"
+    done = user_git(hooked, "worktree", "add", str(target), BUILDER_REPOS="alpah")
+    assert done.returncode == 2  # git made the worktree; the hook's exit is git's
+    assert "error: unknown repo: alpah" in done.stderr
+    assert f"{target} was made but is a plain worktree (no repos, no state) until init runs" in done.stderr
+    assert "hint: make it a builder: builders init --builder typo --repos ...  (known repos" in done.stderr
+    assert target.is_dir() and state.load(discover(hooked).workspace, "typo") is None
+    verified = builders("verify", "typo")
+    assert verified.code == 1
+    assert "no state file: a plain worktree (builders init never ran here, or failed)" in verified.out
+    assert "hint: make it a builder: builders init --builder typo --repos ..." in verified.err
+    finished = builders("init", "--builder", "typo", "--repos", "alpha")
+    assert finished.code == 0, finished.err
+    assert builders("verify", "typo").code == 0
 
 
 def test_nested_worktree_is_refused_and_kept(hooked: Path) -> None:
@@ -383,3 +401,33 @@ def test_post_checkout_twice_sets_up_once(hooked: Path, builders: Builders) -> N
     again = builders("hook", "post-checkout", git.NULL_SHA, head, "1", cwd=target)
     assert again.code == 0, again.err
     assert (target / "setup-runs").read_text() == "ran\n"
+
+
+def test_keeping_a_hook_as_legacy_never_replaces_a_legacy_that_appeared(root: Path) -> None:
+    # install checked that no .legacy was there; one that appears before the move must survive it
+    hook = foreign_hook(root, "pre-commit", b"#!/bin/sh\necho mine\n")
+    legacy = foreign_hook(root, "pre-commit.legacy", b"#!/bin/sh\necho appeared meanwhile\r\n")
+    with pytest.raises(FileExistsError):
+        hooks_install.move_no_replace(hook, legacy)
+    assert hook.read_bytes() == b"#!/bin/sh\necho mine\n"
+    assert legacy.read_bytes() == b"#!/bin/sh\necho appeared meanwhile\r\n"
+    hook.unlink()
+    hooks_install.move_no_replace(legacy, hook)  # the move itself, when nothing is in the way
+    assert hook.read_bytes() == b"#!/bin/sh\necho appeared meanwhile\r\n" and not legacy.exists()
+
+
+def test_uninstall_never_overwrites_a_foreign_hook_that_appeared(root: Path, builders: Builders) -> None:
+    foreign_hook(root, "pre-commit", b"#!/bin/sh\necho theirs\n")
+    assert builders("hooks", "install").code == 0
+    hook, legacy = hooks_of(root) / "pre-commit", hooks_of(root) / "pre-commit.legacy"
+    # uninstall checked that the hook was ours; another tool then wrote its own in its place
+    hook.write_bytes(b"#!/bin/sh\necho newcomer\n")
+    with pytest.raises(BuildersError, match="changed while uninstalling"):
+        hooks_install._take_ours_away(hook)
+    assert hook.read_bytes() == b"#!/bin/sh\necho newcomer\n"
+    # ours taken away, then a foreign hook appears before the legacy one is put back
+    with pytest.raises(FileExistsError):
+        hooks_install.move_no_replace(legacy, hook)
+    assert hook.read_bytes() == b"#!/bin/sh\necho newcomer\n"
+    assert legacy.read_bytes() == b"#!/bin/sh\necho theirs\n"
+    assert sorted(p.name for p in hooks_of(root).iterdir() if "removing" in p.name) == []

@@ -58,3 +58,38 @@ def test_removed(root: Path, builders: Builders) -> None:
     (record,) = json.loads(result.out)
     assert record["name"] == "a" and "refs/builders/archive/a/" in record["archive_refs"]["alpha"]
     assert "refs/builders/archive/a/" in builders("list", "--removed").out
+
+
+def break_index(worktree: Path) -> None:
+    """A truncated index: `git status` fails there (real breakage, no mock)."""
+    index = git.run(worktree, "rev-parse", "--path-format=absolute", "--git-path", "index").strip()
+    Path(index).write_bytes(b"garbage")
+
+
+def test_a_status_git_cannot_read_is_unknown_not_clean(root: Path, builders: Builders) -> None:
+    assert builders("new", "a", "--repos", "alpha,beta").code == 0
+    assert builders("new", "b", "--repos", "alpha").code == 0
+    break_index(builders_dir(root) / "a/repos/alpha")
+    result = builders("list", "--json")
+    assert result.code == 1
+    found = {row["name"]: row for row in json.loads(result.out)}
+    assert found["a"]["dirty"] is None and found["a"]["ahead"] is None and found["a"]["behind"] is None
+    assert found["b"]["dirty"] == 0 and found["b"]["ahead"] == 0  # the others are still measured
+    alpha = builders_dir(root) / "a/repos/alpha"
+    assert f"error: builder a, worktree alpha ({alpha}): git -C {alpha} status" in result.err
+    assert f"hint: look at it: git -C {alpha} status" in result.err
+    table = builders("list")
+    assert table.code == 1 and "error: builder a, worktree alpha" in table.err
+    line_a = next(line.split() for line in table.out.splitlines() if line.startswith("a "))
+    assert line_a[3:5] == ["alpha?", "?"]  # dirty, ahead/behind: unknown, never "no"
+
+
+def test_a_repository_git_cannot_read_is_named(root: Path, builders: Builders) -> None:
+    assert builders("new", "a", "--repos", "alpha,beta").code == 0
+    with (root / "repos/beta/.git/config").open("a") as config:
+        config.write("[broken\n")
+    result = builders("list", "--json")
+    assert result.code == 1
+    assert json.loads(result.out)[0]["name"] == "a"  # the rest is still listed
+    assert f"error: {root / 'repos/beta'}: its worktrees are left out" in result.err
+    assert f"hint: look at it: git -C {root / 'repos/beta'} worktree list" in result.err

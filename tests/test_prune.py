@@ -84,3 +84,19 @@ def test_bad_age(builders: Builders, unchanged: Unchanged) -> None:
     with unchanged():
         assert builders("prune", "--empty-trash", "--older-than", "soon").code == 2
         assert builders("prune", "--older-than", "7d").code == 2
+
+
+def test_a_repository_where_git_fails_is_named_and_the_others_are_pruned(root: Path, builders: Builders) -> None:
+    make(builders, "x", "alpha,beta")
+    shutil.rmtree(builders_dir(root) / "x")
+    beta = root / "repos/beta"
+    with (beta / ".git/config").open("a") as config:
+        config.write("[broken\n")  # every git command in beta now fails
+    result = builders("prune")
+    assert result.code == 1
+    assert f"error: {beta}: git -C {beta} worktree prune" in result.err
+    assert f"hint: fix what git says (git -C {beta} worktree prune --verbose), then run again: builders prune" in (
+        result.err
+    )
+    for repo in (root, root / "repos/alpha"):
+        assert len(git.worktrees(repo)) == 1  # the loop went on

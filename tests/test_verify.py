@@ -139,3 +139,21 @@ def test_excluded_parent_and_info_exclude(root: Path, builders: Builders) -> Non
     (root / ".git/info").mkdir(exist_ok=True)
     (root / ".git/info/exclude").write_text("repos/\n")
     assert json.loads(builders("verify", "--json").out)["ok"]
+
+
+def test_a_clone_where_git_fails_is_named_and_the_rest_is_checked(
+    root: Path, builder: Path, builders: Builders
+) -> None:
+    assert builders("new", "y", "--repos", "alpha").code == 0
+    beta = root / "repos/beta"
+    with (beta / ".git/config").open("a") as config:
+        config.write("[broken\n")  # every git command in beta now fails
+    result = builders("verify", "--json")
+    assert result.code == 1
+    checks = json.loads(result.out)["checks"]
+    (unread,) = [c for c in checks if c["check"] == "git can read it"]
+    assert unread["worktree"] == "repos/beta" and f"git -C {beta} worktree list" in unread["detail"]
+    assert f"error: (workspace) repos/beta: git -C {beta} worktree list" in result.err
+    assert "hint: fix what git says, then run again: builders verify" in result.err
+    assert all(c["ok"] for c in checks if c["builder"] == "y")  # the other builder is still checked
+    assert builders("verify", "y").code == 1  # a named builder too: the clone's failure is reported

@@ -11,10 +11,10 @@ import argparse
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 from workspace_builders import __version__, interrupts, output
 from workspace_builders.errors import BuildersError, bad_input
+from workspace_builders.workspace import start_folder
 
 BUG = 3
 
@@ -59,7 +59,7 @@ def _new_switches(parser: Parser) -> None:
 def _new(args: argparse.Namespace) -> int:
     from workspace_builders.new import new
 
-    return new(Path.cwd(), args.name, args.repos, args.base, args.dry_run, args.json)
+    return new(start_folder(), args.name, args.repos, args.base, args.dry_run, args.json)
 
 
 def _add_switches(parser: Parser) -> None:
@@ -71,7 +71,7 @@ def _add_switches(parser: Parser) -> None:
 def _add(args: argparse.Namespace) -> int:
     from workspace_builders.sibling_worktree_add import add
 
-    return add(Path.cwd(), args.name, args.base, args.dry_run, args.json)
+    return add(start_folder(), args.name, args.base, args.dry_run, args.json)
 
 
 def _init_switches(parser: Parser) -> None:
@@ -83,7 +83,7 @@ def _init_switches(parser: Parser) -> None:
 def _init(args: argparse.Namespace) -> int:
     from workspace_builders.builder_init import init
 
-    return init(Path.cwd(), args.repos, args.builder, args.dry_run, args.json)
+    return init(start_folder(), args.repos, args.builder, args.dry_run, args.json)
 
 
 def _remove_switches(parser: Parser) -> None:
@@ -96,7 +96,7 @@ def _remove_switches(parser: Parser) -> None:
 def _remove(args: argparse.Namespace) -> int:
     from workspace_builders.safe_remove import remove
 
-    return remove(Path.cwd(), args.name, args.force, args.keep_branches, args.dry_run, args.json)
+    return remove(start_folder(), args.name, args.force, args.keep_branches, args.dry_run, args.json)
 
 
 def _prune_switches(parser: Parser) -> None:
@@ -108,7 +108,7 @@ def _prune_switches(parser: Parser) -> None:
 def _prune(args: argparse.Namespace) -> int:
     from workspace_builders.prune import prune
 
-    return prune(Path.cwd(), args.dry_run, args.json, args.empty_trash, args.older_than)
+    return prune(start_folder(), args.dry_run, args.json, args.empty_trash, args.older_than)
 
 
 def _list_switches(parser: Parser) -> None:
@@ -120,7 +120,7 @@ def _list_switches(parser: Parser) -> None:
 def _list(args: argparse.Namespace) -> int:
     from workspace_builders.listing import list_builders
 
-    return list_builders(Path.cwd(), args.json, args.fast, args.removed)
+    return list_builders(start_folder(), args.json, args.fast, args.removed)
 
 
 def _verify_switches(parser: Parser) -> None:
@@ -131,13 +131,13 @@ def _verify_switches(parser: Parser) -> None:
 def _verify(args: argparse.Namespace) -> int:
     from workspace_builders.verify import verify
 
-    return verify(Path.cwd(), args.names, args.json)
+    return verify(start_folder(), args.names, args.json)
 
 
 def _migrate(args: argparse.Namespace) -> int:
     from workspace_builders.migrate import migrate
 
-    return migrate(Path.cwd(), args.dry_run)
+    return migrate(start_folder(), args.dry_run)
 
 
 def _name_switch(parser: Parser) -> None:
@@ -147,7 +147,7 @@ def _name_switch(parser: Parser) -> None:
 def _path(args: argparse.Namespace) -> int:
     from workspace_builders.listing import builder_path
 
-    output.result(str(builder_path(Path.cwd(), args.name)))
+    output.result(str(builder_path(start_folder(), args.name)))
     return 0
 
 
@@ -160,7 +160,7 @@ def _scaffold_switches(parser: Parser) -> None:
 def _scaffold(args: argparse.Namespace) -> int:
     from workspace_builders.scaffold import scaffold
 
-    return scaffold(Path.cwd(), args.dry_run, force=args.force, hooks=not args.no_hooks)
+    return scaffold(start_folder(), args.dry_run, force=args.force, hooks=not args.no_hooks)
 
 
 def _hooks_install_switches(parser: Parser) -> None:
@@ -171,7 +171,7 @@ def _hooks_install_switches(parser: Parser) -> None:
 def _hooks_install(args: argparse.Namespace) -> int:
     from workspace_builders.hooks_install import install
 
-    return install(Path.cwd(), args.force, args.dry_run)
+    return install(start_folder(), args.force, args.dry_run)
 
 
 def _hooks_uninstall_switches(parser: Parser) -> None:
@@ -181,7 +181,7 @@ def _hooks_uninstall_switches(parser: Parser) -> None:
 def _hooks_uninstall(args: argparse.Namespace) -> int:
     from workspace_builders.hooks_install import uninstall
 
-    return uninstall(Path.cwd(), args.dry_run)
+    return uninstall(start_folder(), args.dry_run)
 
 
 def _hook_switches(parser: Parser) -> None:
@@ -193,10 +193,10 @@ def _hook(args: argparse.Namespace) -> int:
     if args.hook == "post-checkout":
         from workspace_builders.hook_post_checkout import post_checkout
 
-        return post_checkout(Path.cwd(), tuple(args.args))
+        return post_checkout(start_folder(), tuple(args.args))
     from workspace_builders.hook_pre_commit import pre_commit
 
-    return pre_commit(Path.cwd())
+    return pre_commit(start_folder())
 
 
 def _sync_switches(parser: Parser) -> None:
@@ -208,7 +208,7 @@ def _sync_switches(parser: Parser) -> None:
 def _repos_sync(args: argparse.Namespace) -> int:
     from workspace_builders.repos_sync import sync
 
-    return sync(Path.cwd(), args.jobs, args.fetch, args.dry_run, args.json)
+    return sync(start_folder(), args.jobs, args.fetch, args.dry_run, args.json)
 
 
 @dataclass(frozen=True)

@@ -49,4 +49,15 @@ def post_checkout(start: Path, args: Sequence[str]) -> int:
         return 0  # set up already: the hook ran twice (ours and the pre-commit framework's, say)
     repos = os.environ.get("BUILDER_REPOS")
     output.say(f"workspace-builders: making {worktree.name} a builder")
-    return init_builder(location, repos, None, dry_run=False, as_json=False)
+    try:
+        return init_builder(location, repos, None, dry_run=False, as_json=False)
+    except BuildersError as exc:
+        # git has made the worktree whatever happens here: say what it is now and how to finish it.
+        plain = state.load(ws, worktree.name) is None
+        raise BuildersError(
+            f"{exc.message}; {worktree} was made"
+            + (" but is a plain worktree (no repos, no state) until init runs" if plain else ", but not finished"),
+            f"make it a builder: builders init --builder {worktree.name} --repos ..."
+            + (f"  ({exc.hint})" if exc.hint else ""),
+            exc.exit_code,
+        ) from None

@@ -112,11 +112,25 @@ def install(start: Path, force: bool, dry_run: bool) -> int:
             output.say(f"{name}: would {step.action} in {where}")
             continue
         if step.action == CHAIN:
-            step.hook.rename(step.hook.with_name(name + LEGACY))
+            legacy = step.hook.with_name(name + LEGACY)
+            try:
+                move_no_replace(step.hook, legacy)
+            except FileExistsError:
+                raise BuildersError(
+                    f"{legacy} appeared while installing: {step.hook} and it are left as they are",
+                    f"merge {step.hook} and {legacy} into one by hand, then: builders hooks install",
+                ) from None
             output.say(f"{name}: kept the existing hook as {name}{LEGACY}; it still runs, first")
         atomic_file.write(step.hook, hook_text(name), mode=0o755)
         output.say(f"{name}: {'updated' if step.action == UPDATE else 'installed'} in {where}")
     return 0
+
+
+def move_no_replace(source: Path, target: Path) -> None:
+    """Rename `source` to `target`; FileExistsError when `target` exists, even one that appeared a
+    moment ago (a rename would replace it; a hard link never does)."""
+    os.link(source, target, follow_symlinks=False)
+    source.unlink()
 
 
 def uninstall(start: Path, dry_run: bool) -> int:
@@ -135,7 +149,15 @@ def _uninstall_one(hook: Path, dry_run: bool) -> bool:
     if is_ours(hook):
         restore = os.path.lexists(legacy)
         if not dry_run:
-            legacy.replace(hook) if restore else hook.unlink()
+            _take_ours_away(hook)
+            if restore:
+                try:
+                    move_no_replace(legacy, hook)
+                except FileExistsError:
+                    raise BuildersError(
+                        f"a new {hook} appeared while uninstalling: it and {legacy} are left as they are",
+                        f"merge {legacy} into {hook} by hand, then delete {legacy}",
+                    ) from None
         put_back = f" and {'would put' if dry_run else 'put'} back {legacy.name}" if restore else ""
         output.say(f"{hook.name}: {removed} ours{put_back} ({hook})")
         return True
@@ -145,3 +167,20 @@ def _uninstall_one(hook: Path, dry_run: bool) -> bool:
         output.say(f"{hook.name}: {removed} ours from {legacy}")
         return True
     return False  # a foreign hook, or none: not ours to touch
+
+
+def _take_ours_away(hook: Path) -> None:
+    """Delete our hook, and never a foreign one that took its place since it was checked."""
+    aside = hook.with_name(f"{hook.name}.removing-{os.getpid()}")
+    hook.rename(aside)
+    if is_ours(aside):
+        aside.unlink()
+        return
+    try:
+        move_no_replace(aside, hook)
+        where = hook
+    except FileExistsError:
+        where = aside
+    raise BuildersError(
+        f"{hook} changed while uninstalling; it is left as it is now: {where}", f"look at it: cat {where}"
+    )

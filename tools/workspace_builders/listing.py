@@ -34,6 +34,7 @@ class Tree:
     dirty: int | None = None
     ahead: int | None = None
     behind: int | None = None
+    unknown: set[str] = field(default_factory=set)  # what git failed to tell: "dirty", "ahead/behind"
 
 
 @dataclass
@@ -54,32 +55,54 @@ class Row:
             "status": self.status,
             "created_at": self.created_at,
             "repos": [t.label for t in self.trees[1:]],
-            "dirty": _sum([t.dirty for t in self.trees]),
-            "ahead": _sum([t.ahead for t in self.trees]),
-            "behind": _sum([t.behind for t in self.trees]),
+            "dirty": self.total("dirty"),
+            "ahead": self.total("ahead"),
+            "behind": self.total("behind"),
         }
+
+    def total(self, what: str) -> int | None:
+        """Over all its worktrees; None when not measured, or when git failed for one of them."""
+        key = "dirty" if what == "dirty" else "ahead/behind"
+        if any(key in t.unknown for t in self.trees):
+            return None
+        return _sum([getattr(t, what) for t in self.trees])
 
 
 def list_builders(start: Path, as_json: bool, fast: bool, removed: bool) -> int:
     ws = discover(start).workspace
     if removed:
         return _list_removed(ws, as_json)
-    rows = collect(ws, with_bases=not fast)
+    failures: list[tuple[str, str]] = []  # (what failed, the command to look at it)
+    rows = collect(ws, with_bases=not fast, failures=failures)
     if not fast:
-        trees = [t for row in rows for t in row.trees if t.path.is_dir()]
-        for tree, outcome in parallel.each(trees, _measure):
+        measured = [(row, t) for row in rows for t in row.trees if t.path.is_dir()]
+        for (row, tree), outcome in parallel.each(measured, lambda item: _measure(item[1])):
             if isinstance(outcome, BaseException):
-                tree.dirty = None
+                tree.dirty = tree.ahead = tree.behind = None
+                tree.unknown |= {"dirty", "ahead/behind"}
+                failures.append(
+                    (
+                        f"builder {row.name}, worktree {tree.label} ({tree.path}): {outcome}",
+                        f"git -C {tree.path} status",
+                    )
+                )
     if as_json:
         output.json_document([row.as_json() for row in rows])
-        return 0
+    else:
+        _print_table(rows, fast)
+    for what, look in failures:
+        output.error(what, f"look at it: {look}")
+    return 1 if failures else 0
+
+
+def _print_table(rows: list[Row], fast: bool) -> None:
     table = [
         [
             row.name,
             row.branch or "(detached)",
             ",".join(t.label for t in row.trees[1:]) or "-",
             "-" if fast else _dirty(row),
-            "-" if fast else f"+{_sum([t.ahead for t in row.trees]) or 0}/-{_sum([t.behind for t in row.trees]) or 0}",
+            "-" if fast else _ahead_behind(row),
             _age(row.created_at),
             row.status,
             str(row.path),
@@ -87,7 +110,6 @@ def list_builders(start: Path, as_json: bool, fast: bool, removed: bool) -> int:
         for row in rows
     ]
     output.result(output.table(table, ["name", "branch", "repos", "dirty", "ahead/behind", "age", "status", "path"]))
-    return 0
 
 
 def _list_removed(ws: Workspace, as_json: bool) -> int:
@@ -100,10 +122,11 @@ def _list_removed(ws: Workspace, as_json: bool) -> int:
     return 0
 
 
-def collect(ws: Workspace, with_bases: bool = True) -> list[Row]:
+def collect(ws: Workspace, with_bases: bool, failures: list[tuple[str, str]]) -> list[Row]:
     """Builders and their nested worktrees: one `git worktree list` per repository, in parallel.
 
-    `with_bases`: also resolve what each worktree's base names now (for ahead/behind).
+    `with_bases`: also resolve what each worktree's base names now (for ahead/behind). What git
+    failed to tell for a repository is added to `failures`, and its values are left unknown.
     """
     lists = git.side_by_side([ws.root, *ws.clones()], git.worktrees_started)
     records = state.load_all(ws)  # while git works
@@ -126,36 +149,58 @@ def collect(ws: Workspace, with_bases: bool = True) -> list[Row]:
         rows.append(Row(name, entry.path, entry.short_branch, status, created, entry.head))
     for record in by_path.values():  # state without a worktree
         rows.append(Row(record.name, Path(record.path), record.branch, "state only (run: builders prune)", None))
-    bases = _resolve_bases(ws, records) if with_bases else {}
+    bases: dict[tuple[Path, str], str | None] = {}
+    failed_at: set[Path] = set()  # repositories where the bases could not be resolved
+    if with_bases:
+        bases, failed_at = _resolve_bases(ws, records, failures)
     nested: dict[Path, list[tuple[Path, git.Worktree]]] = {}  # builder path -> its repo worktrees
     for source, entries in listed.items():
-        if source != ws.root and not isinstance(entries, BaseException):
+        if isinstance(entries, BaseException):
+            failures.append((f"{source}: its worktrees are left out: {entries}", f"git -C {source} worktree list"))
+        elif source != ws.root:
             for entry in entries[1:]:
                 if entry.path.parent.name == REPOS:
                     nested.setdefault(entry.path.parent.parent, []).append((source, entry))
     for row in rows:
         record = recorded_at.get(row.path)
         root_base = bases.get((ws.root, record.base_ref)) if record else None
-        row.trees.append(Tree("root", row.path, root_base, row.head))
+        row.trees.append(
+            Tree("root", row.path, root_base, row.head, unknown={"ahead/behind"} if ws.root in failed_at else set())
+        )
         for source, entry in nested.get(row.path, []):
             repo = record.repo(source.name) if record else None
             base = bases.get((source, repo.base_ref)) if repo else None
-            row.trees.append(Tree(source.name, entry.path, base, entry.head))
+            row.trees.append(
+                Tree(
+                    source.name,
+                    entry.path,
+                    base,
+                    entry.head,
+                    unknown={"ahead/behind"} if source in failed_at else set(),
+                )
+            )
     return sorted(rows, key=lambda r: r.name)
 
 
-def _resolve_bases(ws: Workspace, records: list[BuilderState]) -> dict[tuple[Path, str], str | None]:
-    """What each base ref names now, in its own repository: one cat-file per repository."""
+def _resolve_bases(
+    ws: Workspace, records: list[BuilderState], failures: list[tuple[str, str]]
+) -> tuple[dict[tuple[Path, str], str | None], set[Path]]:
+    """What each base ref names now, in its own repository: one cat-file per repository; and the
+    repositories where git failed."""
     wanted: dict[Path, set[str]] = {}
     for record in records:
         wanted.setdefault(ws.root, set()).add(record.base_ref)
         for repo in record.repos:
             wanted.setdefault(ws.clone(repo.name), set()).add(repo.base_ref)
     resolved: dict[tuple[Path, str], str | None] = {}
+    failed: set[Path] = set()
     for source, outcome in parallel.each(list(wanted), lambda s: git.resolve_commits(s, sorted(wanted[s]))):
         if isinstance(outcome, dict):
             resolved.update({(source, ref): sha for ref, sha in outcome.items()})
-    return resolved
+        else:
+            failed.add(source)
+            failures.append((f"{source}: its bases are unknown: {outcome}", f"git -C {source} status"))
+    return resolved, failed
 
 
 def _measure(tree: Tree) -> None:
@@ -173,8 +218,16 @@ def _sum(values: list[int | None]) -> int | None:
 
 
 def _dirty(row: Row) -> str:
-    dirty = [t.label for t in row.trees if t.dirty]
+    """The dirty worktrees; `label?` where git could not tell."""
+    dirty = [f"{t.label}?" if "dirty" in t.unknown else t.label for t in row.trees if t.dirty or "dirty" in t.unknown]
     return ",".join(dirty) if dirty else "no"
+
+
+def _ahead_behind(row: Row) -> str:
+    ahead, behind = row.total("ahead"), row.total("behind")
+    if any("ahead/behind" in t.unknown for t in row.trees):
+        return "?"
+    return f"+{ahead or 0}/-{behind or 0}"
 
 
 def _age(created_at: str | None) -> str:

@@ -31,10 +31,10 @@ def prune(start: Path, dry_run: bool, as_json: bool, empty_trash: bool, older_th
     report: dict[str, list[str]] = {"trashed": [], "left_alone": [], "closed": [], "pruned": [], "emptied": []}
     _move_orphans(ws, dry_run, report)
     _close_vanished(ws, dry_run, report)
-    _prune_admin_entries(ws, dry_run, report)
+    failed = _prune_admin_entries(ws, dry_run, report)
     if empty_trash:
         _empty_trash(ws, max_age if max_age is not None else 7 * 86400, dry_run, report)
-        _prune_admin_entries(ws, dry_run, report)
+        failed |= _prune_admin_entries(ws, dry_run, report)
     if as_json:
         output.json_document({"dry_run": dry_run, **report})
     else:
@@ -44,7 +44,7 @@ def prune(start: Path, dry_run: bool, as_json: bool, empty_trash: bool, older_th
                 output.result(f"{verb}{key.replace('_', ' ')}: {line}")
         if not any(report.values()):
             output.result("nothing to prune")
-    return 0
+    return 1 if failed else 0
 
 
 def _parse_age(text: str) -> int:
@@ -58,7 +58,9 @@ def _repositories(ws: Workspace) -> list[Path]:
     return [ws.root, *ws.clones()]
 
 
-def _prune_admin_entries(ws: Workspace, dry_run: bool, report: dict[str, list[str]]) -> None:
+def _prune_admin_entries(ws: Workspace, dry_run: bool, report: dict[str, list[str]]) -> bool:
+    """`git worktree prune` in every repository; True when it failed in any (each is named)."""
+
     def prune_one(repo: Path) -> list[str]:
         args = ["worktree", "prune", "--verbose"] + (["--dry-run"] if dry_run else [])
         done = git.probe(repo, *args)
@@ -67,11 +69,17 @@ def _prune_admin_entries(ws: Workspace, dry_run: bool, report: dict[str, list[st
         said = done.stdout + done.stderr  # git reports what it prunes on stderr
         return [f"{repo.name}: {line.strip()}" for line in said.splitlines() if line.strip()]
 
+    failed = False
     for repo, outcome in parallel.each(_repositories(ws), prune_one):
         if isinstance(outcome, BaseException):
-            output.error(f"{repo}: {outcome}", None)
+            output.error(
+                f"{repo}: {outcome}",
+                f"fix what git says (git -C {repo} worktree prune --verbose), then run again: builders prune",
+            )
+            failed = True
         else:
             report["pruned"] += [line for line in outcome if line not in report["pruned"]]
+    return failed
 
 
 def _close_vanished(ws: Workspace, dry_run: bool, report: dict[str, list[str]]) -> None:

@@ -105,6 +105,8 @@ def remove(start: Path, name: str, force: bool, keep_branches: bool, dry_run: bo
         faults.point("remove:branches")
         _close_state(ws, name, record, members, kept)
         _show(name, path, members, {"deleted": deleted, "kept": kept}, dry_run=False, as_json=as_json)
+    if start.resolve().is_relative_to(path):
+        output.say(f"note: you are inside the builder being removed; after it, cd to the root: cd {ws.root}")
     return 0
 
 

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from workspace_builders import __version__, atomic_file
-from workspace_builders.errors import BuildersError
+from workspace_builders.errors import bad_input
 from workspace_builders.workspace import Workspace
 
 CREATING = "creating"
@@ -63,7 +63,7 @@ def load(ws: Workspace, name: str) -> BuilderState | None:
     except FileNotFoundError:
         return None
     except (ValueError, TypeError) as exc:
-        raise BuildersError(
+        raise bad_input(
             f"state file {path} is unreadable: {exc}",
             f"move it aside (mv {path} {path}.bad), then run: builders verify",
         ) from None
@@ -103,4 +103,23 @@ def removals(ws: Workspace) -> list[dict[str, object]]:
     folder = removed_dir(ws)
     if not folder.is_dir():
         return []
-    return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(folder.glob("*.json"))]
+    return [_removal(p) for p in sorted(folder.glob("*.json"))]
+
+
+_REMOVAL_KEYS = ("name", "removed_at", "archive_refs", "kept_branches")
+
+
+def _removal(path: Path) -> dict[str, object]:
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        problem = "" if isinstance(document, dict) else "not a JSON object"
+    except ValueError as exc:
+        problem = str(exc)
+    if not problem and not all(key in document for key in _REMOVAL_KEYS):
+        problem = f"it lacks one of {', '.join(_REMOVAL_KEYS)}"
+    if problem:
+        raise bad_input(
+            f"removal record {path} is unreadable: {problem}",
+            f"move it aside (mv {path} {path}.bad), then run again: builders list --removed",
+        )
+    return document  # type: ignore[no-any-return]

@@ -17,6 +17,7 @@ from workspace_builders.state import BuilderState
 from workspace_builders.workspace import REPOS, Workspace, discover
 
 WORKSPACE = "(workspace)"
+GIT_FAILED = "git can read it"  # the check row of a repository or builder where git failed
 
 
 @dataclass
@@ -52,12 +53,16 @@ def verify(start: Path, names: list[str], as_json: bool) -> int:
         if missing:
             raise BuildersError(f"no builder named {', '.join(missing)}", "see them all: builders list")
         targets = {n: targets[n] for n in names}
-    nested = nested_worktrees(ws)
+    nested, unread = nested_worktrees(ws)
+    checks += unread
     items = list(targets.items())
-    for _, outcome in parallel.each(items, lambda item: builder_checks(ws, item[0], *item[1], nested)):
-        if isinstance(outcome, BaseException):
+    for (name, _), outcome in parallel.each(items, lambda item: builder_checks(ws, item[0], *item[1], nested)):
+        if isinstance(outcome, BuildersError):  # git failed on this builder: the others are still checked
+            checks.append(Check(name, "root", GIT_FAILED, False, outcome.message, outcome.hint or ""))
+        elif isinstance(outcome, BaseException):
             raise outcome
-        checks += outcome
+        else:
+            checks += outcome
     if not names:
         checks += unregistered_folders(ws, {w.path for w in root_worktrees})
     failed = [c for c in checks if not c.ok]
@@ -69,6 +74,9 @@ def verify(start: Path, names: list[str], as_json: bool) -> int:
         for c in failed:
             output.say(f"{c.builder} {c.worktree} {c.check}: {c.detail}\n  hint: {c.hint}")
         output.result(f"{len(checks) - len(failed)} ok, {len(failed)} failed")
+    for c in failed:
+        if c.check == GIT_FAILED:
+            output.error(f"{c.builder} {c.worktree}: {c.detail}", c.hint)
     return 1 if failed else 0
 
 
@@ -111,15 +119,21 @@ def unregistered_folders(ws: Workspace, registered: set[Path]) -> list[Check]:
     ]
 
 
-def nested_worktrees(ws: Workspace) -> dict[Path, list[tuple[Path, git.Worktree]]]:
-    """Every clone's linked worktrees by the folder they sit in: one `git worktree list` per clone."""
+def nested_worktrees(ws: Workspace) -> tuple[dict[Path, list[tuple[Path, git.Worktree]]], list[Check]]:
+    """Every clone's linked worktrees by the folder they sit in: one `git worktree list` per clone;
+    and a failed check for each clone where git failed."""
     by_folder: dict[Path, list[tuple[Path, git.Worktree]]] = {}
+    unread: list[Check] = []
     for clone, outcome in parallel.each(ws.clones(), git.worktrees):
-        if isinstance(outcome, BaseException):
+        if isinstance(outcome, BuildersError):
+            hint = f"fix what git says, then run again: builders verify  (look: git -C {clone} worktree list)"
+            unread.append(Check(WORKSPACE, f"{REPOS}/{clone.name}", GIT_FAILED, False, outcome.message, hint))
+        elif isinstance(outcome, BaseException):
             raise outcome
-        for w in outcome[1:]:
-            by_folder.setdefault(w.path.parent, []).append((clone, w))
-    return by_folder
+        else:
+            for w in outcome[1:]:
+                by_folder.setdefault(w.path.parent, []).append((clone, w))
+    return by_folder, unread
 
 
 def builder_checks(
@@ -170,7 +184,8 @@ def builder_checks(
         for check, ok, detail, hint in link_checks(clone / ".git", w, repo.branch if repo else expected):
             add(w.path.name, check, ok, detail, hint)
     if record is None:
-        add("root", "state", False, "no state file", f"adopt it: builders init --builder {name}")
+        detail = "no state file: a plain worktree (builders init never ran here, or failed)"
+        add("root", "state", False, detail, f"make it a builder: builders init --builder {name} --repos ...")
         return checks
     add("root", "state: path", Path(record.path) == path, f"state says {record.path}", "builders migrate or prune")
     add("root", "state: status", record.status == state.READY, record.status, f"builders new {name} (completes it)")

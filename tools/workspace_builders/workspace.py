@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from workspace_builders import git
-from workspace_builders.errors import bad_input
+from workspace_builders import git, output
+from workspace_builders.errors import BuildersError, bad_input
 
 TYPE_CHECKING = False  # annotations are never evaluated
 if TYPE_CHECKING:
@@ -144,3 +144,53 @@ def _main_worktree(found: git.RepoLocation) -> Path:
     if found.common_dir.name == ".git":
         return found.common_dir.parent
     return git.worktrees(found.toplevel)[0].path
+
+
+def start_folder() -> Path:
+    """The folder a command starts from: the current one, or, when that was deleted under the shell
+    (an agent that removed the builder it stood in), the nearest existing folder of the workspace it
+    was in, made current and named on stderr."""
+    try:
+        return Path(os.getcwd())
+    except FileNotFoundError:
+        pass
+    gone = _deleted_cwd()
+    hint = "cd into your workspace root or one of its builders, then run the command again"
+    if gone is None:
+        raise bad_input("the current folder no longer exists", hint)
+    nearest = next(p for p in (gone, *gone.parents) if p.is_dir())  # "/" always exists
+    folder = _workspace_folder(nearest)
+    if folder is None:
+        raise bad_input(f"the current folder {gone} no longer exists, and {nearest} is in no workspace", hint)
+    os.chdir(folder)  # git and scripts started from here need a current folder that exists
+    output.say(f"note: the current folder {gone} no longer exists; working from {folder}")
+    return folder
+
+
+def _deleted_cwd() -> Path | None:
+    """Where the deleted current folder was: $PWD (the path the shell knows), unless it is stale
+    (set by a parent that changed folder without updating it), then what Linux still records."""
+    logical = os.environ.get("PWD", "")
+    try:
+        physical = os.readlink("/proc/self/cwd").removesuffix(" (deleted)")
+    except OSError:
+        physical = ""
+    if os.path.isabs(logical) and (not physical or not os.path.isdir(logical)):
+        return Path(logical)
+    return Path(physical) if os.path.isabs(physical) else None
+
+
+def _workspace_folder(nearest: Path) -> Path | None:
+    """`nearest` when it is inside a git worktree; the workspace root when `nearest` is in that
+    root's builders folder (a removed builder's parent lies outside every repository); else None."""
+    if git.locate(nearest) is not None:
+        return nearest
+    for folder in (nearest, *nearest.parents):
+        root = folder.parent / folder.name.removesuffix(".builders")
+        if root != folder and (root / ".git").exists():
+            try:
+                found = discover(root).workspace
+                return found.root if found.builders_dir == folder.resolve() else None
+            except BuildersError:
+                return None
+    return None
