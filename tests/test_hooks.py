@@ -87,6 +87,7 @@ def test_new_worktree_in_builders_folder_becomes_a_builder(hooked: Path) -> None
         "builders:\n  default_repos: [alpha, beta]\ncopy: ['.env.local']\nscripts:\n  setup: touch setup-ran\n"
     )
     (root / ".gitignore").write_text((root / ".gitignore").read_text() + ".env.local\n")
+    git.run(root, "commit", "-q", "-m", "ignore .env.local", "--", ".gitignore")  # the builder must ignore it too
     (root / ".env.local").write_text("SECRET=1\n")
     target = builders_dir(root) / "slack"
     done = user_git(root, "worktree", "add", "-b", "builder/slack", str(target))

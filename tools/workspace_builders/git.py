@@ -310,6 +310,21 @@ def is_ignored(repo: Path, relpath: str) -> bool:
     return probe(repo, "check-ignore", "-q", "--no-index", "--", relpath).returncode == 0
 
 
+def ignored_of(worktree: Path, paths: Sequence[str]) -> set[str]:
+    """Those of `paths` (relative to the worktree) that git ignores there: tracked ones never are.
+
+    One call for all of them; paths go through stdin, NUL-separated, so none is read as an option.
+    """
+    # A name that is not UTF-8 cannot be sent as text: it counts as not ignored, the safe answer.
+    sendable = [p for p in paths if not any("\udc80" <= c <= "\udcff" for c in p)]
+    if not sendable:
+        return set()
+    done = probe(worktree, "check-ignore", "--stdin", "-z", input="".join(f"{p}\0" for p in sendable))
+    if done.returncode not in (0, 1):  # 1: none of them is ignored
+        raise GitFailed(done)
+    return {p for p in done.stdout.split("\0") if p}
+
+
 def ignored_entries(repo: Path) -> list[str]:
     """Untracked ignored paths, an ignored directory as one entry ending in '/'."""
     out = run(repo, "ls-files", "-z", "--others", "--ignored", "--exclude-standard", "--directory")
