@@ -27,23 +27,32 @@ if TYPE_CHECKING:
 MIN_VERSION = (2, 36)
 NULL_SHA = "0" * 40
 
-# GIT_* variables that describe the user rather than a repository; every other GIT_* is dropped.
-_KEPT = frozenset(
+# The GIT_* variables that bind git to one repository: a hook runs with GIT_DIR and GIT_WORK_TREE
+# (and GIT_INDEX_FILE, GIT_PREFIX) set for the repository that fired it, and a caller may export
+# any of them, but this toolkit always names the repository itself (`git -C`). Dropped: the
+# repository, its work tree, index, object stores and common dir; GIT_PREFIX (a path relative to
+# that work tree); GIT_NAMESPACE (would put our refs under a namespace); GIT_QUARANTINE_PATH and
+# GIT_SHALLOW_FILE (a receive hook's or a fetch's view of its own repository); GIT_CONFIG (sends
+# `git config` to another file than the repository's); GIT_INTERNAL_SUPER_PREFIX (a submodule
+# recursion's). Kept, like every other GIT_* (CA bundles, GIT_CONFIG_COUNT/KEY_n/VALUE_n and
+# GIT_CONFIG_PARAMETERS, GIT_EXEC_PATH, GIT_ALLOW_PROTOCOL, proxies, ssh, identities):
+# GIT_CEILING_DIRECTORIES and GIT_DISCOVERY_ACROSS_FILESYSTEM, which name no repository but say
+# how far up the user's git may look for one (slow network mounts, a workspace across file
+# systems); keeping them makes discovery from the user's folder agree with their own git.
+_REPOSITORY_BINDING = frozenset(
     {
-        "GIT_AUTHOR_NAME",
-        "GIT_AUTHOR_EMAIL",
-        "GIT_AUTHOR_DATE",
-        "GIT_COMMITTER_NAME",
-        "GIT_COMMITTER_EMAIL",
-        "GIT_COMMITTER_DATE",
-        "GIT_CONFIG_NOSYSTEM",
-        "GIT_CONFIG_GLOBAL",
-        "GIT_CONFIG_SYSTEM",
-        "GIT_SSH",
-        "GIT_SSH_COMMAND",
-        "GIT_ASKPASS",
-        "GIT_TERMINAL_PROMPT",
-        "GIT_TEMPLATE_DIR",
+        "GIT_DIR",
+        "GIT_WORK_TREE",
+        "GIT_INDEX_FILE",
+        "GIT_OBJECT_DIRECTORY",
+        "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+        "GIT_COMMON_DIR",
+        "GIT_PREFIX",
+        "GIT_NAMESPACE",
+        "GIT_QUARANTINE_PATH",
+        "GIT_SHALLOW_FILE",
+        "GIT_CONFIG",
+        "GIT_INTERNAL_SUPER_PREFIX",
     }
 )
 
@@ -52,7 +61,7 @@ RUNNING_MARK = "WORKSPACE_BUILDERS_RUNNING"
 
 
 def _dropped(key: str) -> bool:
-    return key.startswith("GIT_") and key not in _KEPT
+    return key in _REPOSITORY_BINDING
 
 
 def environ(**extra: str) -> dict[str, str]:
