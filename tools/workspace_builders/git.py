@@ -319,6 +319,25 @@ def is_ignored(repo: Path, relpath: str) -> bool:
     return probe(repo, "check-ignore", "-q", "--no-index", "--", relpath).returncode == 0
 
 
+def gitignore_ignores(gitignore: str, relpath: str) -> bool:
+    """Whether a tree whose top-level .gitignore reads `gitignore` ignores `relpath`, by git itself.
+
+    Asked in an empty scratch repository that has no other exclude source (no info/exclude, and
+    core.excludesFile pointed at nothing), so only the file's own rules decide: what a commit of
+    that .gitignore would ignore for everyone who checks it out.
+    """
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="builders-gitignore-") as scratch:
+        run(scratch, "init", "--quiet", "--template=")
+        Path(scratch, ".gitignore").write_text(gitignore, encoding="utf-8", errors="surrogateescape")
+        no_excludes_file = f"core.excludesFile={os.devnull}"
+        done = probe(scratch, "-c", no_excludes_file, "check-ignore", "-q", "--no-index", "--", relpath)
+    if done.returncode not in (0, 1):
+        raise GitFailed(done)
+    return done.returncode == 0
+
+
 def ignored_of(worktree: Path, paths: Sequence[str]) -> set[str]:
     """Those of `paths` (relative to the worktree) that git ignores there: tracked ones never are.
 
