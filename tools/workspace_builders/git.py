@@ -422,6 +422,15 @@ def snapshot_commit(worktree: Path, index_file: Path, message: str) -> str:
     return run(worktree, "commit-tree", tree, "-p", head, "-m", message).strip()
 
 
+def snapshot_folder(common_dir: Path, folder: Path, index_file: Path, message: str) -> str:
+    """A parentless commit of every file in `folder` that is not ignored, into the repository at
+    `common_dir`: for a worktree folder whose admin entry (and so its HEAD) is gone."""
+    where = (f"--git-dir={common_dir}", f"--work-tree={folder}")
+    run(folder, *where, "add", "--all", "--", ".", index_file=index_file)
+    tree = run(folder, *where, "write-tree", index_file=index_file).strip()
+    return run(folder, *where, "commit-tree", tree, "-m", message).strip()
+
+
 def set_ref(repo: Path, ref: str, commit: str) -> None:
     """Create `ref` at `commit`; fails if it exists already (the empty old value)."""
     run(repo, "update-ref", "--create-reflog", ref, commit, "")
