@@ -31,7 +31,7 @@ with open(Path(__file__).with_name("argv.jsonl"), "a", encoding="utf-8") as log:
 # Values that a shell or make would re-read as code or split: each must arrive as typed.
 HOSTILE = [
     {"NAME": "x$(shell touch PWNED)", "REPOS": "a$b,$$c,${HOME}", "BASE": "`touch PWNED`;$(touch PWNED)", "FORCE": "1"},
-    {"NAME": "new\nline", "REPOS": "é 漢字 🙂 \t", "BASE": "it's \"quoted\" \\", "FORCE": "$(shell touch PWNED)"},
+    {"NAME": "new\nline", "REPOS": "é 漢字 🙂 \t", "BASE": 'it\'s "quoted" \\', "FORCE": "$(shell touch PWNED)"},
     {"NAME": "#not a comment % * ~ ? bad\udcffbyte", "REPOS": "a\\\nb", "BASE": "$$ a=b c=d", "FORCE": ""},
 ]
 # task expands `{{...}}` in a value given on its command line before the Taskfile sees it (a value
@@ -124,7 +124,7 @@ def test_task_passes_values_byte_for_byte(root: Path, tmp_path: Path, target: st
 def test_a_make_run_by_builders_gets_no_overrides(root: Path, tmp_path: Path) -> None:
     # a setup script that runs make must not find NAME=... forced on it through MAKEFLAGS
     fake = tmp_path / "fake-builders"
-    fake.write_text("#!/bin/sh\nprintf '%s' \"$MAKEFLAGS\" > \"$0.flags\"\n", encoding="utf-8")
+    fake.write_text('#!/bin/sh\nprintf \'%s\' "$MAKEFLAGS" > "$0.flags"\n', encoding="utf-8")
     fake.chmod(0o755)
     command = ["make", "builder-list", "NAME=slack", "REPOS=alpha"]
     done = subprocess.run(command, cwd=root, env=clean_env(BUILDERS=str(fake)), capture_output=True, check=False)

@@ -17,7 +17,7 @@ from workspace_builders import archive as archives
 from workspace_builders import builder_scripts, faults, git, output, parallel, state
 from workspace_builders.errors import BuildersError, bad_input
 from workspace_builders.locks import builder_lock, repository_lock
-from workspace_builders.names import check_builder_name
+from workspace_builders.names import check_builder_name, closest
 from workspace_builders.state import BuilderState
 from workspace_builders.workspace import REPOS, Workspace, discover
 
@@ -114,7 +114,9 @@ def _builder_path(ws: Workspace, name: str, record: BuilderState | None) -> Path
     path = ws.builder_path(name)
     if os.path.lexists(path) or any(w.path == path for w in git.worktrees(ws.root)):
         return path
-    raise bad_input(f"no builder named {name!r}", "see the builders there are: ls " + str(ws.builders_dir))
+    match = closest(name, state.builder_names(ws))
+    hint = f"did you mean {match!r}? builders remove {match}" if match else None
+    raise bad_input(f"no builder named {name!r}", hint or f"see the builders there are: ls {ws.builders_dir}")
 
 
 def guard(ws: Workspace, path: Path, recorded: bool) -> None:
