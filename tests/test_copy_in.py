@@ -26,7 +26,8 @@ def test_worktreeinclude_in_root_and_clone(root: Path, builders: Builders) -> No
     ignore(alpha, ".env")
     (alpha / ".env").write_text("A=1\n")
     (alpha / ".worktreeinclude").write_text(".env\n")
-    result = builders("new", "x", "--repos", "alpha,beta", "--json")
+    # based on the clone's main, which ignores .env (origin/HEAD does not: see test_copy_in_ignore.py)
+    result = builders("new", "x", "--repos", "alpha:main,beta", "--json")
     assert result.code == 0, result.err
     builder = builders_dir(root) / "x"
     assert (builder / ".env.local").read_text() == "TOKEN=1\n"

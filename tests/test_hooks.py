@@ -88,6 +88,7 @@ def test_new_worktree_in_builders_folder_becomes_a_builder(hooked: Path) -> None
         "builders:\n  default_repos: [alpha, beta]\ncopy: ['.env.local']\nscripts:\n  setup: touch setup-ran\n"
     )
     (root / ".gitignore").write_text((root / ".gitignore").read_text() + ".env.local\n")
+    git.run(root, "commit", "-q", "-m", "ignore .env.local", "--", ".gitignore")  # the builder must ignore it too
     (root / ".env.local").write_text("SECRET=1\n")
     target = builders_dir(root) / "slack"
     done = user_git(root, "worktree", "add", "-b", "builder/slack", str(target))
@@ -121,7 +122,7 @@ def test_a_failed_init_names_the_worktree_and_the_command_that_finishes_it(hooke
     assert done.returncode == 2  # git made the worktree; the hook's exit is git's
     assert "error: unknown repo: alpah" in done.stderr
     assert f"{target} was made but is a plain worktree (no repos, no state) until init runs" in done.stderr
-    assert "hint: make it a builder: builders init --builder typo --repos ...  (known repos" in done.stderr
+    assert "hint: make it a builder: builders init --builder typo --repos ...  (did you mean 'alpha'?" in done.stderr
     assert target.is_dir() and state.load(discover(hooked).workspace, "typo") is None
     verified = builders("verify", "typo")
     assert verified.code == 1

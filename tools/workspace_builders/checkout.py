@@ -121,9 +121,7 @@ def _plan(
     if on_branch is not None:
         if on_branch != resumable:
             raise BuildersError(
-                f"{label}: branch {branch} already exists in {source}",
-                f"pick another builder name, or delete the branch if it holds nothing: "
-                f"git -C {source} branch -d {branch}",
+                f"{label}: branch {branch} already exists in {source}", _taken_branch_hint(source, branch, base_ref)
             )
         action, base_commit = REUSE_BRANCH, on_branch
     if not explicit and action == CREATE:
@@ -153,6 +151,15 @@ def _drop_empty_folders(top: Path) -> None:
                 inner.rmdir()
     if _empty_folder(top):
         top.rmdir()
+
+
+def _taken_branch_hint(source: Path, branch: str, base_ref: str) -> str:
+    # A branch that is checked out somewhere or is the base (with branch_prefix "", `new main`
+    # names the root's main) is someone's work: never suggest deleting it.
+    branch_ref = f"refs/heads/{branch}"
+    if base_ref in (branch, branch_ref) or any(w.branch == branch_ref for w in git.worktrees(source)):
+        return f"pick another builder name: {branch} is checked out or is the base, not a leftover builder branch"
+    return f"pick another builder name, or delete the branch if it holds nothing: git -C {source} branch -d {branch}"
 
 
 def apply(checkout: Checkout) -> None:

@@ -6,7 +6,7 @@ an error names the file, the line and the key; then the overlay is deep-merged o
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import yaml
@@ -38,6 +38,7 @@ class Config:
     setup: str | None = None
     archive: str | None = None
     files: tuple[Path, ...] = field(default=())  # the files read, for messages
+    setup_file: Path | None = None  # the file scripts.setup comes from, for messages
 
 
 # The shape of a file: a dict is a mapping with these keys, "*" any key; a list holds one type.
@@ -55,12 +56,16 @@ _TYPE_NAMES = {int: "a whole number", str: "a string", list: "a list", dict: "a 
 def load(root: Path) -> Config:
     merged: dict[str, Any] = {}
     files = []
+    setup_file = None
     for name in (CONFIG_FILE, LOCAL_FILE):
         path = root / name
         if path.is_file():
-            merged = _merge(merged, _read(path))
+            data = _read(path)
+            if "setup" in (data.get("scripts") or {}):
+                setup_file = path  # the later file wins, as in the merge
+            merged = _merge(merged, data)
             files.append(path)
-    return _build(merged, tuple(files))
+    return replace(_build(merged, tuple(files)), setup_file=setup_file)
 
 
 def _read(path: Path) -> dict[str, Any]:

@@ -2,8 +2,9 @@
 
 Which files: the lines of `.worktreeinclude` (gitignore syntax) at the top of the source, plus the
 `copy:` patterns of the config for the root. Only files git reports as ignored and untracked are
-candidates; an ignored folder is one candidate, copied whole when a pattern names it. Copy, never
-symlink; never overwrite; skip symlinks; never read or write outside the two trees.
+candidates; an ignored folder is one candidate, copied whole when a pattern names it. A file is
+copied only where the new worktree ignores it too. Copy, never symlink; never overwrite; skip
+symlinks; never read or write outside the two trees.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
-from workspace_builders import git
+from workspace_builders import git, output
 
 INCLUDE_FILE = ".worktreeinclude"
 
@@ -25,14 +26,19 @@ def patterns(source: Path, extra: Sequence[str] = ()) -> list[str]:
 
 
 def copy_ignored(source: Path, target: Path, wanted: Sequence[str], skip: Sequence[str] = ()) -> list[str]:
-    """Copy what `wanted` names from source into target; the relative paths copied."""
+    """Copy what `wanted` names from source into target; the relative paths copied.
+
+    A file is copied only when the target ignores it too (git's answer, asked in the target): a
+    target checked out from an older commit may not ignore it yet, and there `git add -A` would
+    stage the secret. Such a file is skipped with a warning.
+    """
     if not any(line.strip() and not line.lstrip().startswith("#") for line in wanted):
         return []  # the common case costs no git call
     import pathspec
 
     spec = pathspec.GitIgnoreSpec.from_lines(wanted)
     src_root, dst_root = source.resolve(), target.resolve()
-    copied: list[str] = []
+    candidates: list[str] = []
     for entry in git.ignored_entries(source):
         rel = entry.rstrip("/")
         if any(rel == s or rel.startswith(s + "/") for s in skip) or not spec.match_file(entry):
@@ -43,10 +49,17 @@ def copy_ignored(source: Path, target: Path, wanted: Sequence[str], skip: Sequen
         if src.is_dir():
             for folder, dirs, files in os.walk(src):
                 dirs[:] = [d for d in dirs if not Path(folder, d).is_symlink()]
-                for name in files:
-                    inner = Path(folder, name).relative_to(src_root)
-                    if _copy_file(src_root, dst_root, inner):
-                        copied.append(inner.as_posix())
+                candidates += [Path(folder, name).relative_to(src_root).as_posix() for name in files]
+        else:
+            candidates.append(rel)
+    ignored_there = git.ignored_of(target, candidates)
+    copied: list[str] = []
+    for rel in candidates:
+        if rel not in ignored_there:
+            output.say(
+                f"warning: not copied {rel} into {target}: it is not ignored there"
+                " (its .gitignore does not cover it, so git add -A would stage it)"
+            )
         elif _copy_file(src_root, dst_root, Path(rel)):
             copied.append(rel)
     return copied

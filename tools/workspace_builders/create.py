@@ -26,7 +26,7 @@ from workspace_builders import (
 from workspace_builders.checkout import ROOT, Checkout
 from workspace_builders.errors import BuildersError, bad_input
 from workspace_builders.locks import builder_lock
-from workspace_builders.names import RepoSpec, check_builder_name, check_ref, parse_repo_specs
+from workspace_builders.names import RepoSpec, check_builder_name, check_ref, closest, did_you_mean, parse_repo_specs
 from workspace_builders.state import BuilderState, RepoState
 from workspace_builders.workspace import REPOS, Location, Workspace
 
@@ -81,13 +81,13 @@ def select_repos(ws: Workspace, text: str | None) -> list[RepoSpec]:
     if any(s.name == ALL for s in specs) and ALL not in known:
         if len(specs) > 1 or specs[0].base is not None:
             raise bad_input("'all' stands alone in REPOS", "use REPOS=all, or list the repos by name")
-        specs = [RepoSpec(name, None) for name in known]
+        specs = _usable(ws, known)
     unknown = [s.name for s in specs if s.name not in known]
     if unknown:
         where = "workspaces.yaml" if ws.config.repos is not None else f"{ws.repos_dir}/"
         raise bad_input(
             f"unknown repo{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}",
-            f"known repos (from {where}): {', '.join(known) or '(none)'}",
+            f"{did_you_mean(unknown, known)}known repos (from {where}): {', '.join(known) or '(none)'}",
         )
     missing = [s.name for s in specs if not (ws.clone(s.name) / ".git").exists()]
     if missing:
@@ -96,6 +96,22 @@ def select_repos(ws: Workspace, text: str | None) -> list[RepoSpec]:
             "clone them: builders repos sync",
         )
     return specs
+
+
+def _usable(ws: Workspace, known: Sequence[str]) -> list[RepoSpec]:
+    """`all`: every known repo that is cloned and has a commit; the others are named and skipped."""
+    cloned = [name for name in known if (ws.clone(name) / ".git").exists()]
+    for name in known:
+        if name not in cloned:
+            output.say(f"skipping {name}: declared but not cloned into {ws.repos_dir}/ (builders repos sync)")
+    any_ref = ("for-each-ref", "--count=1", "--format=%(objectname)", "refs/heads/", "refs/remotes/", "refs/tags/")
+    usable = []
+    for name, outcome in git.side_by_side(cloned, lambda name: git.started(ws.clone(name), *any_ref)):
+        if isinstance(outcome, str) and not outcome.strip():
+            output.say(f"skipping {name}: {ws.clone(name)} has no commits")
+        else:
+            usable.append(RepoSpec(name, None))  # a failure to look is planning's to report
+    return usable
 
 
 def plan_repos(
@@ -273,7 +289,8 @@ def finish(ws: Workspace, record: BuilderState) -> None:
         state.save(ws, record)
         raise BuildersError(
             f"setup script failed with exit {code} in {record.path} (the builder is kept, status setup-failed)",
-            f"fix scripts.setup in workspaces.yaml, then run it again: builders init --builder {record.name}",
+            f"fix scripts.setup in {ws.config.setup_file or 'workspaces.yaml'}, then run it again:"
+            f" builders init --builder {record.name}",
         )
 
 
@@ -364,9 +381,10 @@ def _adopt(ws: Workspace, name: str, path: Path) -> BuilderState:
     """State for a builder made without this toolkit (plain `git worktree add`)."""
     entry = next((w for w in git.worktrees(ws.root) if w.path.resolve() == path.resolve()), None)
     if entry is None or entry.path.resolve() == ws.root:
+        match = closest(name, state.builder_names(ws))
+        hint = f"did you mean {match!r}? builders init --builder {match} ..." if match else None
         raise bad_input(
-            f"no builder {name!r}: {path} is not a worktree of {ws.root}",
-            f"create it: builders new {name}",
+            f"no builder {name!r}: {path} is not a worktree of {ws.root}", hint or f"create it: builders new {name}"
         )
     if entry.branch is None:
         raise BuildersError(

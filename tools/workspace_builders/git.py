@@ -32,23 +32,32 @@ if TYPE_CHECKING:
 MIN_VERSION = (2, 36)
 NULL_SHA = "0" * 40
 
-# GIT_* variables that describe the user rather than a repository; every other GIT_* is dropped.
-_KEPT = frozenset(
+# The GIT_* variables that bind git to one repository: a hook runs with GIT_DIR and GIT_WORK_TREE
+# (and GIT_INDEX_FILE, GIT_PREFIX) set for the repository that fired it, and a caller may export
+# any of them, but this toolkit always names the repository itself (`git -C`). Dropped: the
+# repository, its work tree, index, object stores and common dir; GIT_PREFIX (a path relative to
+# that work tree); GIT_NAMESPACE (would put our refs under a namespace); GIT_QUARANTINE_PATH and
+# GIT_SHALLOW_FILE (a receive hook's or a fetch's view of its own repository); GIT_CONFIG (sends
+# `git config` to another file than the repository's); GIT_INTERNAL_SUPER_PREFIX (a submodule
+# recursion's). Kept, like every other GIT_* (CA bundles, GIT_CONFIG_COUNT/KEY_n/VALUE_n and
+# GIT_CONFIG_PARAMETERS, GIT_EXEC_PATH, GIT_ALLOW_PROTOCOL, proxies, ssh, identities):
+# GIT_CEILING_DIRECTORIES and GIT_DISCOVERY_ACROSS_FILESYSTEM, which name no repository but say
+# how far up the user's git may look for one (slow network mounts, a workspace across file
+# systems); keeping them makes discovery from the user's folder agree with their own git.
+_REPOSITORY_BINDING = frozenset(
     {
-        "GIT_AUTHOR_NAME",
-        "GIT_AUTHOR_EMAIL",
-        "GIT_AUTHOR_DATE",
-        "GIT_COMMITTER_NAME",
-        "GIT_COMMITTER_EMAIL",
-        "GIT_COMMITTER_DATE",
-        "GIT_CONFIG_NOSYSTEM",
-        "GIT_CONFIG_GLOBAL",
-        "GIT_CONFIG_SYSTEM",
-        "GIT_SSH",
-        "GIT_SSH_COMMAND",
-        "GIT_ASKPASS",
-        "GIT_TERMINAL_PROMPT",
-        "GIT_TEMPLATE_DIR",
+        "GIT_DIR",
+        "GIT_WORK_TREE",
+        "GIT_INDEX_FILE",
+        "GIT_OBJECT_DIRECTORY",
+        "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+        "GIT_COMMON_DIR",
+        "GIT_PREFIX",
+        "GIT_NAMESPACE",
+        "GIT_QUARANTINE_PATH",
+        "GIT_SHALLOW_FILE",
+        "GIT_CONFIG",
+        "GIT_INTERNAL_SUPER_PREFIX",
     }
 )
 
@@ -57,7 +66,7 @@ RUNNING_MARK = "WORKSPACE_BUILDERS_RUNNING"
 
 
 def _dropped(key: str) -> bool:
-    return key.startswith("GIT_") and key not in _KEPT
+    return key in _REPOSITORY_BINDING
 
 
 def environ(**extra: str) -> dict[str, str]:
@@ -379,6 +388,40 @@ def is_ignored(repo: Path, relpath: str) -> bool:
     return probe(repo, "check-ignore", "-q", "--no-index", "--", relpath).returncode == 0
 
 
+def gitignore_ignores(gitignore: str, relpath: str) -> bool:
+    """Whether a tree whose top-level .gitignore reads `gitignore` ignores `relpath`, by git itself.
+
+    Asked in an empty scratch repository that has no other exclude source (no info/exclude, and
+    core.excludesFile pointed at nothing), so only the file's own rules decide: what a commit of
+    that .gitignore would ignore for everyone who checks it out.
+    """
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="builders-gitignore-") as scratch:
+        run(scratch, "init", "--quiet", "--template=")
+        Path(scratch, ".gitignore").write_text(gitignore, encoding="utf-8", errors="surrogateescape")
+        no_excludes_file = f"core.excludesFile={os.devnull}"
+        done = probe(scratch, "-c", no_excludes_file, "check-ignore", "-q", "--no-index", "--", relpath)
+    if done.returncode not in (0, 1):
+        raise GitFailed(done)
+    return done.returncode == 0
+
+
+def ignored_of(worktree: Path, paths: Sequence[str]) -> set[str]:
+    """Those of `paths` (relative to the worktree) that git ignores there: tracked ones never are.
+
+    One call for all of them; paths go through stdin, NUL-separated, so none is read as an option.
+    """
+    # A name that is not UTF-8 cannot be sent as text: it counts as not ignored, the safe answer.
+    sendable = [p for p in paths if not any("\udc80" <= c <= "\udcff" for c in p)]
+    if not sendable:
+        return set()
+    done = probe(worktree, "check-ignore", "--stdin", "-z", input="".join(f"{p}\0" for p in sendable))
+    if done.returncode not in (0, 1):  # 1: none of them is ignored
+        raise GitFailed(done)
+    return {p for p in done.stdout.split("\0") if p}
+
+
 def ignored_entries(repo: Path) -> list[str]:
     """Untracked ignored paths, an ignored directory as one entry ending in '/'."""
     out = run(repo, "ls-files", "-z", "--others", "--ignored", "--exclude-standard", "--directory")
@@ -461,6 +504,15 @@ def snapshot_commit(worktree: Path, index_file: Path, message: str) -> str:
     run(worktree, "add", "--all", "--", ".", index_file=index_file)
     tree = run(worktree, "write-tree", index_file=index_file).strip()
     return run(worktree, "commit-tree", tree, "-p", head, "-m", message).strip()
+
+
+def snapshot_folder(common_dir: Path, folder: Path, index_file: Path, message: str) -> str:
+    """A parentless commit of every file in `folder` that is not ignored, into the repository at
+    `common_dir`: for a worktree folder whose admin entry (and so its HEAD) is gone."""
+    where = (f"--git-dir={common_dir}", f"--work-tree={folder}")
+    run(folder, *where, "add", "--all", "--", ".", index_file=index_file)
+    tree = run(folder, *where, "write-tree", index_file=index_file).strip()
+    return run(folder, *where, "commit-tree", tree, "-m", message).strip()
 
 
 def set_ref(repo: Path, ref: str, commit: str) -> None:

@@ -10,8 +10,6 @@ import os
 import shlex
 from pathlib import Path
 
-import pathspec
-
 from workspace_builders import git
 from workspace_builders.errors import BuildersError
 from workspace_builders.workspace import REPOS, Workspace, discover
@@ -66,12 +64,13 @@ def _nested_folders(ws: Workspace) -> list[str]:
 
 
 def _stops_ignoring_repos(worktree: Path, index_file: Path | None) -> bool:
+    """Whether the staged .gitignore, as committed, no longer ignores repos/ where HEAD's did.
+
+    git answers (as `new` and `verify` ask it), from the file's content alone: info/exclude and
+    core.excludesFile are this machine's, and do not travel with the commit.
+    """
     before = git.file_text(worktree, f"HEAD:{GITIGNORE}")
-    return _ignores_repos(before) and not _ignores_repos(git.file_text(worktree, f":{GITIGNORE}", index_file))
-
-
-def _ignores_repos(gitignore: str | None) -> bool:
-    if gitignore is None:
+    if before is None or not git.gitignore_ignores(before, f"{REPOS}/"):
         return False
-    spec = pathspec.GitIgnoreSpec.from_lines(gitignore.splitlines())
-    return bool(spec.match_file(f"{REPOS}/"))
+    after = git.file_text(worktree, f":{GITIGNORE}", index_file)
+    return after is None or not git.gitignore_ignores(after, f"{REPOS}/")

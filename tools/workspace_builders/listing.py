@@ -8,7 +8,7 @@ from pathlib import Path
 
 from workspace_builders import git, output, parallel, state
 from workspace_builders.errors import BuildersError
-from workspace_builders.names import check_builder_name
+from workspace_builders.names import check_builder_name, closest
 from workspace_builders.state import BuilderState
 from workspace_builders.workspace import REPOS, Workspace, discover
 
@@ -19,7 +19,9 @@ def builder_path(start: Path, name: str) -> Path:
     recorded = state.load(ws, name)
     path = Path(recorded.path) if recorded else ws.builder_path(name)
     if not path.is_dir():
-        raise BuildersError(f"no builder named {name!r} (looked in {path})", f"create it: builders new {name}")
+        match = closest(name, state.builder_names(ws))
+        hint = f"did you mean {match!r}? builders path {match}" if match else f"create it: builders new {name}"
+        raise BuildersError(f"no builder named {name!r} (looked in {path})", hint)
     return path
 
 

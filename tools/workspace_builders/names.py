@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from workspace_builders.errors import bad_input
@@ -74,6 +75,7 @@ def parse_repo_specs(text: str) -> list[RepoSpec]:
         if not item:
             continue
         name, sep, base = item.partition(":")
+        name = name.removesuffix("/")  # `click/`, as tab completion gives it
         problem = name_problem(name)
         if problem:
             raise bad_input(
@@ -87,3 +89,23 @@ def parse_repo_specs(text: str) -> list[RepoSpec]:
         seen.add(name)
         specs.append(RepoSpec(name, base if sep else None))
     return specs
+
+
+def closest(name: str, known: Iterable[str]) -> str | None:
+    """The known name that `name` most likely misspells, or None."""
+    import difflib
+
+    found = difflib.get_close_matches(name, sorted(set(known)), n=1)
+    return found[0] if found else None
+
+
+def did_you_mean(names: Sequence[str], known: Iterable[str]) -> str:
+    """The start of a hint: `did you mean 'alpha'? ` for one name, `did you mean 'alpha' for
+    'alpah', 'beta' for 'bta'? ` for several; '' when no known name is close."""
+    choices = sorted(set(known))
+    matches = [(name, match) for name in names if (match := closest(name, choices))]
+    if not matches:
+        return ""
+    if len(names) == 1:
+        return f"did you mean {matches[0][1]!r}? "
+    return "did you mean " + ", ".join(f"{m!r} for {n!r}" for n, m in matches) + "? "

@@ -2,19 +2,23 @@
 
 Nothing is deleted outright: an orphan folder is moved to `<builders dir>/.trash/` (and its nested
 worktrees' links repaired there), only with proof that it was a builder of this workspace.
-`--empty-trash --older-than 7d` is the one thing that deletes, and only from the trash.
+`--empty-trash --older-than 7d` is the one thing that deletes, and only from the trash, after
+archiving each trashed worktree's uncommitted and untracked work.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+from workspace_builders import archive as archives
 from workspace_builders import git, output, parallel, state
-from workspace_builders.errors import bad_input
+from workspace_builders.checkout import ROOT
+from workspace_builders.errors import BuildersError, bad_input
 from workspace_builders.workspace import REPOS, TRASH, Workspace, discover
 
 _AGE = re.compile(r"(\d+)([dhm])")
@@ -28,12 +32,20 @@ def prune(start: Path, dry_run: bool, as_json: bool, empty_trash: bool, older_th
     max_age = _parse_age(older_than) if older_than else None
     if max_age is not None and not empty_trash:
         raise bad_input("--older-than goes with --empty-trash", "builders prune --empty-trash --older-than 7d")
-    report: dict[str, list[str]] = {"trashed": [], "left_alone": [], "closed": [], "pruned": [], "emptied": []}
+    report: dict[str, list[str]] = {
+        "trashed": [],
+        "left_alone": [],
+        "closed": [],
+        "pruned": [],
+        "archived": [],
+        "emptied": [],
+    }
+    trash_emptied = True
     _move_orphans(ws, dry_run, report)
     _close_vanished(ws, dry_run, report)
     failed = _prune_admin_entries(ws, dry_run, report)
     if empty_trash:
-        _empty_trash(ws, max_age if max_age is not None else 7 * 86400, dry_run, report)
+        trash_emptied = _empty_trash(ws, max_age if max_age is not None else 7 * 86400, dry_run, report)
         failed |= _prune_admin_entries(ws, dry_run, report)
     if as_json:
         output.json_document({"dry_run": dry_run, **report})
@@ -44,7 +56,7 @@ def prune(start: Path, dry_run: bool, as_json: bool, empty_trash: bool, older_th
                 output.result(f"{verb}{key.replace('_', ' ')}: {line}")
         if not any(report.values()):
             output.result("nothing to prune")
-    return 1 if failed else 0
+    return 1 if failed or not trash_emptied else 0
 
 
 def _parse_age(text: str) -> int:
@@ -146,11 +158,18 @@ def _repair_nested(moved: Path) -> None:
             git.probe(entry, "worktree", "repair")
 
 
-def _empty_trash(ws: Workspace, max_age: int, dry_run: bool, report: dict[str, list[str]]) -> None:
+def _empty_trash(ws: Workspace, max_age: int, dry_run: bool, report: dict[str, list[str]]) -> bool:
+    """Delete what prune trashed at least `max_age` ago; False when some entry had to be kept.
+
+    Trash is not a shredder: before an entry goes, the uncommitted and untracked work of each of its
+    worktrees (the builder, and each nested repo worktree) is saved under an archive ref in that
+    worktree's repository. An entry whose work cannot be saved is kept and reported.
+    """
     trash = ws.builders_dir / TRASH
     if not trash.is_dir():
-        return
+        return True
     now = time.time()
+    all_kept = True
     for entry in sorted(trash.iterdir()):
         trashed_at = _TRASHED_AT.search(entry.name)
         if entry.is_symlink() or trashed_at is None:
@@ -158,6 +177,76 @@ def _empty_trash(ws: Workspace, max_age: int, dry_run: bool, report: dict[str, l
         when = datetime.strptime(trashed_at.group(1), _STAMP).replace(tzinfo=timezone.utc).timestamp()
         if now - when < max_age:
             continue
+        if dry_run:
+            report["emptied"].append(str(entry))
+            continue
+        name = entry.name[: trashed_at.start()]
+        try:
+            saved = _archive_trashed(entry, name)
+        except BuildersError as exc:
+            output.error(f"kept {entry} in the trash: its work could not be archived: {exc.message}", exc.hint)
+            report["left_alone"].append(f"{entry} (its work could not be archived)")
+            all_kept = False
+            continue
+        report["archived"] += saved
+        shutil.rmtree(entry)
         report["emptied"].append(str(entry))
-        if not dry_run:
-            shutil.rmtree(entry)
+    return all_kept
+
+
+def _archive_trashed(entry: Path, name: str) -> list[str]:
+    """Save the work of every worktree in a trashed builder; a line per archive ref made."""
+    if not (entry / ".git").is_file() or (entry / ".git").is_symlink():
+        if any(files for _, _, files in os.walk(entry)):
+            raise BuildersError(f"{entry} is not a worktree, so nothing can archive it", f"look at it: ls -la {entry}")
+        return []  # only empty folders: nothing to save
+    strays = []
+    worktrees = [(ROOT, entry)]
+    nested = entry / REPOS
+    if nested.is_dir() and not nested.is_symlink():
+        for inner in sorted(nested.iterdir()):
+            if (inner / ".git").is_file() and not inner.is_symlink():
+                worktrees.append((inner.name, inner))
+            elif inner.is_symlink() or not inner.is_dir() or any(inner.iterdir()):
+                strays.append(f"{REPOS}/{inner.name}")
+    if strays:
+        raise BuildersError(
+            f"{', '.join(strays)}: not a worktree, so nothing can archive it",
+            f"move what you want to keep out of {entry}, then run again",
+        )
+    stamp = archives.stamp()
+    saved = []
+    for label, folder in worktrees:
+        ref, repo = _archive_one(folder, name, label, stamp)
+        if ref is not None:
+            output.say(f"  {name} {label}: saved to {ref} in {repo}")
+            saved.append(f"{folder}: {repo} {ref}")
+    return saved
+
+
+def _archive_one(folder: Path, name: str, label: str, stamp: str) -> tuple[str | None, Path]:
+    """Archive one trashed worktree when it holds work; (the ref or None, the repository)."""
+    why = "before the trash was emptied"
+    admin = _admin_dir(folder)
+    back = admin / "gitdir"
+    linked = back.is_file() and Path(back.read_text(encoding="utf-8").strip()).resolve() == (folder / ".git").resolve()
+    found = git.locate(folder) if linked else None
+    if found is not None and found.toplevel.resolve() == folder.resolve():
+        has_work = bool(git.status_entries(folder))
+        detached = git.probe(folder, "symbolic-ref", "-q", "HEAD").returncode != 0
+        if not has_work and not (detached and not git.reachable_from_a_ref(folder)):
+            return None, found.common_dir
+        return archives.save(found.common_dir, found.common_dir, folder, name, label, stamp, why), found.common_dir
+    # The link is gone (an orphan's admin entry was deleted or pruned): save the folder as it is.
+    common_dir = admin.parent.parent
+    if admin.parent.name != "worktrees" or not (common_dir / "HEAD").is_file():
+        raise BuildersError(f"{folder}: its repository {common_dir} is not there", f"look at it: cat {folder}/.git")
+    return archives.save_unlinked(common_dir, folder, name, label, stamp, why), common_dir
+
+
+def _admin_dir(folder: Path) -> Path:
+    text = (folder / ".git").read_text(encoding="utf-8", errors="replace").strip()
+    if not text.startswith("gitdir: "):
+        raise BuildersError(f"{folder}/.git names no repository", f"look at it: cat {folder}/.git")
+    admin = Path(text.removeprefix("gitdir: "))
+    return admin if admin.is_absolute() else (folder / admin).resolve()

@@ -11,18 +11,18 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 
+from workspace_builders import archive as archives
 from workspace_builders import builder_scripts, faults, git, output, parallel, state
 from workspace_builders.errors import BuildersError, bad_input
 from workspace_builders.locks import builder_lock, repository_lock
-from workspace_builders.names import check_builder_name
+from workspace_builders.names import check_builder_name, closest
 from workspace_builders.state import BuilderState
 from workspace_builders.workspace import REPOS, Workspace, discover
 
 ROOT = "root"
-ARCHIVE_PREFIX = "refs/builders/archive"
+ARCHIVE_PREFIX = archives.PREFIX
 
 
 @dataclass
@@ -85,7 +85,7 @@ def remove(start: Path, name: str, force: bool, keep_branches: bool, dry_run: bo
             record.status = state.REMOVING
             state.save(ws, record)
         faults.point("remove:state-saved")
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+        stamp = archives.stamp()
         for m in at_risk:
             if m.needs_archive:
                 archive(ws, name, m, stamp)
@@ -116,7 +116,9 @@ def _builder_path(ws: Workspace, name: str, record: BuilderState | None) -> Path
     path = ws.builder_path(name)
     if os.path.lexists(path) or any(w.path == path for w in git.worktrees(ws.root)):
         return path
-    raise bad_input(f"no builder named {name!r}", "see the builders there are: ls " + str(ws.builders_dir))
+    match = closest(name, state.builder_names(ws))
+    hint = f"did you mean {match!r}? builders remove {match}" if match else None
+    raise bad_input(f"no builder named {name!r}", hint or f"see the builders there are: ls {ws.builders_dir}")
 
 
 def guard(ws: Workspace, path: Path, recorded: bool) -> None:
@@ -235,16 +237,8 @@ def check(m: Member) -> None:
 
 def archive(ws: Workspace, name: str, m: Member, stamp: str) -> None:
     """Save the worktree's content under refs/builders/archive/<name>/<stamp> in its repository."""
-    ref = f"{ARCHIVE_PREFIX}/{name}/{stamp}"  # each worktree's in its own repository
-    index = m.common_dir / "builders" / f"archive-index-{os.getpid()}-{m.label}"
-    index.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        commit = git.snapshot_commit(m.path, index, f"builders: {m.label} of builder {name}, saved before removal")
-    finally:
-        index.unlink(missing_ok=True)
-    git.set_ref(m.repo, ref, commit)
-    m.archive_ref = ref
-    output.say(f"  {m.label}: saved to {ref}; get it back with: {recovery_command(m)}")
+    m.archive_ref = archives.save(m.repo, m.common_dir, m.path, name, m.label, stamp, "before removal")
+    output.say(f"  {m.label}: saved to {m.archive_ref}; get it back with: {recovery_command(m)}")
 
 
 def recovery_command(m: Member) -> str:

@@ -76,6 +76,14 @@ def load_all(ws: Workspace) -> list[BuilderState]:
     return [r for r in found if r is not None]
 
 
+def builder_names(ws: Workspace) -> list[str]:
+    """Names of the builders there are: a state file, or a folder in the builders folder."""
+    found = {r.stem for r in (ws.admin_dir / "state").glob("*.json")}
+    if ws.builders_dir.is_dir():
+        found |= {p.name for p in ws.builders_dir.iterdir() if p.is_dir() and not p.name.startswith(".")}
+    return sorted(found)
+
+
 def _json_bytes(document: object) -> bytes:
     return (json.dumps(document, indent=2) + "\n").encode()
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from workspace_builders import git, output, parallel, state
 from workspace_builders.errors import BuildersError
-from workspace_builders.names import check_builder_name
+from workspace_builders.names import check_builder_name, closest, did_you_mean
 from workspace_builders.state import BuilderState
 from workspace_builders.workspace import REPOS, Workspace, discover
 
@@ -51,7 +51,11 @@ def verify(start: Path, names: list[str], as_json: bool) -> int:
     if names:
         missing = [n for n in names if n not in targets]
         if missing:
-            raise BuildersError(f"no builder named {', '.join(missing)}", "see them all: builders list")
+            known = [*targets, *state.builder_names(ws)]
+            match = closest(missing[0], known) if len(missing) == 1 else None
+            hint = f"did you mean {match!r}? builders verify {match}" if match else None
+            hint = hint or f"{did_you_mean(missing, known) or 'see them all: '}builders list"
+            raise BuildersError(f"no builder named {', '.join(missing)}", hint)
         targets = {n: targets[n] for n in names}
     nested, unread = nested_worktrees(ws)
     checks += unread

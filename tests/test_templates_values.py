@@ -1,0 +1,163 @@
+"""The templates pass every value to `builders` byte for byte, from make and from task alike.
+
+A fake `builders` (the templates honour BUILDERS) records the argv it gets as JSON, so each test
+compares the exact strings received; the end-to-end tests run the real console script.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import Unchanged, builders_dir, commit
+from workspace_builders import git
+
+BIN = Path(sys.executable).parent
+needs_task = pytest.mark.skipif(shutil.which("task", path=str(BIN)) is None, reason="task (go-task-bin) not installed")
+
+FAKE = """#!{python}
+import json, sys
+from pathlib import Path
+with open(Path(__file__).with_name("argv.jsonl"), "a", encoding="utf-8") as log:
+    log.write(json.dumps(sys.argv[1:]) + "\\n")
+"""
+
+# Values that a shell or make would re-read as code or split: each must arrive as typed.
+HOSTILE = [
+    {"NAME": "x$(shell touch PWNED)", "REPOS": "a$b,$$c,${HOME}", "BASE": "`touch PWNED`;$(touch PWNED)", "FORCE": "1"},
+    {"NAME": "new\nline", "REPOS": "é 漢字 🙂 \t", "BASE": 'it\'s "quoted" \\', "FORCE": "$(shell touch PWNED)"},
+    {"NAME": "#not a comment % * ~ ? bad\udcffbyte", "REPOS": "a\\\nb", "BASE": "$$ a=b c=d", "FORCE": ""},
+]
+# task expands `{{...}}` in a value given on its command line before the Taskfile sees it (a value
+# from the environment is left alone); make drops leading blanks of a command-line value.
+TEMPLATE_LIKE = {"NAME": "{{.BUILDERS}}", "REPOS": "{{", "BASE": "}}", "FORCE": ""}
+LEADING_BLANKS = {"NAME": "  lead", "REPOS": " a", "BASE": "\tb", "FORCE": ""}
+
+TARGETS = ["new", "add", "init", "list", "verify", "remove", "prune", "repos-sync"]
+MAKE_TARGET = {t: "repos-sync" if t == "repos-sync" else f"builder-{t}" for t in TARGETS}
+TASK_TARGET = {t: "repos:sync" if t == "repos-sync" else f"builder:{t}" for t in TARGETS}
+
+
+def expected(target: str, values: dict[str, str]) -> list[str]:
+    name, repos, base, force = values["NAME"], values["REPOS"], values["BASE"], values["FORCE"]
+    with_repos = ["--repos", repos] if repos else []
+    with_base = ["--base", base] if base else []
+    return {
+        "new": ["new", name, *with_repos, *with_base],
+        "add": ["add", name, *with_base],
+        "init": ["init", *with_repos, *(["--builder", name] if name else [])],
+        "list": ["list"],
+        "verify": ["verify", *([name] if name else [])],
+        "remove": ["remove", name, *(["--force"] if force else [])],
+        "prune": ["prune"],
+        "repos-sync": ["repos", "sync"],
+    }[target]
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The test's environment without any of the variables the templates read, nor an outer make's."""
+    dropped = {"NAME", "REPOS", "BASE", "FORCE", "BUILDERS", "MAKEFLAGS", "MAKELEVEL", "MFLAGS", "MAKEOVERRIDES"}
+    env = {k: v for k, v in os.environ.items() if k not in dropped}
+    env["PATH"] = f"{BIN}{os.pathsep}{env['PATH']}"
+    env.update(extra)
+    return env
+
+
+def fake_builders(folder: Path) -> Path:
+    fake = folder / "fake-builders"
+    fake.write_text(FAKE.format(python=sys.executable), encoding="utf-8")
+    fake.chmod(0o755)
+    return fake
+
+
+def run_tool(tool: str, target: str, values: dict[str, str], way: str, cwd: Path, fake: Path) -> list[str]:
+    """Run one template target with `values` on the command line or in the environment; the argv received."""
+    log = fake.with_name("argv.jsonl")
+    log.unlink(missing_ok=True)
+    given = {k: v for k, v in values.items() if v}
+    command = ["make", "--no-print-directory", MAKE_TARGET[target]] if tool == "make" else ["task", TASK_TARGET[target]]
+    if way == "command line":
+        command += [f"{k}={v}" for k, v in given.items()]
+        env = clean_env(BUILDERS=str(fake))
+    else:
+        env = clean_env(BUILDERS=str(fake), **given)
+    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, check=False)
+    assert done.returncode == 0, done.stderr.decode(errors="replace")
+    lines = log.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 1
+    received: list[str] = json.loads(lines[0])
+    return received
+
+
+def cases(tool: str, target: str) -> list[tuple[dict[str, str], str]]:
+    if target in {"list", "prune", "repos-sync"}:  # they take no value: none may leak in or run
+        return [(HOSTILE[0], "command line"), (HOSTILE[0], "environment")]
+    both = [(values, way) for values in HOSTILE for way in ("command line", "environment")]
+    if tool == "make":
+        return [*both, (TEMPLATE_LIKE, "command line"), (TEMPLATE_LIKE, "environment"), (LEADING_BLANKS, "environment")]
+    return [*both, (TEMPLATE_LIKE, "environment"), (LEADING_BLANKS, "command line"), (LEADING_BLANKS, "environment")]
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_make_passes_values_byte_for_byte(root: Path, tmp_path: Path, target: str) -> None:
+    fake = fake_builders(tmp_path)
+    for values, way in cases("make", target):
+        assert run_tool("make", target, values, way, root, fake) == expected(target, values), (values, way)
+    assert not list(root.parent.rglob("PWNED"))
+
+
+@needs_task
+@pytest.mark.parametrize("target", TARGETS)
+def test_task_passes_values_byte_for_byte(root: Path, tmp_path: Path, target: str) -> None:
+    fake = fake_builders(tmp_path)
+    for values, way in cases("task", target):
+        assert run_tool("task", target, values, way, root, fake) == expected(target, values), (values, way)
+    assert not list(root.parent.rglob("PWNED"))
+
+
+def test_a_make_run_by_builders_gets_no_overrides(root: Path, tmp_path: Path) -> None:
+    # a setup script that runs make must not find NAME=... forced on it through MAKEFLAGS
+    fake = tmp_path / "fake-builders"
+    fake.write_text('#!/bin/sh\nprintf \'%s\' "$MAKEFLAGS" > "$0.flags"\n', encoding="utf-8")
+    fake.chmod(0o755)
+    command = ["make", "builder-list", "NAME=slack", "REPOS=alpha"]
+    done = subprocess.run(command, cwd=root, env=clean_env(BUILDERS=str(fake)), capture_output=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "NAME" not in tmp_path.joinpath("fake-builders.flags").read_text()
+
+
+def shell(cwd: Path, *command: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(command, cwd=cwd, env=clean_env(), capture_output=True, text=True, check=False)
+
+
+def test_make_end_to_end_dollar_in_a_name_is_refused(root: Path, unchanged: Unchanged) -> None:
+    with unchanged():
+        done = shell(root, "make", "builder-new", "NAME=a$b$(shell touch PWNED)")
+        assert done.returncode != 0
+        assert "error: invalid builder name 'a$b$(shell touch PWNED)'" in done.stderr
+        assert "hint:" in done.stderr
+    assert not builders_dir(root).exists()
+
+
+@pytest.mark.parametrize("tool", ["make", "task"])
+def test_end_to_end_a_base_with_a_dollar(root: Path, tool: str) -> None:
+    if tool == "task" and shutil.which("task", path=str(BIN)) is None:
+        pytest.skip("task (go-task-bin) not installed")
+    # git allows `$` in a branch name; `feat` (what make used to make of it) is another commit
+    git.run(root, "branch", "feat")
+    (root / "new.txt").write_text("new\n")
+    wanted = commit(root)
+    git.run(root, "branch", "feat$x")
+    git.run(root, "reset", "-q", "--hard", "HEAD~1")
+    command = ["make", "builder-new"] if tool == "make" else ["task", "builder:new"]
+    done = shell(root, *command, "NAME=slack", "BASE=feat$x", "REPOS=alpha")
+    assert done.returncode == 0, done.stderr
+    builder = builders_dir(root) / "slack"
+    assert git.run(builder, "rev-parse", "HEAD").strip() == wanted
+    assert (builder / "repos/alpha/.git").is_file()
