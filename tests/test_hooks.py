@@ -318,7 +318,7 @@ def test_hook_falls_back_to_builders_on_path(hooked: Path) -> None:
 
 def test_hook_commands_refuse_bad_arguments(root: Path, builders: Builders, tmp_path: Path) -> None:
     unknown = builders("hook", "pre-push")
-    assert unknown.code == 2 and "error: argument hook: invalid choice: 'pre-push'" in unknown.err
+    assert unknown.code == 2 and "error: unknown command 'pre-push'" in unknown.err
     short = builders("hook", "post-checkout", "abc")
     assert short.code == 2 and "takes 3 arguments" in short.err
     outside = tmp_path / "not-a-repo"

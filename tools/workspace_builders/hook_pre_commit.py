@@ -13,6 +13,7 @@ from pathlib import Path
 import pathspec
 
 from workspace_builders import git
+from workspace_builders.cli import Command, start_dir
 from workspace_builders.errors import BuildersError
 from workspace_builders.workspace import REPOS, Workspace, discover
 
@@ -75,3 +76,10 @@ def _ignores_repos(gitignore: str | None) -> bool:
         return False
     spec = pathspec.GitIgnoreSpec.from_lines(gitignore.splitlines())
     return bool(spec.match_file(f"{REPOS}/"))
+
+
+class PreCommit(Command):
+    DESCRIPTION = "what git's pre-commit hook runs: refuse a commit that would break the workspace layout"
+
+    def main(self) -> int:
+        return pre_commit(start_dir())

@@ -10,7 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from plumbum import cli
+
 from workspace_builders import git, output, state
+from workspace_builders.cli import Command, start_dir
 from workspace_builders.errors import BuildersError
 from workspace_builders.locks import builder_lock
 from workspace_builders.names import name_problem
@@ -100,3 +103,12 @@ def apply(ws: Workspace, move: Move) -> None:
             for r in repos
         ]
         state.save(ws, record)
+
+
+class Migrate(Command):
+    DESCRIPTION = "move builders of the deprecated nested layout to the sibling builders folder"
+
+    dry_run = cli.Flag("--dry-run", help="print the plan and change nothing")
+
+    def main(self) -> int:
+        return migrate(start_dir(), self.dry_run)

@@ -13,7 +13,10 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+from plumbum import cli
+
 from workspace_builders import git, output, parallel, state
+from workspace_builders.cli import WithDryRunAndJson, start_dir
 from workspace_builders.errors import bad_input
 from workspace_builders.workspace import REPOS, Workspace, discover
 
@@ -154,3 +157,15 @@ def _empty_trash(ws: Workspace, max_age: int, dry_run: bool, report: dict[str, l
         report["emptied"].append(str(entry))
         if not dry_run:
             shutil.rmtree(entry)
+
+
+class Prune(WithDryRunAndJson):
+    DESCRIPTION = "clean stale worktree entries, close vanished builders, move proven orphans to the trash"
+
+    empty_trash = cli.Flag("--empty-trash", help="delete what prune moved to the trash (default: older than 7d)")
+    older_than = cli.SwitchAttr(
+        "--older-than", str, argname="AGE", help="with --empty-trash: an age such as 7d, 12h, 30m"
+    )
+
+    def main(self) -> int:
+        return prune(start_dir(), self.dry_run, self.as_json, self.empty_trash, self.older_than)

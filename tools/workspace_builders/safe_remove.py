@@ -14,7 +14,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from plumbum import cli
+
 from workspace_builders import builder_scripts, faults, git, output, parallel, state
+from workspace_builders.cli import WithDryRunAndJson, start_dir
 from workspace_builders.errors import BuildersError, bad_input
 from workspace_builders.locks import builder_lock, repository_lock
 from workspace_builders.names import check_builder_name
@@ -391,3 +394,13 @@ def _show(
     if isinstance(kept, dict):
         for label, why in kept.items():
             output.result(f"  kept branch in {label}: {why}")
+
+
+class Remove(WithDryRunAndJson):
+    DESCRIPTION = "remove a builder and its repo worktrees; refuses when work would be lost"
+
+    force = cli.Flag("--force", help="save what would be lost under refs/builders/archive/..., then remove")
+    keep_branches = cli.Flag("--keep-branches", help="keep the builder's branches even when they hold nothing")
+
+    def main(self, name: str) -> int:
+        return remove(start_dir(), name, self.force, self.keep_branches, self.dry_run, self.as_json)

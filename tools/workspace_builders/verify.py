@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from workspace_builders import git, output, parallel, state
+from workspace_builders.cli import WithJson, start_dir
 from workspace_builders.errors import BuildersError
 from workspace_builders.names import check_builder_name
 from workspace_builders.state import BuilderState
@@ -217,3 +218,10 @@ def link_checks(common_dir: Path, entry: git.Worktree, branch: str | None) -> li
             ("branch", short == branch, f"on {short}, expected {branch}", f"git -C {entry.path} switch {branch}")
         )
     return results
+
+
+class Verify(WithJson):
+    DESCRIPTION = "check layout, links and state of every builder (or those named); exit 1 on a failure"
+
+    def main(self, *names: str) -> int:
+        return verify(start_dir(), list(names), self.as_json)
