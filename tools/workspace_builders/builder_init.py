@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from plumbum import cli
 
-from workspace_builders.cli import WithDryRunAndJson, start_dir
+from workspace_builders.cli import WithDryRunAndJson, run_tool, start_dir
 from workspace_builders.create import init_builder
 from workspace_builders.workspace import discover
 
@@ -27,3 +28,7 @@ class Init(WithDryRunAndJson):
 
     def main(self) -> int:
         return init(start_dir(), self.repos, self.builder, self.dry_run, self.as_json)
+
+
+if __name__ == "__main__":
+    sys.exit(run_tool(Init, "python -m workspace_builders.builder_init"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -16,7 +17,7 @@ from pathlib import Path
 from plumbum import cli
 
 from workspace_builders import git, output, parallel, state
-from workspace_builders.cli import WithDryRunAndJson, start_dir
+from workspace_builders.cli import WithDryRunAndJson, run_tool, start_dir
 from workspace_builders.errors import bad_input
 from workspace_builders.workspace import REPOS, Workspace, discover
 
@@ -169,3 +170,7 @@ class Prune(WithDryRunAndJson):
 
     def main(self) -> int:
         return prune(start_dir(), self.dry_run, self.as_json, self.empty_trash, self.older_than)
+
+
+if __name__ == "__main__":
+    sys.exit(run_tool(Prune, "python -m workspace_builders.prune"))

@@ -10,6 +10,7 @@ only when nothing is on them that their base does not already have.
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -17,7 +18,7 @@ from pathlib import Path
 from plumbum import cli
 
 from workspace_builders import builder_scripts, faults, git, output, parallel, state
-from workspace_builders.cli import WithDryRunAndJson, start_dir
+from workspace_builders.cli import WithDryRunAndJson, run_tool, start_dir
 from workspace_builders.errors import BuildersError, bad_input
 from workspace_builders.locks import builder_lock, repository_lock
 from workspace_builders.names import check_builder_name
@@ -404,3 +405,7 @@ class Remove(WithDryRunAndJson):
 
     def main(self, name: str) -> int:
         return remove(start_dir(), name, self.force, self.keep_branches, self.dry_run, self.as_json)
+
+
+if __name__ == "__main__":
+    sys.exit(run_tool(Remove, "python -m workspace_builders.safe_remove"))

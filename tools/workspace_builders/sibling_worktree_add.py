@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from plumbum import cli
 
-from workspace_builders.cli import WithDryRunAndJson, start_dir
+from workspace_builders.cli import WithDryRunAndJson, run_tool, start_dir
 from workspace_builders.create import create_builder
 from workspace_builders.workspace import discover
 
@@ -22,3 +23,7 @@ class Add(WithDryRunAndJson):
 
     def main(self, name: str) -> int:
         return add(start_dir(), name, self.base, self.dry_run, self.as_json)
+
+
+if __name__ == "__main__":
+    sys.exit(run_tool(Add, "python -m workspace_builders.sibling_worktree_add"))

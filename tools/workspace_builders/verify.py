@@ -7,11 +7,12 @@ are git's own.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from workspace_builders import git, output, parallel, state
-from workspace_builders.cli import WithJson, start_dir
+from workspace_builders.cli import WithJson, run_tool, start_dir
 from workspace_builders.errors import BuildersError
 from workspace_builders.names import check_builder_name
 from workspace_builders.state import BuilderState
@@ -225,3 +226,7 @@ class Verify(WithJson):
 
     def main(self, *names: str) -> int:
         return verify(start_dir(), list(names), self.as_json)
+
+
+if __name__ == "__main__":
+    sys.exit(run_tool(Verify, "python -m workspace_builders.verify"))
