@@ -332,7 +332,7 @@ def test_hook_scripts_are_posix_sh() -> None:
     from importlib import resources
 
     for name in ("post-checkout", "pre-commit"):
-        script = resources.files("workspace_builders") / "hooks" / name
+        script = resources.files("workspace_builders.hooks") / name
         done = subprocess.run(["sh", "-n"], input=script.read_text(), capture_output=True, text=True, check=False)
         assert done.returncode == 0, done.stderr
         assert script.read_text().startswith("#!/bin/sh\n")

@@ -33,7 +33,7 @@ def scaffold(start: Path, dry_run: bool, *, force: bool = False, hooks: bool = T
     def did(done: str, todo: str) -> str:
         return f"would {todo}" if dry_run else done
 
-    templates = resources.files("workspace_builders") / "templates" / TEMPLATE
+    templates = resources.files("workspace_builders.templates") / TEMPLATE
     for template in sorted(templates.iterdir(), key=lambda t: t.name):
         if template.name == GITIGNORE_BLOCK:
             continue
