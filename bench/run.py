@@ -12,6 +12,7 @@ from hook import bench_hooks
 from list import bench_list
 from new import bench_all_new
 from remove import bench_remove
+from startup import bench_startup
 
 PAIRS = 5
 CHEAP_PAIRS = 11  # scenarios of a fraction of a second: more pairs, less noise
@@ -23,6 +24,7 @@ def main() -> int:
         bench_remove(repos=10, files=2000, pairs=PAIRS, target=1.0),
         *bench_list(builders=100, repos=5, files=50, pairs=CHEAP_PAIRS),
         *bench_hooks(files=50, pairs=CHEAP_PAIRS),
+        *bench_startup(pairs=CHEAP_PAIRS),
     ]
     print(report(results))
     return 0

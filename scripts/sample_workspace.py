@@ -41,14 +41,17 @@ def commit_all(path: Path, message: str) -> None:
     git.run(path, *IDENTITY, "commit", "--quiet", "--message", message)
 
 
-def make_workspace(parent: Path, repos: Sequence[str] = DEFAULT_REPOS, files: int = 20) -> Path:
-    """Make parent/workspace-root with cloned repos; returns the root."""
+def make_workspace(
+    parent: Path, repos: Sequence[str] = DEFAULT_REPOS, files: int = 20, scaffolded: bool = True
+) -> Path:
+    """Make parent/workspace-root with cloned repos (and the templates, unless not `scaffolded`); returns the root."""
     root = parent / ROOT_NAME
     root.mkdir(parents=True)
     git.run(root, "init", "--quiet", "--initial-branch=main")
     (root / "README.md").write_text("# A sample workspace root\n", encoding="utf-8")
-    scaffold(root, dry_run=False, hooks=False, quiet=True)
-    commit_all(root, "workspace root with workspace-builders templates")
+    if scaffolded:
+        scaffold(root, dry_run=False, hooks=False, quiet=True)
+    commit_all(root, "workspace root with workspace-builders templates" if scaffolded else "workspace root")
     (root / "repos").mkdir()
     for name in repos:
         upstream = parent / "upstream" / name

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from plumbum.cli import Application
+from plumbum.cli.application import Subcommand
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "scripts"))
@@ -115,6 +117,32 @@ def unchanged(root: Path) -> Unchanged:
     return watch
 
 
+def copy_project(snapshot: Path) -> None:
+    """This project's files as they are now (committed or not, ignored ones left out) into `snapshot`."""
+    import shutil
+
+    project = HERE.parent
+    listed = git.run(project, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
+    for relative in filter(None, listed.split("\0")):
+        source = project / relative
+        if source.is_file():
+            (snapshot / relative).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, snapshot / relative)
+
+
 def commit(path: Path, message: str = "change") -> str:
     commit_all(path, message)
     return git.run(path, "rev-parse", "HEAD").strip()
+
+
+def mounted(app: type[Application], prefix: tuple[str, ...] = ()) -> dict[tuple[str, ...], str | type[Application]]:
+    """Every command path under `app` (groups too), with what is mounted there: a dotted path, or the class
+    once plumbum has imported it."""
+    found: dict[tuple[str, ...], str | type[Application]] = {}
+    for sub in vars(app).values():
+        if isinstance(sub, Subcommand):
+            path = (*prefix, sub.name)
+            found[path] = sub.subapplication
+            if not isinstance(sub.subapplication, str):
+                found |= mounted(sub.subapplication, path)
+    return found

@@ -239,12 +239,81 @@ def test_pre_commit_in_a_builder_checks_the_builder_index(hooked: Path, builders
 
 def test_hook_without_builders_says_so(hooked: Path, tmp_path: Path) -> None:
     point_hooks_at(hooked, Path("/nonexistent/python"))
-    (hooked / "notes.md").write_text("hello\n")
-    user_git(hooked, "add", "notes.md")
-    done = user_git(hooked, "commit", "-m", "notes", PATH="/usr/bin:/bin")
+    (hooked / ".gitignore").write_text((hooked / ".gitignore").read_text() + "*.tmp\n")
+    user_git(hooked, "add", ".gitignore")
+    done = user_git(hooked, "commit", "-m", "ignore", PATH="/usr/bin:/bin")
     assert done.returncode == 1
     assert "error: workspace-builders is not installed: not at /nonexistent/python" in done.stderr
     assert "hint:" in done.stderr
+
+
+def no_python(root: Path) -> dict[str, str]:
+    """Point the hooks at no interpreter, with no `builders` on PATH: a commit that starts Python fails."""
+    point_hooks_at(root, Path("/nonexistent/python"))
+    return {"PATH": "/usr/bin:/bin"}
+
+
+def test_pre_commit_of_ordinary_files_starts_no_python(hooked: Path) -> None:
+    env = no_python(hooked)
+    (hooked / "notes.md").write_text("hello\n")
+    (hooked / "docs").mkdir()
+    (hooked / "docs" / "repos.md").write_text("about repos/\n")  # the word, not the folder
+    user_git(hooked, "add", "notes.md", "docs")
+    done = user_git(hooked, "commit", "-m", "notes", **env)
+    assert done.returncode == 0, done.stderr
+    (hooked / "notes.md").write_text("changed\n")
+    done = user_git(hooked, "commit", "-am", "again", **env)  # a temporary index, in GIT_INDEX_FILE
+    assert done.returncode == 0, done.stderr
+    assert user_git(hooked, "log", "--format=%s", "-2").stdout.split() == ["again", "notes"]
+
+
+def test_pre_commit_still_refuses_a_clone_after_the_sh_filter(hooked: Path) -> None:
+    user_git(hooked, "add", "-f", "repos/alpha")
+    done = user_git(hooked, "commit", "-m", "oops")
+    assert done.returncode == 1 and "repos/alpha: a clone (gitlink) under repos/" in done.stderr
+
+
+STARTS_PYTHON = {
+    "a path under repos/": ("repos/x.txt", "-f"),
+    "a quoted path under repos/": ("repos/tab\there.txt", "-f"),
+    "a nested .gitignore": ("sub/.gitignore", "--"),
+}
+
+
+@pytest.mark.parametrize(("path", "flag"), STARTS_PYTHON.values(), ids=STARTS_PYTHON.keys())
+def test_pre_commit_starts_python_for_what_it_checks(hooked: Path, path: str, flag: str) -> None:
+    env = no_python(hooked)
+    (hooked / path).parent.mkdir(exist_ok=True)
+    (hooked / path).write_text("x\n")
+    assert user_git(hooked, "add", flag, path).returncode == 0
+    done = user_git(hooked, "commit", "-m", "staged", **env)
+    assert done.returncode == 1 and "workspace-builders is not installed" in done.stderr
+
+
+def test_pre_commit_starts_python_for_a_gitlink_outside_repos(hooked: Path) -> None:
+    env = no_python(hooked)
+    sha = git.run(hooked / "repos/alpha", "rev-parse", "HEAD").strip()
+    assert user_git(hooked, "update-index", "--add", "--cacheinfo", f"160000,{sha},vendor/alpha").returncode == 0
+    done = user_git(hooked, "commit", "-m", "gitlink", **env)
+    assert done.returncode == 1 and "workspace-builders is not installed" in done.stderr
+
+
+def test_pre_commit_starts_python_when_a_worktree_lies_inside_the_root(hooked: Path) -> None:
+    assert user_git(hooked, "worktree", "add", str(hooked / ".trees" / "x")).returncode != 0  # refused, kept
+    env = no_python(hooked)
+    (hooked / "notes.md").write_text("hello\n")
+    user_git(hooked, "add", "notes.md")
+    done = user_git(hooked, "commit", "-m", "notes", **env)
+    assert done.returncode == 1 and "workspace-builders is not installed" in done.stderr
+
+
+def test_pre_commit_starts_python_when_the_builders_folder_is_moved(hooked: Path) -> None:
+    (hooked / "workspaces.local.yaml").write_text('builders:\n  dir: ".builders"\n')
+    env = no_python(hooked)
+    (hooked / "notes.md").write_text("hello\n")
+    user_git(hooked, "add", "notes.md")
+    done = user_git(hooked, "commit", "-m", "notes", **env)
+    assert done.returncode == 1 and "workspace-builders is not installed" in done.stderr
 
 
 # --- legacy hooks, core.hooksPath, uninstall -----------------------------------------------------
@@ -337,7 +406,7 @@ def test_hook_falls_back_to_builders_on_path(hooked: Path) -> None:
 
 def test_hook_commands_refuse_bad_arguments(root: Path, builders: Builders, tmp_path: Path) -> None:
     unknown = builders("hook", "pre-push")
-    assert unknown.code == 2 and "error: argument hook: invalid choice: 'pre-push'" in unknown.err
+    assert unknown.code == 2 and "error: unknown command 'pre-push'" in unknown.err
     short = builders("hook", "post-checkout", "abc")
     assert short.code == 2 and "takes 3 arguments" in short.err
     outside = tmp_path / "not-a-repo"
@@ -351,7 +420,7 @@ def test_hook_scripts_are_posix_sh() -> None:
     from importlib import resources
 
     for name in ("post-checkout", "pre-commit"):
-        script = resources.files("workspace_builders") / "hooks" / name
+        script = resources.files("workspace_builders.hooks") / name
         done = subprocess.run(["sh", "-n"], input=script.read_text(), capture_output=True, text=True, check=False)
         assert done.returncode == 0, done.stderr
         assert script.read_text().startswith("#!/bin/sh\n")

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 from conftest import Builders, Unchanged, builders_dir, commit
 from workspace_builders import git
+from workspace_builders.faults import FAULT_ENV
 
 
 def nested_layout(root: Path) -> Path:
@@ -64,3 +69,31 @@ def test_refuses_locked_and_existing_target(root: Path, builders: Builders, unch
 def test_nothing_to_migrate(builders: Builders) -> None:
     result = builders("migrate")
     assert result.code == 0 and "nothing to migrate" in result.out
+
+
+def _console(root: Path, *args: str, fault: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    if fault:
+        env[FAULT_ENV] = fault
+    return subprocess.run(["builders", *args], cwd=root, env=env, capture_output=True, text=True, check=False)
+
+
+def test_migrate_killed_after_the_move_is_named_and_completed_by_a_rerun(root: Path) -> None:
+    old = nested_layout(root)
+    (old / "repos/beta/README.md").write_text("uncommitted edit\n")
+    killed = _console(root, "migrate", fault="migrate:moved")
+    assert killed.returncode == -signal.SIGKILL
+    new = builders_dir(root) / "old"
+    assert new.is_dir() and not old.exists()
+    checked = _console(root, "verify", "old")
+    assert checked.returncode == 1
+    # the nested worktrees' clones still name the old place: verify finds them on disk and says so
+    assert "alpha" in checked.stdout and "link: admin dir names it back" in checked.stdout
+    assert "migrating" in checked.stdout
+    again = _console(root, "migrate")
+    assert again.returncode == 0, again.stderr
+    assert _console(root, "verify").returncode == 0
+    assert (new / "repos/beta/README.md").read_text() == "uncommitted edit\n"
+    # prune now keeps the nested entries: they point at the new place
+    assert _console(root, "prune").returncode == 0
+    assert any(w.path == new / "repos/alpha" for w in git.worktrees(root / "repos/alpha"))

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import builders_dir, commit
+from conftest import builders_dir, commit, copy_project
 from workspace_builders import git
 
-PROJECT = Path(__file__).resolve().parent.parent
 PRE_COMMIT = Path(sys.executable).parent / "pre-commit"
 
 
@@ -21,12 +19,7 @@ PRE_COMMIT = Path(sys.executable).parent / "pre-commit"
 def hooks_repo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     """This project's files as they are now (committed or not), committed in a repository of their own."""
     snapshot = tmp_path_factory.mktemp("hooks-repo")
-    listed = git.run(PROJECT, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
-    for relative in filter(None, listed.split("\0")):
-        source = PROJECT / relative
-        if source.is_file():
-            (snapshot / relative).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, snapshot / relative)
+    copy_project(snapshot)
     env = {**os.environ, "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull}
     identity = ["-c", "user.name=Snapshot", "-c", "user.email=snapshot@example.com"]
     for args in (["init", "-q"], ["add", "-A"], [*identity, "commit", "-q", "-m", "snapshot"]):

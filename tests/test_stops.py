@@ -242,3 +242,34 @@ def test_new_of_twelve_repos_interrupted_at_random_moments(twelve: Path, sig: in
     assert interrupted >= 4
     assert run(twelve, "verify").returncode == 0
     assert_pruned_clean(twelve)
+
+
+def test_prune_racing_new_and_remove_leaves_live_builders_alone(twelve: Path) -> None:
+    """prune run over and over while builders are made and removed: never closes, trashes or unlinks
+    a live one (new saves its state before its folder exists; remove takes folders away)."""
+    for attempt in range(3):
+        name = f"p{attempt}"
+        making = start(twelve, "new", name, "--repos", "all")
+        while making.poll() is None:
+            assert run(twelve, "prune").returncode == 0
+        assert making.returncode == 0, making.stderr.read() if making.stderr else ""
+        assert run(twelve, "verify", name).returncode == 0
+        removing = start(twelve, "remove", name)
+        while removing.poll() is None:
+            assert run(twelve, "prune").returncode == 0
+        assert removing.returncode == 0
+        assert_no_trace(twelve, name)
+        # one removal record, the real one: prune never wrote a false one for the live builder
+        removed = json.loads(run(twelve, "list", "--removed", "--json").stdout)
+        assert [r["name"] for r in removed].count(name) == 1
+    assert run(twelve, "verify").returncode == 0
+    assert not (builders_dir(twelve) / ".trash").exists()
+
+
+def test_prune_leaves_a_stopped_creation_to_its_command(twelve: Path) -> None:
+    proc = start(twelve, "new", "c", "--repos", "all")
+    assert stop_during_git(proc, "worktree add", signal.SIGKILL, True, random.Random(5))
+    assert run(twelve, "prune").returncode == 0
+    assert state_of(twelve, "c") is not None  # not closed: `new` completes it
+    assert run(twelve, "new", "c", "--repos", "all").returncode == 0
+    assert run(twelve, "verify", "c").returncode == 0

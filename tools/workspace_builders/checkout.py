@@ -69,71 +69,57 @@ def plan(
     Looks under the repository's lock, so a git that a killed run left running has finished first.
     """
     with repository_lock(common_dir):
-        return _plan(label, source, common_dir, target, branch, bases, explicit, trash, resumable)
-
-
-def _plan(
-    label: str,
-    source: Path,
-    common_dir: Path,
-    target: Path,
-    branch: str,
-    bases: list[str],
-    explicit: bool,
-    trash: Path,
-    resumable: str | None,
-) -> Checkout:
-    branch_ref = f"refs/heads/{branch}"
-    found = git.resolve_commits(source, [*bases, branch_ref])
-    base_ref = next((b for b in bases if found[b]), None)
-    if base_ref is None:
-        if explicit:
-            raise bad_input(
-                f"{label}: base {bases[0]!r} names no commit in {source}",
-                f"check it with: git -C {source} log -1 {bases[0]}  (fetch it, or name another base)",
-            )
-        raise bad_input(
-            f"{label}: {source} has no commits",
-            f'make a first commit: git -C {source} commit --allow-empty -m "initial commit"',
-        )
-    base_commit = found[base_ref]
-    assert base_commit is not None
-    on_branch = found[branch_ref]
-
-    if _empty_folder(target):
-        pass  # git makes the folder first: a run killed right after left nothing else in it
-    elif os.path.lexists(target):
-        registered = next((w for w in git.worktrees(source) if w.path == target), None)
-        if registered and registered.unfinished:
-            return Checkout(label, source, common_dir, target, branch, base_ref, base_commit, TAKE_UP, trash)
-        if registered and registered.branch == branch_ref:
-            if not links.link_of(target, common_dir).whole:
-                raise BuildersError(
-                    f"{label}: {target} is {source}'s worktree, but its link is broken at one end",
-                    f"repair it: git -C {source} worktree repair {target}; then run the same command again",
+        branch_ref = f"refs/heads/{branch}"
+        found = git.resolve_commits(source, [*bases, branch_ref])
+        base_ref = next((b for b in bases if found[b]), None)
+        if base_ref is None:
+            if explicit:
+                raise bad_input(
+                    f"{label}: base {bases[0]!r} names no commit in {source}",
+                    f"check it with: git -C {source} log -1 {bases[0]}  (fetch it, or name another base)",
                 )
-            return Checkout(label, source, common_dir, target, branch, base_ref, base_commit, PRESENT, trash)
-        raise BuildersError(
-            f"{label}: {target} already exists and is not {source}'s worktree on {branch}",
-            f"move it away or pick another builder name (look first: ls -la {target})",
-        )
-    action = CREATE
-    if on_branch is not None:
-        if on_branch != resumable:
-            raise BuildersError(
-                f"{label}: branch {branch} already exists in {source}", _taken_branch_hint(source, branch, base_ref)
+            raise bad_input(
+                f"{label}: {source} has no commits",
+                f'make a first commit: git -C {source} commit --allow-empty -m "initial commit"',
             )
-        action, base_commit = REUSE_BRANCH, on_branch
-    if not explicit and action == CREATE:
-        dirty = git.changed_tracked_files(source)
-        if dirty:
-            listed = ", ".join(dirty[:8]) + (f" and {len(dirty) - 8} more" if len(dirty) > 8 else "")
-            spell = "--base HEAD" if label == ROOT else f"REPOS={label}:HEAD"
+        base_commit = found[base_ref]
+        assert base_commit is not None
+        on_branch = found[branch_ref]
+
+        if _empty_folder(target):
+            pass  # git makes the folder first: a run killed right after left nothing else in it
+        elif os.path.lexists(target):
+            registered = next((w for w in git.worktrees(source) if w.path == target), None)
+            if registered and registered.unfinished:
+                return Checkout(label, source, common_dir, target, branch, base_ref, base_commit, TAKE_UP, trash)
+            if registered and registered.branch == branch_ref:
+                if not links.link_of(target, common_dir).whole:
+                    raise BuildersError(
+                        f"{label}: {target} is {source}'s worktree, but its link is broken at one end",
+                        f"repair it: git -C {source} worktree repair {target}; then run the same command again",
+                    )
+                return Checkout(label, source, common_dir, target, branch, base_ref, base_commit, PRESENT, trash)
             raise BuildersError(
-                f"{label}: {source} has uncommitted changes ({listed}) and no base was given",
-                f"commit or stash them, or choose the base explicitly ({spell}); the changes are not copied",
+                f"{label}: {target} already exists and is not {source}'s worktree on {branch}",
+                f"move it away or pick another builder name (look first: ls -la {target})",
             )
-    return Checkout(label, source, common_dir, target, branch, base_ref, base_commit, action, trash)
+        action = CREATE
+        if on_branch is not None:
+            if on_branch != resumable:
+                raise BuildersError(
+                    f"{label}: branch {branch} already exists in {source}", _taken_branch_hint(source, branch, base_ref)
+                )
+            action, base_commit = REUSE_BRANCH, on_branch
+        if not explicit and action == CREATE:
+            dirty = git.changed_tracked_files(source)
+            if dirty:
+                listed = ", ".join(dirty[:8]) + (f" and {len(dirty) - 8} more" if len(dirty) > 8 else "")
+                spell = "--base HEAD" if label == ROOT else f"REPOS={label}:HEAD"
+                raise BuildersError(
+                    f"{label}: {source} has uncommitted changes ({listed}) and no base was given",
+                    f"commit or stash them, or choose the base explicitly ({spell}); the changes are not copied",
+                )
+        return Checkout(label, source, common_dir, target, branch, base_ref, base_commit, action, trash)
 
 
 def _empty_folder(path: Path) -> bool:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from workspace_builders import git, output, state
+from workspace_builders.cli import Command, start_dir
 from workspace_builders.create import init_builder
 from workspace_builders.errors import BuildersError, bad_input
 from workspace_builders.names import check_builder_name
@@ -61,3 +62,12 @@ def post_checkout(start: Path, args: Sequence[str]) -> int:
             + (f"  ({exc.hint})" if exc.hint else ""),
             exc.exit_code,
         ) from None
+
+
+class PostCheckout(Command):
+    DESCRIPTION = "what git's post-checkout hook runs: a new worktree in the builders folder becomes a builder"
+    USAGE = "    {progname} [SWITCHES] [OLD NEW FLAG]\n"
+
+    def main(self, *old_new_flag: str) -> int:
+        # No arguments: the pre-commit framework passes them in the environment instead.
+        return post_checkout(start_dir(), old_new_flag)

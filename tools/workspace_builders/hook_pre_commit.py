@@ -11,6 +11,7 @@ import shlex
 from pathlib import Path
 
 from workspace_builders import git
+from workspace_builders.cli import Command, start_dir
 from workspace_builders.errors import BuildersError
 from workspace_builders.workspace import REPOS, Workspace, discover
 
@@ -74,3 +75,10 @@ def _stops_ignoring_repos(worktree: Path, index_file: Path | None) -> bool:
         return False
     after = git.file_text(worktree, f":{GITIGNORE}", index_file)
     return after is None or not git.gitignore_ignores(after, f"{REPOS}/")
+
+
+class PreCommit(Command):
+    DESCRIPTION = "what git's pre-commit hook runs: refuse a commit that would break the workspace layout"
+
+    def main(self) -> int:
+        return pre_commit(start_dir())

@@ -34,7 +34,7 @@ CHAIN = "keep the existing hook as .legacy, install"
 
 def hook_text(name: str) -> bytes:
     """The hook, pointing at the interpreter that has this package (PATH is the fallback)."""
-    template = (resources.files("workspace_builders") / "hooks" / name).read_text(encoding="utf-8")
+    template = (resources.files("workspace_builders.hooks") / name).read_text(encoding="utf-8")
     return template.replace(PYTHON_SLOT, shlex.quote(sys.executable)).encode()
 
 

@@ -6,7 +6,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from plumbum import cli
+
 from workspace_builders import git, output, parallel, state
+from workspace_builders.cli import Command, WithJson, start_dir
 from workspace_builders.errors import BuildersError
 from workspace_builders.names import check_builder_name, closest
 from workspace_builders.state import BuilderState
@@ -245,3 +248,21 @@ def _age(created_at: str | None) -> str:
 
 def _pairs(value: object) -> str:
     return "; ".join(f"{k}: {v}" for k, v in value.items()) if isinstance(value, dict) and value else "-"
+
+
+class List(WithJson):
+    DESCRIPTION = "one row per builder: branch, repos, dirty, ahead/behind its base, age, status, path"
+
+    fast = cli.Flag("--fast", help="skip the per-worktree status (dirty, ahead/behind)")
+    removed = cli.Flag("--removed", help="list removed builders: when, archive refs, kept branches")
+
+    def main(self) -> int:
+        return list_builders(start_dir(), self.as_json, self.fast, self.removed)
+
+
+class BuilderPath(Command):
+    DESCRIPTION = 'print a builder\'s path, for cd "$(builders path NAME)"'
+
+    def main(self, name: str) -> int:
+        output.result(str(builder_path(start_dir(), name)))
+        return 0

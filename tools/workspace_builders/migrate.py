@@ -10,9 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from workspace_builders import git, output, state
+from plumbum import cli
+
+from workspace_builders import faults, git, output, state
+from workspace_builders.cli import Command, start_dir
 from workspace_builders.errors import BuildersError
-from workspace_builders.locks import builder_lock
+from workspace_builders.locks import builder_lock, repository_lock
 from workspace_builders.names import name_problem
 from workspace_builders.state import BuilderState, RepoState
 from workspace_builders.workspace import REPOS, Workspace, discover
@@ -55,7 +58,15 @@ def migrate(start: Path, dry_run: bool) -> int:
 
 def plan(ws: Workspace) -> list[Move]:
     moves = []
-    for entry in git.worktrees(ws.root)[1:]:
+    listed = git.worktrees(ws.root)
+    # A migration a killed run left half-done: moved (its state says so), nested links not yet repaired.
+    for record in state.load_all(ws):
+        moved = next((w for w in listed if w.path == Path(record.path)), None)
+        if record.status == state.MIGRATING and moved is not None:
+            folder = moved.path / REPOS
+            nested = [p for p in sorted(folder.iterdir()) if (p / ".git").is_file()] if folder.is_dir() else []
+            moves.append(Move(record.name, moved, moved.path, nested))
+    for entry in listed[1:]:
         if not entry.path.is_relative_to(ws.root):
             continue
         move = Move(entry.path.name, entry, ws.builder_path(entry.path.name))
@@ -76,22 +87,31 @@ def plan(ws: Workspace) -> list[Move]:
 
 
 def apply(ws: Workspace, move: Move) -> None:
+    """Each step recorded before it is taken, so a re-run after a kill completes the migration."""
     with builder_lock(ws, move.name):
-        move.target.parent.mkdir(parents=True, exist_ok=True)
-        git.run(ws.root, "worktree", "move", "--", str(move.source.path), str(move.target))
-        repos = []
-        for old in move.nested:
-            new = move.target / REPOS / old.name
-            git.run(new, "worktree", "repair")  # points the clone's admin entry at the new place
-            head = git.run(new, "rev-parse", "HEAD").strip()
-            branch = git.run(new, "branch", "--show-current").strip()
-            repos.append(RepoState(old.name, str(new), branch, head, head))
         record = state.load(ws, move.name)
         head = move.source.head or git.NULL_SHA
         branch = move.source.short_branch or ""
         if record is None:
-            record = BuilderState(move.name, str(move.target), branch, head, head, status=state.READY)
+            record = BuilderState(move.name, str(move.target), branch, head, head)
         record.path = str(move.target)
+        record.status = state.MIGRATING
+        state.save(ws, record)
+        if move.source.path != move.target:
+            move.target.parent.mkdir(parents=True, exist_ok=True)
+            with repository_lock(ws.common_dir):
+                git.run(ws.root, "worktree", "move", "--", str(move.source.path), str(move.target))
+            faults.point("migrate:moved")
+        repos = []
+        for old in move.nested:
+            new = move.target / REPOS / old.name
+            found = git.locate(new)  # the clone, through the admin dir the .git file still names
+            with repository_lock(found.common_dir if found else ws.clone(old.name) / ".git"):
+                git.run(new, "worktree", "repair")  # points the clone's admin entry at the new place
+            head = git.run(new, "rev-parse", "HEAD").strip()
+            branch = git.run(new, "branch", "--show-current").strip()
+            repos.append(RepoState(old.name, str(new), branch, head, head))
+        record.status = state.READY
         known = {r.name: r for r in record.repos}
         record.repos = [
             RepoState(r.name, r.path, r.branch, known[r.name].base_ref, known[r.name].base_commit)
@@ -100,3 +120,12 @@ def apply(ws: Workspace, move: Move) -> None:
             for r in repos
         ]
         state.save(ws, record)
+
+
+class Migrate(Command):
+    DESCRIPTION = "move builders of the deprecated nested layout to the sibling builders folder"
+
+    dry_run = cli.Flag("--dry-run", help="print the plan and change nothing")
+
+    def main(self) -> int:
+        return migrate(start_dir(), self.dry_run)

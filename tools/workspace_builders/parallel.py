@@ -7,6 +7,7 @@ on up, so a rollback after it sees everything this run did and nothing still run
 
 from __future__ import annotations
 
+import signal
 import threading
 from collections.abc import Callable, Sequence
 
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
     R = TypeVar("R")
 
 MAX_THREADS = 8
+_STOPS = {signal.SIGINT, signal.SIGTERM}
 
 
 def each(
@@ -34,43 +36,61 @@ def each(
     outcomes: dict[int, R | BaseException] = {}
     lock = threading.Lock()
     stop = threading.Event()
+    jobs = min(jobs, len(items))
+    running = [jobs]
+    all_done = threading.Event()
 
     def worker() -> None:
-        while not stop.is_set():
+        try:
+            while not stop.is_set():
+                with lock:
+                    job = next(todo, None)
+                if job is None:
+                    return
+                index, item = job
+                outcome: R | BaseException
+                try:
+                    outcome = work(item)
+                except Exception as exc:
+                    outcome = exc
+                with lock:
+                    outcomes[index] = outcome
+                    if done:
+                        done(item, outcome)
+        finally:
             with lock:
-                job = next(todo, None)
-            if job is None:
-                return
-            index, item = job
-            outcome: R | BaseException
-            try:
-                outcome = work(item)
-            except Exception as exc:
-                outcome = exc
-            with lock:
-                outcomes[index] = outcome
-                if done:
-                    done(item, outcome)
+                running[0] -= 1
+                if not running[0]:
+                    all_done.set()
 
+    if not jobs:
+        return []
     # Plain threads: concurrent.futures would cost an import of logging on every start-up.
-    workers = [threading.Thread(target=worker) for _ in range(min(jobs, len(items)))]
+    workers = [threading.Thread(target=worker) for _ in range(jobs)]
     try:
-        for thread in workers:
-            thread.start()
-        for thread in workers:
-            while thread.is_alive():
-                thread.join(0.05)  # a join without a timeout would not let the signal handler run
+        # Signals held back while the workers start: a start cut short by one would leave a thread
+        # running that was never counted as started.
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, _STOPS)
+        try:
+            for thread in workers:
+                thread.start()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+        _wait(all_done)
     except BaseException:
         stop.set()
-        _join_all(workers)
+        while True:
+            try:
+                _wait(all_done)  # a second interrupt waits for the workers all the same
+                break
+            except BaseException:
+                continue
         raise
     return [(item, outcomes[index]) for index, item in enumerate(items)]
 
 
-def _join_all(workers: list[threading.Thread]) -> None:
-    for thread in workers:
-        while thread.is_alive():
-            try:
-                thread.join(0.05)
-            except BaseException:  # a second interrupt waits for the workers all the same
-                continue
+def _wait(event: threading.Event) -> None:
+    # Waited for in short steps so the signal handler runs; the workers count themselves out, since
+    # Thread.is_alive() can be wrong after a join() that an interrupt cut short.
+    while not event.wait(0.05):
+        pass

@@ -11,14 +11,19 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+from plumbum import cli
+
 from workspace_builders import archive as archives
 from workspace_builders import git, output, parallel, state
 from workspace_builders.checkout import ROOT
+from workspace_builders.cli import WithDryRunAndJson, run_tool, start_dir
 from workspace_builders.errors import BuildersError, bad_input
+from workspace_builders.locks import repository_lock, try_builder_lock
 from workspace_builders.workspace import REPOS, TRASH, Workspace, discover
 
 _AGE = re.compile(r"(\d+)([dhm])")
@@ -41,12 +46,12 @@ def prune(start: Path, dry_run: bool, as_json: bool, empty_trash: bool, older_th
         "emptied": [],
     }
     trash_emptied = True
-    _move_orphans(ws, dry_run, report)
+    unrepaired = _move_orphans(ws, dry_run, report)
     _close_vanished(ws, dry_run, report)
-    failed = _prune_admin_entries(ws, dry_run, report)
+    failed = bool(unrepaired) | _prune_admin_entries(ws, dry_run, report, unrepaired)
     if empty_trash:
         trash_emptied = _empty_trash(ws, max_age if max_age is not None else 7 * 86400, dry_run, report)
-        failed |= _prune_admin_entries(ws, dry_run, report)
+        failed |= _prune_admin_entries(ws, dry_run, report, unrepaired)
     if as_json:
         output.json_document({"dry_run": dry_run, **report})
     else:
@@ -70,19 +75,23 @@ def _repositories(ws: Workspace) -> list[Path]:
     return [ws.root, *ws.clones()]
 
 
-def _prune_admin_entries(ws: Workspace, dry_run: bool, report: dict[str, list[str]]) -> bool:
+def _prune_admin_entries(ws: Workspace, dry_run: bool, report: dict[str, list[str]], unrepaired: set[Path]) -> bool:
     """`git worktree prune` in every repository; True when it failed in any (each is named)."""
 
     def prune_one(repo: Path) -> list[str]:
         args = ["worktree", "prune", "--verbose"] + (["--dry-run"] if dry_run else [])
-        done = git.probe(repo, *args)
+        with repository_lock(ws.common_dir if repo == ws.root else repo / ".git"):  # a run adding one ends first
+            done = git.probe(repo, *args)
         if done.returncode != 0:
             raise git.GitFailed(done)
         said = done.stdout + done.stderr  # git reports what it prunes on stderr
         return [f"{repo.name}: {line.strip()}" for line in said.splitlines() if line.strip()]
 
     failed = False
-    for repo, outcome in parallel.each(_repositories(ws), prune_one):
+    for repo in sorted(unrepaired):
+        output.say(f"{repo}: not pruned, so the worktree named above keeps its link to its branch")
+    failed = False
+    for repo, outcome in parallel.each([r for r in _repositories(ws) if r not in unrepaired], prune_one):
         if isinstance(outcome, BaseException):
             output.error(
                 f"{repo}: {outcome}",
@@ -98,15 +107,29 @@ def _close_vanished(ws: Workspace, dry_run: bool, report: dict[str, list[str]]) 
     for record in state.load_all(ws):
         if Path(record.path).exists():
             continue
-        report["closed"].append(f"{record.name} ({record.path} is gone; its branches are kept)")
-        if not dry_run:
-            state.record_removal(ws, record.name, {}, {"all": f"{record.branch} (vanished: kept)"})
-            state.delete(ws, record.name)
+        if record.status in (state.CREATING, state.MIGRATING):
+            # A run that was stopped: its command completes it, and remove takes its branches away.
+            command = "builders migrate" if record.status == state.MIGRATING else f"builders new {record.name}"
+            report["left_alone"].append(
+                f"{record.name} (status {record.status}: {command} completes it, builders remove {record.name} ends it)"
+            )
+            continue
+        with try_builder_lock(ws, record.name) as free:
+            if not free or state.load(ws, record.name) != record:
+                report["left_alone"].append(f"{record.name} (a run is working on it)")
+                continue
+            report["closed"].append(f"{record.name} ({record.path} is gone; its branches are kept)")
+            if not dry_run:
+                state.record_removal(ws, record.name, {}, {"all": f"{record.branch} (vanished: kept)"})
+                state.delete(ws, record.name)
 
 
-def _move_orphans(ws: Workspace, dry_run: bool, report: dict[str, list[str]]) -> None:
+def _move_orphans(ws: Workspace, dry_run: bool, report: dict[str, list[str]]) -> set[Path]:
+    """Move proven orphans to the trash; the clones whose worktrees in them could not be repaired
+    (their admin entries must not be pruned: that would cut the worktree off from its branch)."""
+    unrepaired: set[Path] = set()
     if not ws.builders_dir.is_dir():
-        return
+        return unrepaired
     registered = {w.path for w in git.worktrees(ws.root) if not w.prunable}
     recorded = {Path(r.path) for r in state.load_all(ws)}
     for folder in sorted(ws.builders_dir.iterdir()):
@@ -116,13 +139,18 @@ def _move_orphans(ws: Workspace, dry_run: bool, report: dict[str, list[str]]) ->
         if proof is None:
             report["left_alone"].append(f"{folder} (no proof it was a builder of this workspace)")
             continue
-        stamp = datetime.now(timezone.utc).strftime(_STAMP)
-        target = ws.builders_dir / TRASH / f"{folder.name}-{stamp}"
-        report["trashed"].append(f"{folder} -> {target} ({proof})")
-        if not dry_run:
-            target.parent.mkdir(exist_ok=True)
-            folder.rename(target)
-            _repair_nested(target)
+        with try_builder_lock(ws, folder.name) as free:
+            if not free:
+                report["left_alone"].append(f"{folder} (a run is working on it)")
+                continue
+            stamp = datetime.now(timezone.utc).strftime(_STAMP)
+            target = ws.builders_dir / TRASH / f"{folder.name}-{stamp}"
+            report["trashed"].append(f"{folder} -> {target} ({proof})")
+            if not dry_run:
+                target.parent.mkdir(exist_ok=True)
+                folder.rename(target)
+                unrepaired |= _repair_nested(ws, target)
+    return unrepaired
 
 
 def orphan_proof(ws: Workspace, folder: Path, recorded: set[Path]) -> str | None:
@@ -148,14 +176,21 @@ def orphan_proof(ws: Workspace, folder: Path, recorded: set[Path]) -> str | None
     return None
 
 
-def _repair_nested(moved: Path) -> None:
-    """Point the nested worktrees' admin entries at their new place, so that prune keeps them."""
+def _repair_nested(ws: Workspace, moved: Path) -> set[Path]:
+    """Point the nested worktrees' admin entries at their new place, so that prune keeps them; the
+    clones where that failed (each is reported)."""
+    failed: set[Path] = set()
     nested = moved / REPOS
     if not nested.is_dir():
-        return
+        return failed
     for entry in sorted(nested.iterdir()):
         if (entry / ".git").is_file() and not entry.is_symlink():
-            git.probe(entry, "worktree", "repair")
+            done = git.probe(entry, "worktree", "repair")
+            if done.returncode != 0:
+                clone = ws.clone(entry.name)
+                output.error(f"{entry}: {git.GitFailed(done).message}", f"git -C {entry} worktree repair")
+                failed.add(clone)
+    return failed
 
 
 def _empty_trash(ws: Workspace, max_age: int, dry_run: bool, report: dict[str, list[str]]) -> bool:
@@ -250,3 +285,19 @@ def _admin_dir(folder: Path) -> Path:
         raise BuildersError(f"{folder}/.git names no repository", f"look at it: cat {folder}/.git")
     admin = Path(text.removeprefix("gitdir: "))
     return admin if admin.is_absolute() else (folder / admin).resolve()
+
+
+class Prune(WithDryRunAndJson):
+    DESCRIPTION = "clean stale worktree entries, close vanished builders, move proven orphans to the trash"
+
+    empty_trash = cli.Flag("--empty-trash", help="delete what prune moved to the trash (default: older than 7d)")
+    older_than = cli.SwitchAttr(
+        "--older-than", str, argname="AGE", help="with --empty-trash: an age such as 7d, 12h, 30m"
+    )
+
+    def main(self) -> int:
+        return prune(start_dir(), self.dry_run, self.as_json, self.empty_trash, self.older_than)
+
+
+if __name__ == "__main__":
+    sys.exit(run_tool(Prune, "python -m workspace_builders.prune"))

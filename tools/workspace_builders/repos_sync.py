@@ -13,7 +13,10 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from plumbum import cli
+
 from workspace_builders import git, output, parallel
+from workspace_builders.cli import WithDryRunAndJson, start_dir
 from workspace_builders.errors import BuildersError, bad_input
 from workspace_builders.workspace import Workspace, discover
 
@@ -128,3 +131,13 @@ def _action_done(item: Item, outcome: object) -> str:
 def _row(item: Item, action: str, outcome: object) -> dict[str, object]:
     error = _message(outcome) if isinstance(outcome, BaseException) else None
     return {"name": item.name, "path": str(item.target), "url": item.url, "action": action, "error": error}
+
+
+class Sync(WithDryRunAndJson):
+    DESCRIPTION = "clone every repo declared with a url in workspaces.yaml into repos/, in parallel"
+
+    fetch = cli.Flag("--fetch", help="also fetch the repos already cloned")
+    jobs = cli.SwitchAttr("--jobs", int, argname="N", help="clones at a time (default: CPU count, at most 8)")
+
+    def main(self) -> int:
+        return sync(start_dir(), self.jobs, self.fetch, self.dry_run, self.as_json)

@@ -10,11 +10,15 @@ only when nothing is on them that their base does not already have.
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from plumbum import cli
+
 from workspace_builders import archive as archives
 from workspace_builders import builder_scripts, faults, git, output, parallel, state
+from workspace_builders.cli import WithDryRunAndJson, run_tool, start_dir
 from workspace_builders.errors import BuildersError, bad_input
 from workspace_builders.locks import builder_lock, repository_lock
 from workspace_builders.names import check_builder_name, closest
@@ -387,3 +391,17 @@ def _show(
     if isinstance(kept, dict):
         for label, why in kept.items():
             output.result(f"  kept branch in {label}: {why}")
+
+
+class Remove(WithDryRunAndJson):
+    DESCRIPTION = "remove a builder and its repo worktrees; refuses when work would be lost"
+
+    force = cli.Flag("--force", help="save what would be lost under refs/builders/archive/..., then remove")
+    keep_branches = cli.Flag("--keep-branches", help="keep the builder's branches even when they hold nothing")
+
+    def main(self, name: str) -> int:
+        return remove(start_dir(), name, self.force, self.keep_branches, self.dry_run, self.as_json)
+
+
+if __name__ == "__main__":
+    sys.exit(run_tool(Remove, "python -m workspace_builders.safe_remove"))

@@ -10,7 +10,10 @@ import os
 from importlib import resources
 from pathlib import Path
 
+from plumbum import cli
+
 from workspace_builders import hooks_install, output
+from workspace_builders.cli import Command, start_dir
 from workspace_builders.errors import BuildersError, bad_input
 from workspace_builders.workspace import discover
 
@@ -30,7 +33,7 @@ def scaffold(start: Path, dry_run: bool, *, force: bool = False, hooks: bool = T
     def did(done: str, todo: str) -> str:
         return f"would {todo}" if dry_run else done
 
-    templates = resources.files("workspace_builders") / "templates" / TEMPLATE
+    templates = resources.files("workspace_builders.templates") / TEMPLATE
     for template in sorted(templates.iterdir(), key=lambda t: t.name):
         if template.name == GITIGNORE_BLOCK:
             continue
@@ -84,3 +87,14 @@ def _why_kept(target: Path, backup: Path, force: bool) -> str | None:
     if os.path.lexists(backup):
         return f"{backup.name} exists"
     return None
+
+
+class Scaffold(Command):
+    DESCRIPTION = "copy the workspace-root templates into this root and install the hooks"
+
+    force = cli.Flag("--force", help="replace files that differ from the templates, keeping each old one as NAME.orig")
+    no_hooks = cli.Flag("--no-hooks", help="do not install the git hooks")
+    dry_run = cli.Flag("--dry-run", help="print what would be written and change nothing")
+
+    def main(self) -> int:
+        return scaffold(start_dir(), self.dry_run, force=self.force, hooks=not self.no_hooks)

@@ -15,6 +15,7 @@ CREATING = "creating"
 READY = "ready"
 SETUP_FAILED = "setup-failed"
 REMOVING = "removing"
+MIGRATING = "migrating"  # moved, or being moved, out of the deprecated nested layout
 
 
 @dataclass

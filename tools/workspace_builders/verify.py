@@ -7,10 +7,12 @@ are git's own.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from workspace_builders import git, output, parallel, state
+from workspace_builders import git, links, output, parallel, state
+from workspace_builders.cli import WithJson, run_tool, start_dir
 from workspace_builders.errors import BuildersError
 from workspace_builders.names import check_builder_name, closest, did_you_mean
 from workspace_builders.state import BuilderState
@@ -187,12 +189,19 @@ def builder_checks(
         repo = record.repo(w.path.name) if record else None
         for check, ok, detail, hint in link_checks(clone / ".git", w, repo.branch if repo else expected):
             add(w.path.name, check, ok, detail, hint)
+    # A nested worktree whose clone no longer lists it here (moved without a repair): only the disk knows.
+    repos_folder = path / REPOS
+    listed_here = sorted(repos_folder.iterdir()) if repos_folder.is_dir() and not repos_folder.is_symlink() else []
+    for folder in [p for p in listed_here if p.name not in found and (p / ".git").is_file()]:
+        for check, ok, detail, hint in _both_ends(ws.clone(folder.name) / ".git", folder):
+            add(folder.name, check, ok, detail, hint)
     if record is None:
         detail = "no state file: a plain worktree (builders init never ran here, or failed)"
         add("root", "state", False, detail, f"make it a builder: builders init --builder {name} --repos ...")
         return checks
     add("root", "state: path", Path(record.path) == path, f"state says {record.path}", "builders migrate or prune")
-    add("root", "state: status", record.status == state.READY, record.status, f"builders new {name} (completes it)")
+    completes = "builders migrate" if record.status == state.MIGRATING else f"builders new {name}"
+    add("root", "state: status", record.status == state.READY, record.status, f"{completes} (completes it)")
     recorded = {r.name for r in record.repos}
     on_disk = set(found)
     agree = recorded == on_disk
@@ -203,29 +212,13 @@ def builder_checks(
 
 def link_checks(common_dir: Path, entry: git.Worktree, branch: str | None) -> list[tuple[str, bool, str, str]]:
     """Both ends of a worktree's link, its branch, and that git would not prune it."""
-    results: list[tuple[str, bool, str, str]] = []
-    link = entry.path / ".git"
-    admin: Path | None = None
-    if link.is_file():
-        text = link.read_text(encoding="utf-8", errors="replace").strip()
-        admin = Path(text.removeprefix("gitdir: "))
-    to_admin = admin is not None and admin.parent == common_dir / "worktrees" and admin.is_dir()
+    results = _both_ends(common_dir, entry.path)
     results.append(
         (
-            "link: .git names its admin dir",
-            to_admin,
-            "" if to_admin else f"{link} does not name a dir in {common_dir}/worktrees",
-            f"git -C {common_dir.parent} worktree repair {entry.path}",
-        )
-    )
-    back = admin / "gitdir" if admin else None
-    names_back = back is not None and back.is_file() and Path(back.read_text(encoding="utf-8").strip()) == link
-    results.append(
-        (
-            "link: admin dir names it back",
-            names_back,
-            "" if names_back else "the admin dir's gitdir names another place",
-            f"git -C {common_dir.parent} worktree repair {entry.path}",
+            "complete (not left half-made)",
+            not entry.unfinished,
+            "its creation never finished",
+            "run the command that made it again (builders new/init), or remove it: builders remove NAME",
         )
     )
     results.append(("link: not prunable", not entry.prunable, "git would prune it", "builders prune"))
@@ -236,3 +229,34 @@ def link_checks(common_dir: Path, entry: git.Worktree, branch: str | None) -> li
             ("branch", short == branch, f"on {short}, expected {branch}", f"git -C {entry.path} switch {branch}")
         )
     return results
+
+
+def _both_ends(common_dir: Path, worktree: Path) -> list[tuple[str, bool, str, str]]:
+    link = links.link_of(worktree, common_dir)
+    to_admin = link.admin is not None
+    repair = f"git -C {common_dir.parent} worktree repair {worktree}"
+    return [
+        (
+            "link: .git names its admin dir",
+            to_admin,
+            "" if to_admin else f"{worktree / '.git'} does not name a dir in {common_dir}/worktrees",
+            repair,
+        ),
+        (
+            "link: admin dir names it back",
+            link.names_back,
+            "" if link.names_back else "the admin dir's gitdir names another place",
+            repair,
+        ),
+    ]
+
+
+class Verify(WithJson):
+    DESCRIPTION = "check layout, links and state of every builder (or those named); exit 1 on a failure"
+
+    def main(self, *names: str) -> int:
+        return verify(start_dir(), list(names), self.as_json)
+
+
+if __name__ == "__main__":
+    sys.exit(run_tool(Verify, "python -m workspace_builders.verify"))
