@@ -16,7 +16,6 @@ from conftest import builders_dir, copy_project
 from sample_workspace import commit_all, make_workspace
 
 
-
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A fresh venv with the wheel built from this project's files as they are now (and its dependencies)."""
