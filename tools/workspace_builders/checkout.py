@@ -14,7 +14,7 @@ from pathlib import Path
 from workspace_builders import git, links, output
 from workspace_builders.errors import BuildersError, bad_input
 from workspace_builders.locks import repository_lock
-from workspace_builders.workspace import REPOS
+from workspace_builders.workspace import REPOS, ROOT
 
 CREATE = "create"  # new branch at the base, new worktree
 REUSE_BRANCH = "reuse-branch"  # the branch an interrupted run made, new worktree
@@ -22,7 +22,6 @@ TAKE_UP = "take-up"  # a worktree a killed run left unfinished: finish it, or se
 PRESENT = "present"  # already there: nothing to do
 
 ORIGIN_HEAD = "refs/remotes/origin/HEAD"
-ROOT = "root"  # the label of the builder's own worktree (of the workspace root), beside repo names
 
 
 @dataclass(frozen=True)

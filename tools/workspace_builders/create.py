@@ -23,12 +23,12 @@ from workspace_builders import (
     parallel,
     state,
 )
-from workspace_builders.checkout import ROOT, Checkout
+from workspace_builders.checkout import Checkout
 from workspace_builders.errors import BuildersError, bad_input
 from workspace_builders.locks import builder_lock
 from workspace_builders.names import RepoSpec, check_builder_name, check_ref, closest, did_you_mean, parse_repo_specs
 from workspace_builders.state import BuilderState, RepoState
-from workspace_builders.workspace import REPOS, Location, Workspace
+from workspace_builders.workspace import REPOS, ROOT, Location, Workspace
 
 ALL = "all"
 
@@ -349,8 +349,7 @@ def init_builder(location: Location, repos: str | None, builder: str | None, dry
     ws = location.workspace
     if builder is not None:
         name = check_builder_name(builder)
-        known = state.load(ws, name)
-        path = Path(known.path) if known else ws.builder_path(name)
+        path = state.path_of(ws, name, state.load(ws, name))
     elif location.in_builder:
         path = location.worktree
         name = path.name

@@ -302,20 +302,21 @@ def has_commits(repo: Path) -> bool:
 def changed_tracked_files(repo: Path) -> list[str]:
     """Paths of tracked files with uncommitted changes (staged or not)."""
     out = run(repo, "status", "--porcelain=v1", "-z", "--untracked-files=no", read_only=True)
-    return _porcelain_paths(out)
+    return [entry[3:] for entry in _porcelain_entries(out)]
 
 
-def _porcelain_paths(out: str) -> list[str]:
-    paths: list[str] = []
+def _porcelain_entries(out: str) -> list[str]:
+    """`git status --porcelain=v1 -z` output as `XY path` entries; a rename's or copy's source path,
+    which follows its entry as a field of its own, is skipped."""
+    entries: list[str] = []
     fields = iter(out.split("\0"))
     for field in fields:
         if not field:
             continue
-        status, path = field[:2], field[3:]
-        paths.append(path)
-        if "R" in status or "C" in status:
+        entries.append(field)
+        if "R" in field[:2] or "C" in field[:2]:
             next(fields, None)  # the rename's source path
-    return paths
+    return entries
 
 
 def branch_name_ok(branch: str) -> bool:
@@ -442,14 +443,14 @@ def add_worktree(repo: Path, path: Path, branch: str, commit: str, *, new_branch
 
 
 def drop_stale_branch_lock(common_dir: Path, branch: str) -> None:
-    """Remove an empty `refs/heads/<branch>.lock` that a git stopped by a signal left behind (one
-    stopped while `reset` moved the branch does); it would make every later update of the branch fail.
+    """Remove a `refs/heads/<branch>.lock` that a git stopped by a signal left behind (one stopped
+    while it made or moved the branch does); it would make every later update of the branch fail.
 
     Only for a branch of a builder that no one has been handed yet, with the repository lock held:
     no git of this toolkit is running there then, and nobody else has a reason to write that branch.
     """
     lock = common_dir / "refs" / "heads" / f"{branch}.lock"
-    if lock.is_file() and not lock.is_symlink() and lock.stat().st_size == 0:
+    if lock.is_file() and not lock.is_symlink():
         lock.unlink()
 
 
@@ -473,15 +474,7 @@ def delete_branch_at(repo: Path, branch: str, commit: str) -> bool:
 
 def status_entries(worktree: Path) -> list[str]:
     """Uncommitted changes and untracked (not ignored) paths, an untracked folder as one line."""
-    out = run(worktree, "status", "--porcelain=v1", "-z", read_only=True)
-    entries: list[str] = []
-    fields = iter(out.split("\0"))
-    for field in fields:
-        if field:
-            entries.append(field)
-            if field[0] in "RC":
-                next(fields, None)
-    return entries
+    return _porcelain_entries(run(worktree, "status", "--porcelain=v1", "-z", read_only=True))
 
 
 def reachable_from_a_ref(worktree: Path) -> bool:

@@ -16,6 +16,7 @@ from workspace_builders.git import CREATING_MARK
 @dataclass(frozen=True)
 class Link:
     admin: Path | None  # the admin dir the worktree's .git file names, if it names one in common_dir
+    # (it may be gone: git's prune, or a hand, took it away)
     names_back: bool  # and that admin dir names the worktree back
 
     @property
@@ -40,7 +41,7 @@ def link_of(worktree: Path, common_dir: Path) -> Link:
     if text is None or not text.startswith("gitdir: "):
         return Link(None, False)
     admin = (worktree / text.removeprefix("gitdir: ")).resolve()  # absolute, or relative to the worktree
-    if admin.parent != (common_dir / "worktrees").resolve() or not admin.is_dir():
+    if admin.parent != (common_dir / "worktrees").resolve():
         return Link(None, False)
     back = _read(admin / "gitdir")
     names_back = back is not None and (admin / back).resolve() == dot_git.resolve()

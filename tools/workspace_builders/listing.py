@@ -13,14 +13,13 @@ from workspace_builders.cli import Command, WithJson, start_dir
 from workspace_builders.errors import BuildersError
 from workspace_builders.names import check_builder_name, closest
 from workspace_builders.state import BuilderState
-from workspace_builders.workspace import REPOS, Workspace, discover
+from workspace_builders.workspace import REPOS, ROOT, Workspace, discover
 
 
 def builder_path(start: Path, name: str) -> Path:
     ws = discover(start).workspace
     check_builder_name(name)
-    recorded = state.load(ws, name)
-    path = Path(recorded.path) if recorded else ws.builder_path(name)
+    path = state.path_of(ws, name, state.load(ws, name))
     if not path.is_dir():
         match = closest(name, state.builder_names(ws))
         hint = f"did you mean {match!r}? builders path {match}" if match else f"create it: builders new {name}"
@@ -170,7 +169,7 @@ def collect(ws: Workspace, with_bases: bool, failures: list[tuple[str, str]]) ->
         record = recorded_at.get(row.path)
         root_base = bases.get((ws.root, record.base_ref)) if record else None
         row.trees.append(
-            Tree("root", row.path, root_base, row.head, unknown={"ahead/behind"} if ws.root in failed_at else set())
+            Tree(ROOT, row.path, root_base, row.head, unknown={"ahead/behind"} if ws.root in failed_at else set())
         )
         for source, entry in nested.get(row.path, []):
             repo = record.repo(source.name) if record else None

@@ -19,12 +19,11 @@ from pathlib import Path
 from plumbum import cli
 
 from workspace_builders import archive as archives
-from workspace_builders import git, output, parallel, state
-from workspace_builders.checkout import ROOT
+from workspace_builders import git, links, output, parallel, state
 from workspace_builders.cli import WithDryRunAndJson, run_tool, start_dir
 from workspace_builders.errors import BuildersError, bad_input
 from workspace_builders.locks import repository_lock, try_builder_lock
-from workspace_builders.workspace import REPOS, TRASH, Workspace, discover
+from workspace_builders.workspace import REPOS, ROOT, TRASH, Workspace, discover
 
 _AGE = re.compile(r"(\d+)([dhm])")
 _SECONDS = {"d": 86400, "h": 3600, "m": 60}
@@ -159,17 +158,10 @@ def orphan_proof(ws: Workspace, folder: Path, recorded: set[Path]) -> str | None
     Its `.git` file must name an admin dir of this root, and either that dir's `gitdir` must name the
     folder back, or a state file must record the folder.
     """
-    link = folder / ".git"
-    if not link.is_file() or link.is_symlink():
+    link = links.link_of(folder, ws.common_dir)
+    if link.admin is None:
         return None
-    text = link.read_text(encoding="utf-8", errors="replace").strip()
-    if not text.startswith("gitdir: "):
-        return None
-    admin = Path(text.removeprefix("gitdir: "))
-    if admin.parent != ws.common_dir / "worktrees":
-        return None
-    back = admin / "gitdir"
-    if back.is_file() and Path(back.read_text(encoding="utf-8").strip()) == link:
+    if link.names_back:
         return "its .git names this root and the root names it back"
     if folder in recorded:
         return "its .git names this root and a state file records it"

@@ -23,9 +23,8 @@ from workspace_builders.errors import BuildersError, bad_input
 from workspace_builders.locks import builder_lock, repository_lock
 from workspace_builders.names import check_builder_name, closest
 from workspace_builders.state import BuilderState
-from workspace_builders.workspace import REPOS, Workspace, discover
+from workspace_builders.workspace import REPOS, ROOT, Workspace, discover
 
-ROOT = "root"
 ARCHIVE_PREFIX = archives.PREFIX
 
 
@@ -115,9 +114,9 @@ def remove(start: Path, name: str, force: bool, keep_branches: bool, dry_run: bo
 
 
 def _builder_path(ws: Workspace, name: str, record: BuilderState | None) -> Path:
+    path = state.path_of(ws, name, record)
     if record is not None:
-        return Path(record.path)
-    path = ws.builder_path(name)
+        return path
     if os.path.lexists(path) or any(w.path == path for w in git.worktrees(ws.root)):
         return path
     match = closest(name, state.builder_names(ws))

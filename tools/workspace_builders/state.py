@@ -70,6 +70,11 @@ def load(ws: Workspace, name: str) -> BuilderState | None:
         ) from None
 
 
+def path_of(ws: Workspace, name: str, record: BuilderState | None) -> Path:
+    """Where builder `name` is: where its state says, else where a new one would be made."""
+    return Path(record.path) if record is not None else ws.builder_path(name)
+
+
 def load_all(ws: Workspace) -> list[BuilderState]:
     """Every builder's state, by name."""
     folder = ws.admin_dir / "state"

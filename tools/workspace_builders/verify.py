@@ -16,7 +16,7 @@ from workspace_builders.cli import WithJson, run_tool, start_dir
 from workspace_builders.errors import BuildersError
 from workspace_builders.names import check_builder_name, closest, did_you_mean
 from workspace_builders.state import BuilderState
-from workspace_builders.workspace import REPOS, Workspace, discover
+from workspace_builders.workspace import REPOS, ROOT, Workspace, discover
 
 WORKSPACE = "(workspace)"
 GIT_FAILED = "git can read it"  # the check row of a repository or builder where git failed
@@ -64,7 +64,7 @@ def verify(start: Path, names: list[str], as_json: bool) -> int:
     items = list(targets.items())
     for (name, _), outcome in parallel.each(items, lambda item: builder_checks(ws, item[0], *item[1], nested)):
         if isinstance(outcome, BuildersError):  # git failed on this builder: the others are still checked
-            checks.append(Check(name, "root", GIT_FAILED, False, outcome.message, outcome.hint or ""))
+            checks.append(Check(name, ROOT, GIT_FAILED, False, outcome.message, outcome.hint or ""))
         elif isinstance(outcome, BaseException):
             raise outcome
         else:
@@ -92,7 +92,7 @@ def workspace_checks(ws: Workspace) -> list[Check]:
     checks.append(
         Check(
             WORKSPACE,
-            "root",
+            ROOT,
             "repos/ ignored",
             ignored,
             "" if ignored else "clones would show as embedded repositories",
@@ -101,9 +101,9 @@ def workspace_checks(ws: Workspace) -> list[Check]:
     )
     try:
         ws.check_builders_dir()
-        checks.append(Check(WORKSPACE, "root", "builders folder outside the root", True, str(ws.builders_dir)))
+        checks.append(Check(WORKSPACE, ROOT, "builders folder outside the root", True, str(ws.builders_dir)))
     except BuildersError as exc:
-        checks.append(Check(WORKSPACE, "root", "builders folder outside the root", False, exc.message, exc.hint or ""))
+        checks.append(Check(WORKSPACE, ROOT, "builders folder outside the root", False, exc.message, exc.hint or ""))
     return checks
 
 
@@ -114,7 +114,7 @@ def unregistered_folders(ws: Workspace, registered: set[Path]) -> list[Check]:
     return [
         Check(
             folder.name,
-            "root",
+            ROOT,
             "registered with git",
             False,
             f"{folder} is not a worktree git knows",
@@ -157,7 +157,7 @@ def builder_checks(
     if entry is None:
         assert record is not None
         add(
-            "root",
+            ROOT,
             "state has a builder",
             False,
             f"state records {record.path}, which git does not know",
@@ -167,7 +167,7 @@ def builder_checks(
     path = entry.path
     nested = path.is_relative_to(ws.root)
     add(
-        "root",
+        ROOT,
         "layout: sibling, not nested",
         not nested,
         f"{path} is inside the root (deprecated nested layout)" if nested else "",
@@ -176,13 +176,13 @@ def builder_checks(
     covered = nested and git.is_ignored(ws.root, str(path.relative_to(ws.root)) + "/")
     if nested:
         add(
-            "root", "layout: not ignored by the root", not covered, "the root's gitignore covers it", "builders migrate"
+            ROOT, "layout: not ignored by the root", not covered, "the root's gitignore covers it", "builders migrate"
         )
     if path.is_dir():
         ok = git.is_ignored(path, f"{REPOS}/")
-        add("root", "repos/ ignored", ok, "" if ok else "nested repos show as embedded", "ignore repos/ on this branch")
+        add(ROOT, "repos/ ignored", ok, "" if ok else "nested repos show as embedded", "ignore repos/ on this branch")
     expected = record.branch if record else None
-    checks += [Check(name, "root", c, ok, d, h) for c, ok, d, h in link_checks(ws.common_dir, entry, expected)]
+    checks += [Check(name, ROOT, c, ok, d, h) for c, ok, d, h in link_checks(ws.common_dir, entry, expected)]
     found: dict[str, git.Worktree] = {}
     for clone, w in nested_by_folder.get(path / REPOS, []):
         found[w.path.name] = w
@@ -197,16 +197,16 @@ def builder_checks(
             add(folder.name, check, ok, detail, hint)
     if record is None:
         detail = "no state file: a plain worktree (builders init never ran here, or failed)"
-        add("root", "state", False, detail, f"make it a builder: builders init --builder {name} --repos ...")
+        add(ROOT, "state", False, detail, f"make it a builder: builders init --builder {name} --repos ...")
         return checks
-    add("root", "state: path", Path(record.path) == path, f"state says {record.path}", "builders migrate or prune")
+    add(ROOT, "state: path", Path(record.path) == path, f"state says {record.path}", "builders migrate or prune")
     completes = "builders migrate" if record.status == state.MIGRATING else f"builders new {name}"
-    add("root", "state: status", record.status == state.READY, record.status, f"{completes} (completes it)")
+    add(ROOT, "state: status", record.status == state.READY, record.status, f"{completes} (completes it)")
     recorded = {r.name for r in record.repos}
     on_disk = set(found)
     agree = recorded == on_disk
     detail = "" if agree else f"state: {sorted(recorded) or '-'}, git: {sorted(on_disk) or '-'}"
-    add("root", "state: repos agree with git", agree, detail, f"builders init --builder {name} --repos ...")
+    add(ROOT, "state: repos agree with git", agree, detail, f"builders init --builder {name} --repos ...")
     return checks
 
 
@@ -233,7 +233,7 @@ def link_checks(common_dir: Path, entry: git.Worktree, branch: str | None) -> li
 
 def _both_ends(common_dir: Path, worktree: Path) -> list[tuple[str, bool, str, str]]:
     link = links.link_of(worktree, common_dir)
-    to_admin = link.admin is not None
+    to_admin = link.admin is not None and link.admin.is_dir()
     repair = f"git -C {common_dir.parent} worktree repair {worktree}"
     return [
         (

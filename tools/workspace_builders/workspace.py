@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from workspace_builders.config import Config
 
 REPOS = "repos"
+ROOT = "root"  # the label of a builder's own worktree (of the workspace root), beside repo names
 TRASH = ".trash"
 
 
