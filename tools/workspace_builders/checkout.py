@@ -69,7 +69,14 @@ def plan(
     """
     with repository_lock(common_dir):
         branch_ref = f"refs/heads/{branch}"
-        found = git.resolve_commits(source, [*bases, branch_ref])
+        try:
+            found = git.resolve_commits(source, [*bases, branch_ref])
+        except git.GitFailed as exc:  # a revision git refuses outright, such as HEAD@{5} past the reflog
+            said = exc.completed.stderr.strip().splitlines()[-1:] or [exc.message]
+            raise bad_input(
+                f"{label}: base {bases[0]!r} cannot be resolved in {source}: {said[0]}",
+                f"check it with: git -C {source} log -1 {bases[0]}  (or name a branch, tag or commit)",
+            ) from None
         base_ref = next((b for b in bases if found[b]), None)
         if base_ref is None:
             if explicit:

@@ -75,6 +75,8 @@ def _read(path: Path) -> dict[str, Any]:
         loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
         try:
             node = loader.get_single_node()
+            lines: dict[tuple[str, ...], int] = {}
+            _record_lines(node, (), lines, path, set())  # before building: it refuses aliases
             data = loader.construct_document(node) if node is not None else None
         finally:
             loader.dispose()
@@ -87,8 +89,6 @@ def _read(path: Path) -> dict[str, Any]:
         raise bad_input(f"{where}: malformed YAML: {problem}", f"fix the YAML syntax in {path.name}") from None
     if data is None:
         return {}
-    lines: dict[tuple[str, ...], int] = {}
-    _record_lines(node, (), lines)
     _check(data, _SCHEMA, (), path, lines)
     assert isinstance(data, dict)
     if "version" in data and data["version"] != 1:
@@ -96,18 +96,28 @@ def _read(path: Path) -> dict[str, Any]:
     return data
 
 
-def _record_lines(node: yaml.Node | None, at: tuple[str, ...], lines: dict[tuple[str, ...], int]) -> None:
+def _record_lines(
+    node: yaml.Node | None, at: tuple[str, ...], lines: dict[tuple[str, ...], int], path: Path, seen: set[int]
+) -> None:
     if node is None:
         return
+    if id(node) in seen and not isinstance(node, yaml.ScalarNode):
+        # An alias (*name) of a mapping or a list: one may refer to itself, or multiply (a "billion
+        # laughs"); nothing in these files needs one.
+        raise bad_input(
+            f"{path}:{node.start_mark.line + 1}: a YAML alias of a mapping or list ({'.'.join(at) or 'top'})",
+            f"write the value out in full in {path.name}",
+        )
+    seen.add(id(node))
     lines.setdefault(at, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
         for key, value in node.value:
             here = (*at, str(key.value))
             lines[here] = key.start_mark.line + 1
-            _record_lines(value, here, lines)
+            _record_lines(value, here, lines, path, seen)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
-            _record_lines(item, (*at, str(index)), lines)
+            _record_lines(item, (*at, str(index)), lines, path, seen)
 
 
 def _check(value: Any, shape: Any, at: tuple[str, ...], path: Path, lines: dict[tuple[str, ...], int]) -> None:

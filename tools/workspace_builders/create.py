@@ -211,6 +211,8 @@ def build(
         fresh = [c for c in checkouts if c.created_here or taking_up]
         record.copied = sorted({*record.copied, *_copy_in(ws, record, fresh, copy_root)})
         faults.point("create:copied")
+        record.status = state.READY  # only now, every worktree finished at both ends; still undone on a stop
+        state.save(ws, record)
     except BaseException:
         with interrupts.held_off():  # stopped half-way, the rollback would leave a mess of its own
             _rollback(ws, record, done, previous)
@@ -277,9 +279,7 @@ def _rollback(ws: Workspace, record: BuilderState, done: list[Checkout], previou
 
 
 def finish(ws: Workspace, record: BuilderState) -> None:
-    """Mark the builder ready, then run the setup script; its failure leaves status setup-failed."""
-    record.status = state.READY
-    state.save(ws, record)
+    """Run the setup script in a ready builder; its failure leaves status setup-failed."""
     script = ws.config.setup
     if not script:
         return

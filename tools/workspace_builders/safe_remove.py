@@ -236,6 +236,29 @@ def check(m: Member) -> None:
         m.needs_archive = True
     if m.locked:
         m.problems.append(f"locked (see: git -C {m.repo} worktree list --verbose)")
+    hidden = _hidden_repositories(m)
+    if hidden:
+        m.blockers.append(
+            f"{', '.join(hidden)}: a repository or worktree in an ignored folder (removal would delete it unseen:"
+            " move it out first)"
+        )
+
+
+def _hidden_repositories(m: Member) -> list[str]:
+    """Repositories and worktrees inside this worktree's ignored folders: neither status nor archive
+    sees them, and `git worktree remove` would delete them with everything else that is ignored."""
+    found: list[str] = []
+    for entry in git.ignored_entries(m.path):
+        relative = entry.rstrip("/")
+        if not entry.endswith("/") or (m.label == ROOT and (relative + "/").startswith(f"{REPOS}/")):
+            continue  # a file; or the nested repo worktrees, each checked as a worktree of its own
+        for folder, dirs, files in os.walk(m.path / relative):
+            if ".git" in dirs or ".git" in files:
+                found.append(os.path.relpath(folder, m.path))
+                dirs[:] = []
+            else:
+                dirs[:] = [d for d in dirs if not os.path.islink(os.path.join(folder, d))]
+    return found
 
 
 def archive(ws: Workspace, name: str, m: Member, stamp: str) -> None:

@@ -7,6 +7,7 @@ are git's own.
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -165,6 +166,13 @@ def builder_checks(
         )
         return checks
     path = entry.path
+    add(
+        ROOT,
+        "layout: a folder, not a symlink",
+        not path.is_symlink(),
+        f"{path} was replaced by a symlink to {os.path.realpath(path)}",
+        f"put the folder back in place: rm {path} && mv {os.path.realpath(path)} {path}",
+    )
     nested = path.is_relative_to(ws.root)
     add(
         ROOT,
@@ -200,8 +208,12 @@ def builder_checks(
         add(ROOT, "state", False, detail, f"make it a builder: builders init --builder {name} --repos ...")
         return checks
     add(ROOT, "state: path", Path(record.path) == path, f"state says {record.path}", "builders migrate or prune")
-    completes = "builders migrate" if record.status == state.MIGRATING else f"builders new {name}"
-    add(ROOT, "state: status", record.status == state.READY, record.status, f"{completes} (completes it)")
+    completes = {
+        state.MIGRATING: "builders migrate (completes it)",
+        state.REMOVING: f"builders remove {name} (completes the removal; add --force if it asks)",
+        state.SETUP_FAILED: f"fix scripts.setup, then run it again: builders init --builder {name}",
+    }.get(record.status, f"builders new {name} (completes it)")
+    add(ROOT, "state: status", record.status == state.READY, record.status, completes)
     recorded = {r.name for r in record.repos}
     on_disk = set(found)
     agree = recorded == on_disk

@@ -1,0 +1,73 @@
+"""What a newcomer's hunt found: work hidden in ignored folders, self-referencing YAML, bases git
+refuses outright, the hints for a stopped removal and a builder folder swapped for a symlink."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from conftest import Builders, Unchanged, builders_dir, commit
+from workspace_builders import git
+
+
+def test_remove_refuses_a_worktree_or_repository_in_an_ignored_folder(
+    root: Path, builders: Builders, unchanged: Unchanged
+) -> None:
+    assert builders("new", "s", "--repos", "alpha").code == 0
+    builder = builders_dir(root) / "s"
+    (root / "repos/alpha/.git/info").mkdir(exist_ok=True)
+    (root / "repos/alpha/.git/info/exclude").write_text(".cache/\n")
+    hidden = builder / "repos/alpha/.cache/gwt"
+    git.run(root / "repos/gamma", "worktree", "add", "-q", "-b", "side", str(hidden))
+    (hidden / "README.md").write_text("uncommitted work\n")
+    (root / ".git/info").mkdir(exist_ok=True)
+    (root / ".git/info/exclude").write_text("scratch/\n")
+    embedded = builder / "scratch/repo"
+    git.run(builder, "init", "-q", str(embedded))
+    (embedded / "only.txt").write_text("only copy\n")
+    commit(embedded, "the only commit")
+    for force in ([], ["--force"]):
+        with unchanged():
+            result = builders("remove", "s", *force)
+        assert result.code == 1, result.err
+        assert "a repository or worktree in an ignored folder" in result.err
+        assert ".cache/gwt" in result.err and "scratch/repo" in result.err
+    assert (hidden / "README.md").read_text() == "uncommitted work\n"
+
+
+def test_a_self_referencing_yaml_alias_is_bad_input(root: Path, builders: Builders, unchanged: Unchanged) -> None:
+    (root / "workspaces.local.yaml").write_text("builders: &a {dir: *a}\n")
+    with unchanged():
+        result = builders("new", "q", "--dry-run")
+    assert result.code == 2, result.err
+    assert "workspaces.local.yaml:1: a YAML alias of a mapping or list" in result.err
+    assert "hint: write the value out in full in workspaces.local.yaml" in result.err
+
+
+def test_a_base_git_refuses_outright_is_bad_input(root: Path, builders: Builders, unchanged: Unchanged) -> None:
+    with unchanged():
+        result = builders("new", "u", "--base", "HEAD@{5}")
+    assert result.code == 2, result.err
+    assert "error: root: base 'HEAD@{5}' cannot be resolved in" in result.err
+    assert "hint: check it with: git -C" in result.err
+
+
+def test_verify_names_a_stopped_removal_with_remove_as_the_fix(root: Path, builders: Builders) -> None:
+    assert builders("new", "r", "--repos", "alpha").code == 0
+    state_file = root / ".git/builders/state/r.json"
+    recorded = json.loads(state_file.read_text())
+    state_file.write_text(json.dumps({**recorded, "status": "removing"}))
+    checked = json.loads(builders("verify", "r", "--json").out)
+    (row,) = [c for c in checked["checks"] if c["check"] == "state: status"]
+    assert not row["ok"] and row["hint"].startswith("builders remove r")
+
+
+def test_verify_fails_a_builder_folder_swapped_for_a_symlink(root: Path, builders: Builders) -> None:
+    assert builders("new", "b").code == 0
+    builder = builders_dir(root) / "b"
+    moved = root.parent / "moved-b"
+    builder.rename(moved)
+    builder.symlink_to(moved)
+    checked = builders("verify", "b")
+    assert checked.code == 1
+    assert "layout: a folder, not a symlink" in checked.out and "FAIL" in checked.out
