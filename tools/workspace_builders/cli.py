@@ -147,6 +147,11 @@ Hook.subcommand("post-checkout", "workspace_builders.hook_post_checkout.PostChec
 Hook.subcommand("pre-commit", "workspace_builders.hook_pre_commit.PreCommit")
 Builders.subcommand("repos", Repos)
 Repos.subcommand("sync", "workspace_builders.repos_sync.Sync")
+Builders.subcommand("status", "workspace_builders.status.Status")
+Builders.subcommand("sync", "workspace_builders.sync.Sync")
+Builders.subcommand("land", "workspace_builders.land.Land")
+Builders.subcommand("push", "workspace_builders.push.Push")
+Builders.subcommand("restore", "workspace_builders.restore.Restore")
 
 
 def main(argv: list[str] | None = None) -> int:
