@@ -90,6 +90,13 @@ class WithDryRunAndJson(WithJson):
     dry_run = cli.Flag("--dry-run", help="print the plan and change nothing")
 
 
+def one_name(given: Sequence[str], command: str) -> str | None:
+    """The optional NAME of a command that works on the builder it runs in when none is given."""
+    if len(given) > 1:
+        raise bad_input(f"unexpected argument: {' '.join(given[1:])}", f"see: {command} --help")
+    return given[0] if given else None
+
+
 class Group(Command):
     """A word that only picks a command: alone it prints its help (exit 2); an unknown command is bad usage."""
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from plumbum import cli
 
-from workspace_builders import builder_scripts, interrupts, landing, output
-from workspace_builders.cli import WithDryRunAndJson, start_dir
+from workspace_builders import builder_scripts, faults, interrupts, landing, output
+from workspace_builders.cli import WithDryRunAndJson, one_name, start_dir
 from workspace_builders.errors import BuildersError, bad_input
 from workspace_builders.landing import Move, Touched, Tree
 from workspace_builders.locks import builder_lock
@@ -89,6 +89,7 @@ def _land(ws: Workspace, name: str, path: str, repos: list[str], ready: list[Tre
         landing.refuse_unmovable(ready)
         moves = landing.plan_moves(ready)
         landing.write_journal(ws, name, moves, squashed=message is not None)
+        faults.point("land:journalled")
         landing.apply_moves(moves)
     except BaseException:
         with interrupts.held_off():
@@ -155,5 +156,14 @@ class Land(WithDryRunAndJson):
     push = cli.Flag("--push", help="then push each landed base to its remote")
     remove = cli.Flag("--remove", help="then remove the builder (the safe removal)")
 
-    def main(self, name: str | None = None) -> int:
-        return land(start_dir(), name, self.squash, self.message, self.push, self.remove, self.dry_run, self.as_json)
+    def main(self, *name: str) -> int:  # NAME is optional inside a builder
+        return land(
+            start_dir(),
+            one_name(name, self.PROGNAME),
+            self.squash,
+            self.message,
+            self.push,
+            self.remove,
+            self.dry_run,
+            self.as_json,
+        )

@@ -20,7 +20,7 @@ from contextlib import ExitStack, contextmanager, redirect_stdout
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from workspace_builders import atomic_file, git, interrupts, output, parallel, state
+from workspace_builders import atomic_file, faults, git, interrupts, output, parallel, state
 from workspace_builders.errors import BuildersError, bad_input
 from workspace_builders.locks import repository_lock
 from workspace_builders.names import check_builder_name, closest
@@ -402,6 +402,7 @@ def apply_moves(moves: Sequence[Move]) -> None:
             for move in moves:
                 _move(move)
                 done.append(move)
+                faults.point(f"land:moved:{move.label}")
                 output.say(f"  {move.label}: {move.base} {output.short(move.old)} -> {output.short(move.new)}")
         except BaseException:
             with interrupts.held_off():
@@ -421,6 +422,7 @@ def _move(move: Move) -> None:
             f"{move.label}: {move.base} moved while landing ({git.GitFailed(done).message}); nothing landed",
             "run the command again: it lands onto the new tip",
         )
+    faults.point(f"land:ref-moved:{move.label}")
     if move.checkout:
         _update_checkout(move.checkout, move.old, move.new)
 

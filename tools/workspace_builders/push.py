@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from workspace_builders import git, landing, output, parallel
-from workspace_builders.cli import WithDryRunAndJson, start_dir
+from workspace_builders.cli import WithDryRunAndJson, one_name, start_dir
 from workspace_builders.errors import BuildersError
 from workspace_builders.landing import Tree
 from workspace_builders.workspace import discover
@@ -72,5 +72,5 @@ def push(start: Path, name: str | None, dry_run: bool, as_json: bool) -> int:
 class Push(WithDryRunAndJson):
     DESCRIPTION = "push each builder branch with commits to its repository's origin (never forced)"
 
-    def main(self, name: str | None = None) -> int:
-        return push(start_dir(), name, self.dry_run, self.as_json)
+    def main(self, *name: str) -> int:  # NAME is optional inside a builder
+        return push(start_dir(), one_name(name, self.PROGNAME), self.dry_run, self.as_json)

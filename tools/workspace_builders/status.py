@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from workspace_builders import git, landing, output, parallel
-from workspace_builders.cli import WithJson, start_dir
+from workspace_builders.cli import WithJson, one_name, start_dir
 from workspace_builders.landing import Tree
 from workspace_builders.workspace import discover
 
@@ -113,5 +113,5 @@ def _row(tree: Tree, details: Details) -> dict[str, object]:
 class Status(WithJson):
     DESCRIPTION = "a builder's worktrees: branch, base, ahead/behind, changes, last commit; a diffstat"
 
-    def main(self, name: str | None = None) -> int:
-        return status(start_dir(), name, self.as_json)
+    def main(self, *name: str) -> int:  # NAME is optional inside a builder
+        return status(start_dir(), one_name(name, self.PROGNAME), self.as_json)

@@ -8,7 +8,7 @@ from pathlib import Path
 from plumbum import cli
 
 from workspace_builders import landing, output
-from workspace_builders.cli import Command, start_dir
+from workspace_builders.cli import Command, one_name, start_dir
 from workspace_builders.landing import Touched
 from workspace_builders.locks import builder_lock
 from workspace_builders.workspace import discover
@@ -53,5 +53,5 @@ class Sync(Command):
     merge = cli.Flag("--merge", help="merge the base in (a merge commit) instead of rebasing")
     dry_run = cli.Flag("--dry-run", help="print the plan and change nothing")
 
-    def main(self, name: str | None = None) -> int:
-        return sync(start_dir(), name, self.fetch, self.merge, self.dry_run)
+    def main(self, *name: str) -> int:  # NAME is optional inside a builder
+        return sync(start_dir(), one_name(name, self.PROGNAME), self.fetch, self.merge, self.dry_run)
