@@ -19,6 +19,8 @@ from workspace_builders.landing import Move, Touched, Tree
 from workspace_builders.locks import builder_lock
 from workspace_builders.workspace import Workspace, discover
 
+COMMAND = "land"
+
 
 def land(
     start: Path, name: str | None, squash: bool, message: str | None, push: bool, remove: bool, dry_run: bool,
@@ -159,7 +161,7 @@ class Land(WithDryRunAndJson):
     def main(self, *name: str) -> int:  # NAME is optional inside a builder
         return land(
             start_dir(),
-            one_name(name, self.PROGNAME),
+            one_name(name, f"builders {COMMAND}"),
             self.squash,
             self.message,
             self.push,

@@ -11,6 +11,8 @@ from workspace_builders.errors import BuildersError
 from workspace_builders.landing import Tree
 from workspace_builders.workspace import discover
 
+COMMAND = "push"
+
 REMOTE = "origin"
 
 
@@ -73,4 +75,4 @@ class Push(WithDryRunAndJson):
     DESCRIPTION = "push each builder branch with commits to its repository's origin (never forced)"
 
     def main(self, *name: str) -> int:  # NAME is optional inside a builder
-        return push(start_dir(), one_name(name, self.PROGNAME), self.dry_run, self.as_json)
+        return push(start_dir(), one_name(name, f"builders {COMMAND}"), self.dry_run, self.as_json)

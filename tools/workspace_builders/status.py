@@ -11,6 +11,8 @@ from workspace_builders.cli import WithJson, one_name, start_dir
 from workspace_builders.landing import Tree
 from workspace_builders.workspace import discover
 
+COMMAND = "status"
+
 STAT_KEYS = ("files", "insertions", "deletions")
 
 
@@ -114,4 +116,4 @@ class Status(WithJson):
     DESCRIPTION = "a builder's worktrees: branch, base, ahead/behind, changes, last commit; a diffstat"
 
     def main(self, *name: str) -> int:  # NAME is optional inside a builder
-        return status(start_dir(), one_name(name, self.PROGNAME), self.as_json)
+        return status(start_dir(), one_name(name, f"builders {COMMAND}"), self.as_json)
