@@ -301,3 +301,11 @@ def test_land_killed_leaves_each_base_old_or_new_and_a_rerun_completes(root: Pat
         assert tip(clone) == new[n]
         assert git.run(clone, "status", "--porcelain") == ""
     assert not (root / ".git/builders/landing/s.json").exists()
+
+
+def test_land_remove_records_what_landed_for_list_removed(root: Path, builders: Builders, made: Path) -> None:
+    done = builders("land", "s", "--remove", "--json")
+    assert done.code == 0, done.err
+    assert json.loads(done.out)["removed"] is True and not made.exists()
+    removed = json.loads(builders("list", "--removed", "--json").out)
+    assert [m["repo"] for m in removed[-1]["landed"][0]["moves"]] == ["alpha", "beta"]
