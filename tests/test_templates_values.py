@@ -40,6 +40,7 @@ TEMPLATE_LIKE = {"NAME": "{{.BUILDERS}}", "REPOS": "{{", "BASE": "}}", "FORCE": 
 LEADING_BLANKS = {"NAME": "  lead", "REPOS": " a", "BASE": "\tb", "FORCE": ""}
 
 TARGETS = ["new", "add", "init", "list", "verify", "remove", "prune", "repos-sync"]
+TARGETS += ["status", "sync", "land", "push", "restore"]
 MAKE_TARGET = {t: "repos-sync" if t == "repos-sync" else f"builder-{t}" for t in TARGETS}
 TASK_TARGET = {t: "repos:sync" if t == "repos-sync" else f"builder:{t}" for t in TARGETS}
 
@@ -57,6 +58,8 @@ def expected(target: str, values: dict[str, str]) -> list[str]:
         "remove": ["remove", name, *(["--force"] if force else [])],
         "prune": ["prune"],
         "repos-sync": ["repos", "sync"],
+        **{finish: [finish, *([name] if name else [])] for finish in ("status", "sync", "land", "push")},
+        "restore": ["restore", name],
     }[target]
 
 

@@ -90,6 +90,13 @@ class WithDryRunAndJson(WithJson):
     dry_run = cli.Flag("--dry-run", help="print the plan and change nothing")
 
 
+def one_name(given: Sequence[str], command: str) -> str | None:
+    """The optional NAME of a command that works on the builder it runs in when none is given."""
+    if len(given) > 1:
+        raise bad_input(f"unexpected argument: {' '.join(given[1:])}", f"see: {command} --help")
+    return given[0] if given else None
+
+
 class Group(Command):
     """A word that only picks a command: alone it prints its help (exit 2); an unknown command is bad usage."""
 
@@ -147,6 +154,11 @@ Hook.subcommand("post-checkout", "workspace_builders.hook_post_checkout.PostChec
 Hook.subcommand("pre-commit", "workspace_builders.hook_pre_commit.PreCommit")
 Builders.subcommand("repos", Repos)
 Repos.subcommand("sync", "workspace_builders.repos_sync.Sync")
+Builders.subcommand("status", "workspace_builders.status.Status")
+Builders.subcommand("sync", "workspace_builders.sync.Sync")
+Builders.subcommand("land", "workspace_builders.land.Land")
+Builders.subcommand("push", "workspace_builders.push.Push")
+Builders.subcommand("restore", "workspace_builders.restore.Restore")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -37,6 +37,7 @@ class Config:
     copy: tuple[str, ...] = ()
     setup: str | None = None
     archive: str | None = None
+    pre_land: str | None = None  # the gate `builders land` runs in the builder before any base moves
     files: tuple[Path, ...] = field(default=())  # the files read, for messages
     setup_file: Path | None = None  # the file scripts.setup comes from, for messages
 
@@ -48,7 +49,7 @@ _SCHEMA: dict[str, Any] = {
     "builders": {"dir": str, "branch_prefix": str, "default_repos": [str]},
     "repos": {_ANY_KEY: {"url": str, "base": str}},
     "copy": [str],
-    "scripts": {"setup": str, "archive": str},
+    "scripts": {"setup": str, "archive": str, "pre_land": str},
 }
 _TYPE_NAMES = {int: "a whole number", str: "a string", list: "a list", dict: "a mapping"}
 
@@ -195,5 +196,6 @@ def _build(data: dict[str, Any], files: tuple[Path, ...]) -> Config:
         copy=tuple(data.get("copy") or ()),
         setup=scripts.get("setup"),
         archive=scripts.get("archive"),
+        pre_land=scripts.get("pre_land"),
         files=files,
     )

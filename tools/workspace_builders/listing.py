@@ -8,7 +8,7 @@ from pathlib import Path
 
 from plumbum import cli
 
-from workspace_builders import git, output, parallel, state
+from workspace_builders import git, landing, output, parallel, state
 from workspace_builders.cli import Command, WithJson, start_dir
 from workspace_builders.errors import BuildersError
 from workspace_builders.names import check_builder_name, closest
@@ -118,6 +118,8 @@ def _print_table(rows: list[Row], fast: bool) -> None:
 
 def _list_removed(ws: Workspace, as_json: bool) -> int:
     records = state.removals(ws)
+    for record in records:  # what landed from it before it was removed
+        record["landed"] = landing.landings(ws, str(record["name"]))
     if as_json:
         output.json_document(records)
         return 0

@@ -381,7 +381,18 @@ def _close_state(
     ws: Workspace, name: str, record: BuilderState | None, members: list[Member], kept: dict[str, str]
 ) -> None:
     archives = {m.label: f"{m.repo} {m.archive_ref}" for m in members if m.archive_ref}
-    state.record_removal(ws, name, archives, kept)
+    worktrees: dict[str, dict[str, str | None]] = {}
+    for m in members:
+        base_commit, base_ref = _base_of(m, record)
+        worktrees[m.label] = {
+            "repo": str(m.repo),
+            "path": str(m.path),
+            "branch": m.branch,
+            "head": m.head,
+            "base_ref": base_ref,
+            "base_commit": base_commit,
+        }
+    state.record_removal(ws, name, archives, kept, worktrees)
     state.delete(ws, name)
 
 

@@ -106,10 +106,26 @@ def removed_dir(ws: Workspace) -> Path:
     return ws.admin_dir / "removed"
 
 
-def record_removal(ws: Workspace, name: str, archives: dict[str, str], kept_branches: dict[str, str]) -> None:
-    """A short record of a removal, for `builders list --removed` and for getting work back."""
+def record_removal(
+    ws: Workspace,
+    name: str,
+    archives: dict[str, str],
+    kept_branches: dict[str, str],
+    worktrees: dict[str, dict[str, str | None]] | None = None,
+) -> None:
+    """A short record of a removal, for `builders list --removed` and for getting work back.
+
+    `worktrees` (label -> repo, path, branch, head, base_ref, base_commit) is what `builders restore`
+    makes the builder again from."""
     when = now()
-    document = {"name": name, "removed_at": when, "archive_refs": archives, "kept_branches": kept_branches}
+    document: dict[str, object] = {
+        "name": name,
+        "removed_at": when,
+        "archive_refs": archives,
+        "kept_branches": kept_branches,
+    }
+    if worktrees is not None:
+        document["worktrees"] = worktrees
     atomic_file.write(removed_dir(ws) / f"{name}.{when.replace(':', '')}.json", _json_bytes(document))
 
 

@@ -1,0 +1,311 @@
+"""status, sync, land, push and restore on real repositories: a builder finished across its repos as
+one unit, all or none."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import Builders, Unchanged, builders_dir, commit
+from workspace_builders import git
+from workspace_builders.faults import FAULT_ENV
+from workspace_builders.landing import compare_url
+
+BIN = Path(sys.executable).parent
+
+
+def tip(repo: Path, ref: str = "refs/heads/main") -> str:
+    return git.run(repo, "rev-parse", "--verify", ref).strip()
+
+
+def refs(repo: Path) -> str:
+    return git.run(repo, "for-each-ref", "--format=%(refname) %(objectname)")
+
+
+def edit(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+@pytest.fixture
+def made(root: Path, builders: Builders) -> Path:
+    """Builder `s` with alpha, beta, gamma; a commit in alpha and one in beta."""
+    done = builders("new", "s", "--repos", "alpha,beta,gamma")
+    assert done.code == 0, done.err
+    path = builders_dir(root) / "s"
+    edit(path / "repos/alpha/README.md", "alpha, changed\n")
+    commit(path / "repos/alpha", "alpha work")
+    edit(path / "repos/beta/new.txt", "beta new\n")
+    commit(path / "repos/beta", "beta work")
+    return path
+
+
+def test_land_fast_forwards_each_base_and_nothing_else(root: Path, builders: Builders, made: Path) -> None:
+    gamma, origin = refs(root / "repos/gamma"), refs(root.parent / "upstream/alpha")
+    root_refs = refs(root)
+    done = builders("land", "s", "--json")
+    assert done.code == 0, done.err
+    document = json.loads(done.out)
+    assert sorted(m["repo"] for m in document["landed"]) == ["alpha", "beta"]
+    for name in ("alpha", "beta"):
+        clone = root / "repos" / name
+        assert tip(clone) == tip(clone, "refs/heads/builder/s")
+        assert git.run(clone, "status", "--porcelain") == ""  # the checked-out main moved with its tree
+    assert (root / "repos/alpha/README.md").read_text() == "alpha, changed\n"
+    assert (root / "repos/beta/new.txt").read_text() == "beta new\n"
+    assert refs(root / "repos/gamma") == gamma
+    assert refs(root) == root_refs
+    assert refs(root.parent / "upstream/alpha") == origin  # never pushed unless asked
+    status = json.loads(builders("status", "s", "--json").out)
+    assert [w["ahead"] for w in status["worktrees"]] == [0, 0, 0, 0]
+    assert [m["repo"] for m in status["landed"][0]["moves"]] == ["alpha", "beta"]
+
+
+def test_status_inside_the_builder_counts_against_the_base_as_it_is_now(
+    root: Path, builders: Builders, made: Path
+) -> None:
+    edit(root / "repos/gamma/later.txt", "later\n")
+    commit(root / "repos/gamma", "later on main")
+    edit(made / "repos/beta/untracked.txt", "u\n")
+    done = builders("status", "--json", cwd=made / "repos/beta")
+    assert done.code == 0, done.err
+    rows = {w["label"]: w for w in json.loads(done.out)["worktrees"]}
+    assert (rows["alpha"]["ahead"], rows["alpha"]["behind"]) == (1, 0)
+    assert (rows["gamma"]["ahead"], rows["gamma"]["behind"]) == (0, 1)
+    assert rows["beta"]["untracked"] == ["untracked.txt"] and rows["beta"]["base"] == "main"
+    assert json.loads(done.out)["diffstat"]["files"] == 2
+
+
+def conflicting(root: Path, made: Path) -> dict[str, str]:
+    """beta's main gets a change that conflicts with the builder's; alpha's main one that does not."""
+    edit(root / "repos/alpha/other.txt", "fine\n")
+    commit(root / "repos/alpha", "alpha main moves")
+    edit(root / "repos/beta/new.txt", "the base's own version\n")
+    commit(root / "repos/beta", "beta main conflicts")
+    return {
+        **{f"{n} main": tip(root / "repos" / n) for n in ("alpha", "beta", "gamma")},
+        **{f"{n} builder": tip(made / "repos" / n, "HEAD") for n in ("alpha", "beta", "gamma")},
+    }
+
+
+@pytest.mark.parametrize("command", ["sync", "land"])
+def test_a_conflict_in_one_repo_puts_every_repo_back(
+    root: Path, builders: Builders, made: Path, unchanged: Unchanged, command: str
+) -> None:
+    before = conflicting(root, made)
+    with unchanged():
+        done = builders(command, "s")
+        assert done.code == 1
+        assert "error: beta: rebase onto main stops on a conflict in: new.txt" in done.err
+        assert f"hint: resolve it by hand: cd {made / 'repos/beta'} && git rebase main" in done.err
+    assert tip(made / "repos/alpha", "HEAD") == before["alpha builder"]
+    assert tip(root / "repos/beta") == before["beta main"]
+
+
+def test_sync_rebases_every_worktree_onto_its_base(root: Path, builders: Builders, made: Path) -> None:
+    edit(root / "repos/alpha/other.txt", "fine\n")
+    main = commit(root / "repos/alpha", "alpha main moves")
+    done = builders("sync", "s")
+    assert done.code == 0, done.err
+    assert git.is_ancestor(made / "repos/alpha", main, "HEAD")
+    assert (made / "repos/alpha/other.txt").read_text() == "fine\n"
+    assert git.run(made / "repos/alpha", "log", "-1", "--format=%s").strip() == "alpha work"
+
+
+def test_sync_merge_makes_a_merge_commit(root: Path, builders: Builders, made: Path) -> None:
+    edit(root / "repos/alpha/other.txt", "fine\n")
+    commit(root / "repos/alpha", "alpha main moves")
+    assert builders("sync", "s", "--merge").code == 0
+    parents = git.run(made / "repos/alpha", "log", "-1", "--format=%P").split()
+    assert len(parents) == 2
+
+
+def test_a_dirty_worktree_of_the_builder_refuses_sync(
+    root: Path, builders: Builders, made: Path, unchanged: Unchanged
+) -> None:
+    edit(root / "repos/alpha/other.txt", "fine\n")
+    commit(root / "repos/alpha", "alpha main moves")
+    edit(made / "repos/gamma/README.md", "dirty\n")
+    with unchanged():
+        done = builders("sync", "s")
+        assert done.code == 1
+        assert "error: builder 's' has uncommitted or untracked work in: gamma; nothing was changed" in done.err
+        assert "hint: commit or stash it first" in done.err
+
+
+def test_a_dirty_base_checkout_refuses_landing(
+    root: Path, builders: Builders, made: Path, unchanged: Unchanged
+) -> None:
+    edit(root / "repos/beta/README.md", "uncommitted in the clone\n")
+    with unchanged():
+        done = builders("land", "s")
+        assert done.code == 1
+        assert f"error: beta: its base main is checked out in {root / 'repos/beta'} with uncommitted" in done.err
+        assert "nothing landed" in done.err and "hint: commit or stash them" in done.err
+
+
+def test_squash_lands_one_commit_per_repo(root: Path, builders: Builders, made: Path) -> None:
+    edit(made / "repos/alpha/second.txt", "two\n")
+    commit(made / "repos/alpha", "alpha work, part two")
+    old = tip(root / "repos/alpha")
+    done = builders("land", "s", "--squash", "-m", "the whole session")
+    assert done.code == 0, done.err
+    alpha = root / "repos/alpha"
+    assert git.run(alpha, "log", "-1", "--format=%s %P").strip() == f"the whole session {old}"
+    assert (alpha / "second.txt").read_text() == "two\n" and (alpha / "README.md").read_text() == "alpha, changed\n"
+    assert tip(alpha) == tip(made / "repos/alpha", "HEAD")
+
+
+def test_squash_needs_a_message(root: Path, builders: Builders, made: Path, unchanged: Unchanged) -> None:
+    with unchanged():
+        done = builders("land", "s", "--squash")
+        assert done.code == 2
+        assert "error: --squash needs a commit message" in done.err and "hint: builders land" in done.err
+
+
+def test_land_of_an_unknown_builder_is_bad_input(
+    root: Path, builders: Builders, made: Path, unchanged: Unchanged
+) -> None:
+    with unchanged():
+        done = builders("land", "ss")
+        assert done.code == 2
+        assert "error: no builder named 'ss'" in done.err and "hint: did you mean 's'? builders land s" in done.err
+
+
+def test_a_failing_pre_land_gate_moves_nothing(
+    root: Path, builders: Builders, made: Path, unchanged: Unchanged
+) -> None:
+    edit(root / "repos/alpha/other.txt", "fine\n")
+    commit(root / "repos/alpha", "alpha main moves")  # so that the builder is rebased, then put back
+    (root / "workspaces.local.yaml").write_text("scripts:\n  pre_land: 'touch gate-ran; exit 3'\n")
+    before = {n: tip(made / "repos" / n, "HEAD") for n in ("alpha", "beta")}
+    with unchanged():
+        done = builders("land", "s")
+        assert done.code == 1
+        assert "error: the pre_land script failed with exit 3; nothing landed" in done.err
+        assert "hint: fix what it found" in done.err
+        (made / "gate-ran").unlink()
+    assert {n: tip(made / "repos" / n, "HEAD") for n in ("alpha", "beta")} == before
+
+
+def bare_origin(root: Path, name: str) -> Path:
+    bare = root.parent / "bare" / f"{name}.git"
+    git.run(root.parent, "clone", "--quiet", "--bare", str(root.parent / "upstream" / name), str(bare))
+    git.run(root / "repos" / name, "remote", "set-url", "origin", str(bare))
+    return bare
+
+
+def test_push_sends_each_builder_branch_with_commits(root: Path, builders: Builders, made: Path) -> None:
+    alpha, beta = bare_origin(root, "alpha"), bare_origin(root, "beta")
+    gamma = refs(root.parent / "upstream/gamma")
+    done = builders("push", "s", "--json")
+    assert done.code == 0, done.err
+    rows = {r["repo"]: r for r in json.loads(done.out)["repos"]}
+    assert sorted(rows) == ["alpha", "beta"] and all(r["ok"] for r in rows.values())
+    assert tip(alpha, "refs/heads/builder/s") == tip(made / "repos/alpha", "HEAD")
+    assert tip(beta, "refs/heads/builder/s") == tip(made / "repos/beta", "HEAD")
+    assert refs(root.parent / "upstream/gamma") == gamma
+
+
+def test_land_push_pushes_each_landed_base(root: Path, builders: Builders, made: Path) -> None:
+    alpha = bare_origin(root, "alpha")
+    bare_origin(root, "beta")
+    done = builders("land", "s", "--push")
+    assert done.code == 0, done.err
+    assert tip(alpha) == tip(root / "repos/alpha")
+
+
+def test_a_refused_push_is_named_and_never_forced(root: Path, builders: Builders, made: Path) -> None:
+    alpha = bare_origin(root, "alpha")
+    bare_origin(root, "beta")
+    other = git.run(alpha, "commit-tree", "refs/heads/main^{tree}", "-m", "someone else's").strip()
+    git.run(alpha, "update-ref", "refs/heads/builder/s", other)
+    done = builders("push", "s")
+    assert done.code == 1
+    assert "error: alpha: push of builder/s failed" in done.err and "hint: push it by hand" in done.err
+    assert tip(alpha, "refs/heads/builder/s") == other
+
+
+def test_compare_urls_of_known_forges() -> None:
+    assert (
+        compare_url("git@github.com:o/r.git", "main", "builder/s") == "https://github.com/o/r/compare/main...builder/s"
+    )
+    assert compare_url("https://gitlab.com/g/sub/r", "main", "b") == "https://gitlab.com/g/sub/r/-/compare/main...b"
+    assert compare_url("/srv/git/r.git", "main", "b") is None
+
+
+def test_restore_after_forced_removal_gives_back_the_exact_work(root: Path, builders: Builders, made: Path) -> None:
+    alpha = made / "repos/alpha"
+    edit(alpha / "README.md", "modified, uncommitted\n")
+    edit(alpha / "added.txt", "added\n")
+    git.run(alpha, "add", "added.txt")
+    tracked = [p for p in git.run(alpha, "ls-files").split() if p.startswith("src/")]
+    (alpha / tracked[0]).unlink()
+    edit(alpha / "notes/untracked.txt", "untracked\n")
+    edit(made / "root-untracked.txt", "in the builder's root\n")
+    status_before = git.run(alpha, "status", "--porcelain")
+    heads = {n: tip(made / "repos" / n, "HEAD") for n in ("alpha", "beta", "gamma")}
+    assert builders("remove", "s", "--force").code == 0
+    assert not made.exists()
+    done = builders("restore", "s")
+    assert done.code == 0, done.err
+    assert (alpha / "README.md").read_text() == "modified, uncommitted\n"
+    assert (alpha / "added.txt").read_text() == "added\n"
+    assert not (alpha / tracked[0]).exists()
+    assert (alpha / "notes/untracked.txt").read_text() == "untracked\n"
+    assert (made / "root-untracked.txt").read_text() == "in the builder's root\n"
+    # everything comes back unstaged: a file that was staged as new is untracked again
+    after = sorted(git.run(alpha, "status", "--porcelain").splitlines())
+    assert after == sorted(status_before.replace("A  added.txt", "?? added.txt").splitlines())
+    assert git.run(alpha, "diff", "--cached", "--name-only") == ""
+    assert {n: tip(made / "repos" / n, "HEAD") for n in ("alpha", "beta", "gamma")} == heads
+    assert git.run(made, "symbolic-ref", "HEAD").strip() == "refs/heads/builder/s"
+    assert builders("verify", "s").code == 0
+    status = json.loads(builders("status", "s", "--json").out)
+    assert [w["label"] for w in status["worktrees"]] == ["root", "alpha", "beta", "gamma"]
+
+
+def test_restore_of_an_unknown_removal_is_bad_input(root: Path, builders: Builders, unchanged: Unchanged) -> None:
+    with unchanged():
+        done = builders("restore", "nobody")
+        assert done.code == 2
+        assert "error: no removal of 'nobody'" in done.err and "hint: see the removed builders" in done.err
+
+
+def console(root: Path, *args: str, fault: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    if fault:
+        env[FAULT_ENV] = fault
+    return subprocess.run(["builders", *args], cwd=root, env=env, capture_output=True, text=True, check=False)
+
+
+@pytest.mark.parametrize(
+    "point", ["land:journalled", "land:ref-moved:alpha", "land:moved:alpha", "land:ref-moved:beta"]
+)
+def test_land_killed_leaves_each_base_old_or_new_and_a_rerun_completes(root: Path, made: Path, point: str) -> None:
+    old = {n: tip(root / "repos" / n) for n in ("alpha", "beta")}
+    new = {n: tip(made / "repos" / n, "HEAD") for n in ("alpha", "beta")}
+    killed = console(root, "land", "s", fault=point)
+    assert killed.returncode == -9
+    for n in ("alpha", "beta"):
+        assert tip(root / "repos" / n) in (old[n], new[n])
+    done = console(root, "land", "s")
+    assert done.returncode == 0, done.stderr
+    for n in ("alpha", "beta"):
+        clone = root / "repos" / n
+        assert tip(clone) == new[n]
+        assert git.run(clone, "status", "--porcelain") == ""
+    assert not (root / ".git/builders/landing/s.json").exists()
+
+
+def test_land_remove_records_what_landed_for_list_removed(root: Path, builders: Builders, made: Path) -> None:
+    done = builders("land", "s", "--remove", "--json")
+    assert done.code == 0, done.err
+    assert json.loads(done.out)["removed"] is True and not made.exists()
+    removed = json.loads(builders("list", "--removed", "--json").out)
+    assert [m["repo"] for m in removed[-1]["landed"][0]["moves"]] == ["alpha", "beta"]

@@ -1,0 +1,78 @@
+"""`builders push [NAME]`: each builder branch that has commits, pushed to its repository's origin under
+the same name in every repo (one topic across repos). Never forced."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from workspace_builders import git, landing, output, parallel
+from workspace_builders.cli import WithDryRunAndJson, one_name, start_dir
+from workspace_builders.errors import BuildersError
+from workspace_builders.landing import Tree
+from workspace_builders.workspace import discover
+
+COMMAND = "push"
+
+REMOTE = "origin"
+
+
+def push(start: Path, name: str | None, dry_run: bool, as_json: bool) -> int:
+    location = discover(start)
+    ws = location.workspace
+    record = landing.builder_record(location, name, "push")
+    trees = [t for t in landing.trees_of(ws, record) if t.ahead > 0]
+    rows: dict[str, dict[str, object]] = {}
+    for tree in trees:
+        url = git.config_value(tree.source, f"remote.{REMOTE}.url")
+        compare = landing.compare_url(url, tree.base_branch or "", tree.branch) if url and tree.base_branch else None
+        rows[tree.label] = {
+            "repo": tree.label,
+            "remote": REMOTE,
+            "url": url,
+            "branch": tree.branch,
+            "commits": tree.ahead,
+            "ok": None if dry_run else False,
+            "error": None if url else f"{tree.source} has no remote {REMOTE!r}",
+            "compare_url": compare,
+        }
+    if not dry_run:
+        pushable = [t for t in trees if rows[t.label]["url"]]
+
+        def one(tree: Tree) -> str:
+            return landing.push_branch(tree.source, REMOTE, tree.branch)
+
+        def progress(tree: Tree, outcome: object) -> None:
+            row = rows[tree.label]
+            if isinstance(outcome, BaseException):
+                row["error"] = outcome.message if isinstance(outcome, BuildersError) else str(outcome)
+            else:
+                row["ok"] = True
+                output.say(f"  {tree.label}: pushed {tree.branch} to {REMOTE}")
+
+        parallel.each(pushable, one, progress)
+    failed = [r for r in rows.values() if r["error"]]
+    if as_json:
+        output.json_document({"name": record.name, "dry_run": dry_run, "repos": list(rows.values())})
+    else:
+        verb = "would push" if dry_run else "pushed"
+        if not rows:
+            output.result(f"builder {record.name}: no branch has commits beyond its base; nothing to push")
+        for row in rows.values():
+            if row["error"]:
+                continue
+            line = f"{row['repo']}: {verb} {row['branch']} ({row['commits']} commit(s)) to {REMOTE}"
+            output.result(line + (f"  compare: {row['compare_url']}" if row["compare_url"] else ""))
+    for row in failed:
+        output.error(
+            f"{row['repo']}: push of {row['branch']} failed: {row['error']}",
+            f"push it by hand: git -C {ws.clone(str(row['repo'])) if row['repo'] != landing.ROOT else ws.root} "
+            f"push {REMOTE} {row['branch']}",
+        )
+    return 1 if failed else 0
+
+
+class Push(WithDryRunAndJson):
+    DESCRIPTION = "push each builder branch with commits to its repository's origin (never forced)"
+
+    def main(self, *name: str) -> int:  # NAME is optional inside a builder
+        return push(start_dir(), one_name(name, f"builders {COMMAND}"), self.dry_run, self.as_json)

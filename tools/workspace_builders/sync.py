@@ -1,0 +1,59 @@
+"""`builders sync [NAME]`: every worktree of a builder onto its base branch's current tip, all repos or
+none: on a conflict in one, every repo this run touched is put back where it was."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from plumbum import cli
+
+from workspace_builders import landing, output
+from workspace_builders.cli import Command, one_name, start_dir
+from workspace_builders.landing import Touched
+from workspace_builders.locks import builder_lock
+from workspace_builders.workspace import discover
+
+COMMAND = "sync"
+
+
+def sync(start: Path, name: str | None, fetch: bool, merge: bool, dry_run: bool) -> int:
+    location = discover(start)
+    ws = location.workspace
+    record = landing.builder_record(location, name, "sync")
+    with builder_lock(ws, record.name):
+        trees = landing.trees_of(ws, record)
+        if fetch and not dry_run:
+            landing.fetch(trees)
+        landing.refuse_dirty(trees, record.name)
+        landing.refuse_no_base([t for t in trees if t.behind or t.base_branch is None])
+        behind = [t for t in trees if t.behind]
+        how = "merge" if merge else "rebase onto"
+        if dry_run:
+            output.result(f"plan to sync builder {record.name} (dry run: nothing changed)")
+            for t in trees:
+                plan = f"{how} {t.base_branch} ({t.behind} new there)" if t.behind else "up to date"
+                output.result(f"  {t.label}: {plan}")
+            return 0
+        touched: list[Touched] = []
+        try:
+            landing.bring_up(trees, merge, touched)
+        except BaseException:
+            if touched:
+                landing.put_back(touched)
+            raise
+    if behind:
+        output.result(f"builder {record.name}: {len(behind)} worktree(s) brought up to their base")
+    else:
+        output.result(f"builder {record.name}: every worktree is up to date with its base")
+    return 0
+
+
+class Sync(Command):
+    DESCRIPTION = "rebase (or merge) every worktree of a builder onto its base's tip; all repos or none"
+
+    fetch = cli.Flag("--fetch", help="fetch each repository first (moves no local branch)")
+    merge = cli.Flag("--merge", help="merge the base in (a merge commit) instead of rebasing")
+    dry_run = cli.Flag("--dry-run", help="print the plan and change nothing")
+
+    def main(self, *name: str) -> int:  # NAME is optional inside a builder
+        return sync(start_dir(), one_name(name, f"builders {COMMAND}"), self.fetch, self.merge, self.dry_run)
