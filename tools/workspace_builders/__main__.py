@@ -1,5 +1,5 @@
 import sys
 
-from workspace_builders.cli import main
+from workspace_builders.entry import main
 
 sys.exit(main())

@@ -302,10 +302,10 @@ def has_commits(repo: Path) -> bool:
 def changed_tracked_files(repo: Path) -> list[str]:
     """Paths of tracked files with uncommitted changes (staged or not)."""
     out = run(repo, "status", "--porcelain=v1", "-z", "--untracked-files=no", read_only=True)
-    return [entry[3:] for entry in _porcelain_entries(out)]
+    return [entry[3:] for entry in porcelain_entries(out)]
 
 
-def _porcelain_entries(out: str) -> list[str]:
+def porcelain_entries(out: str) -> list[str]:
     """`git status --porcelain=v1 -z` output as `XY path` entries; a rename's or copy's source path,
     which follows its entry as a field of its own, is skipped."""
     entries: list[str] = []
@@ -474,7 +474,7 @@ def delete_branch_at(repo: Path, branch: str, commit: str) -> bool:
 
 def status_entries(worktree: Path) -> list[str]:
     """Uncommitted changes and untracked (not ignored) paths, an untracked folder as one line."""
-    return _porcelain_entries(run(worktree, "status", "--porcelain=v1", "-z", read_only=True))
+    return porcelain_entries(run(worktree, "status", "--porcelain=v1", "-z", read_only=True))
 
 
 def reachable_from_a_ref(worktree: Path) -> bool:

@@ -138,7 +138,7 @@ def inspect(tree: Tree) -> None:
             tree.head = sha
         if ref == (tree.base_ref_name if tree.base_branch else None):
             tree.base_tip, tree.upstream, tree.upstream_track = sha, upstream or None, track
-    tree.changed = _entries(wait_changes())
+    tree.changed = git.porcelain_entries(wait_changes())
     listed = wait_worktrees()
     if tree.base_branch and tree.base_tip is None and tree.problem is None:
         tree.problem = f"its base branch {tree.base_branch} does not exist in {tree.source}"
@@ -147,7 +147,7 @@ def inspect(tree: Tree) -> None:
     where = next((w.path for w in listed if tree.base_branch and w.branch == tree.base_ref_name), None)
     tree.base_checkout = where
     if where is not None:
-        tree.base_checkout_changes = _entries(git.run(where, "status", "--porcelain=v1", "-z", read_only=True))
+        tree.base_checkout_changes = git.status_entries(where)
     count(tree)
 
 
@@ -157,17 +157,6 @@ def count(tree: Tree) -> None:
         return
     behind, ahead = git.run(tree.path, "rev-list", "--left-right", "--count", f"{tree.base_tip}...{tree.head}").split()
     tree.ahead, tree.behind = int(ahead), int(behind)
-
-
-def _entries(out: str) -> list[str]:
-    entries: list[str] = []
-    fields = iter(out.split("\0"))
-    for item in fields:
-        if item:
-            entries.append(item)
-            if item[0] in "RC":
-                next(fields, None)
-    return entries
 
 
 def _base_branch(tree: Tree, full: str) -> tuple[str | None, str | None]:
@@ -528,9 +517,9 @@ def compare_url(remote_url: str, base: str, branch: str) -> str | None:
 
 def remove_builder(start: Path, name: str, quiet_stdout: bool) -> int:
     """The safe removal (`builders remove NAME`), its report on stderr when stdout holds JSON."""
-    from workspace_builders import safe_remove  # the removal itself lives with its command
+    from workspace_builders import removal  # only a landing that removes pays for the import
 
     if quiet_stdout:
         with redirect_stdout(sys.stderr):
-            return safe_remove.remove(start, name, False, False, False, False)
-    return safe_remove.remove(start, name, False, False, False, False)
+            return removal.remove(start, name, False, False, False, False)
+    return removal.remove(start, name, False, False, False, False)
