@@ -147,6 +147,9 @@ Hook.subcommand("post-checkout", "workspace_builders.hook_post_checkout.PostChec
 Hook.subcommand("pre-commit", "workspace_builders.hook_pre_commit.PreCommit")
 Builders.subcommand("repos", Repos)
 Repos.subcommand("sync", "workspace_builders.repos_sync.Sync")
+Builders.subcommand("run", "workspace_builders.session_run.Run")
+Builders.subcommand("exec", "workspace_builders.session_run.Exec")
+Builders.subcommand("start", "workspace_builders.session_run.Start")
 
 
 def main(argv: list[str] | None = None) -> int:
