@@ -171,16 +171,14 @@ class WithCommand(Command):
 
 
 class Run(WithCommand):
-    DESCRIPTION = "run a command in a builder with its environment (the terminal, stdin and exit code its own)"
-    USAGE = "    {progname} [NAME] -- CMD ARGS...\n"
+    DESCRIPTION = "run a command in a builder with its environment: run [NAME] -- CMD ARGS..."
 
     def main(self, *name: str) -> int:
         return run(start_dir(), self.one_name(name), self.command)
 
 
 class Exec(WithCommand):
-    DESCRIPTION = "run a command in each repo worktree of a builder, side by side; exit 1 when any failed"
-    USAGE = "    {progname} [NAME] [SWITCHES] -- CMD ARGS...\n"
+    DESCRIPTION = "run a command in each repo worktree of a builder, side by side: exec [NAME] -- CMD ARGS..."
 
     as_json = cli.Flag("--json", help="print one JSON document on stdout (shape: README)")
     repos = cli.SwitchAttr("--repos", str, argname="REPOS", help="only these repos: a,b (default: all of them)")
