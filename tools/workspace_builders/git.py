@@ -442,15 +442,18 @@ def add_worktree(repo: Path, path: Path, branch: str, commit: str, *, new_branch
 
 
 def drop_stale_branch_lock(common_dir: Path, branch: str) -> None:
-    """Remove an empty `refs/heads/<branch>.lock` that a git stopped by a signal left behind (one
-    stopped while `reset` moved the branch does); it would make every later update of the branch fail.
+    """Remove a `refs/heads/<branch>.lock` that a git stopped by a signal left behind: empty (one
+    stopped while `reset` moved the branch), or holding the one object name git writes into it just
+    before renaming it into place (one killed in between); it would make every later update fail.
 
     Only for a branch of a builder that no one has been handed yet, with the repository lock held:
     no git of this toolkit is running there then, and nobody else has a reason to write that branch.
     """
     lock = common_dir / "refs" / "heads" / f"{branch}.lock"
-    if lock.is_file() and not lock.is_symlink() and lock.stat().st_size == 0:
-        lock.unlink()
+    if lock.is_file() and not lock.is_symlink() and lock.stat().st_size <= 65:
+        content = lock.read_text(encoding="ascii", errors="replace").strip()
+        if not content or (len(content) in (40, 64) and all(c in "0123456789abcdef" for c in content)):
+            lock.unlink()
 
 
 def finish_worktree(repo: Path, path: Path) -> None:
