@@ -8,6 +8,7 @@ from __future__ import annotations
 import sys
 
 from common import report
+from exec import bench_exec
 from hook import bench_hooks
 from land import bench_land
 from list import bench_list
@@ -24,6 +25,7 @@ def main() -> int:
         *bench_all_new(PAIRS),
         bench_remove(repos=10, files=2000, pairs=PAIRS, target=1.0),
         bench_land(repos=10, files=2000, pairs=PAIRS, target=1.0),
+        bench_exec(repos=10, files=2000, pairs=PAIRS, target=1.0),
         *bench_list(builders=100, repos=5, files=50, pairs=CHEAP_PAIRS),
         *bench_hooks(files=50, pairs=CHEAP_PAIRS),
         *bench_startup(pairs=CHEAP_PAIRS),

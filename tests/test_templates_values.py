@@ -65,7 +65,7 @@ def expected(target: str, values: dict[str, str]) -> list[str]:
 
 def clean_env(**extra: str) -> dict[str, str]:
     """The test's environment without any of the variables the templates read, nor an outer make's."""
-    dropped = {"NAME", "REPOS", "BASE", "FORCE", "BUILDERS", "MAKEFLAGS", "MAKELEVEL", "MFLAGS", "MAKEOVERRIDES"}
+    dropped = {"NAME", "REPOS", "BASE", "FORCE", "CMD", "BUILDERS", "MAKEFLAGS", "MAKELEVEL", "MFLAGS", "MAKEOVERRIDES"}
     env = {k: v for k, v in os.environ.items() if k not in dropped}
     env["PATH"] = f"{BIN}{os.pathsep}{env['PATH']}"
     env.update(extra)
@@ -164,3 +164,66 @@ def test_end_to_end_a_base_with_a_dollar(root: Path, tool: str) -> None:
     builder = builders_dir(root) / "slack"
     assert git.run(builder, "rev-parse", "HEAD").strip() == wanted
     assert (builder / "repos/alpha/.git").is_file()
+
+
+# run, exec, start: NAME (and REPOS) as above; the command is task's words after `--`, each as typed,
+# or make's CMD, one shell command line that reaches `sh -c` as typed.
+# (task expands `{{...}}` in the words after `--` as a template, as in a value on its command line.)
+HOSTILE_WORDS = ["$(touch PWNED)", "a b", "it's \"q\"", "`touch PWNED`;x", "new\nline", "${HOME}", "--json", ""]
+SESSION_TARGETS = ["run", "exec", "start"]
+
+
+def session_expected(target: str, values: dict[str, str], command: list[str]) -> list[str]:
+    name = [values["NAME"]] if values["NAME"] else []
+    if target == "start":
+        return ["start", *name]
+    repos = ["--repos", values["REPOS"]] if target == "exec" and values["REPOS"] else []
+    return [target, *name, *repos, "--", *command]
+
+
+def run_session(tool: str, target: str, values: dict[str, str], way: str, cwd: Path, fake: Path) -> list[str]:
+    log = fake.with_name("argv.jsonl")
+    log.unlink(missing_ok=True)
+    given = {k: v for k, v in values.items() if v}
+    command = ["make", "--no-print-directory", f"builder-{target}"] if tool == "make" else ["task", f"builder:{target}"]
+    tail = ["--", *HOSTILE_WORDS] if tool == "task" and target != "start" else []
+    if way == "command line":
+        env = clean_env(BUILDERS=str(fake))
+        command += [f"{k}={v}" for k, v in given.items()]
+    else:
+        env = clean_env(BUILDERS=str(fake), **given)
+    done = subprocess.run([*command, *tail], cwd=cwd, env=env, capture_output=True, check=False)
+    assert done.returncode == 0, done.stderr.decode(errors="replace")
+    lines = log.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 1
+    received: list[str] = json.loads(lines[0])
+    return received
+
+
+@pytest.mark.parametrize("target", SESSION_TARGETS)
+def test_make_session_targets_pass_values_byte_for_byte(root: Path, tmp_path: Path, target: str) -> None:
+    fake = fake_builders(tmp_path)
+    for values, way in cases("make", "new"):
+        values = {**values, "CMD": values["BASE"] or "git status"}  # a hostile command line
+        received = run_session("make", target, values, way, root, fake)
+        assert received == session_expected(target, values, ["sh", "-c", values["CMD"]]), (values, way)
+    assert not list(root.parent.rglob("PWNED"))
+
+
+@needs_task
+@pytest.mark.parametrize("target", SESSION_TARGETS)
+def test_task_session_targets_pass_words_byte_for_byte(root: Path, tmp_path: Path, target: str) -> None:
+    fake = fake_builders(tmp_path)
+    for values, way in cases("task", "new"):
+        received = run_session("task", target, values, way, root, fake)
+        assert received == session_expected(target, values, HOSTILE_WORDS), (values, way)
+    assert not list(root.parent.rglob("PWNED"))
+
+
+def test_make_session_target_requires_cmd(root: Path, tmp_path: Path) -> None:
+    fake = fake_builders(tmp_path)
+    env = clean_env(BUILDERS=str(fake))
+    done = subprocess.run(["make", "builder-exec"], cwd=root, env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 2
+    assert "error: CMD is required" in done.stderr and "hint: make builder-exec CMD=" in done.stderr
+    assert not fake.with_name("argv.jsonl").exists()

@@ -6,18 +6,15 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
-from workspace_builders import git, output
+from workspace_builders import builder_env, output
 from workspace_builders.workspace import Workspace
 
 
-def run(ws: Workspace, kind: str, script: str, name: str, path: Path, repos: Sequence[str]) -> int:
+def run(
+    ws: Workspace, kind: str, script: str, name: str, path: Path, repos: Sequence[str], ports: Sequence[int] = ()
+) -> int:
     """Run `script` with sh in the builder; its exit code. Output goes to stderr, as progress."""
     output.say(f"running {kind} script: {script}")
-    env = git.environ(
-        BUILDER_NAME=name,
-        BUILDER_PATH=str(path),
-        WORKSPACE_ROOT=str(ws.root),
-        BUILDER_REPOS=",".join(repos),
-    )
+    env = builder_env.environ(ws, name, path, repos, ports)
     # stdout=2: stdout is kept for the command's result (--json).
     return subprocess.run(["sh", "-c", script], cwd=path, env=env, stdout=2, check=False).returncode

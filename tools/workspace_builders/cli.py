@@ -159,6 +159,9 @@ Builders.subcommand("sync", "workspace_builders.sync.Sync")
 Builders.subcommand("land", "workspace_builders.land.Land")
 Builders.subcommand("push", "workspace_builders.push.Push")
 Builders.subcommand("restore", "workspace_builders.restore.Restore")
+Builders.subcommand("run", "workspace_builders.session_run.Run")
+Builders.subcommand("exec", "workspace_builders.session_run.Exec")
+Builders.subcommand("start", "workspace_builders.session_run.Start")
 
 
 def main(argv: list[str] | None = None) -> int:

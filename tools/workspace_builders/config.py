@@ -40,16 +40,21 @@ class Config:
     pre_land: str | None = None  # the gate `builders land` runs in the builder before any base moves
     files: tuple[Path, ...] = field(default=())  # the files read, for messages
     setup_file: Path | None = None  # the file scripts.setup comes from, for messages
+    ports: tuple[int, int] | None = None  # builders.ports: (first, size) of each builder's block
+    start: str | None = None  # scripts.start
+    builder_files: dict[str, str] = field(default_factory=dict)  # files: path in a builder -> template
 
 
 # The shape of a file: a dict is a mapping with these keys, "*" any key; a list holds one type.
 _ANY_KEY = "*"
+_ANY_PATH = "**"  # any key, a path rather than a repo name
 _SCHEMA: dict[str, Any] = {
     "version": int,
-    "builders": {"dir": str, "branch_prefix": str, "default_repos": [str]},
+    "builders": {"dir": str, "branch_prefix": str, "default_repos": [str], "ports": {"first": int, "size": int}},
     "repos": {_ANY_KEY: {"url": str, "base": str}},
     "copy": [str],
-    "scripts": {"setup": str, "archive": str, "pre_land": str},
+    "scripts": {"setup": str, "archive": str, "pre_land": str, "start": str},
+    "files": {_ANY_PATH: str},
 }
 _TYPE_NAMES = {int: "a whole number", str: "a string", list: "a list", dict: "a mapping"}
 
@@ -129,7 +134,9 @@ def _check(value: Any, shape: Any, at: tuple[str, ...], path: Path, lines: dict[
             raise _wrong(path, lines, at, f"must be {_TYPE_NAMES[dict]}")
         for key, item in value.items():
             key = str(key)
-            if _ANY_KEY in shape:
+            if _ANY_PATH in shape:
+                _check(item, shape[_ANY_PATH], (*at, key), path, lines)
+            elif _ANY_KEY in shape:
                 problem = name_problem(key)
                 if problem:
                     raise _wrong(path, lines, (*at, key), f"is not a valid repo name: {problem}")
@@ -188,7 +195,11 @@ def _build(data: dict[str, Any], files: tuple[Path, ...]) -> Config:
             if base is not None and ref_problem(base):
                 raise bad_input(f"{where}: repos.{name}.base {base!r}: {ref_problem(base)}", "name a branch or commit")
             repos[str(name)] = RepoConfig(url=entry.get("url"), base=base)
+    ports = _ports(builders.get("ports"), where)
     return Config(
+        ports=ports,
+        start=scripts.get("start"),
+        builder_files={str(k): v for k, v in (data.get("files") or {}).items()},
         builders_dir=builders.get("dir", Config.builders_dir),
         branch_prefix=prefix,
         default_repos=tuple(builders.get("default_repos", ())),
@@ -199,3 +210,20 @@ def _build(data: dict[str, Any], files: tuple[Path, ...]) -> Config:
         pre_land=scripts.get("pre_land"),
         files=files,
     )
+
+
+MAX_PORT = 65535
+
+
+def _ports(entry: dict[str, int] | None, where: str) -> tuple[int, int] | None:
+    """builders.ports as (first, size): blocks of `size` ports from `first` on."""
+    if entry is None:
+        return None
+    first, size = entry.get("first", 20000), entry.get("size", 10)
+    if not 1024 <= first <= MAX_PORT or not 1 <= size <= 1000 or first + size - 1 > MAX_PORT:
+        raise bad_input(
+            f"{where}: builders.ports {{first: {first}, size: {size}}}: first must be 1024 to {MAX_PORT},"
+            " size 1 to 1000, and one block must fit below 65536",
+            "use for example: builders: {ports: {first: 20000, size: 10}}",
+        )
+    return first, size

@@ -12,6 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from workspace_builders import (
+    builder_files,
     builder_scripts,
     checkout,
     copy_in,
@@ -21,6 +22,7 @@ from workspace_builders import (
     links,
     output,
     parallel,
+    ports,
     state,
 )
 from workspace_builders.checkout import Checkout
@@ -210,6 +212,8 @@ def build(
         taking_up = previous is not None and previous.status == state.CREATING
         fresh = [c for c in checkouts if c.created_here or taking_up]
         record.copied = sorted({*record.copied, *_copy_in(ws, record, fresh, copy_root)})
+        if copy_root or any(c.label == ROOT for c in fresh):
+            _write_builder_files(ws, record)
         faults.point("create:copied")
         record.status = state.READY  # only now, every worktree finished at both ends; still undone on a stop
         state.save(ws, record)
@@ -260,6 +264,12 @@ def _copy_in(ws: Workspace, record: BuilderState, checkouts: Sequence[Checkout],
     return copied
 
 
+def _write_builder_files(ws: Workspace, record: BuilderState) -> None:
+    """The config's `files:`, templated for this builder; only into paths the builder ignores."""
+    if ws.config.builder_files:
+        builder_files.write(ws, record, ws.config.builder_files)
+
+
 def _rollback(ws: Workspace, record: BuilderState, done: list[Checkout], previous: BuilderState | None) -> None:
     repos = [c for c in done if c.label != ROOT]
     left: list[str] = []
@@ -283,7 +293,8 @@ def finish(ws: Workspace, record: BuilderState) -> None:
     script = ws.config.setup
     if not script:
         return
-    code = builder_scripts.run(ws, "setup", script, record.name, Path(record.path), [r.name for r in record.repos])
+    repos = [r.name for r in record.repos]
+    code = builder_scripts.run(ws, "setup", script, record.name, Path(record.path), repos, record.ports)
     if code != 0:
         record.status = state.SETUP_FAILED
         state.save(ws, record)
@@ -334,8 +345,10 @@ def create_builder(
         builder = plan_builder(ws, name, base, previous)
         checkouts = [builder, *plan_repos(ws, builder.target, builder.branch, specs, previous)]
         record = new_record(name, builder)
+        record.ports = list(previous.ports) if previous else []
         record_repos(record, checkouts)
         if not dry_run:
+            ports.assign(ws, record)
             repo_count = f" with {len(checkouts) - 1} repo(s)" if with_repos else ""
             output.say(f"builder {name}: creating {builder.target}{repo_count}")
             build(ws, record, checkouts, previous)
@@ -369,6 +382,7 @@ def init_builder(location: Location, repos: str | None, builder: str | None, dry
             return 0
         record = replace(record, repos=list(record.repos), status=state.CREATING)
         record_repos(record, checkouts)
+        ports.assign(ws, record)
         output.say(f"builder {name}: adding {len(checkouts)} repo(s)")
         build(ws, record, checkouts, previous, copy_root=previous is None)
         finish(ws, record)

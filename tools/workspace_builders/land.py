@@ -17,6 +17,7 @@ from workspace_builders.cli import WithDryRunAndJson, one_name, start_dir
 from workspace_builders.errors import BuildersError, bad_input
 from workspace_builders.landing import Move, Touched, Tree
 from workspace_builders.locks import builder_lock
+from workspace_builders.state import BuilderState
 from workspace_builders.workspace import Workspace, discover
 
 COMMAND = "land"
@@ -42,7 +43,7 @@ def land(
         if dry_run:
             _show_plan(record.name, trees, squash, push, remove, as_json)
             return 0
-        moves = _land(ws, record.name, record.path, [r.name for r in record.repos], ready, message if squash else None)
+        moves = _land(ws, record, ready, message if squash else None)
     landed = [*resumed, *moves]
     pushed = _push(landed) if push and landed else []
     removed = False
@@ -70,7 +71,8 @@ def land(
     return 1 if failed else 0
 
 
-def _land(ws: Workspace, name: str, path: str, repos: list[str], ready: list[Tree], message: str | None) -> list[Move]:
+def _land(ws: Workspace, record: BuilderState, ready: list[Tree], message: str | None) -> list[Move]:
+    name, path, repos = record.name, record.path, [r.name for r in record.repos]
     if not ready:
         return []
     touched: list[Touched] = []
@@ -80,7 +82,7 @@ def _land(ws: Workspace, name: str, path: str, repos: list[str], ready: list[Tre
             landing.squash(ready, message, touched)
         gate = ws.config.pre_land
         if gate:
-            code = builder_scripts.run(ws, "pre_land", gate, name, Path(path), repos)
+            code = builder_scripts.run(ws, "pre_land", gate, name, Path(path), repos, record.ports)
             if code != 0:
                 raise BuildersError(
                     f"the pre_land script failed with exit {code}; nothing landed (every repo was put back)",

@@ -50,6 +50,7 @@ class Row:
     created_at: str | None
     head: str | None = None
     trees: list[Tree] = field(default_factory=list)
+    ports: list[int] = field(default_factory=list)
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -62,6 +63,7 @@ class Row:
             "dirty": self.total("dirty"),
             "ahead": self.total("ahead"),
             "behind": self.total("behind"),
+            "ports": self.ports,
         }
 
     def total(self, what: str) -> int | None:
@@ -113,7 +115,12 @@ def _print_table(rows: list[Row], fast: bool) -> None:
         ]
         for row in rows
     ]
-    output.result(output.table(table, ["name", "branch", "repos", "dirty", "ahead/behind", "age", "status", "path"]))
+    headers = ["name", "branch", "repos", "dirty", "ahead/behind", "age", "status", "path"]
+    if any(row.ports for row in rows):  # only where builders.ports is used
+        for line, row in zip(table, rows, strict=True):
+            line.insert(6, _port_range(row.ports))
+        headers.insert(6, "ports")
+    output.result(output.table(table, headers))
 
 
 def _list_removed(ws: Workspace, as_json: bool) -> int:
@@ -152,9 +159,11 @@ def collect(ws: Workspace, with_bases: bool, failures: list[tuple[str, str]]) ->
             status = "missing (run: builders prune)"
         name = record.name if record else entry.path.name
         created = record.created_at if record else None
-        rows.append(Row(name, entry.path, entry.short_branch, status, created, entry.head))
+        ports = list(record.ports) if record else []
+        rows.append(Row(name, entry.path, entry.short_branch, status, created, entry.head, ports=ports))
     for record in by_path.values():  # state without a worktree
-        rows.append(Row(record.name, Path(record.path), record.branch, "state only (run: builders prune)", None))
+        status = "state only (run: builders prune)"
+        rows.append(Row(record.name, Path(record.path), record.branch, status, None, ports=list(record.ports)))
     bases: dict[tuple[Path, str], str | None] = {}
     failed_at: set[Path] = set()  # repositories where the bases could not be resolved
     if with_bases:
@@ -245,6 +254,10 @@ def _age(created_at: str | None) -> str:
         if seconds >= size:
             return f"{seconds // size}{unit}"
     return f"{seconds}s"
+
+
+def _port_range(ports: list[int]) -> str:
+    return f"{ports[0]}-{ports[-1]}" if len(ports) > 1 else str(ports[0]) if ports else "-"
 
 
 def _pairs(value: object) -> str:

@@ -98,3 +98,20 @@ def repository_lock(common_dir: Path) -> Iterator[None]:
                 f"see what holds it: fuser -v {path}; then run the command again",
             )
         yield
+
+
+PORTS_WAIT_SECONDS = 30.0
+
+
+@contextmanager
+def ports_lock(ws: Workspace) -> Iterator[None]:
+    """The workspace-wide lock around port allocation. Its file name starts with a dot, which no
+    builder name does, so it never shares a file with a builder's lock."""
+    path = ws.admin_dir / "locks" / ".ports.lock"
+    with _flock(path, PORTS_WAIT_SECONDS, "waiting for another run to finish allocating ports") as got:
+        if not got:
+            raise BuildersError(
+                f"another run kept the port allocation locked for {PORTS_WAIT_SECONDS:.0f} s (lock {path})",
+                f"see what holds it: fuser -v {path}; then run the command again",
+            )
+        yield

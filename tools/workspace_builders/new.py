@@ -10,13 +10,23 @@ from pathlib import Path
 
 from plumbum import cli
 
+from workspace_builders import builder_env, state
 from workspace_builders.cli import WithDryRunAndJson, start_dir
 from workspace_builders.create import create_builder
 from workspace_builders.workspace import discover
 
 
-def new(start: Path, name: str, repos: str | None, base: str | None, dry_run: bool, as_json: bool) -> int:
-    return create_builder(discover(start).workspace, name, repos, base, dry_run, as_json)
+def new(
+    start: Path, name: str, repos: str | None, base: str | None, dry_run: bool, as_json: bool, then_start: bool = False
+) -> int:
+    ws = discover(start).workspace
+    if then_start:
+        builder_env.require_start_script(ws)  # before anything is made
+    code = create_builder(ws, name, repos, base, dry_run, as_json)
+    record = state.load(ws, name)
+    if then_start and not dry_run and code == 0 and record is not None:
+        builder_env.start(ws, record)
+    return code
 
 
 class New(WithDryRunAndJson):
@@ -35,5 +45,7 @@ class New(WithDryRunAndJson):
         help="the root's base (default HEAD; required when the root has uncommitted changes)",
     )
 
+    start = cli.Flag("--start", help="then run scripts.start in it, in the foreground (builders start)")
+
     def main(self, name: str) -> int:
-        return new(start_dir(), name, self.repos, self.base, self.dry_run, self.as_json)
+        return new(start_dir(), name, self.repos, self.base, self.dry_run, self.as_json, self.start)

@@ -272,7 +272,7 @@ def _run_archive_script(ws: Workspace, name: str, path: Path, record: BuilderSta
     if not script:
         return
     repos = [r.name for r in record.repos] if record else []
-    code = builder_scripts.run(ws, "archive", script, name, path, repos)
+    code = builder_scripts.run(ws, "archive", script, name, path, repos, record.ports if record else ())
     if code != 0:
         output.say(f"warning: the archive script failed with exit {code}; removing all the same")
 

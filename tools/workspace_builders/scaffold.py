@@ -1,7 +1,9 @@
 """`builders scaffold`: copy the workspace-root templates into a root and install the git hooks.
 
 An existing file is never overwritten: it is reported as kept, or with --force replaced after being
-saved as NAME.orig. The managed .gitignore block is added once.
+saved as NAME.orig. The managed .gitignore block is added once. A root with a Taskfile or Makefile
+of its own gets the targets as their own files (Taskfile.builders.yml, builders.mk) and one include
+in its file, once (see `includes`).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from pathlib import Path
 
 from plumbum import cli
 
-from workspace_builders import hooks_install, output
+from workspace_builders import hooks_install, includes, output
 from workspace_builders.cli import Command, start_dir
 from workspace_builders.errors import BuildersError, bad_input
 from workspace_builders.workspace import discover
@@ -39,6 +41,10 @@ def scaffold(start: Path, dry_run: bool, *, force: bool = False, hooks: bool = T
             continue
         target = root / template.name
         content = template.read_bytes()
+        own = includes.users_file(root, template.name)
+        if own is not None and not force and not (own.is_file() and own.read_bytes() == content):
+            includes.include(root, own, template.name, content, dry_run, say)
+            continue
         if os.path.lexists(target):
             backup = target.with_name(target.name + ORIG)
             if target.is_file() and target.read_bytes() == content:

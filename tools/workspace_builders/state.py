@@ -39,6 +39,7 @@ class BuilderState:
     created_by: str = f"workspace-builders {__version__}"
     repos: list[RepoState] = field(default_factory=list)
     copied: list[str] = field(default_factory=list)
+    ports: list[int] = field(default_factory=list)  # its block of builders.ports; empty when not set
 
     def repo(self, name: str) -> RepoState | None:
         return next((r for r in self.repos if r.name == name), None)

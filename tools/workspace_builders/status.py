@@ -41,6 +41,7 @@ def status(start: Path, name: str | None, as_json: bool) -> int:
                 "path": record.path,
                 "branch": record.branch,
                 "status": record.status,
+                "ports": record.ports,
                 "worktrees": [_row(t, d) for t, d in zip(trees, details, strict=True)],
                 "diffstat": stat,
                 "landed": landed,
@@ -60,7 +61,8 @@ def status(start: Path, name: str | None, as_json: bool) -> int:
         ]
         for t, d in zip(trees, details, strict=True)
     ]
-    output.result(f"builder {record.name} ({record.path}), {record.status}")
+    ports = f", ports {record.ports[0]}-{record.ports[-1]}" if record.ports else ""
+    output.result(f"builder {record.name} ({record.path}), {record.status}{ports}")
     headers = ["worktree", "branch", "base", "ahead/behind", "changed", "untracked", "last commit"]
     output.result(output.table(table, headers))
     output.result(

@@ -1,0 +1,243 @@
+"""Running sessions: the builder's environment and port blocks, run, exec, start, per-builder files."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import Builders, Unchanged, builders_dir, commit
+from sample_workspace import make_workspace
+from workspace_builders import git
+
+BIN = Path(sys.executable).parent
+PORTS = "builders:\n  ports: {first: 21000, size: 3}\n"
+
+
+def console(cwd: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    """The real console script (run and start replace their process: they cannot run in-process)."""
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    return subprocess.run(
+        [BIN / "builders", *args], cwd=cwd, env=env, input=stdin, capture_output=True, text=True, check=False
+    )
+
+
+def configure(root: Path, text: str) -> None:
+    (root / "workspaces.yaml").write_text(text, encoding="utf-8")
+    commit(root, "config")
+
+
+def state_of(root: Path, name: str) -> dict[str, object]:
+    loaded: dict[str, object] = json.loads((root / f".git/builders/state/{name}.json").read_text())
+    return loaded
+
+
+# --- the environment and ports ---------------------------------------------------------------------
+
+
+def test_setup_gets_the_port_block(root: Path, builders: Builders) -> None:
+    configure(root, PORTS + "scripts:\n  setup: 'env | grep ^BUILDER_PORT | sort > ports.out'\n")
+    assert builders("new", "a").code == 0
+    assert builders("new", "b").code == 0
+    seen = (builders_dir(root) / "b/ports.out").read_text().splitlines()
+    assert seen == ["BUILDER_PORT=21003", "BUILDER_PORT_0=21003", "BUILDER_PORT_1=21004", "BUILDER_PORT_2=21005"]
+    assert state_of(root, "a")["ports"] == [21000, 21001, 21002]
+
+
+def test_no_ports_without_the_config(root: Path, builders: Builders) -> None:
+    configure(root, "scripts:\n  setup: 'env | grep ^BUILDER_PORT > ports.out || true'\n")
+    assert builders("new", "a").code == 0
+    assert (builders_dir(root) / "a/ports.out").read_text() == ""
+    assert state_of(root, "a")["ports"] == []
+
+
+def test_a_state_file_without_ports_still_loads(root: Path, builders: Builders) -> None:
+    assert builders("new", "a").code == 0
+    path = root / ".git/builders/state/a.json"
+    old = json.loads(path.read_text())
+    del old["ports"]
+    path.write_text(json.dumps(old))
+    listed = builders("list", "--json", "--fast")
+    assert listed.code == 0, listed.err
+    assert json.loads(listed.out)[0]["ports"] == []
+
+
+def test_twenty_parallel_news_get_disjoint_blocks_and_a_removed_block_is_reused(tmp_path: Path) -> None:
+    top = make_workspace(tmp_path / "w", ("alpha",), files=1)
+    configure(top, PORTS)
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    procs = [
+        subprocess.Popen([BIN / "builders", "new", f"s{i}"], cwd=top, env=env, stderr=subprocess.PIPE, text=True)
+        for i in range(20)
+    ]
+    errors = [p.communicate(timeout=180)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0] * 20, errors
+    blocks = {f"s{i}": state_of(top, f"s{i}")["ports"] for i in range(20)}
+    ports = [port for block in blocks.values() for port in block]  # type: ignore[attr-defined]
+    assert len(ports) == 60 and len(set(ports)) == 60
+    assert sorted(ports) == list(range(21000, 21060))
+    listed = json.loads(console(top, "list", "--json", "--fast").stdout)
+    assert {row["name"]: row["ports"] for row in listed} == blocks
+    assert console(top, "remove", "s7").returncode == 0
+    assert console(top, "new", "later").returncode == 0
+    assert state_of(top, "later")["ports"] == blocks["s7"]
+
+
+# --- run ---------------------------------------------------------------------------------------------
+
+
+def test_run_passes_env_cwd_stdin_and_exit_code(root: Path, builders: Builders) -> None:
+    configure(root, PORTS)
+    assert builders("new", "s", "--repos", "alpha,beta").code == 0
+    builder = builders_dir(root) / "s"
+    script = 'echo "$BUILDER_NAME|$BUILDER_PATH|$WORKSPACE_ROOT|$BUILDER_REPOS|$BUILDER_PORT"; pwd; cat; exit 7'
+    done = console(root, "run", "s", "--", "sh", "-c", script, stdin="typed in\n")
+    assert done.returncode == 7, done.stderr
+    assert done.stdout.splitlines() == [f"s|{builder}|{root}|alpha,beta|21000", str(builder), "typed in"]
+
+
+def test_run_without_a_name_inside_a_builder_and_switches_after_the_dashes(root: Path, builders: Builders) -> None:
+    assert builders("new", "s", "--repos", "alpha").code == 0
+    inside = builders_dir(root) / "s/repos/alpha"
+    done = console(inside, "run", "--", "ls", "-1", "repos")  # in the builder's own folder, -1 is ls's
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["alpha"]
+    done = console(inside, "run", "--", "printf", "%s\\n", "--help", "$(touch PWNED)")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["--help", "$(touch PWNED)"]
+    assert not list(root.parent.rglob("PWNED"))
+
+
+@pytest.mark.parametrize(
+    ("args", "message", "hint"),
+    [
+        (("run", "slakc", "--", "true"), "error: no builder named 'slakc'", "hint: did you mean 'slack'?"),
+        (("run", "slack"), "error: no command given after --", "hint: for example: builders run"),
+        (("run", "slack", "--", "no-such-program-x"), "error: command not found: 'no-such-program-x'", "hint:"),
+        (("run", "slack", "x", "--", "true"), "error: unexpected argument: x", "hint:"),
+        (("run", "--", "true"), "error: not inside a builder: name one", "hint: builders run NAME"),
+        (("exec", "slack", "--repos", "alpah", "--", "true"), "error: builder slack has no repo alpah", "'alpha'"),
+        (("start", "slack"), "error: no start script: scripts.start is not set", "hint: set it in"),
+        (("new", "t", "--start"), "error: no start script", "hint:"),
+    ],
+)
+def test_bad_input(
+    root: Path, builders: Builders, unchanged: Unchanged, args: tuple[str, ...], message: str, hint: str
+) -> None:
+    assert builders("new", "slack", "--repos", "alpha").code == 0
+    with unchanged():
+        done = console(root, *args)
+        assert done.returncode == 2, done.stderr
+        assert message in done.stderr and hint in done.stderr
+
+
+# --- exec --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def five(tmp_path: Path) -> Path:
+    return make_workspace(tmp_path / "five", tuple(f"r{i}" for i in range(5)), files=1)
+
+
+def test_exec_runs_in_every_repo(five: Path) -> None:
+    assert console(five, "new", "s", "--repos", "all").returncode == 0
+    done = console(five, "exec", "s", "--", "sh", "-c", 'echo "$BUILDER_NAME in $(basename "$PWD")"')
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    for i in range(5):
+        assert f"r{i} | s in r{i}" in lines
+    summary = [line.split()[:2] for line in lines if not line.startswith("r") or " | " not in line]
+    assert summary == [["repo", "exit"]] + [[f"r{i}", "0"] for i in range(5)]
+
+
+def test_exec_one_failing_gives_exit_1_and_the_others_run(five: Path) -> None:
+    assert console(five, "new", "s", "--repos", "all").returncode == 0
+    script = '[ "$(basename "$PWD")" != r2 ] || { echo broken >&2; exit 5; }; git status --short -b'
+    done = console(five, "exec", "s", "--json", "--root", "--", "sh", "-c", script)
+    assert done.returncode == 1
+    document = json.loads(done.stdout)
+    assert document["ok"] is False and document["builder"] == "s"
+    assert document["command"] == ["sh", "-c", script]
+    codes = {r["name"]: r["exit_code"] for r in document["repos"]}
+    assert codes == {"root": 0, "r0": 0, "r1": 0, "r2": 5, "r3": 0, "r4": 0}
+    outputs = {r["name"]: r["output"] for r in document["repos"]}
+    assert outputs["r2"] == ["broken"]
+    assert outputs["r4"] == ["## builder/s"]
+    assert "failed in 1 of 6: r2" in done.stderr
+
+
+def test_exec_only_the_named_repos(five: Path) -> None:
+    assert console(five, "new", "s", "--repos", "all").returncode == 0
+    done = console(five, "exec", "s", "--repos", "r1,r3", "--jobs", "1", "--", "pwd")
+    assert done.returncode == 0, done.stderr
+    prefixed = [line for line in done.stdout.splitlines() if " | " in line]
+    assert [line.split(" | ")[0] for line in prefixed] == ["r1", "r3"]
+
+
+# --- start -------------------------------------------------------------------------------------------
+
+
+def test_start_runs_the_script_in_the_builder(root: Path, builders: Builders) -> None:
+    configure(root, PORTS + "scripts:\n  start: 'echo \"$BUILDER_NAME $BUILDER_PORT_1\"; pwd; exit 3'\n")
+    assert builders("new", "s").code == 0
+    done = console(root, "start", "s")
+    assert done.returncode == 3
+    assert done.stdout.splitlines() == ["s 21001", str(builders_dir(root) / "s")]
+    assert f"in builder s: {builders_dir(root) / 's'}" in done.stderr
+
+
+def test_new_then_start(root: Path) -> None:
+    configure(root, "scripts:\n  start: 'echo started $BUILDER_NAME'\n")
+    done = console(root, "new", "t", "--repos", "alpha", "--start")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "started t"
+    assert state_of(root, "t")["status"] == "ready"
+
+
+# --- per-builder files -------------------------------------------------------------------------------
+
+FILES = """files:
+  .opencode/orchestrator.local.json: '{"name": "{name}", "port": {port}, "path": "{path}", "root": "{root}"}'
+  tracked.txt: 'x'
+  ../outside.txt: 'x'
+  /tmp/absolute.txt: 'x'
+  .opencode/present.json: 'new'
+"""
+
+
+def test_files_written_only_where_ignored(root: Path, builders: Builders) -> None:
+    configure(root, PORTS + FILES)
+    with (root / ".gitignore").open("a") as ignore:
+        ignore.write(".opencode/\n")
+    (root / ".worktreeinclude").write_text(".opencode/\n")
+    (root / ".opencode").mkdir()
+    (root / ".opencode/present.json").write_text("copied in\n")
+    commit(root, "ignore .opencode")
+    result = builders("new", "s")
+    assert result.code == 0, result.err
+    builder = builders_dir(root) / "s"
+    written = json.loads((builder / ".opencode/orchestrator.local.json").read_text())
+    assert written == {"name": "s", "port": 21000, "path": str(builder), "root": str(root)}
+    assert (builder / ".opencode/present.json").read_text() == "copied in\n"  # never overwritten
+    assert not (builder / "tracked.txt").exists()
+    assert "not writing tracked.txt" in result.err and "add the line /tracked.txt to .gitignore" in result.err
+    assert "not writing ../outside.txt" in result.err and not (builders_dir(root) / "outside.txt").exists()
+    assert "not writing /tmp/absolute.txt" in result.err
+    assert "not writing .opencode/present.json (files:): exists" in result.err
+    assert git.run(builder, "status", "--porcelain") == ""
+
+
+def test_files_never_through_a_symlinked_folder(root: Path, builders: Builders, tmp_path: Path) -> None:
+    configure(root, "files:\n  link/x.txt: 'x'\n")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (root / "link").symlink_to(elsewhere)  # tracked: every builder gets it, pointing out of the builder
+    commit(root, "a tracked symlink")
+    result = builders("new", "s")
+    assert result.code == 0, result.err
+    assert "not writing link/x.txt" in result.err
+    assert not (elsewhere / "x.txt").exists()

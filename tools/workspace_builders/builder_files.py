@@ -1,0 +1,70 @@
+"""Per-builder files (`files:` in the config): a template per path, written into a new builder.
+
+A file is written only where the builder's own `.gitignore` ignores its path (git's answer, asked in
+the builder), so it can never be committed; never over anything that exists; never outside the
+builder (no absolute path, no `..`, no symlinked folder on the way). A path that fails is skipped
+with a warning that says why; the builder is made all the same.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path, PurePosixPath
+
+from workspace_builders import git, output
+from workspace_builders.state import BuilderState
+from workspace_builders.workspace import Workspace
+
+_PLACEHOLDER = re.compile(r"\{(name|path|port|root)\}")
+
+
+def render(template: str, values: dict[str, str]) -> str:
+    """`{name}`, `{path}`, `{port}`, `{root}` replaced in one pass (a value is never read again as a
+    placeholder); every other brace, as in JSON, is left as it is."""
+    return _PLACEHOLDER.sub(lambda m: values[m[1]], template)
+
+
+def problem(builder: Path, relative: str) -> str | None:
+    """Why `relative` may not be written in `builder`; None when it may (gitignore aside)."""
+    path = PurePosixPath(relative)
+    if not relative or path.is_absolute() or relative.startswith("~"):
+        return "not a path inside the builder"
+    if ".." in path.parts or "." in relative.split("/") or ".git" in path.parts:
+        return "not a plain path inside the builder (no '..', '.' or .git)"
+    here = builder
+    for part in path.parts[:-1]:
+        here = here / part
+        if here.is_symlink() or (os.path.lexists(here) and not here.is_dir()):
+            return f"{here} is a symlink or not a folder"
+    if os.path.lexists(builder / relative):
+        return "exists (never overwritten)"
+    return None
+
+
+def write(ws: Workspace, record: BuilderState, files: dict[str, str]) -> list[str]:
+    """Write each file that may be written; the paths written."""
+    builder = Path(record.path)
+    values = {
+        "name": record.name,
+        "path": str(builder),
+        "port": str(record.ports[0]) if record.ports else "",
+        "root": str(ws.root),
+    }
+    written = []
+    for relative, template in files.items():
+        why = problem(builder, relative)
+        if why is None and not git.is_ignored(builder, relative):
+            why = f"the builder's .gitignore does not ignore it; add the line /{relative} to .gitignore to allow it"
+        if why:
+            output.say(f"warning: not writing {relative} (files:): {why}")
+            continue
+        target = builder / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # O_EXCL and O_NOFOLLOW: never over a file, nor through a symlink, that appeared meanwhile
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(render(template, values))
+        output.say(f"  wrote {relative} (files:)")
+        written.append(relative)
+    return written
