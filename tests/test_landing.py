@@ -309,3 +309,55 @@ def test_land_remove_records_what_landed_for_list_removed(root: Path, builders: 
     assert json.loads(done.out)["removed"] is True and not made.exists()
     removed = json.loads(builders("list", "--removed", "--json").out)
     assert [m["repo"] for m in removed[-1]["landed"][0]["moves"]] == ["alpha", "beta"]
+
+
+def test_land_refuses_a_repo_whose_work_cannot_land_and_moves_nothing(
+    root: Path, builders: Builders, made: Path, unchanged: Unchanged
+) -> None:
+    """A repo with commits whose base is no branch (here: its clone's HEAD detached, base HEAD) would
+    otherwise be skipped while the others land and the run says all is well."""
+    git.run(root / "repos/alpha", "checkout", "--quiet", "--detach")
+    record = root / ".git/builders/state/s.json"
+    state = json.loads(record.read_text())
+    for repo in state["repos"]:
+        if repo["name"] == "alpha":
+            repo["base_ref"] = "HEAD"
+    record.write_text(json.dumps(state))
+    with unchanged():
+        done = builders("land", "s")
+    assert done.code == 1, done.out
+    assert "error: alpha: its base 'HEAD' is not a branch" in done.err and "nothing was changed" in done.err
+
+
+def test_land_refuses_work_committed_off_the_builder_branch(
+    root: Path, builders: Builders, made: Path, unchanged: Unchanged
+) -> None:
+    git.run(made / "repos/gamma", "checkout", "--quiet", "--detach")
+    edit(made / "repos/gamma/detached.txt", "on no branch\n")
+    commit(made / "repos/gamma", "detached work")
+    with unchanged():
+        done = builders("land", "s")
+    assert done.code == 1
+    assert "gamma" in done.err and "is not on its branch builder/s" in done.err
+    assert "hint: put it on the branch (git -C" in done.err
+
+
+def test_a_stopped_landing_whose_bases_moved_on_is_complete(root: Path, builders: Builders, made: Path) -> None:
+    killed = console(root, "land", "s", fault="land:moved:beta")
+    assert killed.returncode != 0
+    clone = root / "repos/alpha"
+    edit(clone / "after.txt", "built on the landing\n")
+    commit(clone, "another landing on top")  # main moved past what the stopped landing left
+    done = builders("land", "s")
+    assert done.code == 0, done.err
+    assert git.is_ancestor(clone, tip(clone, "refs/heads/builder/s"), tip(clone))
+    assert not (root / ".git/builders/landing/s.json").exists()
+
+
+def test_land_keeps_the_builder_when_a_push_failed(root: Path, builders: Builders, made: Path) -> None:
+    bare_origin(root, "alpha")
+    git.run(root / "repos/beta", "remote", "set-url", "origin", str(root.parent / "no-such-remote"))
+    done = builders("land", "s", "--push", "--remove")
+    assert done.code == 1
+    assert "push of main failed" in done.err and "builder s kept: a push failed" in done.err
+    assert made.is_dir() and json.loads(builders("status", "s", "--json").out)["name"] == "s"

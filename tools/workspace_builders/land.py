@@ -38,6 +38,9 @@ def land(
         resumed = [] if dry_run else (landing.complete_journal(ws, record.name) or [])
         trees = landing.trees_of(ws, record)
         landing.refuse_dirty(trees, record.name)
+        # A worktree whose work cannot land (no base branch, not on its branch) stops the whole landing:
+        # landing the others and saying nothing of it would report a session landed that is not.
+        landing.refuse_problems([t for t in trees if t.ahead > 0 or t.head != t.base_commit or t.off_branch])
         ready = [t for t in trees if t.ahead > 0]
         landing.refuse_unmovable(ready)
         if dry_run:
@@ -47,7 +50,9 @@ def land(
     landed = [*resumed, *moves]
     pushed = _push(landed) if push and landed else []
     removed = False
-    if remove:
+    if remove and any(not p["ok"] for p in pushed):
+        output.say(f"builder {record.name} kept: a push failed (below); remove it once that is settled")
+    elif remove:
         removed = landing.remove_builder(start, record.name, quiet_stdout=as_json) == 0
     failed = [p for p in pushed if not p["ok"]]
     if as_json:

@@ -25,9 +25,7 @@ from workspace_builders.errors import BuildersError, bad_input
 from workspace_builders.locks import repository_lock
 from workspace_builders.names import check_builder_name, closest
 from workspace_builders.state import BuilderState
-from workspace_builders.workspace import Location, Workspace
-
-ROOT = "root"
+from workspace_builders.workspace import ROOT, Location, Workspace
 
 
 @dataclass
@@ -39,6 +37,7 @@ class Tree:
     path: Path  # the builder's worktree
     branch: str  # the builder branch (short name)
     base_ref: str  # as recorded at creation
+    base_commit: str  # as recorded at creation: the branch holds work of its own once it is elsewhere
     common_dir: Path = Path()
     base_branch: str | None = None
     problem: str | None = None  # why this worktree cannot land (a sentence with its fix)
@@ -49,6 +48,7 @@ class Tree:
     ahead: int = 0
     behind: int = 0
     changed: list[str] = field(default_factory=list)  # porcelain entries, untracked ones too
+    off_branch: bool = False  # the worktree is not on its builder branch (detached, or another branch)
     base_checkout: Path | None = None  # the worktree where the base branch is checked out
     base_checkout_changes: list[str] = field(default_factory=list)
 
@@ -106,8 +106,10 @@ def builder_record(location: Location, name: str | None, command: str) -> Builde
 
 def trees_of(ws: Workspace, record: BuilderState) -> list[Tree]:
     """The builder's worktrees, root first, looked at in parallel; a failure to look is raised."""
-    trees = [Tree(ROOT, ws.root, Path(record.path), record.branch, record.base_ref)]
-    trees += [Tree(r.name, ws.clone(r.name), Path(r.path), r.branch, r.base_ref) for r in record.repos]
+    trees = [Tree(ROOT, ws.root, Path(record.path), record.branch, record.base_ref, record.base_commit)]
+    trees += [
+        Tree(r.name, ws.clone(r.name), Path(r.path), r.branch, r.base_ref, r.base_commit) for r in record.repos
+    ]
     for tree, outcome in parallel.each(trees, inspect):
         if isinstance(outcome, BaseException):
             raise BuildersError(
@@ -144,6 +146,14 @@ def inspect(tree: Tree) -> None:
         tree.problem = f"its base branch {tree.base_branch} does not exist in {tree.source}"
     if tree.head is None:
         raise BuildersError(f"{tree.label}: branch {tree.branch} is gone from {tree.source}", "builders verify")
+    here = next((w for w in listed if w.path == tree.path), None)
+    tree.off_branch = here is not None and here.branch != tree.branch_ref
+    if tree.off_branch and tree.problem is None:
+        # Commits made there are on no builder branch: landing the branch would leave them behind.
+        tree.problem = (
+            f"{tree.path} is not on its branch {tree.branch} (a detached HEAD or another branch): what is "
+            f"committed there would not land; put it on the branch (git -C {tree.path} switch {tree.branch})"
+        )
     where = next((w.path for w in listed if tree.base_branch and w.branch == tree.base_ref_name), None)
     tree.base_checkout = where
     if where is not None:
@@ -192,7 +202,12 @@ def refuse_dirty(trees: Sequence[Tree], name: str) -> None:
 
 
 def refuse_no_base(trees: Sequence[Tree]) -> None:
-    stuck = [t for t in trees if t.base_branch is None or t.base_tip is None]
+    refuse_problems([t for t in trees if t.base_branch is None or t.base_tip is None])
+
+
+def refuse_problems(stuck: Sequence[Tree]) -> None:
+    """Refuse, naming the first, when any of these worktrees has a problem; nothing was changed."""
+    stuck = [t for t in stuck if t.problem]
     if stuck:
         raise BuildersError(f"{stuck[0].label}: {stuck[0].problem}; nothing was changed", _problem_hint(stuck[0]))
 
@@ -445,6 +460,8 @@ def complete_journal(ws: Workspace, name: str) -> list[Move] | None:
             elif tip == move.new:
                 if move.checkout and _index_is(move.checkout, move.old) and not _index_is(move.checkout, move.new):
                     _update_checkout(move.checkout, move.old, move.new)
+            elif tip is not None and git.is_ancestor(Path(move.repo), move.new, tip):
+                pass  # landed, and the base has moved on since (another landing built on it)
             else:
                 raise BuildersError(
                     f"{move.label}: {move.base} is at {output.short(tip)}, neither the {output.short(move.old)} nor "

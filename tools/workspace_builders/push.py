@@ -9,7 +9,7 @@ from workspace_builders import git, landing, output, parallel
 from workspace_builders.cli import WithDryRunAndJson, one_name, start_dir
 from workspace_builders.errors import BuildersError
 from workspace_builders.landing import Tree
-from workspace_builders.workspace import discover
+from workspace_builders.workspace import ROOT, discover
 
 COMMAND = "push"
 
@@ -65,7 +65,7 @@ def push(start: Path, name: str | None, dry_run: bool, as_json: bool) -> int:
     for row in failed:
         output.error(
             f"{row['repo']}: push of {row['branch']} failed: {row['error']}",
-            f"push it by hand: git -C {ws.clone(str(row['repo'])) if row['repo'] != landing.ROOT else ws.root} "
+            f"push it by hand: git -C {ws.clone(str(row['repo'])) if row['repo'] != ROOT else ws.root} "
             f"push {REMOTE} {row['branch']}",
         )
     return 1 if failed else 0

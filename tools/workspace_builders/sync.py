@@ -26,6 +26,7 @@ def sync(start: Path, name: str | None, fetch: bool, merge: bool, dry_run: bool)
             landing.fetch(trees)
         landing.refuse_dirty(trees, record.name)
         landing.refuse_no_base([t for t in trees if t.behind or t.base_branch is None])
+        landing.refuse_problems([t for t in trees if t.off_branch])
         behind = [t for t in trees if t.behind]
         how = "merge" if merge else "rebase onto"
         if dry_run:
