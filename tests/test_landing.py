@@ -348,6 +348,9 @@ def test_a_stopped_landing_whose_bases_moved_on_is_complete(root: Path, builders
     clone = root / "repos/alpha"
     edit(clone / "after.txt", "built on the landing\n")
     commit(clone, "another landing on top")  # main moved past what the stopped landing left
+    status = builders("status", "s", "--json")
+    assert json.loads(status.out)["landing_stopped"] is True
+    assert "a landing of it was stopped half-way: builders land s completes it" in builders("status", "s").out
     done = builders("land", "s")
     assert done.code == 0, done.err
     assert git.is_ancestor(clone, tip(clone, "refs/heads/builder/s"), tip(clone))

@@ -419,7 +419,10 @@ def _move(move: Move) -> None:
     repo = Path(move.repo)
     ref = f"refs/heads/{move.base}"
     if not git.is_ancestor(repo, move.old, move.new):
-        raise BuildersError(f"{move.label}: {move.new} does not contain {move.base}; nothing landed")
+        raise BuildersError(
+            f"{move.label}: {move.new} does not contain {move.base}; nothing landed",
+            f"{move.base} moved meanwhile (another landing?): run the command again, it rebases onto the new tip",
+        )
     done = git.probe(repo, "update-ref", "-m", "builders land: fast-forward", ref, move.new, move.old)
     if done.returncode != 0:
         raise BuildersError(

@@ -42,6 +42,7 @@ def status(start: Path, name: str | None, as_json: bool) -> int:
                 "branch": record.branch,
                 "status": record.status,
                 "ports": record.ports,
+                "landing_stopped": landing.journal_file(ws, record.name).exists(),
                 "worktrees": [_row(t, d) for t, d in zip(trees, details, strict=True)],
                 "diffstat": stat,
                 "landed": landed,
@@ -63,6 +64,8 @@ def status(start: Path, name: str | None, as_json: bool) -> int:
     ]
     ports = f", ports {record.ports[0]}-{record.ports[-1]}" if record.ports else ""
     output.result(f"builder {record.name} ({record.path}), {record.status}{ports}")
+    if landing.journal_file(ws, record.name).exists():
+        output.result(f"a landing of it was stopped half-way: builders land {record.name} completes it")
     headers = ["worktree", "branch", "base", "ahead/behind", "changed", "untracked", "last commit"]
     output.result(output.table(table, headers))
     output.result(
