@@ -2,7 +2,9 @@
 
 Makes .demo/ (gitignored) afresh: a workspace root with three small clones, then runs
 `task builder:new` in the root and `task builder:init` inside the new builder, installs the git
-hooks and makes a second builder with plain `git worktree add`, and prints the sibling layout.
+hooks and makes a second builder with plain `git worktree add`, commits a change in it, runs a
+command in every repo of the first, lands the second (its base fast-forwarded, the builder removed)
+and prints the sibling layout.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from sample_workspace import make_workspace
+from sample_workspace import IDENTITY, make_workspace
 
 HERE = Path(__file__).resolve().parent.parent
 DEMO = HERE / ".demo"
@@ -62,6 +64,14 @@ def main() -> int:
         "../workspace-root.builders/agent2",
         BUILDER_REPOS="ai-dev",
     )
+    work = DEMO / "workspace-root.builders" / "agent2" / "repos" / "ai-dev"
+    (work / "FEATURE.md").write_text("a change made in a session\n", encoding="utf-8")
+    step(work, "git", "add", "FEATURE.md")
+    step(work, "git", *IDENTITY, "commit", "--quiet", "-m", "a change made in a session")
+    step(root, "builders", "exec", "slack", "--", "git", "log", "-1", "--format=%h %s")
+    step(root, "task", "builder:status", "NAME=agent2")
+    step(root, "builders", "land", "agent2", "--remove")
+    step(root / "repos" / "ai-dev", "git", "log", "-2", "--format=%h %s")
     step(root, "builders", "list")
     print(f"\n{DEMO.relative_to(HERE)}/workspace-root.builders/  (.git and src/ not shown)")
     tree(DEMO / "workspace-root.builders")

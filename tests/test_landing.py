@@ -364,3 +364,20 @@ def test_land_keeps_the_builder_when_a_push_failed(root: Path, builders: Builder
     assert done.code == 1
     assert "push of main failed" in done.err and "builder s kept: a push failed" in done.err
     assert made.is_dir() and json.loads(builders("status", "s", "--json").out)["name"] == "s"
+
+
+def test_land_then_remove_deletes_the_landed_branches(root: Path, builders: Builders, made: Path) -> None:
+    done = builders("land", "s", "--remove")
+    assert done.code == 0, done.err
+    assert done.out.index("builder s landed:") < done.out.index("builder s removed")
+    for name in ("alpha", "beta", "gamma"):  # landed into main, or never moved: nothing would be lost
+        assert git.run(root / "repos" / name, "branch", "--list", "builder/s").strip() == "", name
+
+
+def test_remove_keeps_a_branch_whose_commits_no_other_branch_has(root: Path, builders: Builders, made: Path) -> None:
+    git.run(made / "repos/alpha", "branch", "--quiet", "copy-of-work")  # alpha's work, on a second branch
+    done = builders("remove", "s")
+    assert done.code == 0, done.err
+    assert git.run(root / "repos/alpha", "branch", "--list", "builder/s").strip() == ""  # copy-of-work has it
+    assert "builder/s" in git.run(root / "repos/beta", "branch", "--list", "builder/s")
+    assert "kept branch in beta: builder/s (has commits no other branch has: it is kept)" in done.out

@@ -483,6 +483,13 @@ def reachable_from_a_ref(worktree: Path) -> bool:
     return bool(out.strip())
 
 
+def on_another_branch(repo: Path, commit: str, branch_ref: str) -> bool:
+    """Whether a local branch other than `branch_ref` contains `commit` (a landed builder branch is
+    in its base branch, say): deleting `branch_ref` then loses no commit."""
+    out = run(repo, "for-each-ref", "--contains", commit, "--format=%(refname)", "refs/heads/")
+    return any(line != branch_ref for line in out.splitlines())
+
+
 def is_ancestor(repo: Path, commit: str, of: str) -> bool:
     return probe(repo, "merge-base", "--is-ancestor", commit, of).returncode == 0
 

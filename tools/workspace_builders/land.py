@@ -49,12 +49,14 @@ def land(
         moves = _land(ws, record, ready, message if squash else None)
     landed = [*resumed, *moves]
     pushed = _push(landed) if push and landed else []
+    failed = [p for p in pushed if not p["ok"]]
+    if not as_json:  # what landed comes first; the JSON document, once the removal is known
+        _say_landed(record.name, landed)
     removed = False
-    if remove and any(not p["ok"] for p in pushed):
+    if remove and failed:
         output.say(f"builder {record.name} kept: a push failed (below); remove it once that is settled")
     elif remove:
         removed = landing.remove_builder(start, record.name, quiet_stdout=as_json) == 0
-    failed = [p for p in pushed if not p["ok"]]
     if as_json:
         output.json_document(
             {
@@ -65,15 +67,18 @@ def land(
                 "removed": removed,
             }
         )
-    elif landed:
-        output.result(f"builder {record.name} landed:")
-        for m in landed:
-            output.result(f"  {m.label}: {m.base} {output.short(m.old)} -> {output.short(m.new)}")
-    else:
-        output.result(f"builder {record.name}: nothing to land (no commits beyond any base)")
     for p in failed:
         output.error(f"{p['repo']}: push of {p['branch']} failed: {p['error']}", f"push it by hand: {p['command']}")
     return 1 if failed else 0
+
+
+def _say_landed(name: str, landed: list[Move]) -> None:
+    if not landed:
+        output.result(f"builder {name}: nothing to land (no commits beyond any base)")
+        return
+    output.result(f"builder {name} landed:")
+    for m in landed:
+        output.result(f"  {m.label}: {m.base} {output.short(m.old)} -> {output.short(m.new)}")
 
 
 def _land(ws: Workspace, record: BuilderState, ready: list[Tree], message: str | None) -> list[Move]:

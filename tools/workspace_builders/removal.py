@@ -344,8 +344,8 @@ def _clean_branches(
         if elsewhere:
             return f"{m.branch} (checked out elsewhere)"
         merged = tip == base_commit or (base_ref is not None and git.is_ancestor(m.repo, tip, base_ref))
-        if not merged:
-            return f"{m.branch} (has commits its base does not: it is kept)"
+        if not merged and not git.on_another_branch(m.repo, tip, ref):
+            return f"{m.branch} (has commits no other branch has: it is kept)"
         if not git.delete_branch_at(m.repo, m.branch, tip):
             if git.resolve_commits(m.repo, [ref])[ref] is None:
                 return None  # someone else deleted it meanwhile
