@@ -12,7 +12,7 @@ from pathlib import Path
 
 from plumbum import cli
 
-from workspace_builders import builder_scripts, faults, interrupts, landing, output
+from workspace_builders import builder_scripts, faults, interrupts, landing, output, parallel
 from workspace_builders.cli import WithDryRunAndJson, one_name, start_dir
 from workspace_builders.errors import BuildersError, bad_input
 from workspace_builders.landing import Move, Touched, Tree
@@ -98,8 +98,11 @@ def _land(ws: Workspace, record: BuilderState, ready: list[Tree], message: str |
                     f"the pre_land script failed with exit {code}; nothing landed (every repo was put back)",
                     f"fix what it found in {path}, then run again: builders land {name}",
                 )
-        for tree in ready:
-            landing.inspect(tree)  # the bases as they stand now, after the gate
+            # The gate may take minutes: look at the bases again as they stand after it. Without a
+            # gate there is no need: each move is a compare-and-swap on the tip looked at above.
+            for tree, outcome in parallel.each(ready, landing.inspect):
+                if isinstance(outcome, BaseException):
+                    raise BuildersError(f"{tree.label}: could not look at {tree.path} again: {outcome}")
         landing.refuse_unmovable(ready)
         moves = landing.plan_moves(ready)
         landing.write_journal(ws, name, moves, squashed=message is not None)
