@@ -241,3 +241,29 @@ def test_files_never_through_a_symlinked_folder(root: Path, builders: Builders, 
     assert result.code == 0, result.err
     assert "not writing link/x.txt" in result.err
     assert not (elsewhere / "x.txt").exists()
+
+
+def test_files_under_a_repo_are_checked_against_that_repos_gitignore(
+    root: Path, builders: Builders, tmp_path: Path
+) -> None:
+    configure(
+        root, PORTS + "files:\n  repos/alpha/.env: 'x {port}'\n  repos/beta/.env: 'y {port}'\n  repos/gamma/.env: 'z'\n"
+    )
+    upstream = tmp_path / "upstream/beta"
+    (upstream / ".gitignore").write_text(".env\n")
+    commit(upstream, "ignore .env")
+    git.run(root / "repos/beta", "fetch", "-q", "origin")
+    result = builders("new", "e1", "--repos", "alpha,beta")
+    assert result.code == 0, result.err
+    builder = builders_dir(root) / "e1"
+    assert not (builder / "repos/alpha/.env").exists()
+    assert "warning: not writing repos/alpha/.env (files:): repo alpha's .gitignore does not ignore it" in result.err
+    assert "add the line /.env to repos/alpha/.gitignore" in result.err
+    assert (builder / "repos/beta/.env").read_text() == "y 21000"
+    assert "warning: not writing repos/gamma/.env (files:): the builder has no repo gamma" in result.err
+    assert not (builder / "repos/gamma").exists()
+    assert git.run(builder / "repos/alpha", "status", "--porcelain") == ""
+    assert git.run(builder / "repos/beta", "status", "--porcelain") == ""
+    removed = builders("remove", "e1")
+    assert removed.code == 0, removed.err
+    assert not builder.exists()
