@@ -267,3 +267,24 @@ def test_files_under_a_repo_are_checked_against_that_repos_gitignore(
     removed = builders("remove", "e1")
     assert removed.code == 0, removed.err
     assert not builder.exists()
+
+
+def test_a_restored_builder_gets_a_free_port_block(root: Path, builders: Builders) -> None:
+    configure(root, PORTS)
+    for name in ("e1", "e2", "e3"):
+        assert builders("new", name, "--repos", "alpha").code == 0
+    (builders_dir(root) / "e2/work.txt").write_text("archived\n")
+    assert builders("remove", "e2", "--force").code == 0
+    assert builders("new", "e4", "--repos", "alpha").code == 0  # takes the block e2 freed
+    restored = builders("restore", "e2")
+    assert restored.code == 0, restored.err
+    listed = builders("list", "--json", "--fast")
+    assert listed.code == 0, listed.err
+    blocks = {row["name"]: row["ports"] for row in json.loads(listed.out)}
+    assert blocks["e4"] == [21003, 21004, 21005]
+    assert blocks["e2"] == [21009, 21010, 21011]
+    assert set(blocks["e2"]).isdisjoint(port for other, block in blocks.items() if other != "e2" for port in block)
+    assert state_of(root, "e2")["ports"] == blocks["e2"]
+    done = console(root, "run", "e2", "--", "sh", "-c", 'echo "$BUILDER_PORT $BUILDER_PORT_2"')
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "21009 21011\n"
