@@ -117,7 +117,6 @@ def test_run_without_a_name_inside_a_builder_and_switches_after_the_dashes(root:
     [
         (("run", "slakc", "--", "true"), "error: no builder named 'slakc'", "hint: did you mean 'slack'?"),
         (("run", "slack"), "error: no command given after --", "hint: for example: builders run"),
-        (("run", "slack", "--", "no-such-program-x"), "error: command not found: 'no-such-program-x'", "hint:"),
         (("run", "slack", "x", "--", "true"), "error: unexpected argument: x", "hint:"),
         (("run", "--", "true"), "error: not inside a builder: name one", "hint: builders run NAME"),
         (("exec", "slack", "--repos", "alpah", "--", "true"), "error: builder slack has no repo alpah", "'alpha'"),
@@ -133,6 +132,19 @@ def test_bad_input(
         done = console(root, *args)
         assert done.returncode == 2, done.stderr
         assert message in done.stderr and hint in done.stderr
+
+
+def test_run_of_a_missing_command_exits_127(root: Path, builders: Builders, unchanged: Unchanged) -> None:
+    assert builders("new", "slack", "--repos", "alpha").code == 0
+    named = (root, "run", "slack", "--", "no-such-program-x")
+    inside = (builders_dir(root) / "slack", "run", "--", "no-such-program-x")
+    for where, *args in (named, inside):
+        with unchanged():
+            done = console(Path(where), *map(str, args))
+        assert done.returncode == 127, done.stderr
+        assert "error: command not found: 'no-such-program-x'" in done.stderr
+        assert "hint: check its name and PATH, then: builders run [NAME] -- CMD ARGS..." in done.stderr
+        assert done.stdout == ""
 
 
 # --- exec --------------------------------------------------------------------------------------------
@@ -288,3 +300,24 @@ def test_a_restored_builder_gets_a_free_port_block(root: Path, builders: Builder
     done = console(root, "run", "e2", "--", "sh", "-c", 'echo "$BUILDER_PORT $BUILDER_PORT_2"')
     assert done.returncode == 0, done.stderr
     assert done.stdout == "21009 21011\n"
+
+
+def test_exec_over_a_missing_worktree_names_it_and_points_at_verify(five: Path, tmp_path: Path) -> None:
+    assert console(five, "new", "e3", "--repos", "r0,r1").returncode == 0
+    moved = builders_dir(five) / "e3/repos/r1"
+    moved.rename(tmp_path / "elsewhere")
+    done = console(five, "exec", "e3", "--", "git", "status", "--short")
+    assert done.returncode == 1, done.stderr
+    assert f"r1 | no worktree at {moved}" in done.stdout.splitlines()
+    assert "cannot run" not in done.stdout
+    rows = {line.split()[0]: line.split()[1] for line in done.stdout.splitlines() if " | " not in line}
+    assert rows["r0"] == "0" and rows["r1"] == "1"
+    assert "failed in 1 of 2: r1" in done.stderr
+    assert "hint: a worktree folder is missing; see what is wrong: builders verify e3" in done.stderr
+    document = json.loads(console(five, "exec", "e3", "--json", "--", "git", "status").stdout)
+    assert document["ok"] is False
+    assert [(r["name"], r["exit_code"], r["output"]) for r in document["repos"]][1] == (
+        "r1",
+        1,
+        [f"no worktree at {moved}"],
+    )
