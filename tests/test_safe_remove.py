@@ -235,3 +235,44 @@ def test_branch_checked_out_elsewhere_is_kept(root: Path, builder: Path, builder
     assert git.run(clone, "branch", "--show-current").strip() == "builder/x"
     assert "builder/x" in branches(clone)
     assert "builder/x" not in branches(root / "repos/beta")  # the others went as usual
+
+
+def test_ignored_files_are_named_deleted_not_archived(root: Path, builders: Builders, unchanged: Unchanged) -> None:
+    (root / "workspaces.yaml").write_text('copy: [".env.local"]\n')
+    commit(root, "copy .env.local")
+    (root / ".git/info").mkdir(exist_ok=True)
+    (root / ".git/info/exclude").write_text(".env.local\n*.tmp\nnode_modules/\n")
+    (root / ".env.local").write_text("SECRET=1\n")
+    (root / "repos/alpha/.git/info").mkdir(exist_ok=True)
+    (root / "repos/alpha/.git/info/exclude").write_text("node_modules/\n")
+    assert builders("new", "w", "--repos", "alpha").code == 0
+    builder = builders_dir(root) / "w"
+    assert (builder / ".env.local").read_text() == "SECRET=1\n"  # copied in: can be copied again
+    for i in range(10):
+        (builder / f"a{i}.tmp").write_text("scratch\n")
+    (builder / "node_modules").mkdir()
+    (builder / "node_modules/x.js").write_text("1")
+    (builder / "repos/alpha/node_modules").mkdir()
+    (builder / "repos/alpha/node_modules/y.js").write_text("1")
+    said_root = (
+        f"warning: root ({builder}): {{}} with the builder, not archived: "
+        "a0.tmp, a1.tmp, a2.tmp, a3.tmp, a4.tmp, a5.tmp, a6.tmp, a7.tmp (and 3 more)"
+    )
+    said_alpha = f"warning: alpha ({builder / 'repos/alpha'}): {{}} with the builder, not archived: node_modules/"
+    with unchanged():
+        planned = builders("remove", "w", "--dry-run", "--json")
+    assert planned.code == 0, planned.err
+    assert said_root.format("would be deleted") in planned.err.splitlines()
+    assert said_alpha.format("would be deleted") in planned.err.splitlines()
+    ignored = {w["label"]: w["ignored"] for w in json.loads(planned.out)["worktrees"]}
+    assert ignored == {
+        "alpha": ["node_modules/"],
+        "root": [".env.local", *(f"a{i}.tmp" for i in range(10)), "node_modules/"],
+    }
+    removed = builders("remove", "w", "--force")
+    assert removed.code == 0, removed.err
+    assert said_root.format("deleted") in removed.err.splitlines()
+    assert said_alpha.format("deleted") in removed.err.splitlines()
+    assert ".env.local" not in removed.err
+    assert not builder.exists()
+    assert not git.run(root, "for-each-ref", "refs/builders/archive")

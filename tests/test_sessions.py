@@ -117,7 +117,6 @@ def test_run_without_a_name_inside_a_builder_and_switches_after_the_dashes(root:
     [
         (("run", "slakc", "--", "true"), "error: no builder named 'slakc'", "hint: did you mean 'slack'?"),
         (("run", "slack"), "error: no command given after --", "hint: for example: builders run"),
-        (("run", "slack", "--", "no-such-program-x"), "error: command not found: 'no-such-program-x'", "hint:"),
         (("run", "slack", "x", "--", "true"), "error: unexpected argument: x", "hint:"),
         (("run", "--", "true"), "error: not inside a builder: name one", "hint: builders run NAME"),
         (("exec", "slack", "--repos", "alpah", "--", "true"), "error: builder slack has no repo alpah", "'alpha'"),
@@ -133,6 +132,19 @@ def test_bad_input(
         done = console(root, *args)
         assert done.returncode == 2, done.stderr
         assert message in done.stderr and hint in done.stderr
+
+
+def test_run_of_a_missing_command_exits_127(root: Path, builders: Builders, unchanged: Unchanged) -> None:
+    assert builders("new", "slack", "--repos", "alpha").code == 0
+    named = (root, "run", "slack", "--", "no-such-program-x")
+    inside = (builders_dir(root) / "slack", "run", "--", "no-such-program-x")
+    for where, *args in (named, inside):
+        with unchanged():
+            done = console(Path(where), *map(str, args))
+        assert done.returncode == 127, done.stderr
+        assert "error: command not found: 'no-such-program-x'" in done.stderr
+        assert "hint: check its name and PATH, then: builders run [NAME] -- CMD ARGS..." in done.stderr
+        assert done.stdout == ""
 
 
 # --- exec --------------------------------------------------------------------------------------------
@@ -241,3 +253,71 @@ def test_files_never_through_a_symlinked_folder(root: Path, builders: Builders, 
     assert result.code == 0, result.err
     assert "not writing link/x.txt" in result.err
     assert not (elsewhere / "x.txt").exists()
+
+
+def test_files_under_a_repo_are_checked_against_that_repos_gitignore(
+    root: Path, builders: Builders, tmp_path: Path
+) -> None:
+    configure(
+        root, PORTS + "files:\n  repos/alpha/.env: 'x {port}'\n  repos/beta/.env: 'y {port}'\n  repos/gamma/.env: 'z'\n"
+    )
+    upstream = tmp_path / "upstream/beta"
+    (upstream / ".gitignore").write_text(".env\n")
+    commit(upstream, "ignore .env")
+    git.run(root / "repos/beta", "fetch", "-q", "origin")
+    result = builders("new", "e1", "--repos", "alpha,beta")
+    assert result.code == 0, result.err
+    builder = builders_dir(root) / "e1"
+    assert not (builder / "repos/alpha/.env").exists()
+    assert "warning: not writing repos/alpha/.env (files:): repo alpha's .gitignore does not ignore it" in result.err
+    assert "add the line /.env to repos/alpha/.gitignore" in result.err
+    assert (builder / "repos/beta/.env").read_text() == "y 21000"
+    assert "warning: not writing repos/gamma/.env (files:): the builder has no repo gamma" in result.err
+    assert not (builder / "repos/gamma").exists()
+    assert git.run(builder / "repos/alpha", "status", "--porcelain") == ""
+    assert git.run(builder / "repos/beta", "status", "--porcelain") == ""
+    removed = builders("remove", "e1")
+    assert removed.code == 0, removed.err
+    assert not builder.exists()
+
+
+def test_a_restored_builder_gets_a_free_port_block(root: Path, builders: Builders) -> None:
+    configure(root, PORTS)
+    for name in ("e1", "e2", "e3"):
+        assert builders("new", name, "--repos", "alpha").code == 0
+    (builders_dir(root) / "e2/work.txt").write_text("archived\n")
+    assert builders("remove", "e2", "--force").code == 0
+    assert builders("new", "e4", "--repos", "alpha").code == 0  # takes the block e2 freed
+    restored = builders("restore", "e2")
+    assert restored.code == 0, restored.err
+    listed = builders("list", "--json", "--fast")
+    assert listed.code == 0, listed.err
+    blocks = {row["name"]: row["ports"] for row in json.loads(listed.out)}
+    assert blocks["e4"] == [21003, 21004, 21005]
+    assert blocks["e2"] == [21009, 21010, 21011]
+    assert set(blocks["e2"]).isdisjoint(port for other, block in blocks.items() if other != "e2" for port in block)
+    assert state_of(root, "e2")["ports"] == blocks["e2"]
+    done = console(root, "run", "e2", "--", "sh", "-c", 'echo "$BUILDER_PORT $BUILDER_PORT_2"')
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "21009 21011\n"
+
+
+def test_exec_over_a_missing_worktree_names_it_and_points_at_verify(five: Path, tmp_path: Path) -> None:
+    assert console(five, "new", "e3", "--repos", "r0,r1").returncode == 0
+    moved = builders_dir(five) / "e3/repos/r1"
+    moved.rename(tmp_path / "elsewhere")
+    done = console(five, "exec", "e3", "--", "git", "status", "--short")
+    assert done.returncode == 1, done.stderr
+    assert f"r1 | no worktree at {moved}" in done.stdout.splitlines()
+    assert "cannot run" not in done.stdout
+    rows = {line.split()[0]: line.split()[1] for line in done.stdout.splitlines() if " | " not in line}
+    assert rows["r0"] == "0" and rows["r1"] == "1"
+    assert "failed in 1 of 2: r1" in done.stderr
+    assert "hint: a worktree folder is missing; see what is wrong: builders verify e3" in done.stderr
+    document = json.loads(console(five, "exec", "e3", "--json", "--", "git", "status").stdout)
+    assert document["ok"] is False
+    assert [(r["name"], r["exit_code"], r["output"]) for r in document["repos"]][1] == (
+        "r1",
+        1,
+        [f"no worktree at {moved}"],
+    )

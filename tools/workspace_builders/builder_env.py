@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from workspace_builders import git, output, state
-from workspace_builders.errors import BuildersError, bad_input
+from workspace_builders.errors import BAD_INPUT, BuildersError, bad_input
 from workspace_builders.names import check_builder_name, closest
 from workspace_builders.state import BuilderState
 from workspace_builders.workspace import Location, Workspace
@@ -71,12 +71,12 @@ def find(location: Location, name: str | None, usage: str) -> BuilderState:
     return record
 
 
-def require_program(program: str, env: dict[str, str], usage: str) -> None:
-    """Refuse a command that is not there before anything runs (exit 2), rather than after."""
+def require_program(program: str, env: dict[str, str], usage: str, exit_code: int = BAD_INPUT) -> None:
+    """Refuse a command that is not there before anything runs (exit 2, or `exit_code`), rather than after."""
     if "/" in program:
         return  # a path: relative to where it runs, so only trying tells
     if shutil.which(program, path=env.get("PATH", os.defpath)) is None:
-        raise bad_input(f"command not found: {program!r}", f"check its name and PATH, then: {usage}")
+        raise BuildersError(f"command not found: {program!r}", f"check its name and PATH, then: {usage}", exit_code)
 
 
 def replace_process(argv: Sequence[str], cwd: Path, env: dict[str, str]) -> None:

@@ -1,7 +1,8 @@
 """Per-builder files (`files:` in the config): a template per path, written into a new builder.
 
-A file is written only where the builder's own `.gitignore` ignores its path (git's answer, asked in
-the builder), so it can never be committed; never over anything that exists; never outside the
+A file is written only where the checkout that would track it ignores its path (git's answer, asked
+in that checkout: the builder's own worktree, or for `repos/<name>/...` the nested worktree of repo
+`<name>`, for the rest of the path), so it can never be committed; never over anything that exists; never outside the
 builder (no absolute path, no `..`, no symlinked folder on the way). A path that fails is skipped
 with a warning that says why; the builder is made all the same.
 """
@@ -42,6 +43,29 @@ def problem(builder: Path, relative: str) -> str | None:
     return None
 
 
+def _not_ignored(builder: Path, record: BuilderState, relative: str) -> str | None:
+    """Why the checkout that would track `relative` does not ignore it; None when it does.
+
+    A path under `repos/<name>/` belongs to that repo's nested worktree, not to the builder's own
+    (whose .gitignore ignores all of `repos/`): that worktree is asked, for the rest of the path.
+    """
+    parts = PurePosixPath(relative).parts
+    if parts[0] != "repos" or len(parts) < 2:
+        if git.is_ignored(builder, relative):
+            return None
+        return f"the builder's .gitignore does not ignore it; add the line /{relative} to .gitignore to allow it"
+    repo = record.repo(parts[1])
+    if repo is None:
+        return f"the builder has no repo {parts[1]}"
+    rest = str(PurePosixPath(*parts[2:])) if len(parts) > 2 else ""
+    if rest and git.is_ignored(Path(repo.path), rest):
+        return None
+    return (
+        f"repo {repo.name}'s .gitignore does not ignore it; add the line /{rest} to "
+        f"repos/{repo.name}/.gitignore to allow it"
+    )
+
+
 def write(ws: Workspace, record: BuilderState, files: dict[str, str]) -> list[str]:
     """Write each file that may be written; the paths written."""
     builder = Path(record.path)
@@ -53,9 +77,7 @@ def write(ws: Workspace, record: BuilderState, files: dict[str, str]) -> list[st
     }
     written = []
     for relative, template in files.items():
-        why = problem(builder, relative)
-        if why is None and not git.is_ignored(builder, relative):
-            why = f"the builder's .gitignore does not ignore it; add the line /{relative} to .gitignore to allow it"
+        why = problem(builder, relative) or _not_ignored(builder, record, relative)
         if why:
             output.say(f"warning: not writing {relative} (files:): {why}")
             continue

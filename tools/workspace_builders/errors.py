@@ -4,6 +4,7 @@ from __future__ import annotations
 
 OPERATION_FAILED = 1
 BAD_INPUT = 2
+COMMAND_NOT_FOUND = 127  # the shell's code: the command to run is not there
 
 
 class BuildersError(Exception):

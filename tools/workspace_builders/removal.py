@@ -40,6 +40,7 @@ class Member:
     blockers: list[str] = field(default_factory=list)  # what even --force cannot save
     needs_archive: bool = False
     archive_ref: str | None = None
+    ignored: list[str] = field(default_factory=list)  # deleted with it, never archived; a folder ends in '/'
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -50,6 +51,7 @@ class Member:
             "problems": self.blockers + self.problems,
             "archive_ref": self.archive_ref,
             "recovery": recovery_command(self) if self.archive_ref else None,
+            "ignored": self.ignored,
         }
 
 
@@ -68,6 +70,7 @@ def remove(start: Path, name: str, force: bool, keep_branches: bool, dry_run: bo
         blocked = [m for m in members if m.blockers]
         refused = bool(blocked) or (bool(at_risk) and not force)
         if dry_run:
+            _warn_ignored(path, members, record, dry_run=True)
             _show(name, path, members, {}, dry_run=True, as_json=as_json)
             return 1 if refused else 0
         if refused:
@@ -80,6 +83,7 @@ def remove(start: Path, name: str, force: bool, keep_branches: bool, dry_run: bo
                 else f"commit or move it, or archive it and remove anyway: builders remove {name} --force"
             )
             raise BuildersError(f"builder {name!r} has work that removal would lose; nothing was changed", hint)
+        _warn_ignored(path, members, record, dry_run=False)
         if record is not None:
             record.status = state.REMOVING
             state.save(ws, record)
@@ -232,6 +236,9 @@ def check(m: Member) -> None:
         m.needs_archive = True
     if m.locked:
         m.problems.append(f"locked (see: git -C {m.repo} worktree list --verbose)")
+    ignored = git.ignored_entries(m.path)
+    # The builder's repos/ holds the nested worktrees, each a member with its own ignored entries.
+    m.ignored = [e for e in ignored if m.label != ROOT or not (e.rstrip("/") + "/").startswith(f"{REPOS}/")]
     hidden = _hidden_repositories(m)
     if hidden:
         m.blockers.append(
@@ -244,10 +251,10 @@ def _hidden_repositories(m: Member) -> list[str]:
     """Repositories and worktrees inside this worktree's ignored folders: neither status nor archive
     sees them, and `git worktree remove` would delete them with everything else that is ignored."""
     found: list[str] = []
-    for entry in git.ignored_entries(m.path):
+    for entry in m.ignored:
         relative = entry.rstrip("/")
-        if not entry.endswith("/") or (m.label == ROOT and (relative + "/").startswith(f"{REPOS}/")):
-            continue  # a file; or the nested repo worktrees, each checked as a worktree of its own
+        if not entry.endswith("/"):
+            continue  # a file
         for folder, dirs, files in os.walk(m.path / relative):
             if ".git" in dirs or ".git" in files:
                 found.append(os.path.relpath(folder, m.path))
@@ -255,6 +262,39 @@ def _hidden_repositories(m: Member) -> list[str]:
             else:
                 dirs[:] = [d for d in dirs if not os.path.islink(os.path.join(folder, d))]
     return found
+
+
+SHOWN_IGNORED = 8
+
+
+def _warn_ignored(path: Path, members: list[Member], record: BuilderState | None, dry_run: bool) -> None:
+    """Name each worktree's ignored files and folders: removal deletes them and no archive holds them
+    (a node_modules-sized folder would not fit). What copy-in brought from the root is left out: it
+    can be copied again."""
+    copied = set(record.copied) if record is not None else set()
+    for m in members:
+        prefix = "" if m.label == ROOT else f"{REPOS}/{m.label}/"
+        named = [e for e in m.ignored if not _all_copied(path, prefix + e, copied)]
+        if not named:
+            continue
+        shown = ", ".join(named[:SHOWN_IGNORED])
+        more = f" (and {len(named) - SHOWN_IGNORED} more)" if len(named) > SHOWN_IGNORED else ""
+        verb = "would be deleted" if dry_run else "deleted"
+        output.say(f"warning: {m.label} ({m.path}): {verb} with the builder, not archived: {shown}{more}")
+
+
+def _all_copied(path: Path, entry: str, copied: set[str]) -> bool:
+    """Whether copy-in put every file of this ignored entry (relative to the builder) there."""
+    if not entry.endswith("/"):
+        return entry in copied
+    if not any(c.startswith(entry) for c in copied):
+        return False  # copy-in put nothing there: no need to look inside
+    for folder, dirs, files in os.walk(path / entry):
+        links = [d for d in dirs if os.path.islink(os.path.join(folder, d))]
+        dirs[:] = [d for d in dirs if d not in links]
+        if any(Path(folder, f).relative_to(path).as_posix() not in copied for f in [*files, *links]):
+            return False
+    return True
 
 
 def archive(ws: Workspace, name: str, m: Member, stamp: str) -> None:

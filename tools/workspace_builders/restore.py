@@ -14,7 +14,7 @@ from pathlib import Path
 
 from plumbum import cli
 
-from workspace_builders import git, interrupts, output, state
+from workspace_builders import git, interrupts, output, ports, state
 from workspace_builders.cli import Command, start_dir
 from workspace_builders.errors import BuildersError, bad_input
 from workspace_builders.locks import builder_lock, repository_lock
@@ -68,6 +68,8 @@ def restore(start: Path, name: str, at: str | None) -> int:
         record = BuilderState(name, str(top.path), top.branch, top.base_ref, top.base_commit, state.READY)
         record.repos = [RepoState(p.label, str(p.path), p.branch, p.base_ref, p.base_commit) for p in pieces[1:]]
         state.save(ws, record)
+        # Its old block was freed with it and may be another builder's by now: a new one, as at creation.
+        ports.assign(ws, record)
     output.result(f"builder {name} restored at {top.path}")
     return 0
 

@@ -23,12 +23,12 @@ from plumbum import cli
 
 from workspace_builders import builder_env, output, parallel
 from workspace_builders.cli import Command, start_dir
-from workspace_builders.errors import bad_input
+from workspace_builders.errors import COMMAND_NOT_FOUND, bad_input
 from workspace_builders.names import did_you_mean
 from workspace_builders.workspace import discover
 
 ROOT = "root"
-NOT_STARTED = 127  # the shell's code for a command that could not be run
+NOT_STARTED = COMMAND_NOT_FOUND  # the shell's code for a command that could not be run
 
 
 def run(start: Path, name: str | None, argv: Sequence[str]) -> int:
@@ -37,7 +37,8 @@ def run(start: Path, name: str | None, argv: Sequence[str]) -> int:
     record = builder_env.find(location, name, usage)
     _require_command(argv, usage)
     env = builder_env.of(location.workspace, record)
-    builder_env.require_program(argv[0], env, usage)
+    # As a shell says it: what run would have run is not there (exec, over many repos, refuses with 2).
+    builder_env.require_program(argv[0], env, usage, COMMAND_NOT_FOUND)
     builder_env.replace_process(argv, Path(record.path), env)
     return 0  # not reached: the process is the command now
 
@@ -116,10 +117,16 @@ def exec_in_repos(
         output.result(output.table(rows, ["repo", "exit", "path"]))
     if failed:
         output.say(f"failed in {len(failed)} of {len(targets)}: {', '.join(t.label for t in failed)}")
+    if any(not t.path.is_dir() for t in failed):
+        output.say(f"hint: a worktree folder is missing; see what is wrong: builders verify {record.name}")
     return 1 if failed else 0
 
 
 def _run_one(target: Outcome, argv: Sequence[str], env: dict[str, str], show: Callable[[Outcome, str], None]) -> None:
+    if not target.path.is_dir():  # moved or deleted: not the command's fault, and nothing ran
+        show(target, f"no worktree at {target.path}")
+        target.exit_code = 1
+        return
     try:
         child = subprocess.Popen(
             list(argv),
