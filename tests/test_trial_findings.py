@@ -71,3 +71,33 @@ def test_verify_fails_a_builder_folder_swapped_for_a_symlink(root: Path, builder
     checked = builders("verify", "b")
     assert checked.code == 1
     assert "layout: a folder, not a symlink" in checked.out and "FAIL" in checked.out
+
+
+def _stillborn(clone: Path, target: Path) -> Path:
+    """What `git worktree add --lock --reason <ours>` leaves when killed in its first moments: its
+    admin dir with the lock and gitdir written, commondir created but still empty, and the new
+    folder's .git file (git writes them in that order)."""
+    admin = clone / ".git/worktrees" / target.name
+    admin.mkdir(parents=True)
+    (admin / "locked").write_text(f"{git.CREATING_MARK}\n")
+    (admin / "gitdir").write_text(f"{target / '.git'}\n")
+    (admin / "commondir").write_text("")
+    target.mkdir(parents=True)
+    (target / ".git").write_text(f"gitdir: {admin}\n")
+    return admin
+
+
+def test_a_worktree_add_killed_at_its_start_no_longer_blocks_init_or_prune(root: Path, builders: Builders) -> None:
+    assert builders("new", "k", "--repos", "alpha").code == 0
+    builder = builders_dir(root) / "k"
+    admin = _stillborn(root / "repos/beta", builder / "repos/beta")
+    assert git.probe(root / "repos/beta", "worktree", "list").returncode != 0  # git itself is stuck on it
+    done = builders("init", "--builder", "k", "--repos", "beta")
+    assert done.code == 0, done.err
+    assert not admin.exists() or (admin / "commondir").stat().st_size > 0
+    assert builders("verify", "k").code == 0
+    admin = _stillborn(root / "repos/gamma", root.parent / "elsewhere" / "gamma")
+    pruned = builders("prune")
+    assert pruned.code == 0, pruned.err
+    assert "the remains of a killed git worktree add" in pruned.out and not admin.exists()
+    assert git.probe(root / "repos/gamma", "worktree", "list").returncode == 0

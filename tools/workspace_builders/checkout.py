@@ -7,6 +7,7 @@ a builder is a list of them, planned before any is applied.
 from __future__ import annotations
 
 import os
+import shutil
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -68,6 +69,7 @@ def plan(
     Looks under the repository's lock, so a git that a killed run left running has finished first.
     """
     with repository_lock(common_dir):
+        clear_stillborn(common_dir)
         branch_ref = f"refs/heads/{branch}"
         try:
             found = git.resolve_commits(source, [*bases, branch_ref])
@@ -126,6 +128,29 @@ def plan(
                     f"commit or stash them, or choose the base explicitly ({spell}); the changes are not copied",
                 )
         return Checkout(label, source, common_dir, target, branch, base_ref, base_commit, action, trash)
+
+
+def clear_stillborn(common_dir: Path) -> list[Path]:
+    """Remove what a `git worktree add` of ours left when killed in its first moments: an admin dir
+    with our mark in `locked` but no `commondir` written yet (an empty one makes every `git worktree`
+    command of the repository fail), and the `.git` file in the new folder that names it. Nothing in
+    them is anyone's work; the caller holds the repository lock, so no git of ours is writing them.
+    The admin dirs cleared."""
+    cleared: list[Path] = []
+    folder = common_dir / "worktrees"
+    for admin in sorted(folder.iterdir()) if folder.is_dir() else []:
+        commondir = admin / "commondir"
+        if commondir.is_file() and commondir.stat().st_size > 0:
+            continue
+        if links.read(admin / "locked") != git.CREATING_MARK:
+            continue
+        pointer = links.read(admin / "gitdir")
+        dot_git = Path(pointer) if pointer and os.path.isabs(pointer) else None
+        if dot_git is not None and links.read(dot_git) == f"gitdir: {admin}":
+            dot_git.unlink()
+        shutil.rmtree(admin)
+        cleared.append(admin)
+    return cleared
 
 
 def _empty_folder(path: Path) -> bool:
@@ -210,6 +235,7 @@ def undo(checkout: Checkout) -> list[str]:
         return []
     left: list[str] = []
     with repository_lock(checkout.common_dir):
+        clear_stillborn(checkout.common_dir)
         registered = next((w for w in git.worktrees(checkout.source) if w.path == checkout.target), None)
         if registered and (registered.unfinished or registered.branch == f"refs/heads/{checkout.branch}"):
             nested = checkout.target / REPOS

@@ -26,10 +26,11 @@ class Link:
     @property
     def finished(self) -> bool:
         """Whole, and not still marked as being made (git.CREATING_MARK)."""
-        return self.whole and self.admin is not None and _read(self.admin / "locked") != CREATING_MARK
+        return self.whole and self.admin is not None and read(self.admin / "locked") != CREATING_MARK
 
 
-def _read(path: Path) -> str | None:
+def read(path: Path) -> str | None:
+    """A small file of git's, stripped; None when it is not a plain file."""
     if path.is_symlink() or not path.is_file():
         return None
     return path.read_text(encoding="utf-8", errors="surrogateescape").strip()
@@ -37,12 +38,12 @@ def _read(path: Path) -> str | None:
 
 def link_of(worktree: Path, common_dir: Path) -> Link:
     dot_git = worktree / ".git"
-    text = _read(dot_git)
+    text = read(dot_git)
     if text is None or not text.startswith("gitdir: "):
         return Link(None, False)
     admin = (worktree / text.removeprefix("gitdir: ")).resolve()  # absolute, or relative to the worktree
     if admin.parent != (common_dir / "worktrees").resolve():
         return Link(None, False)
-    back = _read(admin / "gitdir")
+    back = read(admin / "gitdir")
     names_back = back is not None and (admin / back).resolve() == dot_git.resolve()
     return Link(admin, names_back)

@@ -19,7 +19,7 @@ from pathlib import Path
 from plumbum import cli
 
 from workspace_builders import archive as archives
-from workspace_builders import git, links, output, parallel, state
+from workspace_builders import checkout, git, links, output, parallel, state
 from workspace_builders.cli import WithDryRunAndJson, run_tool, start_dir
 from workspace_builders.errors import BuildersError, bad_input
 from workspace_builders.locks import repository_lock, try_builder_lock
@@ -79,12 +79,15 @@ def _prune_admin_entries(ws: Workspace, dry_run: bool, report: dict[str, list[st
 
     def prune_one(repo: Path) -> list[str]:
         args = ["worktree", "prune", "--verbose"] + (["--dry-run"] if dry_run else [])
-        with repository_lock(ws.common_dir if repo == ws.root else repo / ".git"):  # a run adding one ends first
+        common_dir = ws.common_dir if repo == ws.root else repo / ".git"
+        with repository_lock(common_dir):  # a run adding a worktree there ends first
+            stillborn = [] if dry_run else checkout.clear_stillborn(common_dir)
             done = git.probe(repo, *args)
         if done.returncode != 0:
             raise git.GitFailed(done)
         said = done.stdout + done.stderr  # git reports what it prunes on stderr
-        return [f"{repo.name}: {line.strip()}" for line in said.splitlines() if line.strip()]
+        lines = [f"{repo.name}: {line.strip()}" for line in said.splitlines() if line.strip()]
+        return lines + [f"{repo.name}: the remains of a killed git worktree add: {admin}" for admin in stillborn]
 
     failed = False
     for repo in sorted(unrepaired):
