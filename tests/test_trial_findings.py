@@ -101,3 +101,22 @@ def test_a_worktree_add_killed_at_its_start_no_longer_blocks_init_or_prune(root:
     assert pruned.code == 0, pruned.err
     assert "the remains of a killed git worktree add" in pruned.out and not admin.exists()
     assert git.probe(root / "repos/gamma", "worktree", "list").returncode == 0
+
+
+def test_commits_only_the_head_reflog_reaches_are_refused_then_archived(
+    root: Path, builders: Builders, unchanged: Unchanged
+) -> None:
+    assert builders("new", "g", "--repos", "alpha").code == 0
+    nested = builders_dir(root) / "g/repos/alpha"
+    git.run(nested, "checkout", "--quiet", "--detach")
+    (nested / "detached.txt").write_text("made on a detached HEAD\n")
+    left = commit(nested, "detached work")
+    git.run(nested, "checkout", "--quiet", "builder/g")  # the commit is now reachable from the reflog only
+    with unchanged():
+        refused = builders("remove", "g")
+    assert refused.code == 1
+    assert "commits only its HEAD reflog reaches" in refused.err
+    forced = builders("remove", "g", "--force")
+    assert forced.code == 0, forced.err
+    refs = git.run(root / "repos/alpha", "for-each-ref", "--format=%(refname)", "refs/builders/archive/g/").split()
+    assert any(git.is_ancestor(root / "repos/alpha", left, ref) for ref in refs)

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -19,11 +20,14 @@ def stamp() -> str:
     return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
 
 
-def save(repo: Path, common_dir: Path, worktree: Path, name: str, label: str, when: str, why: str) -> str:
-    """Snapshot `worktree` (tracked and untracked, not ignored; HEAD as parent) into `repo`; the ref."""
+def save(
+    repo: Path, common_dir: Path, worktree: Path, name: str, label: str, when: str, why: str, keep: Sequence[str] = ()
+) -> str:
+    """Snapshot `worktree` (tracked and untracked, not ignored; HEAD as parent, and `keep` as further
+    parents) into `repo`; the ref."""
     index = _scratch_index(common_dir, label)
     try:
-        commit = git.snapshot_commit(worktree, index, f"builders: {label} of builder {name}, saved {why}")
+        commit = git.snapshot_commit(worktree, index, f"builders: {label} of builder {name}, saved {why}", keep)
     finally:
         index.unlink(missing_ok=True)
     ref = f"{PREFIX}/{name}/{when}"

@@ -494,8 +494,9 @@ def is_ancestor(repo: Path, commit: str, of: str) -> bool:
     return probe(repo, "merge-base", "--is-ancestor", commit, of).returncode == 0
 
 
-def snapshot_commit(worktree: Path, index_file: Path, message: str) -> str:
-    """A commit of everything in the worktree (tracked and untracked, not ignored) on top of HEAD.
+def snapshot_commit(worktree: Path, index_file: Path, message: str, keep: Sequence[str] = ()) -> str:
+    """A commit of everything in the worktree (tracked and untracked, not ignored) on top of HEAD;
+    `keep` are commits that become its further parents, so the ref that holds it holds them too.
 
     Built in a temporary index, so the user's index, stash and branch are left exactly as they are.
     """
@@ -503,7 +504,20 @@ def snapshot_commit(worktree: Path, index_file: Path, message: str) -> str:
     run(worktree, "read-tree", head, index_file=index_file)
     run(worktree, "add", "--all", "--", ".", index_file=index_file)
     tree = run(worktree, "write-tree", index_file=index_file).strip()
-    return run(worktree, "commit-tree", tree, "-p", head, "-m", message).strip()
+    parents = [arg for commit in (head, *keep) for arg in ("-p", commit)]
+    return run(worktree, "commit-tree", tree, *parents, "-m", message).strip()
+
+
+def reflog_only_commits(worktree: Path) -> list[str]:
+    """The tips of what this worktree's HEAD reflog reaches and no ref does (commits made on a
+    detached HEAD, then left): removing the worktree deletes that reflog, the last way to them."""
+    done = probe(worktree, "reflog", "show", "--format=%H", "HEAD", "--", read_only=True)
+    logged = list(dict.fromkeys(done.stdout.split())) if done.returncode == 0 else []
+    if not logged:
+        return []
+    unreached = set(run(worktree, "rev-list", *logged, "--not", "--all").split())
+    lost = [commit for commit in logged if commit in unreached]
+    return run(worktree, "merge-base", "--independent", *lost).split() if lost else []
 
 
 def snapshot_folder(common_dir: Path, folder: Path, index_file: Path, message: str) -> str:

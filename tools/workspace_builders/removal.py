@@ -41,6 +41,7 @@ class Member:
     needs_archive: bool = False
     archive_ref: str | None = None
     ignored: list[str] = field(default_factory=list)  # deleted with it, never archived; a folder ends in '/'
+    reflog_only: list[str] = field(default_factory=list)  # commits only its HEAD reflog reaches
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -234,6 +235,12 @@ def check(m: Member) -> None:
     if m.branch is None and not git.reachable_from_a_ref(m.path):
         m.problems.append("detached HEAD with commits no ref reaches")
         m.needs_archive = True
+    m.reflog_only = git.reflog_only_commits(m.path)
+    if m.reflog_only:
+        m.problems.append(
+            f"commits only its HEAD reflog reaches (made on a detached HEAD, then left): {len(m.reflog_only)} tip(s)"
+        )
+        m.needs_archive = True
     if m.locked:
         m.problems.append(f"locked (see: git -C {m.repo} worktree list --verbose)")
     ignored = git.ignored_entries(m.path)
@@ -299,7 +306,9 @@ def _all_copied(path: Path, entry: str, copied: set[str]) -> bool:
 
 def archive(ws: Workspace, name: str, m: Member, stamp: str) -> None:
     """Save the worktree's content under refs/builders/archive/<name>/<stamp> in its repository."""
-    m.archive_ref = archives.save(m.repo, m.common_dir, m.path, name, m.label, stamp, "before removal")
+    m.archive_ref = archives.save(
+        m.repo, m.common_dir, m.path, name, m.label, stamp, "before removal", keep=m.reflog_only
+    )
     output.say(f"  {m.label}: saved to {m.archive_ref}; get it back with: {recovery_command(m)}")
 
 
