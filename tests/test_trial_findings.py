@@ -120,3 +120,17 @@ def test_commits_only_the_head_reflog_reaches_are_refused_then_archived(
     assert forced.code == 0, forced.err
     refs = git.run(root / "repos/alpha", "for-each-ref", "--format=%(refname)", "refs/builders/archive/g/").split()
     assert any(git.is_ancestor(root / "repos/alpha", left, ref) for ref in refs)
+
+
+def test_did_you_mean_ignores_case(root: Path, builders: Builders, unchanged: Unchanged) -> None:
+    with unchanged():
+        result = builders("new", "x", "--repos", "ALPHA")
+    assert result.code == 2 and "did you mean 'alpha'?" in result.err
+
+
+def test_a_branch_prefix_that_spells_a_ref_is_refused(root: Path, builders: Builders, unchanged: Unchanged) -> None:
+    (root / "workspaces.local.yaml").write_text('builders:\n  branch_prefix: "refs/heads/"\n')
+    with unchanged():
+        result = builders("new", "z1", "--dry-run")
+    assert result.code == 2
+    assert "branch_prefix" in result.err and "not of a ref" in result.err

@@ -58,6 +58,8 @@ def check_ref(ref: str, what: str) -> str:
 def branch_prefix_problem(prefix: str) -> str | None:
     if prefix and (_REF_BAD.search(prefix.rstrip("/") or "/") or prefix.startswith("-")):
         return "it must be usable as the start of a branch name, e.g. 'builder/'"
+    if prefix.startswith(("refs/", "heads/")):
+        return "it is the start of a branch name, not of a ref: 'builder/' gives refs/heads/builder/NAME"
     return None
 
 
@@ -95,8 +97,10 @@ def closest(name: str, known: Iterable[str]) -> str | None:
     """The known name that `name` most likely misspells, or None."""
     import difflib
 
-    found = difflib.get_close_matches(name, sorted(set(known)), n=1)
-    return found[0] if found else None
+    choices = sorted(set(known))
+    by_case = {choice.lower(): choice for choice in choices}  # ALPHA for alpha, too
+    found = difflib.get_close_matches(name.lower(), list(by_case), n=1)
+    return by_case[found[0]] if found else None
 
 
 def did_you_mean(names: Sequence[str], known: Iterable[str]) -> str:
