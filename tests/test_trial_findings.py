@@ -134,3 +134,14 @@ def test_a_branch_prefix_that_spells_a_ref_is_refused(root: Path, builders: Buil
         result = builders("new", "z1", "--dry-run")
     assert result.code == 2
     assert "branch_prefix" in result.err and "not of a ref" in result.err
+
+
+def test_verify_of_a_builder_moved_by_hand_says_how_to_link_it_again(root: Path, builders: Builders) -> None:
+    assert builders("new", "m").code == 0
+    moved = root.parent / "moved-m"
+    (builders_dir(root) / "m").rename(moved)
+    checked = json.loads(builders("verify", "m", "--json").out)
+    (row,) = [c for c in checked["checks"] if c["check"] == "link: not prunable"]
+    assert not row["ok"] and row["hint"].startswith(f"if you moved the folder, link it again first: git -C {root}")
+    git.run(root, "worktree", "repair", str(moved))  # the hint, with the new path
+    assert not [w for w in git.worktrees(root) if w.prunable]

@@ -233,7 +233,15 @@ def link_checks(common_dir: Path, entry: git.Worktree, branch: str | None) -> li
             "run the command that made it again (builders new/init), or remove it: builders remove NAME",
         )
     )
-    results.append(("link: not prunable", not entry.prunable, "git would prune it", "builders prune"))
+    results.append(
+        (
+            "link: not prunable",
+            not entry.prunable,
+            f"git would prune it: {entry.path} is gone",
+            f"if you moved the folder, link it again first: git -C {common_dir.parent} worktree repair NEW_PATH;"
+            " else: builders prune",
+        )
+    )
     short = entry.short_branch
     results.append(("HEAD on a branch", short is not None, "detached HEAD", f"git -C {entry.path} switch {branch}"))
     if short is not None and branch is not None:
