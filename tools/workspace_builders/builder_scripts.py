@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
-from workspace_builders import builder_env, output
+from workspace_builders import builder_env, output, processes
 from workspace_builders.workspace import Workspace
 
 
@@ -17,4 +16,8 @@ def run(
     output.say(f"running {kind} script: {script}")
     env = builder_env.environ(ws, name, path, repos, ports)
     # stdout=2: stdout is kept for the command's result (--json).
-    return subprocess.run(["sh", "-c", script], cwd=path, env=env, stdout=2, check=False).returncode
+    script_run = processes.start(
+        ["sh", "-c", script], str(path), env, stdin=processes.INHERIT, stdout=2, stderr=processes.INHERIT
+    )
+    code: int = script_run.wait()
+    return code

@@ -8,18 +8,16 @@ becomes a BuildersError naming the command, its exit code and what git said.
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from plumbum.machines.local import LocalMachine, PlumbumLocalPopen
+from plumbum.machines.local import PlumbumLocalPopen
 from plumbum.path.local import LocalPath
 
-from workspace_builders import locks
+from workspace_builders import locks, processes
 from workspace_builders.errors import BuildersError
 
 TYPE_CHECKING = False  # typing would cost an import at every start; annotations are never evaluated
@@ -178,9 +176,9 @@ def _begin(args: tuple[str, ...], input: str | None, env: dict[str, str]) -> Cal
     """Start git now; what it returns waits for it."""
     # stdin is never the terminal: git must not stop to ask anything. A git started while this
     # thread holds a lock inherits it, so the lock outlasts this process if it is killed (locks.py).
-    stdin = subprocess.DEVNULL if input is None else subprocess.PIPE
-    proc = _RUNNER._popen(
-        _executable(), ["git", *args], stdin=stdin, cwd=_folder_of(args), env=env, pass_fds=locks.held()
+    stdin = processes.DEVNULL if input is None else processes.PIPE
+    proc = processes.start(
+        ["git", *args], _folder_of(args), env, executable=_executable(), stdin=stdin, pass_fds=locks.held()
     )
 
     def wait() -> Completed:
@@ -205,25 +203,13 @@ def _outwait(proc: PlumbumLocalPopen) -> None:
             continue
 
 
-class _Runner(LocalMachine):
-    """plumbum's local machine without its `env`: plumbum merges a call's environment over that copy
-    of os.environ taken at import, so a variable this module drops (GIT_DIR, ...) would come back.
-    Without it, git gets exactly the environment it is given."""
-
-    env = None  # type: ignore[assignment]
-
-
-_RUNNER = _Runner()
 _git_path: LocalPath | None = None
 
 
 def _executable() -> LocalPath:
     global _git_path
     if _git_path is None:
-        found = shutil.which("git", path=os.environ.get("PATH"))
-        if found is None:
-            raise FileNotFoundError("git")
-        _git_path = LocalPath(found)
+        _git_path = processes.program("git", dict(os.environ))  # FileNotFoundError when there is none
     return _git_path
 
 

@@ -11,7 +11,6 @@ CMD is an argv, run as given, never through a shell.
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import threading
 from collections.abc import Callable, Sequence
@@ -21,7 +20,7 @@ from typing import Any
 
 from plumbum import cli
 
-from workspace_builders import builder_env, output, parallel
+from workspace_builders import builder_env, output, parallel, processes
 from workspace_builders.cli import Command, start_dir
 from workspace_builders.errors import COMMAND_NOT_FOUND, bad_input
 from workspace_builders.names import did_you_mean
@@ -128,13 +127,8 @@ def _run_one(target: Outcome, argv: Sequence[str], env: dict[str, str], show: Ca
         target.exit_code = 1
         return
     try:
-        child = subprocess.Popen(
-            list(argv),
-            cwd=target.path,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
+        child = processes.start(
+            argv, str(target.path), env, stdin=processes.DEVNULL, stdout=processes.PIPE, stderr=processes.STDOUT
         )
     except (FileNotFoundError, PermissionError, NotADirectoryError) as exc:
         show(target, f"cannot run {argv[0]!r}: {exc.strerror}")
@@ -144,7 +138,7 @@ def _run_one(target: Outcome, argv: Sequence[str], env: dict[str, str], show: Ca
     with child:
         for raw in child.stdout:
             show(target, raw.decode("utf-8", errors="replace").rstrip("\r\n"))
-    code = child.returncode
+    code = child.wait()  # done already (the `with` waited); returns the code as a plain int
     target.exit_code = code if code >= 0 else 128 - code  # killed by a signal: as a shell says it
 
 
