@@ -134,16 +134,17 @@ def test_bad_input(
         assert message in done.stderr and hint in done.stderr
 
 
-def test_run_of_a_missing_command_exits_127(root: Path, builders: Builders, unchanged: Unchanged) -> None:
+@pytest.mark.parametrize("command", ["run", "exec"])
+def test_a_missing_command_exits_127(root: Path, builders: Builders, unchanged: Unchanged, command: str) -> None:
     assert builders("new", "slack", "--repos", "alpha").code == 0
-    named = (root, "run", "slack", "--", "no-such-program-x")
-    inside = (builders_dir(root) / "slack", "run", "--", "no-such-program-x")
+    named = (root, command, "slack", "--", "no-such-program-x")
+    inside = (builders_dir(root) / "slack", command, "--", "no-such-program-x")
     for where, *args in (named, inside):
         with unchanged():
             done = console(Path(where), *map(str, args))
         assert done.returncode == 127, done.stderr
         assert "error: command not found: 'no-such-program-x'" in done.stderr
-        assert "hint: check its name and PATH, then: builders run [NAME] -- CMD ARGS..." in done.stderr
+        assert f"hint: check its name and PATH, then: builders {command} " in done.stderr
         assert done.stdout == ""
 
 

@@ -86,7 +86,7 @@ def exec_in_repos(
             f"add some: builders init --builder {record.name} --repos ..., or run in its root: --root",
         )
     env = builder_env.of(location.workspace, record)
-    builder_env.require_program(argv[0], env, usage)
+    builder_env.require_program(argv[0], env, usage, COMMAND_NOT_FOUND)
     width = max(len(t.label) for t in targets)
     printing = threading.Lock()
 
