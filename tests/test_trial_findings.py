@@ -145,3 +145,21 @@ def test_verify_of_a_builder_moved_by_hand_says_how_to_link_it_again(root: Path,
     assert not row["ok"] and row["hint"].startswith(f"if you moved the folder, link it again first: git -C {root}")
     git.run(root, "worktree", "repair", str(moved))  # the hint, with the new path
     assert not [w for w in git.worktrees(root) if w.prunable]
+
+
+def test_a_finished_worktree_left_marked_and_its_branch_locked_is_taken_up(root: Path, builders: Builders) -> None:
+    """What a run killed just after git finished the builder's worktree, while a git it started still
+    held the branch's ref lock, leaves: the worktree whole but still marked, a stale `<branch>.lock`."""
+    assert builders("new", "k").code == 0
+    builder = builders_dir(root) / "k"
+    git.run(root, "worktree", "lock", "--reason", git.CREATING_MARK, str(builder))
+    (root / ".git/refs/heads/builder/k.lock").write_text("")
+    state_file = root / ".git/builders/state/k.json"
+    state_file.write_text(json.dumps({**json.loads(state_file.read_text()), "status": "creating"}))
+    assert builders("verify", "k").code == 1
+    again = builders("new", "k")
+    assert again.code == 0, again.err
+    assert builders("verify", "k").code == 0
+    removed = builders("remove", "k")
+    assert removed.code == 0, removed.err
+    assert git.run(root, "branch", "--list", "builder/k").strip() == ""  # deleted: the lock no longer stops it

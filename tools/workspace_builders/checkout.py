@@ -184,9 +184,11 @@ def apply(checkout: Checkout) -> None:
     if checkout.action == PRESENT:
         return
     with repository_lock(checkout.common_dir):
+        # A git stopped while it made or moved the branch may have left its lock, even where the
+        # worktree itself was finished.
+        git.drop_stale_branch_lock(checkout.common_dir, checkout.branch)
         if checkout.action != TAKE_UP or not _complete(checkout):
             new_branch = checkout.action == CREATE
-            git.drop_stale_branch_lock(checkout.common_dir, checkout.branch)
             if checkout.action == TAKE_UP:
                 _set_aside(checkout)
                 branch_ref = f"refs/heads/{checkout.branch}"

@@ -396,8 +396,11 @@ def _clean_branches(
         if not merged and not git.on_another_branch(m.repo, tip, ref):
             return f"{m.branch} (has commits no other branch has: it is kept)"
         if not git.delete_branch_at(m.repo, m.branch, tip):
-            if git.resolve_commits(m.repo, [ref])[ref] is None:
+            now = git.resolve_commits(m.repo, [ref])[ref]
+            if now is None:
                 return None  # someone else deleted it meanwhile
+            if now == tip:  # git refused (a lock on the ref, say): say so rather than guess
+                return f"{m.branch} (git could not delete it: kept; try: git -C {m.repo} branch -d {m.branch})"
             return f"{m.branch} (it moved while being removed: kept)"
         return None
 
