@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from conftest import Builders, Unchanged, builders_dir, commit
-from workspace_builders import git
+from workspace_builders import git, links
 
 
 def test_remove_refuses_a_worktree_or_repository_in_an_ignored_folder(
@@ -163,3 +163,14 @@ def test_a_finished_worktree_left_marked_and_its_branch_locked_is_taken_up(root:
     removed = builders("remove", "k")
     assert removed.code == 0, removed.err
     assert git.run(root, "branch", "--list", "builder/k").strip() == ""  # deleted: the lock no longer stops it
+
+
+def test_a_folder_with_only_the_empty_dot_git_a_killed_git_left_is_taken_up(root: Path, builders: Builders) -> None:
+    assert builders("new", "j", "--repos", "alpha").code == 0
+    target = builders_dir(root) / "j/repos/beta"
+    admin = _stillborn(root / "repos/beta", target)
+    (target / ".git").write_text("")  # git had created the file, not yet written its line
+    done = builders("init", "--builder", "j", "--repos", "beta")
+    assert done.code == 0, done.err
+    assert links.link_of(target, root / "repos/beta/.git").finished and not (admin / "locked").exists()
+    assert builders("verify", "j").code == 0

@@ -94,6 +94,7 @@ def plan(
         assert base_commit is not None
         on_branch = found[branch_ref]
 
+        _drop_empty_dot_git(target)
         if _empty_folder(target):
             pass  # git makes the folder first: a run killed right after left nothing else in it
         elif os.path.lexists(target):
@@ -146,11 +147,20 @@ def clear_stillborn(common_dir: Path) -> list[Path]:
             continue
         pointer = links.read(admin / "gitdir")
         dot_git = Path(pointer) if pointer and os.path.isabs(pointer) else None
-        if dot_git is not None and links.read(dot_git) == f"gitdir: {admin}":
+        if dot_git is not None and links.read(dot_git) in ("", f"gitdir: {admin}"):  # git creates it empty
             dot_git.unlink()
         shutil.rmtree(admin)
         cleared.append(admin)
     return cleared
+
+
+def _drop_empty_dot_git(folder: Path) -> None:
+    """A folder holding nothing but an empty `.git` file: a git killed just after it created the file
+    left it (it writes the file's one line next). It names no repository and holds nothing."""
+    dot_git = folder / ".git"
+    alone = folder.is_dir() and not folder.is_symlink() and [p.name for p in folder.iterdir()] == [".git"]
+    if alone and dot_git.is_file() and not dot_git.is_symlink() and dot_git.stat().st_size == 0:
+        dot_git.unlink()
 
 
 def _empty_folder(path: Path) -> bool:
