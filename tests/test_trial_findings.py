@@ -4,6 +4,7 @@ refuses outright, the hints for a stopped removal and a builder folder swapped f
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 from conftest import Builders, Unchanged, builders_dir, commit
@@ -174,3 +175,14 @@ def test_a_folder_with_only_the_empty_dot_git_a_killed_git_left_is_taken_up(root
     assert done.code == 0, done.err
     assert links.link_of(target, root / "repos/beta/.git").finished and not (admin / "locked").exists()
     assert builders("verify", "j").code == 0
+
+
+def test_an_unfinished_worktree_whose_folder_git_never_made_is_taken_up(root: Path, builders: Builders) -> None:
+    assert builders("new", "f", "--repos", "alpha").code == 0
+    target = builders_dir(root) / "f/repos/beta"
+    git.run(root / "repos/beta", "worktree", "add", "-q", "--lock", "--reason", git.CREATING_MARK, str(target))
+    shutil.rmtree(target)  # registered and marked, with no folder: git was killed before it made it
+    done = builders("init", "--builder", "f", "--repos", "beta")
+    assert done.code == 0, done.err
+    assert builders("verify", "f").code == 0
+    assert not [w for w in git.worktrees(root / "repos/beta") if w.unfinished or w.prunable]

@@ -94,13 +94,13 @@ def plan(
         assert base_commit is not None
         on_branch = found[branch_ref]
 
+        registered = next((w for w in git.worktrees(source) if w.path == target), None)
+        if registered and registered.unfinished:  # whatever its folder holds, or if it has none yet
+            return Checkout(label, source, common_dir, target, branch, base_ref, base_commit, TAKE_UP, trash)
         _drop_empty_dot_git(target)
         if _empty_folder(target):
             pass  # git makes the folder first: a run killed right after left nothing else in it
         elif os.path.lexists(target):
-            registered = next((w for w in git.worktrees(source) if w.path == target), None)
-            if registered and registered.unfinished:
-                return Checkout(label, source, common_dir, target, branch, base_ref, base_commit, TAKE_UP, trash)
             if registered and registered.branch == branch_ref:
                 if not links.link_of(target, common_dir).whole:
                     raise BuildersError(
@@ -232,10 +232,11 @@ def _set_aside(checkout: Checkout) -> None:
     aside = checkout.trash / f"{checkout.target.parent.parent.name}-{checkout.label}-half-made-{stamp}"
     if checkout.label == ROOT:
         aside = checkout.trash / f"{checkout.target.name}-half-made-{stamp}"
-    aside.parent.mkdir(parents=True, exist_ok=True)
-    checkout.target.rename(aside)
+    if os.path.lexists(checkout.target):  # git may have been killed before it made the folder
+        aside.parent.mkdir(parents=True, exist_ok=True)
+        checkout.target.rename(aside)
+        output.say(f"  {checkout.label}: a killed run left {checkout.target} half-made; set aside in {aside}")
     git.remove_fresh_worktree(checkout.source, checkout.target)  # the folder is gone: only the entry goes
-    output.say(f"  {checkout.label}: a killed run left {checkout.target} half-made; set aside in {aside}")
 
 
 def undo(checkout: Checkout) -> list[str]:
