@@ -269,6 +269,7 @@ def test_a_corrupt_removal_record_is_named_with_the_fix(
 USAGE_ERRORS = {
     "missing argument": (["new"], "missing argument: name", "new"),
     "extra argument": (["path", "a", "b"], "unexpected argument: b", "path"),
+    "a second name": (["status", "a", "b"], "unexpected argument: b", "status"),
     "switch without its value": (["new", "x", "--repos"], "switch --repos requires an argument", "new"),
     "value of the wrong type": (["repos", "sync", "--jobs", "x"], "--jobs: 'x' is not a valid int", "repos sync"),
     "flag given a value": (["list", "--fast=yes"], "switch --fast does not take an argument", "list"),

@@ -46,6 +46,13 @@ class Command(cli.Application):
     def usage_error(self, message: str) -> BuildersError:
         return bad_input(message, f"see: {self.PROGNAME} --help")
 
+    def one_name(self, given: Sequence[str], tail: str = "") -> str | None:
+        """The optional NAME of a command that works on the builder it runs in when none is given
+        (plumbum takes no optional positional argument with a default of None)."""
+        if len(given) > 1:
+            raise self.usage_error(f"unexpected argument: {' '.join(given[1:])}{tail}")
+        return given[0] if given else None
+
     def _parse_args(self, argv: list[str]) -> tuple[dict[Callable[..., None], Any], list[str]]:
         try:
             return super()._parse_args(argv)
@@ -88,13 +95,6 @@ class WithDryRunAndJson(WithJson):
     """What every command that makes or removes builders takes."""
 
     dry_run = cli.Flag("--dry-run", help="print the plan and change nothing")
-
-
-def one_name(given: Sequence[str], command: str) -> str | None:
-    """The optional NAME of a command that works on the builder it runs in when none is given."""
-    if len(given) > 1:
-        raise bad_input(f"unexpected argument: {' '.join(given[1:])}", f"see: {command} --help")
-    return given[0] if given else None
 
 
 class Group(Command):

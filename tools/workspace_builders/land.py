@@ -13,14 +13,12 @@ from pathlib import Path
 from plumbum import cli
 
 from workspace_builders import builder_scripts, faults, interrupts, landing, output, parallel
-from workspace_builders.cli import WithDryRunAndJson, one_name, start_dir
+from workspace_builders.cli import WithDryRunAndJson, start_dir
 from workspace_builders.errors import BuildersError, bad_input
 from workspace_builders.landing import Move, Touched, Tree
 from workspace_builders.locks import builder_lock
 from workspace_builders.state import BuilderState
 from workspace_builders.workspace import Workspace, discover
-
-COMMAND = "land"
 
 
 def land(
@@ -176,7 +174,7 @@ class Land(WithDryRunAndJson):
     def main(self, *name: str) -> int:  # NAME is optional inside a builder
         return land(
             start_dir(),
-            one_name(name, f"builders {COMMAND}"),
+            self.one_name(name),
             self.squash,
             self.message,
             self.push,

@@ -6,12 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from workspace_builders import git, landing, output, parallel
-from workspace_builders.cli import WithDryRunAndJson, one_name, start_dir
+from workspace_builders.cli import WithDryRunAndJson, start_dir
 from workspace_builders.errors import BuildersError
 from workspace_builders.landing import Tree
 from workspace_builders.workspace import ROOT, discover
-
-COMMAND = "push"
 
 REMOTE = "origin"
 
@@ -75,4 +73,4 @@ class Push(WithDryRunAndJson):
     DESCRIPTION = "push each builder branch with commits to its repository's origin (never forced)"
 
     def main(self, *name: str) -> int:  # NAME is optional inside a builder
-        return push(start_dir(), one_name(name, f"builders {COMMAND}"), self.dry_run, self.as_json)
+        return push(start_dir(), self.one_name(name), self.dry_run, self.as_json)

@@ -147,11 +147,7 @@ def _require_command(argv: Sequence[str], usage: str) -> None:
         raise bad_input("no command given after --", f"for example: {usage.replace('CMD ARGS...', 'git status')}")
 
 
-def _one_name(app: Command, names: tuple[str, ...], tail: str) -> str | None:
-    """The optional NAME: none (the builder the command runs in) or one."""
-    if len(names) > 1:
-        raise app.usage_error(f"unexpected argument: {' '.join(names[1:])}{tail}")
-    return names[0] if names else None
+AFTER_DASHES = " (the command goes after --: NAME -- CMD ARGS...)"
 
 
 class WithCommand(Command):
@@ -167,15 +163,12 @@ class WithCommand(Command):
             argv = argv[:at]
         return super()._parse_args(argv)
 
-    def one_name(self, names: tuple[str, ...]) -> str | None:
-        return _one_name(self, names, " (the command goes after --: NAME -- CMD ARGS...)")
-
 
 class Run(WithCommand):
     DESCRIPTION = "run a command in a builder with its environment: run [NAME] -- CMD ARGS..."
 
     def main(self, *name: str) -> int:
-        return run(start_dir(), self.one_name(name), self.command)
+        return run(start_dir(), self.one_name(name, AFTER_DASHES), self.command)
 
 
 class Exec(WithCommand):
@@ -188,7 +181,7 @@ class Exec(WithCommand):
 
     def main(self, *name: str) -> int:
         return exec_in_repos(
-            start_dir(), self.one_name(name), self.repos, self.root, self.jobs, self.as_json, self.command
+            start_dir(), self.one_name(name, AFTER_DASHES), self.repos, self.root, self.jobs, self.as_json, self.command
         )
 
 
@@ -196,4 +189,4 @@ class Start(Command):
     DESCRIPTION = "run scripts.start in a builder, in the foreground, with the builder's environment"
 
     def main(self, *name: str) -> int:
-        return start_session(start_dir(), _one_name(self, name, ""))
+        return start_session(start_dir(), self.one_name(name))

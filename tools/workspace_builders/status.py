@@ -7,11 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from workspace_builders import git, landing, output, parallel
-from workspace_builders.cli import WithJson, one_name, start_dir
+from workspace_builders.cli import WithJson, start_dir
 from workspace_builders.landing import Tree
 from workspace_builders.workspace import discover
-
-COMMAND = "status"
 
 STAT_KEYS = ("files", "insertions", "deletions")
 
@@ -121,4 +119,4 @@ class Status(WithJson):
     DESCRIPTION = "a builder's worktrees: branch, base, ahead/behind, changes, last commit; a diffstat"
 
     def main(self, *name: str) -> int:  # NAME is optional inside a builder
-        return status(start_dir(), one_name(name, f"builders {COMMAND}"), self.as_json)
+        return status(start_dir(), self.one_name(name), self.as_json)

@@ -8,12 +8,10 @@ from pathlib import Path
 from plumbum import cli
 
 from workspace_builders import landing, output
-from workspace_builders.cli import Command, one_name, start_dir
+from workspace_builders.cli import Command, start_dir
 from workspace_builders.landing import Touched
 from workspace_builders.locks import builder_lock
 from workspace_builders.workspace import discover
-
-COMMAND = "sync"
 
 
 def sync(start: Path, name: str | None, fetch: bool, merge: bool, dry_run: bool) -> int:
@@ -57,4 +55,4 @@ class Sync(Command):
     dry_run = cli.Flag("--dry-run", help="print the plan and change nothing")
 
     def main(self, *name: str) -> int:  # NAME is optional inside a builder
-        return sync(start_dir(), one_name(name, f"builders {COMMAND}"), self.fetch, self.merge, self.dry_run)
+        return sync(start_dir(), self.one_name(name), self.fetch, self.merge, self.dry_run)
