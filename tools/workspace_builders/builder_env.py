@@ -13,11 +13,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from workspace_builders import git, output, state
+from workspace_builders import git, output
 from workspace_builders.errors import BAD_INPUT, BuildersError, bad_input
-from workspace_builders.names import check_builder_name, closest
 from workspace_builders.state import BuilderState
-from workspace_builders.workspace import Location, Workspace
+from workspace_builders.workspace import Workspace
 
 
 def variables(ws: Workspace, name: str, path: Path, repos: Sequence[str], ports: Sequence[int] = ()) -> dict[str, str]:
@@ -41,34 +40,6 @@ def environ(ws: Workspace, name: str, path: Path, repos: Sequence[str], ports: S
 def of(ws: Workspace, record: BuilderState) -> dict[str, str]:
     """The environment of a recorded builder."""
     return environ(ws, record.name, Path(record.path), [r.name for r in record.repos], record.ports)
-
-
-def find(location: Location, name: str | None, usage: str) -> BuilderState:
-    """The builder NAME, or the one the command was started in; `usage` is the command, for hints."""
-    ws = location.workspace
-    if name is None:
-        if not location.in_builder:
-            raise bad_input(
-                "not inside a builder: name one",
-                f"{usage.replace('[NAME]', 'NAME')}, or cd into a builder first",
-            )
-        here = location.worktree.resolve()
-        record = next((r for r in state.load_all(ws) if Path(r.path).resolve() == here), None)
-        if record is None:
-            raise BuildersError(
-                f"{here} has no builder state (made with plain git, and not initialised)",
-                f"initialise it: builders init --builder {here.name}",
-            )
-        return record
-    check_builder_name(name)
-    record = state.load(ws, name)
-    if record is None or not Path(record.path).is_dir():
-        match = closest(name, state.builder_names(ws))
-        hint = f"create it: builders new {name}"
-        if match:
-            hint = f"did you mean {match!r}? {usage.replace('[NAME]', match)}"
-        raise bad_input(f"no builder named {name!r}", hint)
-    return record
 
 
 def require_program(program: str, env: dict[str, str], usage: str, exit_code: int = BAD_INPUT) -> None:

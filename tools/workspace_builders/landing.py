@@ -23,7 +23,6 @@ from pathlib import Path
 from workspace_builders import atomic_file, faults, git, interrupts, output, parallel, state
 from workspace_builders.errors import BuildersError, bad_input
 from workspace_builders.locks import repository_lock
-from workspace_builders.names import check_builder_name, closest
 from workspace_builders.state import BuilderState
 from workspace_builders.workspace import ROOT, Location, Workspace
 
@@ -73,29 +72,8 @@ class Tree:
 
 
 def builder_record(location: Location, name: str | None, command: str) -> BuilderState:
-    """The state of builder `name`, or of the builder the command runs in when no name is given."""
-    ws = location.workspace
-    if name is None:
-        if not location.in_builder:
-            raise bad_input(
-                f"no builder named, and {location.worktree} is not a builder",
-                f"name one: builders {command} NAME (see: builders list)",
-            )
-        found = next((r for r in state.load_all(ws) if Path(r.path) == location.worktree), None)
-        if found is None:
-            raise bad_input(
-                f"{location.worktree} has no state (made with plain git and never initialised?)",
-                f"initialise it: builders init --builder {location.worktree.name}",
-            )
-        record = found
-    else:
-        check_builder_name(name)
-        loaded = state.load(ws, name)
-        if loaded is None:
-            match = closest(name, state.builder_names(ws))
-            hint = f"did you mean {match!r}? builders {command} {match}" if match else "see them: builders list"
-            raise bad_input(f"no builder named {name!r}", hint)
-        record = loaded
+    """The state of builder `name`, or of the builder the command runs in; a ready one only."""
+    record = state.named_or_here(location, name, f"builders {command} [NAME]")
     if record.status not in (state.READY, state.SETUP_FAILED):
         raise BuildersError(
             f"builder {record.name!r} is {record.status}, not ready",

@@ -20,7 +20,7 @@ from typing import Any
 
 from plumbum import cli
 
-from workspace_builders import builder_env, output, parallel, processes
+from workspace_builders import builder_env, output, parallel, processes, state
 from workspace_builders.cli import Command, start_dir
 from workspace_builders.errors import COMMAND_NOT_FOUND, bad_input
 from workspace_builders.names import did_you_mean
@@ -33,7 +33,7 @@ NOT_STARTED = COMMAND_NOT_FOUND  # the shell's code for a command that could not
 def run(start: Path, name: str | None, argv: Sequence[str]) -> int:
     usage = "builders run [NAME] -- CMD ARGS..."
     location = discover(start)
-    record = builder_env.find(location, name, usage)
+    record = state.named_or_here(location, name, usage)
     _require_command(argv, usage)
     env = builder_env.of(location.workspace, record)
     # As a shell says it: what run would have run is not there (exec, over many repos, refuses with 2).
@@ -44,7 +44,7 @@ def run(start: Path, name: str | None, argv: Sequence[str]) -> int:
 
 def start_session(start: Path, name: str | None) -> int:
     location = discover(start)
-    record = builder_env.find(location, name, "builders start [NAME]")
+    record = state.named_or_here(location, name, "builders start [NAME]")
     builder_env.start(location.workspace, record)
     return 0  # not reached
 
@@ -68,7 +68,7 @@ def exec_in_repos(
 ) -> int:
     usage = "builders exec [NAME] -- CMD ARGS..."
     location = discover(start)
-    record = builder_env.find(location, name, usage)
+    record = state.named_or_here(location, name, usage)
     _require_command(argv, usage)
     recorded = {r.name: Path(r.path) for r in record.repos}
     wanted = [r.strip().rstrip("/") for r in (repos or "").split(",") if r.strip()] or list(recorded)

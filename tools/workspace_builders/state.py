@@ -8,8 +8,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from workspace_builders import __version__, atomic_file
-from workspace_builders.errors import bad_input
-from workspace_builders.workspace import Workspace
+from workspace_builders.errors import BuildersError, bad_input
+from workspace_builders.names import check_builder_name, closest
+from workspace_builders.workspace import Location, Workspace
 
 CREATING = "creating"
 READY = "ready"
@@ -154,3 +155,32 @@ def _removal(path: Path) -> dict[str, object]:
             f"move it aside (mv {path} {path}.bad), then run again: builders list --removed",
         )
     return document  # type: ignore[no-any-return]
+
+
+def named_or_here(location: Location, name: str | None, usage: str) -> BuilderState:
+    """The state of builder NAME, or of the builder the command was started in; `usage` is the
+    command as its help shows it (`builders run [NAME] -- CMD ARGS...`), for the hints."""
+    ws = location.workspace
+    if name is None:
+        if not location.in_builder:
+            raise bad_input(
+                "not inside a builder: name one",
+                f"{usage.replace('[NAME]', 'NAME')}, or cd into a builder first",
+            )
+        here = location.worktree.resolve()
+        record = next((r for r in load_all(ws) if Path(r.path).resolve() == here), None)
+        if record is None:
+            raise BuildersError(
+                f"{here} has no builder state (made with plain git, and not initialised)",
+                f"initialise it: builders init --builder {here.name}",
+            )
+        return record
+    check_builder_name(name)
+    record = load(ws, name)
+    if record is None or not Path(record.path).is_dir():
+        match = closest(name, builder_names(ws))
+        hint = f"create it: builders new {name}"
+        if match:
+            hint = f"did you mean {match!r}? {usage.replace('[NAME]', match)}"
+        raise bad_input(f"no builder named {name!r}", hint)
+    return record
