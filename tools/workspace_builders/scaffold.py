@@ -21,6 +21,10 @@ from workspace_builders.workspace import discover
 
 TEMPLATE = "workspace-root"
 GITIGNORE_BLOCK = "gitignore-block"
+IGNORE_BLOCK = "ignore-block"
+# Each managed block and the file it goes into: .gitignore for git; .ignore for ripgrep-based
+# search (agents' tools), which reads it over .gitignore and so sees repos/ while git ignores it.
+BLOCKS = {".gitignore": GITIGNORE_BLOCK, ".ignore": IGNORE_BLOCK}
 BLOCK_START = "# >>> workspace-builders >>>"
 ORIG = ".orig"
 
@@ -37,7 +41,7 @@ def scaffold(start: Path, dry_run: bool, *, force: bool = False, hooks: bool = T
 
     templates = resources.files("workspace_builders.templates") / TEMPLATE
     for template in sorted(templates.iterdir(), key=lambda t: t.name):
-        if template.name == GITIGNORE_BLOCK:
+        if template.name in BLOCKS.values():
             continue
         target = root / template.name
         content = template.read_bytes()
@@ -60,16 +64,17 @@ def scaffold(start: Path, dry_run: bool, *, force: bool = False, hooks: bool = T
         if not dry_run:
             target.write_bytes(content)
         say(f"{did('wrote', 'write')} {target.name}")
-    gitignore = root / ".gitignore"
-    current = gitignore.read_text(encoding="utf-8") if gitignore.is_file() else ""
-    if BLOCK_START in current:
-        say("kept .gitignore (the workspace-builders block is there)")
-    else:
+    for file_name, block_name in BLOCKS.items():
+        managed = root / file_name
+        current = managed.read_text(encoding="utf-8") if managed.is_file() else ""
+        if BLOCK_START in current:
+            say(f"kept {file_name} (the workspace-builders block is there)")
+            continue
         if not dry_run:
-            block = (templates / GITIGNORE_BLOCK).read_text(encoding="utf-8")
+            block = (templates / block_name).read_text(encoding="utf-8")
             separator = "" if not current or current.endswith("\n") else "\n"
-            gitignore.write_text(current + separator + block, encoding="utf-8")
-        say(f"{did('added', 'add')} the workspace-builders block to .gitignore")
+            managed.write_text(current + separator + block, encoding="utf-8")
+        say(f"{did('added', 'add')} the workspace-builders block to {file_name}")
     code = 0
     if hooks:
         try:

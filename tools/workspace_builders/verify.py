@@ -12,7 +12,7 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from workspace_builders import git, links, output, parallel, state
+from workspace_builders import agent_search, git, links, output, parallel, state
 from workspace_builders.cli import WithJson, run_tool, start_dir
 from workspace_builders.errors import BuildersError
 from workspace_builders.names import check_builder_name, closest, did_you_mean
@@ -100,12 +100,42 @@ def workspace_checks(ws: Workspace) -> list[Check]:
             f"echo '{REPOS}/' >> {ws.root}/.gitignore",
         )
     )
+    checks.append(search_sees_repos(ws))
     try:
         ws.check_builders_dir()
         checks.append(Check(WORKSPACE, ROOT, "builders folder outside the root", True, str(ws.builders_dir)))
     except BuildersError as exc:
         checks.append(Check(WORKSPACE, ROOT, "builders folder outside the root", False, exc.message, exc.hint or ""))
     return checks
+
+
+SEES_REPOS = "repos/ visible to agents' search"
+
+
+def search_sees_repos(ws: Workspace) -> Check:
+    """The root's committed .ignore re-includes repos/: every builder made from it lets agents'
+    ripgrep-based search find the repo worktrees."""
+    committed = [git.file_text(ws.root, f"HEAD:{name}") for name in agent_search.SEARCH_IGNORE_FILES]
+    if agent_search.shows_repos(committed):
+        return Check(WORKSPACE, ROOT, SEES_REPOS, True)
+    ignore = agent_search.IGNORE
+    if agent_search.shows_repos_in(ws.root):
+        return Check(
+            WORKSPACE,
+            ROOT,
+            SEES_REPOS,
+            False,
+            f"the root's {ignore} re-includes {REPOS}/ but is not committed: new builders will not have it",
+            f"git -C {ws.root} add {ignore} && git -C {ws.root} commit -m 'let search tools see {REPOS}/' {ignore}",
+        )
+    return Check(
+        WORKSPACE,
+        ROOT,
+        SEES_REPOS,
+        False,
+        f"ripgrep-based search (agents' find and grep) skips {REPOS}/ in builders: no {agent_search.RULE} in {ignore}",
+        agent_search.fix_command(ws.root),
+    )
 
 
 def unregistered_folders(ws: Workspace, registered: set[Path]) -> list[Check]:
@@ -189,6 +219,14 @@ def builder_checks(
     if path.is_dir():
         ok = git.is_ignored(path, f"{REPOS}/")
         add(ROOT, "repos/ ignored", ok, "" if ok else "nested repos show as embedded", "ignore repos/ on this branch")
+        sees = agent_search.shows_repos_in(path)
+        add(
+            ROOT,
+            SEES_REPOS,
+            sees,
+            f"agents' search tools skip {REPOS}/ here: its {agent_search.IGNORE} lacks {agent_search.RULE}",
+            f"bring in the root's committed {agent_search.IGNORE}: builders sync {name}",
+        )
     expected = record.branch if record else None
     checks += [Check(name, ROOT, c, ok, d, h) for c, ok, d, h in link_checks(ws.common_dir, entry, expected)]
     found: dict[str, git.Worktree] = {}
