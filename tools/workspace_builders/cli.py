@@ -128,7 +128,7 @@ class Hooks(Group):
 
 
 class Hook(Group):
-    DESCRIPTION = "run a hook's checks (what the installed git hooks call)"
+    DESCRIPTION = "what the installed git hooks and agent runtimes' worktree hooks call"
 
 
 class Repos(Group):
@@ -152,6 +152,8 @@ Hooks.subcommand("uninstall", "workspace_builders.hooks_commands.Uninstall")
 Builders.subcommand("hook", Hook)
 Hook.subcommand("post-checkout", "workspace_builders.hook_post_checkout.PostCheckout")
 Hook.subcommand("pre-commit", "workspace_builders.hook_pre_commit.PreCommit")
+Hook.subcommand("worktree-create", "workspace_builders.hook_worktree.WorktreeCreate")
+Hook.subcommand("worktree-remove", "workspace_builders.hook_worktree.WorktreeRemove")
 Builders.subcommand("repos", Repos)
 Repos.subcommand("sync", "workspace_builders.repos_sync.Sync")
 Builders.subcommand("status", "workspace_builders.status.Status")

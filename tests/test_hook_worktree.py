@@ -1,0 +1,222 @@
+"""`builders hook worktree-create|worktree-remove`, as Claude Code's worktree hooks call them: one JSON
+object on stdin, the real console script, a real workspace with default repos."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import Unchanged, builders_dir, commit
+from workspace_builders import git
+from workspace_builders.errors import BuildersError
+from workspace_builders.faults import FAULT_ENV
+from workspace_builders.hook_worktree import builder_name
+
+BIN = Path(sys.executable).parent
+
+
+def hook(kind: str, payload: object, cwd: Path, fault: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    if fault:
+        env[FAULT_ENV] = fault
+    text = payload if isinstance(payload, str) else json.dumps(payload)
+    command = ["builders", "hook", kind]
+    return subprocess.run(command, cwd=cwd, env=env, input=text, capture_output=True, text=True, check=False)
+
+
+def builders_cli(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    return subprocess.run(["builders", *args], cwd=root, env=env, capture_output=True, text=True, check=False)
+
+
+@pytest.fixture
+def defaults(root: Path) -> Path:
+    """The root, with alpha and beta as the repos every builder gets when none are named."""
+    config = root / "workspaces.yaml"
+    config.write_text(config.read_text().replace("default_repos: []", "default_repos: [alpha, beta]"))
+    commit(root, "default repos")
+    return root
+
+
+def assert_whole(root: Path, name: str, printed: str) -> Path:
+    builder = builders_dir(root) / name
+    assert printed == f"{builder}\n"  # the path alone: all Claude Code reads
+    assert sorted(p.name for p in (builder / "repos").iterdir()) == ["alpha", "beta"]
+    for repo in ("alpha", "beta"):
+        assert git.run(builder / "repos" / repo, "branch", "--show-current").strip() == f"builder/{name}"
+    checked = builders_cli(root, "verify", name)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    return builder
+
+
+def test_the_three_payload_generations_make_whole_builders(defaults: Path, tmp_path: Path) -> None:
+    root = defaults
+    today = {
+        "session_id": "9b1f",
+        "transcript_path": str(tmp_path / "t.jsonl"),
+        "cwd": str(root),
+        "hook_event_name": "WorktreeCreate",
+        "name": "t1",
+    }
+    done = hook("worktree-create", today, root)
+    assert done.returncode == 0, done.stderr
+    first = assert_whole(root, "t1", done.stdout)
+    assert "builder t1: creating" in done.stderr  # progress goes to stderr
+    elsewhere = tmp_path / "claude-wants-it-here"
+    documented = {
+        "worktree_name": "t2",
+        "base_path": str(elsewhere),
+        "source_ref": "HEAD",
+        "cwd": str(root / "repos/alpha"),
+    }
+    done = hook("worktree-create", documented, root)
+    assert done.returncode == 0, done.stderr
+    assert_whole(root, "t2", done.stdout)
+    assert not elsewhere.exists()  # always the sibling builders folder
+    older = {"worktree_path": str(root / ".claude/worktrees/t3"), "cwd": str(first / "repos/beta")}
+    done = hook("worktree-create", older, first)
+    assert done.returncode == 0, done.stderr
+    assert_whole(root, "t3", done.stdout)
+    done = hook("worktree-create", {"session_id": "5e55-10n", "cwd": str(root)}, root)
+    assert done.returncode == 0, done.stderr
+    assert_whole(root, "5e55-10n", done.stdout)
+    assert builders_cli(root, "verify").returncode == 0
+
+
+def test_a_name_is_made_valid_and_the_builder_branch_follows(defaults: Path) -> None:
+    done = hook("worktree-create", {"name": "feat/auth", "cwd": str(defaults)}, defaults)
+    assert done.returncode == 0, done.stderr
+    builder = assert_whole(defaults, "feat-auth", done.stdout)
+    assert git.run(builder, "branch", "--show-current").strip() == "builder/feat-auth"
+
+
+@pytest.mark.parametrize(
+    "raw, name",
+    [
+        ("agent-a1b2", "agent-a1b2"),
+        ("feat/auth", "feat-auth"),
+        ("Fix login!", "Fix-login"),
+        ("_x.lock", "x-lock"),
+        ("a..b", "a.b"),
+        ("ünïcode-ok", "n-code-ok"),
+    ],
+)
+def test_builder_names_as_a_user_expects(raw: str, name: str) -> None:
+    assert builder_name(raw) == name
+
+
+def test_a_long_name_keeps_apart_from_another() -> None:
+    one, two = builder_name("x" * 80 + "a"), builder_name("x" * 80 + "b")
+    assert len(one) == 63 and len(two) == 63 and one != two
+    assert builder_name("x" * 80 + "a") == one  # the same name again: the same builder
+
+
+@pytest.mark.parametrize("raw", ["../x", "..", "a/../b", "/etc", "~root", "", "!!!", "./x"])
+def test_names_that_cannot_be_made_valid(raw: str) -> None:
+    with pytest.raises(BuildersError) as refused:
+        builder_name(raw)
+    assert refused.value.exit_code == 2
+
+
+@pytest.mark.parametrize(
+    "payload, message",
+    [
+        ('{"name": ', "stdin is not valid JSON"),
+        ("", "no JSON object on stdin"),
+        ("[1, 2]", "not an object"),
+        ("{}", "names no worktree"),
+        ('{"name": 5}', "is not a string"),
+        ('{"name": "../x"}', "reads as a path"),
+        ('{"name": "ok", "cwd": "relative/dir"}', "not an existing absolute folder"),
+        ('{"name": "ok", "source_ref": "-x"}', "invalid base"),
+    ],
+)
+def test_bad_input_changes_nothing(defaults: Path, unchanged: Unchanged, payload: str, message: str) -> None:
+    with unchanged():
+        done = hook("worktree-create", payload, defaults)
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert message in done.stderr and "error: " in done.stderr and "\nhint: " in done.stderr
+
+
+def test_a_second_call_prints_the_same_builder_and_changes_nothing(defaults: Path, unchanged: Unchanged) -> None:
+    first = hook("worktree-create", {"name": "again", "cwd": str(defaults)}, defaults)
+    assert first.returncode == 0, first.stderr
+    with unchanged():
+        second = hook("worktree-create", {"name": "again", "cwd": str(defaults)}, defaults)
+    assert second.returncode == 0 and second.stdout == first.stdout
+
+
+@pytest.mark.parametrize("point", ["create:root", "create:repo:beta", "create:copied"])
+def test_killed_then_called_again_completes(defaults: Path, point: str) -> None:
+    payload = {"name": "crash", "cwd": str(defaults)}
+    killed = hook("worktree-create", payload, defaults, fault=point)
+    assert killed.returncode == -signal.SIGKILL and killed.stdout == ""
+    assert builders_cli(defaults, "verify").returncode == 1  # the partial builder is named
+    again = hook("worktree-create", payload, defaults)
+    assert again.returncode == 0, again.stderr
+    assert_whole(defaults, "crash", again.stdout)
+
+
+def test_source_ref_is_the_base_even_on_a_dirty_root(defaults: Path) -> None:
+    first = git.run(defaults, "rev-parse", "HEAD").strip()
+    (defaults / "README.md").write_text("edited, not committed\n")
+    refused = hook("worktree-create", {"name": "dirty", "cwd": str(defaults)}, defaults)
+    assert refused.returncode == 1 and "README.md" in refused.stderr and refused.stdout == ""
+    (defaults / "extra.txt").write_text("x\n")
+    git.run(defaults, "add", "extra.txt")
+    git.run(defaults, "commit", "-q", "-m", "extra")
+    done = hook("worktree-create", {"name": "dirty", "cwd": str(defaults), "source_ref": first}, defaults)
+    assert done.returncode == 0, done.stderr
+    builder = assert_whole(defaults, "dirty", done.stdout)
+    assert git.run(builder, "rev-parse", "HEAD").strip() == first and not (builder / "extra.txt").exists()
+
+
+def test_remove_takes_a_clean_builder_away(defaults: Path) -> None:
+    made = hook("worktree-create", {"name": "done", "cwd": str(defaults)}, defaults)
+    builder = Path(made.stdout.strip())
+    removed = hook("worktree-remove", {"worktree_path": str(builder), "hook_event_name": "WorktreeRemove"}, defaults)
+    assert removed.returncode == 0, removed.stderr
+    assert removed.stdout == ""
+    assert not builder.exists()
+    assert git.run(defaults / "repos/alpha", "branch", "--list", "builder/done") == ""
+    assert builders_cli(defaults, "verify").returncode == 0
+
+
+def test_remove_refuses_work_it_would_lose_and_changes_nothing(defaults: Path, unchanged: Unchanged) -> None:
+    made = hook("worktree-create", {"name": "busy", "cwd": str(defaults)}, defaults)
+    builder = Path(made.stdout.strip())
+    (builder / "repos/beta/wip.txt").write_text("not committed anywhere\n")
+    with unchanged():
+        refused = hook("worktree-remove", {"path": str(builder)}, builder)
+    assert refused.returncode == 1
+    assert "wip.txt" in refused.stderr and "would lose" in refused.stderr
+    assert (builder / "repos/beta/wip.txt").read_text() == "not committed anywhere\n"
+
+
+def test_remove_of_what_is_not_a_builder_is_bad_input(defaults: Path, tmp_path: Path, unchanged: Unchanged) -> None:
+    made = hook("worktree-create", {"name": "kept", "cwd": str(defaults)}, defaults)
+    builder = Path(made.stdout.strip())
+    outside = tmp_path / "plain"
+    outside.mkdir()
+    for payload in (
+        {"worktree_path": str(defaults)},
+        {"worktree_path": str(defaults / "repos/alpha")},
+        {"worktree_path": str(builder / "repos/alpha")},
+        {"worktree_path": str(outside)},
+        {"worktree_path": str(tmp_path / "gone")},
+        {"worktree_path": "relative"},
+        {"name": "kept"},
+        "not json",
+    ):
+        with unchanged():
+            done = hook("worktree-remove", payload, defaults)
+        assert done.returncode == 2, (payload, done.stderr)
+        assert "error: " in done.stderr and "hint: " in done.stderr
+    assert builder.is_dir()
