@@ -1,11 +1,14 @@
-"""`builders hooks install|uninstall`: the commands; what they do is in hooks_install, which scaffold uses too."""
+"""`builders hooks install|uninstall`: the commands; the git hooks are in hooks_install (scaffold uses it
+too), the agent runtimes' settings in agent_settings."""
 
 from __future__ import annotations
 
 from plumbum import cli
 
+from workspace_builders import agent_settings
 from workspace_builders.cli import Command, start_dir
 from workspace_builders.hooks_install import install, uninstall
+from workspace_builders.workspace import discover
 
 
 class Install(Command):
@@ -14,8 +17,14 @@ class Install(Command):
     force = cli.Flag("--force", help="when core.hooksPath is set, install into the folder it names")
     dry_run = cli.Flag("--dry-run", help="print what would be done and change nothing")
 
+    claude = cli.Flag("--claude", help="also Claude Code's worktree hooks (.claude/settings.json) and MCP (.mcp.json)")
+    opencode = cli.Flag("--opencode", help="also the MCP server in OpenCode's opencode.json")
+
     def main(self) -> int:
-        return install(start_dir(), self.force, self.dry_run)
+        root = discover(start_dir()).workspace.root
+        changes = agent_settings.plan(root, self.claude, self.opencode, installing=True)  # checked before any write
+        code = install(start_dir(), self.force, self.dry_run)
+        return agent_settings.apply(root, changes, self.dry_run, installing=True) or code
 
 
 class Uninstall(Command):
@@ -23,5 +32,11 @@ class Uninstall(Command):
 
     dry_run = cli.Flag("--dry-run", help="print what would be done and change nothing")
 
+    claude = cli.Flag("--claude", help="also take ours out of .claude/settings.json and .mcp.json")
+    opencode = cli.Flag("--opencode", help="also take ours out of opencode.json")
+
     def main(self) -> int:
-        return uninstall(start_dir(), self.dry_run)
+        root = discover(start_dir()).workspace.root
+        changes = agent_settings.plan(root, self.claude, self.opencode, installing=False)
+        code = uninstall(start_dir(), self.dry_run)
+        return agent_settings.apply(root, changes, self.dry_run, installing=False) or code

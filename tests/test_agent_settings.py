@@ -1,0 +1,137 @@
+"""`builders hooks install|uninstall --claude|--opencode`: our entries merged into the agent runtimes' JSON
+settings of the root, everything else kept, idempotent, a broken file refused before anything is written."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from conftest import Builders, Unchanged
+
+CREATE = {"type": "command", "command": "builders hook worktree-create"}
+REMOVE = {"type": "command", "command": "builders hook worktree-remove"}
+THEIRS = {
+    "permissions": {"allow": ["Bash(npm test)"]},
+    "hooks": {
+        "PreToolUse": [{"matcher": "Bash", "hooks": [{"type": "command", "command": "./check.sh"}]}],
+        "WorktreeCreate": [{"hooks": [{"type": "command", "command": "echo theirs"}]}],
+    },
+    "model": "opus",
+}
+
+
+def read(path: Path) -> object:
+    return json.loads(path.read_text())
+
+
+def test_install_claude_creates_the_settings_and_the_mcp_registration(root: Path, builders: Builders) -> None:
+    result = builders("hooks", "install", "--claude")
+    assert result.code == 0, result.err
+    assert read(root / ".claude/settings.json") == {
+        "hooks": {"WorktreeCreate": [{"hooks": [CREATE]}], "WorktreeRemove": [{"hooks": [REMOVE]}]}
+    }
+    assert read(root / ".mcp.json") == {"mcpServers": {"builders": {"command": "builders", "args": ["mcp"]}}}
+    assert (root / ".git/hooks/post-checkout").is_file()  # the git hooks too
+    assert f"next: commit them, so every builder and clone of the root has them: git -C {root} add" in result.err
+    assert not (root / "opencode.json").exists()
+
+
+def test_install_keeps_every_other_key_and_hook_and_is_idempotent(root: Path, builders: Builders) -> None:
+    settings = root / ".claude/settings.json"
+    settings.parent.mkdir()
+    settings.write_text(json.dumps(THEIRS, indent=4) + "\n")
+    assert builders("hooks", "install", "--claude").code == 0
+    merged = read(settings)
+    assert isinstance(merged, dict)
+    assert merged["permissions"] == THEIRS["permissions"] and merged["model"] == "opus"
+    assert merged["hooks"]["PreToolUse"] == THEIRS["hooks"]["PreToolUse"]  # type: ignore[index]
+    assert merged["hooks"]["WorktreeCreate"] == [*THEIRS["hooks"]["WorktreeCreate"], {"hooks": [CREATE]}]  # type: ignore[index]
+    assert merged["hooks"]["WorktreeRemove"] == [{"hooks": [REMOVE]}]
+    assert '\n    "permissions"' in settings.read_text()  # the file's own indent
+    text = settings.read_text()
+    again = builders("hooks", "install", "--claude")
+    assert again.code == 0 and ".claude/settings.json: already has ours" in again.err
+    assert settings.read_text() == text
+    assert builders("hooks", "uninstall", "--claude").code == 0
+    assert read(settings) == THEIRS
+    assert not (root / ".mcp.json").exists()  # it held only ours
+
+
+def test_uninstall_takes_out_only_ours_from_a_shared_entry(root: Path, builders: Builders) -> None:
+    settings = root / ".claude/settings.json"
+    settings.parent.mkdir()
+    shared = {"hooks": {"WorktreeRemove": [{"hooks": [{"type": "command", "command": "echo bye"}, REMOVE]}]}}
+    settings.write_text(json.dumps(shared))
+    assert builders("hooks", "install", "--claude").code == 0
+    assert read(settings)["hooks"]["WorktreeRemove"] == shared["hooks"]["WorktreeRemove"]  # type: ignore[index]
+    assert builders("hooks", "uninstall", "--claude").code == 0
+    assert read(settings) == {"hooks": {"WorktreeRemove": [{"hooks": [{"type": "command", "command": "echo bye"}]}]}}
+
+
+def test_opencode_registration_keeps_other_servers(root: Path, builders: Builders) -> None:
+    config = root / "opencode.json"
+    other = {"type": "remote", "url": "http://x"}
+    theirs = {"$schema": "https://opencode.ai/config.json", "mcp": {"other": other}}
+    config.write_text(json.dumps(theirs))
+    result = builders("hooks", "install", "--opencode")
+    assert result.code == 0, result.err
+    ours = {"type": "local", "command": ["builders", "mcp"]}
+    assert read(config) == {"$schema": theirs["$schema"], "mcp": {"other": other, "builders": ours}}
+    assert not (root / ".claude").exists() and not (root / ".mcp.json").exists()
+    assert builders("hooks", "uninstall", "--opencode").code == 0
+    assert read(config) == theirs
+
+
+def test_a_server_named_builders_that_is_not_ours_is_kept(root: Path, builders: Builders) -> None:
+    mine = {"mcpServers": {"builders": {"command": "/opt/my-builders", "args": []}}}
+    (root / ".mcp.json").write_text(json.dumps(mine))
+    result = builders("hooks", "install", "--claude")
+    assert result.code == 0 and "kept the server named 'builders'" in result.err
+    assert read(root / ".mcp.json") == mine
+    assert builders("hooks", "uninstall", "--claude").code == 0
+    assert read(root / ".mcp.json") == mine
+
+
+@pytest.mark.parametrize(
+    "file, text, message",
+    [
+        (
+            ".claude/settings.json",
+            '{\n  "hooks": {\n    "a": 1,\n  }\n}\n',
+            ".claude/settings.json:4:3: not valid JSON",
+        ),
+        (".claude/settings.json", "[]", ".claude/settings.json:1: holds JSON list, not an object"),
+        (".claude/settings.json", '{"hooks": []}', "'hooks' is not a JSON object"),
+        (".claude/settings.json", '{"hooks": {"WorktreeCreate": {}}}', "'hooks.WorktreeCreate' is not a JSON array"),
+        (".claude/settings.json", '{"a": 1, "a": 2}', "the key 'a' is there twice"),
+        (".mcp.json", "{,}", ".mcp.json:1:2: not valid JSON"),
+        (".mcp.json", '{"mcpServers": 3}', "'mcpServers' is not a JSON object"),
+    ],
+)
+def test_a_broken_file_is_refused_with_its_line_and_nothing_is_written(
+    root: Path, builders: Builders, unchanged: Unchanged, file: str, text: str, message: str
+) -> None:
+    (root / file).parent.mkdir(exist_ok=True)
+    (root / file).write_text(text)
+    with unchanged():  # not the other file, not the git hooks
+        result = builders("hooks", "install", "--claude")
+    assert result.code == 2
+    assert message in result.err and "error: " in result.err
+    assert "hint: fix " in result.err
+
+
+def test_opencode_jsonc_is_left_to_the_user(root: Path, builders: Builders, unchanged: Unchanged) -> None:
+    (root / "opencode.jsonc").write_text('{ // mine\n  "mcp": {},\n}\n')
+    with unchanged():
+        result = builders("hooks", "install", "--opencode")
+    assert result.code == 2 and "opencode.jsonc" in result.err
+    assert 'hint: add to its "mcp" object by hand: "builders": {"type": "local"' in result.err
+
+
+def test_dry_run_changes_nothing(root: Path, builders: Builders, unchanged: Unchanged) -> None:
+    with unchanged():
+        result = builders("hooks", "install", "--claude", "--opencode", "--dry-run")
+    assert result.code == 0
+    assert ".claude/settings.json: would add ours to" in result.err and "opencode.json: would add ours" in result.err
