@@ -1,0 +1,228 @@
+"""The real agent clients against real builders: OpenCode's server started in a builder by `builders start`
+finds the files of its repos; `claude --worktree NAME` in a root set up with `builders hooks install
+--claude` makes a whole builder through our hook.
+
+npm installs both clients once into .npm-clients/ of this checkout (gitignored). They run with a private
+HOME, a fake key, proxies and the model API pointed at a closed local port (and, where the machine allows,
+in a network namespace of their own): nothing leaves the machine. Every run is bounded by a timeout and
+its whole process group is killed in the end.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from conftest import builders_dir, commit
+from workspace_builders import git
+
+pytestmark = pytest.mark.slow
+
+PROJECT = Path(__file__).resolve().parent.parent
+CLIENTS = PROJECT / ".npm-clients"
+PACKAGES = {"opencode": "opencode-ai@1.18.33", "claude": "@anthropic-ai/claude-code@2.1.197"}
+BIN = Path(sys.executable).parent
+CLOSED = "http://127.0.0.1:9"  # the discard port: nothing listens, every connection is refused
+INSTALL_TIMEOUT = 900
+WAIT = 90  # seconds for a client to come up or give up
+
+
+@pytest.fixture(scope="session")
+def clients() -> Path:
+    """The folder of the clients' executables, installed by npm on first use."""
+    npm = shutil.which("npm")
+    if npm is None:
+        pytest.skip("npm is not installed: the real-client tests need it (apt-get install nodejs npm)")
+    CLIENTS.mkdir(exist_ok=True)
+    wanted = " ".join(sorted(PACKAGES.values()))
+    stamp = CLIENTS / "installed"
+    with (CLIENTS / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # two test runs of one checkout install once
+        if not stamp.is_file() or stamp.read_text() != wanted:
+            env = {**os.environ, "npm_config_cache": str(CLIENTS / ".cache"), "npm_config_update_notifier": "false"}
+            command = [npm, "install", "--prefix", str(CLIENTS), "--no-audit", "--no-fund", *PACKAGES.values()]
+            done = subprocess.run(
+                command, env=env, capture_output=True, text=True, timeout=INSTALL_TIMEOUT, check=False
+            )
+            assert done.returncode == 0, f"npm install failed:\n{done.stdout}\n{done.stderr}"
+            stamp.write_text(wanted)
+    found = CLIENTS / "node_modules" / ".bin"
+    for name in PACKAGES:
+        assert (found / name).exists(), f"npm installed no {name} in {found}"
+    return found
+
+
+def offline_env(clients: Path, home: Path, **extra: str) -> dict[str, str]:
+    """The environment a client runs in: ours (hermetic git), a private HOME, no way out."""
+    home.mkdir(exist_ok=True)
+    env = {
+        **os.environ,
+        "PATH": os.pathsep.join([str(BIN), str(clients), os.environ["PATH"]]),
+        "HOME": str(home),
+        "XDG_CONFIG_HOME": str(home / ".config"),
+        "XDG_DATA_HOME": str(home / ".local/share"),
+        "XDG_CACHE_HOME": str(home / ".cache"),
+        "XDG_STATE_HOME": str(home / ".local/state"),
+        "NO_PROXY": "",
+        "no_proxy": "",
+        "ANTHROPIC_API_KEY": "sk-ant-test-fake-key",
+        "ANTHROPIC_BASE_URL": CLOSED,
+        "CLAUDE_CODE_MAX_RETRIES": "0",
+        "DISABLE_AUTOUPDATER": "1",
+        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+        "OPENCODE_DISABLE_AUTOUPDATE": "1",
+        **extra,
+    }
+    for proxy in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        env[proxy] = CLOSED
+    return env
+
+
+def without_network() -> list[str]:
+    """A prefix that runs a command in a network namespace of its own, where the machine allows it."""
+    unshare = shutil.which("unshare")
+    if unshare and subprocess.run([unshare, "-n", "true"], capture_output=True, check=False).returncode == 0:
+        return [unshare, "-n"]
+    return []
+
+
+@contextlib.contextmanager
+def process_group(command: list[str], cwd: Path, env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """Start `command` as the leader of a new process group; in the end the whole group is killed."""
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True
+        )
+    try:
+        yield proc
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, sig)
+            try:
+                proc.wait(timeout=10)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)  # what the leader left behind
+        assert _group_gone(proc.pid), f"processes of group {proc.pid} outlived the test"
+
+
+def _group_gone(pgid: int) -> bool:
+    for _ in range(50):
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def get_json(port: int, route: str, **query: str) -> object:
+    url = f"http://127.0.0.1:{port}{route}" + (f"?{urllib.parse.urlencode(query)}" if query else "")
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with opener.open(url, timeout=10) as answer:
+        return json.loads(answer.read())
+
+
+def builders_cli(cwd: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    env = env or {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    return subprocess.run(
+        ["builders", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+START = "opencode serve --port $BUILDER_PORT --hostname 127.0.0.1"
+
+
+def configure(root: Path, replace: str, by: str, append: str = "") -> None:
+    config = root / "workspaces.yaml"
+    text = config.read_text()
+    assert replace in text
+    config.write_text(text.replace(replace, by, 1) + append)
+    commit(root, "configure workspace-builders")
+
+
+def test_opencode_serve_started_in_a_builder_finds_the_repos_files(root: Path, clients: Path, tmp_path: Path) -> None:
+    if shutil.which("rg") is None:
+        pytest.skip("ripgrep (rg) is not installed: OpenCode's file search runs it (apt-get install ripgrep)")
+    port = free_port()
+    ports = f"builders:\n  ports: {{first: {port}, size: 1}}\n"
+    configure(root, "builders:\n", ports, append=f'scripts:\n  start: "{START}"\n')
+    assert builders_cli(root, "new", "oc", "--repos", "alpha").returncode == 0
+    builder = builders_dir(root) / "oc"
+    probe = builder / "repos/alpha/src/only_in_alpha_probe.py"
+    probe.write_text("PROBE = 1\n")
+    env = offline_env(clients, tmp_path / "home")
+    with process_group(["builders", "start", "oc"], root, env, tmp_path / "opencode.log") as server:
+        where = None
+        deadline = time.monotonic() + WAIT
+        while where is None and time.monotonic() < deadline:
+            assert server.poll() is None, (tmp_path / "opencode.log").read_text()
+            with contextlib.suppress(OSError):
+                where = get_json(port, "/path")
+            time.sleep(0.3)
+        assert isinstance(where, dict), f"no answer on port {port}: " + (tmp_path / "opencode.log").read_text()
+        assert Path(where["worktree"]) == builder and Path(where["directory"]) == builder
+        found = get_json(port, "/find/file", query="only_in_alpha_probe")
+        assert found == ["repos/alpha/src/only_in_alpha_probe.py"]
+        listed = get_json(port, "/file", path="repos")
+        assert isinstance(listed, list)
+        assert [(e["name"], e["ignored"]) for e in listed] == [("alpha", False)]
+    assert git.run(builder, "status", "--porcelain") == ""  # the server left nothing git sees
+
+
+def test_opencode_reads_the_mcp_registration_hooks_install_writes(root: Path, clients: Path, tmp_path: Path) -> None:
+    assert builders_cli(root, "hooks", "install", "--opencode").returncode == 0
+    env = offline_env(clients, tmp_path / "home")
+    listed = subprocess.run(
+        ["opencode", "mcp", "list"], cwd=root, env=env, capture_output=True, text=True, timeout=WAIT, check=False
+    )
+    assert "builders" in listed.stdout + listed.stderr and "builders mcp" in listed.stdout + listed.stderr
+
+
+def test_claude_worktree_makes_a_whole_builder_through_the_hook(root: Path, clients: Path, tmp_path: Path) -> None:
+    configure(root, "default_repos: []", "default_repos: [alpha, beta]")
+    installed = builders_cli(root, "hooks", "install", "--claude")
+    assert installed.returncode == 0, installed.stderr
+    git.run(root, "add", ".claude/settings.json", ".mcp.json")
+    git.run(root, "commit", "-q", "-m", "workspace-builders for agent runtimes")
+    env = offline_env(clients, tmp_path / "home")
+    command = [*without_network(), "claude", "--worktree", "cw", "-p", "say hi"]
+    with (
+        process_group(command, root, env, tmp_path / "claude.log") as claude,
+        contextlib.suppress(subprocess.TimeoutExpired),
+    ):
+        claude.wait(timeout=WAIT)  # it gives up on the model it cannot reach, or is stopped here
+    builder = builders_dir(root) / "cw"
+    log = (tmp_path / "claude.log").read_text(errors="replace")
+    assert builder.is_dir(), log
+    assert sorted(p.name for p in (builder / "repos").iterdir()) == ["alpha", "beta"]
+    for repo in ("alpha", "beta"):
+        assert git.run(builder / "repos" / repo, "branch", "--show-current").strip() == "builder/cw"
+    state = json.loads((root / ".git/builders/state/cw.json").read_text())
+    assert state["status"] == "ready"
+    checked = builders_cli(root, "verify")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert not (root / ".claude/worktrees").exists()  # not Claude Code's own worktree
