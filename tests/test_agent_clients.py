@@ -133,10 +133,19 @@ def _group_gone(pgid: int) -> bool:
     return False
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+def two_free_ports() -> int:
+    """A port that is free, and the one after it: the blocks two builders of size 1 get."""
+    for _ in range(50):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = int(probe.getsockname()[1])
+            with socket.socket() as after:
+                try:
+                    after.bind(("127.0.0.1", port + 1))
+                except OSError:
+                    continue
+        return port
+    raise AssertionError("no two free ports in a row")
 
 
 def get_json(port: int, route: str, **query: str) -> object:
@@ -164,33 +173,56 @@ def configure(root: Path, replace: str, by: str, append: str = "") -> None:
     commit(root, "configure workspace-builders")
 
 
-def test_opencode_serve_started_in_a_builder_finds_the_repos_files(root: Path, clients: Path, tmp_path: Path) -> None:
+def wait_for_server(port: int, server: subprocess.Popen[bytes], log: Path) -> dict[str, str]:
+    deadline = time.monotonic() + WAIT
+    while time.monotonic() < deadline:
+        assert server.poll() is None, log.read_text(errors="replace")
+        with contextlib.suppress(OSError):
+            where = get_json(port, "/path")
+            assert isinstance(where, dict)
+            return where
+        time.sleep(0.3)
+    raise AssertionError(f"no answer on port {port}: {log.read_text(errors='replace')}")
+
+
+def list_rows(root: Path) -> dict[str, dict[str, object]]:
+    listed = builders_cli(root, "list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    document = json.loads(listed.stdout)
+    rows = document if isinstance(document, list) else next(v for v in document.values() if isinstance(v, list))
+    return {str(row["name"]): row for row in rows}
+
+
+def test_opencode_serve_started_in_builders_finds_their_repos_files(root: Path, clients: Path, tmp_path: Path) -> None:
+    """Two sessions at once, each its own OpenCode server on its own port: one by `new --start`, one by `start`."""
     if shutil.which("rg") is None:
         pytest.skip("ripgrep (rg) is not installed: OpenCode's file search runs it (apt-get install ripgrep)")
-    port = free_port()
+    port = two_free_ports()
     ports = f"builders:\n  ports: {{first: {port}, size: 1}}\n"
     configure(root, "builders:\n", ports, append=f'scripts:\n  start: "{START}"\n')
-    assert builders_cli(root, "new", "oc", "--repos", "alpha").returncode == 0
-    builder = builders_dir(root) / "oc"
-    probe = builder / "repos/alpha/src/only_in_alpha_probe.py"
-    probe.write_text("PROBE = 1\n")
     env = offline_env(clients, tmp_path / "home")
-    with process_group(["builders", "start", "oc"], root, env, tmp_path / "opencode.log") as server:
-        where = None
-        deadline = time.monotonic() + WAIT
-        while where is None and time.monotonic() < deadline:
-            assert server.poll() is None, (tmp_path / "opencode.log").read_text()
-            with contextlib.suppress(OSError):
-                where = get_json(port, "/path")
-            time.sleep(0.3)
-        assert isinstance(where, dict), f"no answer on port {port}: " + (tmp_path / "opencode.log").read_text()
-        assert Path(where["worktree"]) == builder and Path(where["directory"]) == builder
-        found = get_json(port, "/find/file", query="only_in_alpha_probe")
-        assert found == ["repos/alpha/src/only_in_alpha_probe.py"]
-        listed = get_json(port, "/file", path="repos")
-        assert isinstance(listed, list)
-        assert [(e["name"], e["ignored"]) for e in listed] == [("alpha", False)]
-    assert git.run(builder, "status", "--porcelain") == ""  # the server left nothing git sees
+    first_log, second_log = tmp_path / "first.log", tmp_path / "second.log"
+    with process_group(["builders", "new", "oc1", "--repos", "alpha", "--start"], root, env, first_log) as first:
+        wait_for_server(port, first, first_log)
+        assert builders_cli(root, "new", "oc2", "--repos", "beta").returncode == 0
+        with process_group(["builders", "start", "oc2"], root, env, second_log) as second:
+            wait_for_server(port + 1, second, second_log)
+            rows = list_rows(root)
+            assert rows["oc1"]["ports"] == [port] and rows["oc2"]["ports"] == [port + 1]
+            for name, repo, at in (("oc1", "alpha", port), ("oc2", "beta", port + 1)):
+                builder = builders_dir(root) / name
+                where = get_json(at, "/path")
+                assert isinstance(where, dict)
+                assert Path(where["worktree"]) == builder and Path(where["directory"]) == builder
+                # The file is in the repo worktree only: the root has none of that name.
+                found = get_json(at, "/find/file", query="module00000")
+                assert isinstance(found, list) and found[0] == f"repos/{repo}/src/pkg00/module00000.py", found
+                assert all(f.startswith(f"repos/{repo}/") for f in found), found
+                listed = get_json(at, "/file", path="repos")
+                assert isinstance(listed, list)
+                assert [(e["name"], e["ignored"]) for e in listed] == [(repo, False)]
+    for name in ("oc1", "oc2"):
+        assert git.run(builders_dir(root) / name, "status", "--porcelain") == ""  # nothing git sees was left
 
 
 def test_opencode_reads_the_mcp_registration_hooks_install_writes(root: Path, clients: Path, tmp_path: Path) -> None:
@@ -209,19 +241,19 @@ def test_claude_worktree_makes_a_whole_builder_through_the_hook(root: Path, clie
     git.run(root, "add", ".claude/settings.json", ".mcp.json")
     git.run(root, "commit", "-q", "-m", "workspace-builders for agent runtimes")
     env = offline_env(clients, tmp_path / "home")
-    command = [*without_network(), "claude", "--worktree", "cw", "-p", "say hi"]
+    command = [*without_network(), "claude", "--worktree", "fix-login", "-p", "say hi"]
     with (
         process_group(command, root, env, tmp_path / "claude.log") as claude,
         contextlib.suppress(subprocess.TimeoutExpired),
     ):
         claude.wait(timeout=WAIT)  # it gives up on the model it cannot reach, or is stopped here
-    builder = builders_dir(root) / "cw"
+    builder = builders_dir(root) / "fix-login"
     log = (tmp_path / "claude.log").read_text(errors="replace")
     assert builder.is_dir(), log
     assert sorted(p.name for p in (builder / "repos").iterdir()) == ["alpha", "beta"]
     for repo in ("alpha", "beta"):
-        assert git.run(builder / "repos" / repo, "branch", "--show-current").strip() == "builder/cw"
-    state = json.loads((root / ".git/builders/state/cw.json").read_text())
+        assert git.run(builder / "repos" / repo, "branch", "--show-current").strip() == "builder/fix-login"
+    state = json.loads((root / ".git/builders/state/fix-login.json").read_text())
     assert state["status"] == "ready"
     checked = builders_cli(root, "verify")
     assert checked.returncode == 0, checked.stdout + checked.stderr
