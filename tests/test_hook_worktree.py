@@ -220,3 +220,21 @@ def test_remove_of_what_is_not_a_builder_is_bad_input(defaults: Path, tmp_path: 
         assert done.returncode == 2, (payload, done.stderr)
         assert "error: " in done.stderr and "hint: " in done.stderr
     assert builder.is_dir()
+
+
+def test_setup_copy_in_and_ports_and_nothing_but_the_path_on_stdout(defaults: Path) -> None:
+    root = defaults
+    (root / ".env.local").write_text("KEY=1\n")
+    (root / ".gitignore").write_text((root / ".gitignore").read_text() + ".env.local\n")
+    config = root / "workspaces.yaml"
+    text = config.read_text().replace("builders:\n", "builders:\n  ports: {first: 23000, size: 2}\n", 1)
+    setup = "echo setup says hello; echo $BUILDER_PORT > port.txt; git --version"
+    config.write_text(text + f'copy: [".env.local"]\nscripts:\n  setup: "{setup}"\n')
+    commit(root, "copy-in, ports and a setup that prints")
+    done = hook("worktree-create", {"name": "full", "cwd": str(root)}, root)
+    assert done.returncode == 0, done.stderr
+    builder = assert_whole(root, "full", done.stdout)  # the setup's lines went to stderr
+    assert "setup says hello" in done.stderr
+    assert (builder / ".env.local").read_text() == "KEY=1\n"
+    assert (builder / "port.txt").read_text() == "23000\n"
+    assert json.loads((root / ".git/builders/state/full.json").read_text())["ports"] == [23000, 23001]
