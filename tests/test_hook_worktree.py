@@ -169,6 +169,7 @@ def test_source_ref_is_the_base_even_on_a_dirty_root(defaults: Path) -> None:
     (defaults / "README.md").write_text("edited, not committed\n")
     refused = hook("worktree-create", {"name": "dirty", "cwd": str(defaults)}, defaults)
     assert refused.returncode == 1 and "README.md" in refused.stderr and refused.stdout == ""
+    assert "hint: commit or stash them, then start the session again" in refused.stderr  # no --base to pass
     (defaults / "extra.txt").write_text("x\n")
     git.run(defaults, "add", "extra.txt")
     git.run(defaults, "commit", "-q", "-m", "extra")

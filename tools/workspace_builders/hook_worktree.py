@@ -31,6 +31,7 @@ from workspace_builders.workspace import Workspace, discover
 NAME_KEYS = ("name", "worktree_name")
 BASE_KEYS = ("source_ref", "base_commit")
 MAX_NAME = 63
+NO_BASE = "no base was given"  # how creation refuses a source with uncommitted changes
 PAYLOAD_HINT = 'Claude Code sends it; by hand: echo \'{"name": "slack"}\' | builders hook '
 
 
@@ -160,7 +161,12 @@ def worktree_create(payload: dict[str, Any]) -> int:
         if record is not None and record.status == state.READY and Path(record.path).is_dir():
             output.say(f"builder {name} is there already: {record.path}")
         else:
-            create_builder(ws, name, None, base, dry_run=False, as_json=False)
+            try:
+                create_builder(ws, name, None, base, dry_run=False, as_json=False)
+            except BuildersError as exc:
+                if NO_BASE in exc.message:  # the runtime has no --base to pass: say what the user can do
+                    exc.hint = "commit or stash them, then start the session again (they are never copied)"
+                raise
             record = state.load(ws, name)
     if record is None or record.status != state.READY:  # create_builder raises before this can be
         raise BuildersError(f"builder {name} was not made ready", f"see what is there: builders verify {name}")
