@@ -3,11 +3,13 @@ object on stdin, the real console script, a real workspace with default repos.""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -239,3 +241,54 @@ def test_setup_copy_in_and_ports_and_nothing_but_the_path_on_stdout(defaults: Pa
     assert (builder / ".env.local").read_text() == "KEY=1\n"
     assert (builder / "port.txt").read_text() == "23000\n"
     assert json.loads((root / ".git/builders/state/full.json").read_text())["ports"] == [23000, 23001]
+
+
+@pytest.mark.parametrize("sig, code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_stopped_during_git_rolls_back_then_completes(defaults: Path, tmp_path: Path, sig: int, code: int) -> None:
+    """Stopped while git makes beta's worktree (held there by a post-checkout hook of the clone that
+    waits on a fifo): nothing is printed, nothing is left, and the same call then makes the builder."""
+    paused, fifo = tmp_path / "paused", tmp_path / "fifo"
+    os.mkfifo(fifo)
+    pause = defaults / "repos/beta/.git/hooks/post-checkout"
+    pause.parent.mkdir(exist_ok=True)
+    pause.write_text(f"#!/bin/sh\n: > '{paused}'\ncat '{fifo}' > /dev/null\n")
+    pause.chmod(0o755)
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    payload = tmp_path / "payload.json"
+    payload.write_text(json.dumps({"name": "stopped", "cwd": str(defaults)}))
+    stdin = payload.open("rb")
+    proc = subprocess.Popen(
+        ["builders", "hook", "worktree-create"],
+        cwd=defaults,
+        env=env,
+        stdin=stdin,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    try:
+        for _ in range(600):
+            if paused.exists() or proc.poll() is not None:
+                break
+            time.sleep(0.1)
+        assert paused.exists(), "git never reached the clone's post-checkout hook"
+        proc.send_signal(sig)
+        with fifo.open("w") as release:  # git is let finish; then the run undoes what it made
+            release.write("go\n")
+        out, err = proc.communicate(timeout=120)
+    finally:
+        stdin.close()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == code, err
+    assert out == ""
+    assert "rolled back" in err
+    assert not (builders_dir(defaults) / "stopped").exists()
+    for repo in (defaults, defaults / "repos/alpha", defaults / "repos/beta"):
+        assert git.run(repo, "branch", "--list", "builder/stopped") == ""
+    pause.unlink()
+    again = hook("worktree-create", {"name": "stopped", "cwd": str(defaults)}, defaults)
+    assert again.returncode == 0, again.stderr
+    assert_whole(defaults, "stopped", again.stdout)
