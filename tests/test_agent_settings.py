@@ -135,3 +135,19 @@ def test_dry_run_changes_nothing(root: Path, builders: Builders, unchanged: Unch
         result = builders("hooks", "install", "--claude", "--opencode", "--dry-run")
     assert result.code == 0
     assert ".claude/settings.json: would add ours to" in result.err and "opencode.json: would add ours" in result.err
+
+
+def test_the_settings_are_written_when_the_git_hooks_cannot_be(root: Path, builders: Builders) -> None:
+    hooks = root / ".git/hooks"
+    hooks.mkdir(exist_ok=True)
+    for name in ("post-checkout", "post-checkout.legacy"):  # a foreign hook, and nowhere to keep it
+        (hooks / name).write_text("#!/bin/sh\nexit 0\n")
+    result = builders("hooks", "install", "--claude")
+    assert result.code == 1
+    assert "error: git hooks not installed: " in result.err and "is taken" in result.err
+    assert read(root / ".claude/settings.json") == {
+        "hooks": {"WorktreeCreate": [{"hooks": [CREATE]}], "WorktreeRemove": [{"hooks": [REMOVE]}]}
+    }
+    assert (hooks / "post-checkout").read_text() == "#!/bin/sh\nexit 0\n"
+    assert not (hooks / "pre-commit").exists()  # the git hooks are all or none, as before
+    assert builders("hooks", "install").code == 1  # alone, the refusal is as before

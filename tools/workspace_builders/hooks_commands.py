@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from plumbum import cli
 
-from workspace_builders import agent_settings
+from workspace_builders import agent_settings, output
 from workspace_builders.cli import Command, start_dir
+from workspace_builders.errors import BuildersError
 from workspace_builders.hooks_install import install, uninstall
 from workspace_builders.workspace import discover
 
@@ -23,7 +24,14 @@ class Install(Command):
     def main(self) -> int:
         root = discover(start_dir()).workspace.root
         changes = agent_settings.plan(root, self.claude, self.opencode, installing=True)  # checked before any write
-        code = install(start_dir(), self.force, self.dry_run)
+        try:
+            code = install(start_dir(), self.force, self.dry_run)
+        except BuildersError as exc:
+            if not changes:
+                raise
+            # The agent settings do not depend on the git hooks: they are still written, as scaffold does.
+            output.error(f"git hooks not installed: {exc.message}", exc.hint)
+            code = 1
         return agent_settings.apply(root, changes, self.dry_run, installing=True) or code
 
 
