@@ -3,9 +3,10 @@ finds the files of its repos; `claude --worktree NAME` in a root set up with `bu
 --claude` makes a whole builder through our hook.
 
 npm installs both clients once into .npm-clients/ of this checkout (gitignored). They run with a private
-HOME, a fake key, proxies and the model API pointed at a closed local port (and, where the machine allows,
-in a network namespace of their own): nothing leaves the machine. Every run is bounded by a timeout and
-its whole process group is killed in the end.
+HOME, a fake key, proxies and the model API pointed at a closed local port (claude, where the machine
+allows, also in a network namespace of its own; OpenCode's server must stay reachable on 127.0.0.1):
+nothing leaves the machine. Every run is bounded by a timeout and its whole process group is killed in
+the end.
 """
 
 from __future__ import annotations
