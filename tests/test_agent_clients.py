@@ -206,6 +206,11 @@ def test_opencode_serve_started_in_builders_finds_their_repos_files(root: Path, 
     with process_group(["builders", "new", "oc1", "--repos", "alpha", "--start"], root, env, first_log) as first:
         wait_for_server(port, first, first_log)
         assert builders_cli(root, "new", "oc2", "--repos", "beta").returncode == 0
+        beta = builders_dir(root) / "oc2/repos/beta"  # a repo's own ignores still hide its dependencies
+        (beta / ".gitignore").write_text("node_modules/\n")
+        commit(beta, "ignore node_modules")
+        (beta / "node_modules/dep").mkdir(parents=True)
+        (beta / "node_modules/dep/module00000.js").write_text("x\n")
         with process_group(["builders", "start", "oc2"], root, env, second_log) as second:
             wait_for_server(port + 1, second, second_log)
             rows = list_rows(root)
@@ -219,6 +224,7 @@ def test_opencode_serve_started_in_builders_finds_their_repos_files(root: Path, 
                 found = get_json(at, "/find/file", query="module00000")
                 assert isinstance(found, list) and found[0] == f"repos/{repo}/src/pkg00/module00000.py", found
                 assert all(f.startswith(f"repos/{repo}/") for f in found), found
+                assert not any("node_modules" in f for f in found), found
                 listed = get_json(at, "/file", path="repos")
                 assert isinstance(listed, list)
                 assert [(e["name"], e["ignored"]) for e in listed] == [(repo, False)]
