@@ -22,7 +22,7 @@ from workspace_builders import git
 
 SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
 TIMEOUT = 60  # seconds for any one step: a hang fails the test instead of stalling the run
-SERVER = [sys.executable, "-m", "workspace_builders", "mcp"]
+SERVER = [str(Path(sys.executable).parent / "builders"), "mcp"]  # as .mcp.json and opencode.json start it
 
 Session = Callable[[ClientSession], Awaitable[None]]
 
@@ -216,3 +216,14 @@ def test_without_the_mcp_extra_it_says_how_to_install_it(root: Path, tmp_path: P
     assert done.returncode == 2 and done.stdout == ""
     assert "error: builders mcp needs the MCP SDK" in done.stderr
     assert "hint: pip install 'workspace-builders[mcp]'" in done.stderr
+
+
+def test_the_readme_registrations_start_this_server() -> None:
+    readme = (SCHEMAS.parent / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("### MCP server: `builders mcp`") : readme.index("## Configuration")]
+    claude, opencode = (json.loads(block.split("```")[0]) for block in section.split("```json\n")[1:])
+    server = claude["mcpServers"]["builders"]
+    assert [server["command"], *server["args"]] == ["builders", "mcp"]
+    assert opencode["mcp"]["builders"]["type"] == "local"
+    assert opencode["mcp"]["builders"]["command"] == ["builders", "mcp"]
+    assert Path(SERVER[0]).name == "builders" and SERVER[1:] == ["mcp"]  # what the other tests start

@@ -5,8 +5,8 @@ process, in the folder the server started in: the child's stdout is a pipe of it
 command or a script it runs prints can reach the protocol stream; its stderr lines (the progress
 lines, one per repo) become MCP progress notifications; the result is the JSON document the command
 printed, and a failure is a tool error whose text is a JSON object with `error` and `hint`
-(schemas/error.schema.json). A call the client cancels stops its command as Ctrl-C does (SIGINT):
-the command rolls back what it had begun or completes what it had decided.
+(schemas/error.schema.json). A call the client cancels sends its command SIGINT, as Ctrl-C would
+(its guarantees on an interruption hold), and SIGKILL if it is still running a minute later.
 
 The MCP SDK is an optional extra, imported only when the server starts; this module keeps
 `from __future__ import annotations` out, so that the SDK reads the tools' signatures (made where
