@@ -197,6 +197,45 @@ def test_started_in_a_builder_that_is_then_removed_it_goes_on_from_the_root(root
     assert seen["list"]["builders"] == []
 
 
+def test_a_cancelled_call_stops_its_command_and_the_server_goes_on(root: Path, tmp_path: Path) -> None:
+    """The client gives up on an `exec` whose command would run for ten minutes: the command's process
+    group gets SIGINT, as from a terminal, and the server still answers."""
+    subprocess.run([*SERVER[:-1], "new", "c", "--repos", "alpha"], cwd=root, check=True, capture_output=True)
+    pid_file = tmp_path / "pid"
+    long_run = ["sh", "-c", f'echo $$ > "{pid_file}.tmp" && mv "{pid_file}.tmp" "{pid_file}" && exec sleep 600']
+    seen: dict[str, Any] = {}
+
+    async def session(client: ClientSession) -> None:
+        async with anyio.create_task_group() as group:
+
+            async def give_up() -> None:
+                with anyio.fail_after(TIMEOUT):
+                    while not pid_file.exists():
+                        await anyio.sleep(0.05)
+                group.cancel_scope.cancel()
+
+            group.start_soon(give_up)
+            seen["finished"] = await call(client, "builders_exec", name="c", command=long_run)  # cancelled
+        pid = int(pid_file.read_text())
+        with anyio.fail_after(TIMEOUT):
+            while alive(pid):
+                await anyio.sleep(0.05)
+        seen["list"] = result("list", await call(client, "builders_list"))
+
+    assert serve(root, session) == []
+    assert "finished" not in seen
+    assert [b["name"] for b in seen["list"]["builders"]] == ["c"]
+
+
+def alive(pid: int) -> bool:
+    """Running (a zombie no parent has reaped yet has stopped)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
 def test_outside_a_workspace_it_does_not_start(tmp_path: Path) -> None:
     done = subprocess.run(
         SERVER, cwd=tmp_path, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=TIMEOUT

@@ -5,14 +5,16 @@ process, in the folder the server started in: the child's stdout is a pipe of it
 command or a script it runs prints can reach the protocol stream; its stderr lines (the progress
 lines, one per repo) become MCP progress notifications; the result is the JSON document the command
 printed, and a failure is a tool error whose text is a JSON object with `error` and `hint`
-(schemas/error.schema.json). A call the client cancels sends its command SIGINT, as Ctrl-C would
-(its guarantees on an interruption hold), and SIGKILL if it is still running a minute later.
+(schemas/error.schema.json). A call the client cancels sends SIGINT to its command's process group,
+as Ctrl-C in a terminal would (the command's guarantees on an interruption hold), and SIGKILL if it
+is still running a minute later.
 
 The MCP SDK is an optional extra, imported only when the server starts; this module keeps
 `from __future__ import annotations` out, so that the SDK reads the tools' signatures (made where
 its names are bound) as the JSON schemas of their arguments.
 """
 
+import contextlib
 import json
 import os
 import signal
@@ -104,6 +106,7 @@ def _server(start: Path, root: Path) -> Any:
             stdin=processes.DEVNULL,
             stdout=processes.PIPE,
             stderr=processes.PIPE,
+            new_session=True,  # so that a cancelled call signals the command and its children as Ctrl-C would
         )
         assert child.stdout is not None and child.stderr is not None
         stdout, stderr = child.stdout, child.stderr
@@ -148,14 +151,15 @@ def _server(start: Path, root: Path) -> Any:
         return tool_error(_failure(error, hint, code, **more))
 
     async def _stop(child: Any) -> None:
-        if child.poll() is None:
-            child.send_signal(signal.SIGINT)
+        """SIGINT to the command's process group, as a terminal's Ctrl-C; SIGKILL if it outlives STOP_WAIT."""
+        for sig in (signal.SIGINT, signal.SIGKILL):
+            if child.poll() is not None:
+                return
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(child.pid, sig)
             with anyio.move_on_after(STOP_WAIT):
                 while child.poll() is None:
                     await anyio.sleep(0.05)
-            if child.poll() is None:
-                child.kill()
-                await anyio.to_thread.run_sync(child.wait)
 
     class Server(MCPServer[Any]):
         """Every failure a tool error whose text carries `error` and `hint`: also the SDK's own (an
