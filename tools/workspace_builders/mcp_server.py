@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from workspace_builders import __version__, processes
+from workspace_builders import __version__, output, processes
 from workspace_builders.cli import Command, start_dir
 from workspace_builders.errors import bad_input
 from workspace_builders.workspace import discover
@@ -63,7 +63,9 @@ def _arguments(**values: Any) -> list[str]:
 
 
 def _failure(message: str, hint: str, exit_code: int, **more: Any) -> str:
-    return json.dumps({"version": 1, "error": message, "hint": hint, "exit_code": exit_code, **more}, indent=2)
+    """A tool error's text (schemas/error.schema.json)."""
+    document = {"version": output.JSON_VERSION, "error": message, "hint": hint, "exit_code": exit_code, **more}
+    return json.dumps(document, indent=2)
 
 
 def _error_of(lines: Sequence[str], argv: Sequence[str], code: int) -> tuple[str, str]:
@@ -116,7 +118,9 @@ def _server(start: Path, root: Path) -> Any:
         async def progress() -> None:
             while raw := await anyio.to_thread.run_sync(stderr.readline, abandon_on_cancel=True):
                 lines.append(raw.decode("utf-8", errors="replace").rstrip("\r\n"))
-                await ctx.report_progress(len(lines), None, lines[-1])
+                # Best effort: a client that is gone gets no progress, and the command still finishes.
+                with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):
+                    await ctx.report_progress(len(lines), None, lines[-1])
 
         async def document() -> None:
             out.extend(await anyio.to_thread.run_sync(stdout.read, abandon_on_cancel=True))
