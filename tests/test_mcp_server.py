@@ -7,7 +7,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ SERVER = [str(Path(sys.executable).parent / "builders"), "mcp"]  # as .mcp.json 
 Session = Callable[[ClientSession], Awaitable[None]]
 
 
-def serve(where: Path, session: Session) -> list[Exception]:
+def serve(where: Path, session: Session, server: Sequence[str] = SERVER) -> list[Exception]:
     """Run `session` against `builders mcp` started in `where`; what the client could not read as protocol
     on the server's stdout (it must stay empty)."""
     garbage: list[Exception] = []
@@ -37,10 +37,10 @@ def serve(where: Path, session: Session) -> list[Exception]:
             garbage.append(message)
 
     async def main() -> None:
-        server = StdioServerParameters(command=SERVER[0], args=SERVER[1:], cwd=where, env=dict(os.environ))
+        started = StdioServerParameters(command=server[0], args=list(server[1:]), cwd=where, env=dict(os.environ))
         with anyio.fail_after(TIMEOUT * 5):
             async with (
-                stdio_client(server) as (read, write),
+                stdio_client(started) as (read, write),
                 ClientSession(read, write, message_handler=watch) as client,
             ):
                 with anyio.fail_after(TIMEOUT):
@@ -88,6 +88,17 @@ def failure(done: types.CallToolResult) -> dict[str, Any]:
     document = valid("error", json.loads(text.text))
     assert document["error"] and document["hint"]
     return document
+
+
+def test_the_stdout_watch_catches_what_is_not_protocol(root: Path) -> None:
+    """The check every other test makes is not vacuous: a line on the server's stdout that is not a
+    protocol message is caught (here printed by a wrapper before the server starts)."""
+
+    async def session(client: ClientSession) -> None:
+        result("new", await call(client, "builders_new", name="x"))
+
+    noisy = ["sh", "-c", 'echo "not a protocol message" && exec "$0" "$@"', *SERVER]
+    assert len(serve(root, session, noisy)) == 1
 
 
 def test_a_whole_session_new_commit_status_land_remove(root: Path) -> None:
