@@ -45,7 +45,7 @@ def imports_of(module: str) -> set[str]:
 def test_every_command_module_is_found() -> None:
     commands = command_modules()
     assert "workspace_builders.new" in commands and "workspace_builders.hooks_commands" in commands
-    assert len(commands) == 20  # session_run holds run, exec and start; hook_worktree both worktree hooks
+    assert len(commands) == 21  # session_run holds run, exec and start; hook_worktree both worktree hooks
     assert all((PACKAGE / f"{name.rsplit('.', 1)[1]}.py").is_file() for name in commands)
 
 

@@ -307,7 +307,7 @@ def test_land_remove_records_what_landed_for_list_removed(root: Path, builders: 
     done = builders("land", "s", "--remove", "--json")
     assert done.code == 0, done.err
     assert json.loads(done.out)["removed"] is True and not made.exists()
-    removed = json.loads(builders("list", "--removed", "--json").out)
+    removed = json.loads(builders("list", "--removed", "--json").out)["removed"]
     assert [m["repo"] for m in removed[-1]["landed"][0]["moves"]] == ["alpha", "beta"]
 
 

@@ -13,7 +13,7 @@ from workspace_builders import git
 def rows(builders: Builders, *flags: str) -> dict[str, dict[str, object]]:
     result = builders("list", "--json", *flags)
     assert result.code == 0, result.err
-    return {row["name"]: row for row in json.loads(result.out)}
+    return {row["name"]: row for row in json.loads(result.out)["builders"]}
 
 
 def test_rows_show_repos_dirty_and_ahead(root: Path, builders: Builders) -> None:
@@ -55,7 +55,7 @@ def test_removed(root: Path, builders: Builders) -> None:
     (builders_dir(root) / "a/repos/alpha/wip.txt").write_text("w")
     assert builders("remove", "a", "--force").code == 0
     result = builders("list", "--removed", "--json")
-    (record,) = json.loads(result.out)
+    (record,) = json.loads(result.out)["removed"]
     assert record["name"] == "a" and "refs/builders/archive/a/" in record["archive_refs"]["alpha"]
     assert "refs/builders/archive/a/" in builders("list", "--removed").out
 
@@ -72,7 +72,7 @@ def test_a_status_git_cannot_read_is_unknown_not_clean(root: Path, builders: Bui
     break_index(builders_dir(root) / "a/repos/alpha")
     result = builders("list", "--json")
     assert result.code == 1
-    found = {row["name"]: row for row in json.loads(result.out)}
+    found = {row["name"]: row for row in json.loads(result.out)["builders"]}
     assert found["a"]["dirty"] is None and found["a"]["ahead"] is None and found["a"]["behind"] is None
     assert found["b"]["dirty"] == 0 and found["b"]["ahead"] == 0  # the others are still measured
     alpha = builders_dir(root) / "a/repos/alpha"
@@ -90,6 +90,6 @@ def test_a_repository_git_cannot_read_is_named(root: Path, builders: Builders) -
         config.write("[broken\n")
     result = builders("list", "--json")
     assert result.code == 1
-    assert json.loads(result.out)[0]["name"] == "a"  # the rest is still listed
+    assert json.loads(result.out)["builders"][0]["name"] == "a"  # the rest is still listed
     assert f"error: {root / 'repos/beta'}: its worktrees are left out" in result.err
     assert f"hint: look at it: git -C {root / 'repos/beta'} worktree list" in result.err

@@ -63,7 +63,7 @@ def test_a_state_file_without_ports_still_loads(root: Path, builders: Builders) 
     path.write_text(json.dumps(old))
     listed = builders("list", "--json", "--fast")
     assert listed.code == 0, listed.err
-    assert json.loads(listed.out)[0]["ports"] == []
+    assert json.loads(listed.out)["builders"][0]["ports"] == []
 
 
 def test_twenty_parallel_news_get_disjoint_blocks_and_a_removed_block_is_reused(tmp_path: Path) -> None:
@@ -80,7 +80,7 @@ def test_twenty_parallel_news_get_disjoint_blocks_and_a_removed_block_is_reused(
     ports = [port for block in blocks.values() for port in block]  # type: ignore[attr-defined]
     assert len(ports) == 60 and len(set(ports)) == 60
     assert sorted(ports) == list(range(21000, 21060))
-    listed = json.loads(console(top, "list", "--json", "--fast").stdout)
+    listed = json.loads(console(top, "list", "--json", "--fast").stdout)["builders"]
     assert {row["name"]: row["ports"] for row in listed} == blocks
     assert console(top, "remove", "s7").returncode == 0
     assert console(top, "new", "later").returncode == 0
@@ -293,7 +293,7 @@ def test_a_restored_builder_gets_a_free_port_block(root: Path, builders: Builder
     assert restored.code == 0, restored.err
     listed = builders("list", "--json", "--fast")
     assert listed.code == 0, listed.err
-    blocks = {row["name"]: row["ports"] for row in json.loads(listed.out)}
+    blocks = {row["name"]: row["ports"] for row in json.loads(listed.out)["builders"]}
     assert blocks["e4"] == [21003, 21004, 21005]
     assert blocks["e2"] == [21009, 21010, 21011]
     assert set(blocks["e2"]).isdisjoint(port for other, block in blocks.items() if other != "e2" for port in block)

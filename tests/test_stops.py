@@ -260,7 +260,7 @@ def test_prune_racing_new_and_remove_leaves_live_builders_alone(twelve: Path) ->
         assert removing.returncode == 0
         assert_no_trace(twelve, name)
         # one removal record, the real one: prune never wrote a false one for the live builder
-        removed = json.loads(run(twelve, "list", "--removed", "--json").stdout)
+        removed = json.loads(run(twelve, "list", "--removed", "--json").stdout)["removed"]
         assert [r["name"] for r in removed].count(name) == 1
     assert run(twelve, "verify").returncode == 0
     assert not (builders_dir(twelve) / ".trash").exists()

@@ -164,6 +164,7 @@ Builders.subcommand("restore", "workspace_builders.restore.Restore")
 Builders.subcommand("run", "workspace_builders.session_run.Run")
 Builders.subcommand("exec", "workspace_builders.session_run.Exec")
 Builders.subcommand("start", "workspace_builders.session_run.Start")
+Builders.subcommand("mcp", "workspace_builders.mcp_server.Mcp")
 
 
 def main(argv: list[str] | None = None) -> int:

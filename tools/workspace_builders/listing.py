@@ -9,7 +9,7 @@ from pathlib import Path
 from plumbum import cli
 
 from workspace_builders import git, landing, output, parallel, state
-from workspace_builders.cli import Command, WithJson, start_dir
+from workspace_builders.cli import WithJson, start_dir
 from workspace_builders.errors import BuildersError
 from workspace_builders.names import check_builder_name, closest
 from workspace_builders.state import BuilderState
@@ -93,7 +93,7 @@ def list_builders(start: Path, as_json: bool, fast: bool, removed: bool) -> int:
                     )
                 )
     if as_json:
-        output.json_document([row.as_json() for row in rows])
+        output.json_document({"builders": [row.as_json() for row in rows]})
     else:
         _print_table(rows, fast)
     for what, look in failures:
@@ -128,7 +128,7 @@ def _list_removed(ws: Workspace, as_json: bool) -> int:
     for record in records:  # what landed from it before it was removed
         record["landed"] = landing.landings(ws, str(record["name"]))
     if as_json:
-        output.json_document(records)
+        output.json_document({"removed": records})
         return 0
     lines = [[r["name"], r["removed_at"], _pairs(r["archive_refs"]), _pairs(r["kept_branches"])] for r in records]
     output.result(output.table(lines, ["name", "removed", "archive refs", "kept branches"]))
@@ -274,9 +274,13 @@ class List(WithJson):
         return list_builders(start_dir(), self.as_json, self.fast, self.removed)
 
 
-class BuilderPath(Command):
+class BuilderPath(WithJson):
     DESCRIPTION = 'print a builder\'s path, for cd "$(builders path NAME)"'
 
     def main(self, name: str) -> int:
-        output.result(str(builder_path(start_dir(), name)))
+        path = builder_path(start_dir(), name)
+        if self.as_json:
+            output.json_document({"name": name, "path": str(path)})
+        else:
+            output.result(str(path))
         return 0

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 TYPE_CHECKING = False  # typing would cost an import at every start; annotations are never evaluated
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from typing import Any
 
 _lock = threading.Lock()
@@ -42,8 +43,13 @@ def result(text: str) -> None:
     print(text, flush=True)
 
 
-def json_document(document: Any) -> None:
-    print(json.dumps(document, indent=2, sort_keys=False), flush=True)
+# The shape of every --json document (schemas/<command>.schema.json): a change to any document's shape,
+# other than a key added, bumps it.
+JSON_VERSION = 1
+
+
+def json_document(document: Mapping[str, Any]) -> None:
+    print(json.dumps({"version": JSON_VERSION, **document}, indent=2, sort_keys=False), flush=True)
 
 
 def short(sha: str | None) -> str:

@@ -56,8 +56,10 @@ def start(
     stdout: Stream = PIPE,
     stderr: Stream = PIPE,
     pass_fds: Sequence[int] = (),
+    new_session: bool = False,
 ) -> PlumbumLocalPopen:
-    """Start `argv` in `cwd` with exactly `env`; the running process."""
+    """Start `argv` in `cwd` with exactly `env`; the running process (in a session and process group of
+    its own with `new_session`, for a caller that signals the whole group as a terminal would)."""
     return _MACHINE._popen(
         executable or program(argv[0], env),
         list(argv),
@@ -67,4 +69,5 @@ def start(
         cwd=cwd,
         env=env,
         pass_fds=tuple(pass_fds),
+        new_session=new_session,
     )
