@@ -12,6 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from workspace_builders import (
+    bases,
     builder_files,
     builder_scripts,
     checkout,
@@ -55,17 +56,25 @@ def plan_builder(ws: Workspace, name: str, base: str | None, previous: BuilderSt
             f"builder {name!r} already exists at {previous.path}",
             f"add repos to it with: builders init --builder {name} --repos ..., or pick another name",
         )
-    return checkout.plan(
+    branches = bases.read(ws.root)
+    planned = checkout.plan(
         ROOT,
         ws.root,
         ws.common_dir,
         ws.builder_path(name),
         branch,
-        [check_ref(base, "--base")] if base else ["HEAD"],
+        [check_ref(base, "--base")] if base else [branches.default_base()],
         explicit=base is not None,
         trash=ws.trash_dir,
         resumable=previous.base_commit if previous else None,
     )
+    return _with_remote_note(planned, branches)
+
+
+def _with_remote_note(planned: Checkout, branches: bases.Branches) -> Checkout:
+    """Say when the local base branch and its remote differ: the builder starts from the local one."""
+    note = branches.remote_note(planned.base_ref) if planned.base_ref.startswith(bases.HEADS) else None
+    return replace(planned, note=note) if note else planned
 
 
 def new_record(name: str, builder: Checkout) -> BuilderState:
@@ -126,19 +135,20 @@ def plan_repos(
             raise bad_input(f"{spec.name}: {source} is not a git repository", f"re-clone it into {source}")
         configured = ws.config.repos.get(spec.name) if ws.config.repos else None
         base = spec.base or (configured.base if configured else None)
-        bases = [base] if base else [checkout.ORIGIN_HEAD, "HEAD"]
+        branches = bases.read(source)
         earlier = previous.repo(spec.name) if previous else None
-        return checkout.plan(
+        planned = checkout.plan(
             spec.name,
             source,
             found.common_dir,
             builder_path / REPOS / spec.name,
             branch,
-            bases,
+            [base] if base else [branches.default_base()],
             explicit=base is not None,
             trash=ws.trash_dir,
             resumable=earlier.base_commit if earlier else None,
         )
+        return _with_remote_note(planned, branches)
 
     outcomes = parallel.each(specs, plan_one)
     _raise_failures([(spec.name, outcome) for spec, outcome in outcomes])
@@ -247,7 +257,8 @@ def _progress(c: Checkout) -> str:
     where = c.target if c.label == ROOT else f"{REPOS}/{c.label}"
     if c.action == checkout.PRESENT:
         return f"{where} already there"
-    return f"{where} on {c.branch} from {checkout.short_ref(c.base_ref)} ({output.short(c.base_commit)})"
+    line = f"{where} on {c.branch} from {checkout.short_ref(c.base_ref)} ({output.short(c.base_commit)})"
+    return f"{line}; note: {c.note}" if c.note else line
 
 
 def _copy_in(ws: Workspace, record: BuilderState, checkouts: Sequence[Checkout], copy_root: bool) -> list[str]:
@@ -414,5 +425,8 @@ def show(checkouts: Sequence[Checkout], record: BuilderState, dry_run: bool, as_
     elif dry_run:
         output.result(f"plan for builder {record.name} (dry run: nothing changed)")
         output.result(plan_lines(checkouts))
+        for c in checkouts:
+            if c.note:
+                output.say(f"note: {c.label}: {c.note}")
     else:
         output.result(f"builder {record.name} ready: {record.path}")
