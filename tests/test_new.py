@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -194,3 +196,26 @@ def test_rerun_after_a_crash_keeps_what_the_crashed_run_made(root: Path, builder
     assert after["status"] == "ready"
     assert [r["name"] for r in after["repos"]] == ["alpha", "beta"]
     assert json.loads(builders("verify", "--json", "x").out)["ok"]
+
+
+def test_every_taken_branch_is_named_in_one_error_with_a_hint_that_works(
+    root: Path, builders: Builders, unchanged: Unchanged
+) -> None:
+    assert builders("new", "x", "--repos", "alpha,beta").code == 0
+    shutil.rmtree(builders_dir(root) / "x")  # deleted by hand, then pruned: its branches stay
+    assert builders("prune").code == 0
+    with unchanged():
+        refused = builders("new", "x", "--repos", "alpha,beta,gamma")
+    assert refused.code == 1 and refused.out == ""
+    alpha, beta = root / "repos/alpha", root / "repos/beta"
+    assert (
+        f"error: branch builder/x already exists in 3 repositories: root ({root}), alpha ({alpha}), beta ({beta})\n"
+        in refused.err
+    )
+    assert refused.err.count("error:") == 1
+    hint = refused.err.split("hint: pick another builder name, or delete the leftover branches if they hold nothing: ")
+    assert len(hint) == 2
+    done = subprocess.run(hint[1].strip(), shell=True, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    made = builders("new", "x", "--repos", "alpha,beta,gamma")
+    assert made.code == 0, made.err

@@ -116,9 +116,7 @@ def plan(
         action = CREATE
         if on_branch is not None:
             if on_branch != resumable:
-                raise BuildersError(
-                    f"{label}: branch {branch} already exists in {source}", _taken_branch_hint(source, branch, base_ref)
-                )
+                raise BranchTaken(label, source, branch, base_ref)
             action, base_commit = REUSE_BRANCH, on_branch
         if not explicit and action == CREATE:
             _check_dirty(label, source, base_ref)
@@ -199,13 +197,21 @@ def _drop_empty_folders(top: Path) -> None:
         top.rmdir()
 
 
-def _taken_branch_hint(source: Path, branch: str, base_ref: str) -> str:
-    # A branch that is checked out somewhere or is the base (with branch_prefix "", `new main`
-    # names the root's main) is someone's work: never suggest deleting it.
-    branch_ref = f"refs/heads/{branch}"
-    if base_ref in (branch, branch_ref) or any(w.branch == branch_ref for w in git.worktrees(source)):
-        return f"pick another builder name: {branch} is checked out or is the base, not a leftover builder branch"
-    return f"pick another builder name, or delete the branch if it holds nothing: git -C {source} branch -d {branch}"
+class BranchTaken(BuildersError):
+    """The branch a new worktree would be made on exists already in its repository."""
+
+    def __init__(self, label: str, source: Path, branch: str, base_ref: str):
+        # A branch that is checked out somewhere or is the base (with branch_prefix "", `new main`
+        # names the root's main) is someone's work: never suggest deleting it.
+        branch_ref = f"refs/heads/{branch}"
+        self.in_use = base_ref in (branch, branch_ref) or any(w.branch == branch_ref for w in git.worktrees(source))
+        self.label, self.source, self.branch = label, source, branch
+        self.delete = f"git -C {source} branch -d {branch}"
+        if self.in_use:
+            hint = f"pick another builder name: {branch} is checked out or is the base, not a leftover builder branch"
+        else:
+            hint = f"pick another builder name, or delete the branch if it holds nothing: {self.delete}"
+        super().__init__(f"{label}: branch {branch} already exists in {source}", hint)
 
 
 def apply(checkout: Checkout) -> None:

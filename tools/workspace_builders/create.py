@@ -126,7 +126,12 @@ def _usable(ws: Workspace, known: Sequence[str]) -> list[RepoSpec]:
 
 
 def plan_repos(
-    ws: Workspace, builder_path: Path, branch: str, specs: Sequence[RepoSpec], previous: BuilderState | None
+    ws: Workspace,
+    builder_path: Path,
+    branch: str,
+    specs: Sequence[RepoSpec],
+    previous: BuilderState | None,
+    taken: list[checkout.BranchTaken] | None = None,
 ) -> list[Checkout]:
     def plan_one(spec: RepoSpec) -> Checkout:
         source = ws.clone(spec.name)
@@ -151,8 +156,32 @@ def plan_repos(
         return _with_remote_note(planned, branches)
 
     outcomes = parallel.each(specs, plan_one)
+    if taken is not None:  # the caller names every taken branch in one error
+        taken += [outcome for _, outcome in outcomes if isinstance(outcome, checkout.BranchTaken)]
+        outcomes = [(spec, o) for spec, o in outcomes if not isinstance(o, checkout.BranchTaken)]
     _raise_failures([(spec.name, outcome) for spec, outcome in outcomes])
     return [outcome for _, outcome in outcomes if isinstance(outcome, Checkout)]
+
+
+def refuse_taken(taken: Sequence[checkout.BranchTaken]) -> None:
+    """One error for every repository where the builder's branch exists already (the root's and each
+    repo's), so that one fix, not one round per repository, clears the way."""
+    if not taken:
+        return
+    if len(taken) == 1:
+        raise taken[0]
+    branch = taken[0].branch
+    where = ", ".join(f"{t.label} ({t.source})" for t in taken)
+    in_use = [t.label for t in taken if t.in_use]
+    if in_use:
+        hint = (
+            f"pick another builder name: {branch} is checked out or is the base in {', '.join(in_use)},"
+            " not a leftover builder branch"
+        )
+    else:
+        deletes = " && ".join(t.delete for t in taken)
+        hint = f"pick another builder name, or delete the leftover branches if they hold nothing: {deletes}"
+    raise BuildersError(f"branch {branch} already exists in {len(taken)} repositories: {where}", hint)
 
 
 def _raise_failures(outcomes: Sequence[tuple[str, object]]) -> None:
@@ -353,8 +382,16 @@ def create_builder(
             # Taking up a crashed run: what it made stays part of the builder.
             named = {s.name for s in specs}
             specs += [RepoSpec(r.name, r.base_commit) for r in previous.repos if r.name not in named]
-        builder = plan_builder(ws, name, base, previous)
-        checkouts = [builder, *plan_repos(ws, builder.target, builder.branch, specs, previous)]
+        taken: list[checkout.BranchTaken] = []
+        try:
+            builder: Checkout | None = plan_builder(ws, name, base, previous)
+        except checkout.BranchTaken as exc:
+            taken.append(exc)
+            builder = None
+        planned = plan_repos(ws, ws.builder_path(name), ws.branch(name), specs, previous, taken)
+        refuse_taken(taken)
+        assert builder is not None
+        checkouts = [builder, *planned]
         record = new_record(name, builder)
         record.ports = list(previous.ports) if previous else []
         record_repos(record, checkouts)
