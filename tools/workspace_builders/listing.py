@@ -10,7 +10,7 @@ from plumbum import cli
 
 from workspace_builders import bases, git, landing, output, parallel, state
 from workspace_builders.cli import Command, WithJson, start_dir
-from workspace_builders.errors import BuildersError
+from workspace_builders.errors import BuildersError, bad_input
 from workspace_builders.names import check_builder_name, closest
 from workspace_builders.state import BuilderState
 from workspace_builders.workspace import REPOS, ROOT, Workspace, discover
@@ -74,10 +74,19 @@ class Row:
         return _sum([getattr(t, what) for t in self.trees])
 
 
-def list_builders(start: Path, as_json: bool, fast: bool, removed: bool) -> int:
+def list_builders(
+    start: Path, as_json: bool, fast: bool, removed: bool, name: str | None = None, last: int | None = None
+) -> int:
     ws = discover(start).workspace
+    if (name is not None or last is not None) and not removed:
+        given = "NAME" if name is not None else "--last"
+        raise bad_input(f"{given} goes with --removed", f"builders list --removed {name or ''}".rstrip())
+    if last is not None and last < 0:
+        raise bad_input(f"--last must be 0 or more, not {last}", "builders list --removed --last 10")
+    if name is not None:
+        check_builder_name(name)
     if removed:
-        return _list_removed(ws, as_json)
+        return _list_removed(ws, as_json, name, last)
     failures: list[tuple[str, str]] = []  # (what failed, the command to look at it)
     notes: list[str] = []
     rows = collect(ws, with_bases=not fast, failures=failures, notes=notes)
@@ -126,16 +135,34 @@ def _print_table(rows: list[Row], fast: bool) -> None:
     output.result(output.table(table, headers))
 
 
-def _list_removed(ws: Workspace, as_json: bool) -> int:
-    records = state.removals(ws)
+def _list_removed(ws: Workspace, as_json: bool, name: str | None, last: int | None) -> int:
+    """Removals oldest first (`--last N`: the N newest). One narrow row each, the worktrees archived and
+    those whose branch was kept; NAME's removals with their refs in full."""
+    records = sorted(state.removals(ws), key=lambda r: str(r["removed_at"]))
+    if name is not None:
+        records = [r for r in records if r["name"] == name]
+        if not records:
+            removed = sorted({str(r["name"]) for r in state.removals(ws)})
+            match = closest(name, removed)
+            hint = f"did you mean {match!r}? builders list --removed {match}" if match else "builders list --removed"
+            raise BuildersError(f"no removal of a builder named {name!r} is recorded", hint)
+    if last is not None:
+        records = records[-last:] if last else []
     for record in records:  # what landed from it before it was removed
         record["landed"] = landing.landings(ws, str(record["name"]))
     if as_json:
         output.json_document(records)
-        return 0
-    lines = [[r["name"], r["removed_at"], _pairs(r["archive_refs"]), _pairs(r["kept_branches"])] for r in records]
-    output.result(output.table(lines, ["name", "removed", "archive refs", "kept branches"]))
+    elif name is not None:
+        lines = [[r["name"], r["removed_at"], _pairs(r["archive_refs"]), _pairs(r["kept_branches"])] for r in records]
+        output.result(output.table(lines, ["name", "removed", "archive refs", "kept branches"]))
+    else:
+        lines = [[r["name"], r["removed_at"], _labels(r["archive_refs"]), _labels(r["kept_branches"])] for r in records]
+        output.result(output.table(lines, ["name", "removed", "archived", "branches kept"]))
     return 0
+
+
+def _labels(value: object) -> str:
+    return ",".join(value) if isinstance(value, dict) and value else "-"
 
 
 def collect(
@@ -293,10 +320,11 @@ class List(WithJson):
     DESCRIPTION = "one row per builder: branch, repos, dirty, ahead/behind its base, age, status, path"
 
     fast = cli.Flag("--fast", help="skip the per-worktree status (dirty, ahead/behind)")
-    removed = cli.Flag("--removed", help="list removed builders: when, archive refs, kept branches")
+    removed = cli.Flag("--removed", help="list removed builders: when, what was archived, branches kept")
+    last = cli.SwitchAttr("--last", int, argname="N", help="with --removed: only the N most recent removals")
 
-    def main(self) -> int:
-        return list_builders(start_dir(), self.as_json, self.fast, self.removed)
+    def main(self, *name: str) -> int:  # NAME: with --removed, that builder's removals, refs in full
+        return list_builders(start_dir(), self.as_json, self.fast, self.removed, self.one_name(name), self.last)
 
 
 class BuilderPath(Command):
