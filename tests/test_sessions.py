@@ -103,9 +103,12 @@ def test_run_passes_env_cwd_stdin_and_exit_code(root: Path, builders: Builders) 
 def test_run_without_a_name_inside_a_builder_and_switches_after_the_dashes(root: Path, builders: Builders) -> None:
     assert builders("new", "s", "--repos", "alpha").code == 0
     inside = builders_dir(root) / "s/repos/alpha"
-    done = console(inside, "run", "--", "ls", "-1", "repos")  # in the builder's own folder, -1 is ls's
+    done = console(inside, "run", "--", "sh", "-c", 'pwd; echo "$BUILDER_NAME"; ls -1 .git')  # -1 is ls's
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["alpha"]
+    assert done.stdout.splitlines() == [str(inside), "s", ".git"]  # where you stand, the builder's environment
+    named = console(inside, "run", "s", "--", "pwd")  # naming the builder you are in changes nothing
+    assert named.returncode == 0 and named.stdout == f"{inside}\n"
+    assert console(root, "run", "s", "--", "pwd").stdout.strip() == str(builders_dir(root) / "s")  # from outside
     done = console(inside, "run", "--", "printf", "%s\\n", "--help", "$(touch PWNED)")
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == ["--help", "$(touch PWNED)"]
