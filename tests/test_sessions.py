@@ -268,7 +268,7 @@ def test_files_under_a_repo_are_checked_against_that_repos_gitignore(
     upstream = tmp_path / "upstream/beta"
     (upstream / ".gitignore").write_text(".env\n")
     commit(upstream, "ignore .env")
-    git.run(root / "repos/beta", "fetch", "-q", "origin")
+    git.run(root / "repos/beta", "pull", "-q", "--ff-only")  # the base is the local branch
     result = builders("new", "e1", "--repos", "alpha,beta")
     assert result.code == 0, result.err
     builder = builders_dir(root) / "e1"
