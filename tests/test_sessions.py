@@ -66,6 +66,7 @@ def test_a_state_file_without_ports_still_loads(root: Path, builders: Builders) 
     assert json.loads(listed.out)[0]["ports"] == []
 
 
+@pytest.mark.slow
 def test_twenty_parallel_news_get_disjoint_blocks_and_a_removed_block_is_reused(tmp_path: Path) -> None:
     top = make_workspace(tmp_path / "w", ("alpha",), files=1)
     configure(top, PORTS)

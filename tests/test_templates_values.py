@@ -19,6 +19,8 @@ import pytest
 from conftest import Unchanged, builders_dir, commit
 from workspace_builders import git
 
+pytestmark = pytest.mark.slow  # make and task run per value: `make test` runs it, `make check` not
+
 BIN = Path(sys.executable).parent
 needs_task = pytest.mark.skipif(shutil.which("task", path=str(BIN)) is None, reason="task (go-task-bin) not installed")
 
