@@ -146,3 +146,16 @@ def test_the_templates_hint_in_their_own_words(root: Path, unchanged: Unchanged,
         )
     assert done.returncode != 0
     assert "hint: commit or stash them, or choose the base explicitly (REPOS=beta:HEAD)" in done.stderr
+
+
+def test_a_builder_made_by_plain_git_worktree_add_gets_the_same_base(root: Path, builders: Builders) -> None:
+    assert builders("hooks", "install").code == 0
+    target = builders_dir(root) / "plain"
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}  # the hook runs builders
+    done = subprocess.run(
+        ["git", "worktree", "add", "-q", "-b", "builder/plain", str(target)], cwd=root, env=env, check=False
+    )
+    assert done.returncode == 0
+    assert state_of(root, "plain")["base_ref"] == "refs/heads/main"
+    status = builders("status", "plain", "--json")
+    assert status.code == 0 and json.loads(status.out)["worktrees"][0]["base"] == "main"

@@ -453,7 +453,8 @@ def _adopt(ws: Workspace, name: str, path: Path) -> BuilderState:
             f"put it on a branch first: git -C {path} switch -c {ws.branch(name)}",
         )
     head = entry.head or git.NULL_SHA
-    return BuilderState(name, str(entry.path), entry.short_branch or "", head, head)
+    # Its base by the one rule (what land, sync and status then use), not the bare commit it began at.
+    return BuilderState(name, str(entry.path), entry.short_branch or "", bases.read(ws.root).default_base(), head)
 
 
 def show(checkouts: Sequence[Checkout], record: BuilderState, dry_run: bool, as_json: bool) -> None:
