@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup test lint demo bench clean
+.PHONY: setup test check lint demo bench clean
 
 setup: $(STAMP)
 
@@ -20,6 +20,11 @@ lint: $(STAMP)
 
 test: lint
 	$(BIN)/pytest
+
+# The quick loop while working: lint, types and the fast tests, stopping at the first failure
+# (the crash, stop and concurrency tests are marked slow: `make test` runs them, as CI does).
+check: lint
+	$(BIN)/pytest -q -x -m "not slow"
 
 demo: $(STAMP)
 	$(BIN)/python scripts/demo.py

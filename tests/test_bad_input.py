@@ -201,6 +201,18 @@ CONFIG_COMMANDS = {
     "verify": ["verify"],
     "migrate": ["migrate"],
     "repos sync": ["repos", "sync"],
+    "list": ["list"],
+    "list --fast": ["list", "--fast"],
+    "list --removed": ["list", "--removed"],
+    "path": ["path", "made"],
+    "status": ["status", "made"],
+    "exec": ["exec", "made", "--", "true"],
+    "run": ["run", "made", "--", "true"],
+    "start": ["start", "made"],
+    "land --dry-run": ["land", "made", "--dry-run"],
+    "sync --dry-run": ["sync", "made", "--dry-run"],
+    "push --dry-run": ["push", "made", "--dry-run"],
+    "hooks install": ["hooks", "install", "--dry-run"],
 }
 
 
@@ -222,12 +234,32 @@ def test_malformed_yaml_stops_every_command_that_reads_it(
     assert "workspaces.yaml:3: malformed YAML" in result.err and "hint: fix the YAML syntax" in result.err
 
 
+@pytest.mark.parametrize("args", CONFIG_COMMANDS.values(), ids=CONFIG_COMMANDS.keys())
+def test_a_typo_in_the_config_stops_every_command(
+    root: Path, builders: Builders, unchanged: Unchanged, args: list[str]
+) -> None:
+    assert builders("new", "made", "--repos", "alpha").code == 0
+    (root / "workspaces.local.yaml").write_text("builders:\n  branch_prefix: builder/\n  prots: {first: 20000}\n")
+    with unchanged():
+        result = builders(*args)  # from the root, and from inside the builder
+        inside = builders(*args, cwd=builders_dir(root) / "made/repos/alpha")
+    for said in (result, inside):
+        assert said.code == 2, said.err
+        assert f"error: {root / 'workspaces.local.yaml'}:3: key 'builders.prots' is not a known key" in said.err
+        assert "hint: fix or remove 'builders.prots' in workspaces.local.yaml" in said.err
+        assert said.out == ""
+
+
 @pytest.mark.usefixtures("broken_config")
-def test_list_needs_no_config(builders: Builders) -> None:
-    for args in (["list"], ["list", "--fast"], ["path", "made"]):
+def test_a_broken_config_does_not_block_help_version_or_scaffold(root: Path, builders: Builders) -> None:
+    for args in (["--version"], ["--help"], ["list", "--help"], ["land", "--help"]):
         result = builders(*args)
-        assert result.code == 0, result.err
-        assert "made" in result.out
+        assert result.code == 0, (args, result.err)
+        assert result.out and result.err == ""
+    # scaffold reads no config: it keeps the broken file (or, with --force, sets it aside for the template)
+    planned = builders("scaffold", "--dry-run")
+    assert planned.code == 0, planned.err
+    assert "kept workspaces.yaml" in planned.err
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
+from pathlib import Path
+
 import pytest
 
 from conftest import Builders, Unchanged, mounted
@@ -58,3 +62,32 @@ def test_unknown_subcommand_of_a_group(builders: Builders, unchanged: Unchanged)
 def test_version(builders: Builders) -> None:
     result = builders("--version")
     assert result.code == 0 and result.out == f"builders {__version__}\n"
+
+
+def test_dash_c_points_at_a_workspace_from_outside(
+    root: Path, tmp_path: Path, builders: Builders, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PWD", str(tmp_path))  # -C sets it, as a shell's cd would; put it back after the test
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    made = builders("-C", str(root), "new", "slack", "--repos", "alpha", cwd=outside)
+    assert made.code == 0, made.err
+    builder = root.parent / f"{root.name}.builders" / "slack"
+    assert (builder / "repos/alpha/.git").is_file()
+    relative = os.path.relpath(builder, outside)
+    found = builders("-C", relative, "path", "slack", cwd=outside)
+    assert found.code == 0 and found.out == f"{builder}\n"
+    listed = builders("-C", str(root), "list", "--json", cwd=outside)
+    assert listed.code == 0 and [b["name"] for b in json.loads(listed.out)] == ["slack"]
+    alone = builders("list", cwd=outside)  # without -C, outside every workspace
+    assert alone.code == 2 and "error: not inside a workspace" in alone.err
+
+
+def test_dash_c_to_a_missing_folder_is_bad_input(
+    root: Path, tmp_path: Path, builders: Builders, unchanged: Unchanged
+) -> None:
+    with unchanged():
+        result = builders("-C", str(tmp_path / "nowhere"), "new", "x")
+    assert result.code == 2 and result.out == ""
+    assert f"error: -C {tmp_path / 'nowhere'}: No such file or directory" in result.err
+    assert "hint: name an existing folder inside a workspace" in result.err

@@ -13,6 +13,8 @@ from conftest import builders_dir
 from sample_workspace import make_workspace
 from workspace_builders import git
 
+pytestmark = pytest.mark.slow  # `make check` leaves it out; `make test` runs it
+
 BIN = Path(sys.executable).parent
 TEN = tuple(f"repo{i}" for i in range(10))
 

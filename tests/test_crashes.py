@@ -19,6 +19,8 @@ from conftest import REPOS, builders_dir, commit
 from workspace_builders import git
 from workspace_builders.faults import FAULT_ENV
 
+pytestmark = pytest.mark.slow  # `make check` leaves it out; `make test` runs it
+
 BIN = Path(sys.executable).parent
 CREATE_POINTS = [
     "create:state-saved",

@@ -127,7 +127,7 @@ def test_a_failed_init_names_the_worktree_and_the_command_that_finishes_it(hooke
     verified = builders("verify", "typo")
     assert verified.code == 1
     assert "no state file: a plain worktree (builders init never ran here, or failed)" in verified.out
-    assert "hint: make it a builder: builders init --builder typo --repos ..." in verified.err
+    assert "make it a builder: builders init --builder typo --repos ..." in verified.out
     finished = builders("init", "--builder", "typo", "--repos", "alpha")
     assert finished.code == 0, finished.err
     assert builders("verify", "typo").code == 0

@@ -6,7 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
-from conftest import Builders, builders_dir, commit
+from conftest import Builders, Unchanged, builders_dir, commit
 from workspace_builders import git
 
 
@@ -57,7 +57,41 @@ def test_removed(root: Path, builders: Builders) -> None:
     result = builders("list", "--removed", "--json")
     (record,) = json.loads(result.out)["removed"]
     assert record["name"] == "a" and "refs/builders/archive/a/" in record["archive_refs"]["alpha"]
-    assert "refs/builders/archive/a/" in builders("list", "--removed").out
+    assert "refs/builders/archive/a/" in builders("list", "--removed", "a").out
+
+
+def test_removed_rows_are_narrow_and_take_a_name_and_last(
+    root: Path, builders: Builders, unchanged: Unchanged
+) -> None:
+    for name in ("a", "b", "c"):
+        assert builders("new", name, "--repos", "alpha").code == 0
+        (builders_dir(root) / name / "repos/alpha/wip.txt").write_text("w")
+        assert builders("remove", name, "--force").code == 0
+    # removal times set apart (a run this fast may remove all three in one second), not in name order
+    for record, day in zip(sorted((root / ".git/builders/removed").glob("*.json")), ("03", "01", "02"), strict=True):
+        document = json.loads(record.read_text())
+        record.write_text(json.dumps({**document, "removed_at": f"2026-01-{day}T00:00:00Z"}))
+    every = builders("list", "--removed")
+    assert every.code == 0
+    lines = every.out.splitlines()
+    assert lines[0].split() == ["name", "removed", "archived", "branches", "kept"]
+    assert [line.split()[0] for line in lines[1:]] == ["b", "c", "a"]  # oldest first
+    assert all(len(line) < 80 for line in lines) and "refs/builders" not in every.out
+    assert lines[1].split()[2] == "alpha"  # the worktrees archived, by name
+    last = builders("list", "--removed", "--last", "2", "--json")
+    assert [r["name"] for r in json.loads(last.out)] == ["c", "a"]
+    named = builders("list", "--removed", "a")
+    assert named.code == 0 and [line.split()[0] for line in named.out.splitlines()[1:]] == ["a"]
+    assert "refs/builders/archive/a/" in named.out  # in full
+    with unchanged():
+        unknown = builders("list", "--removed", "bb")
+        assert unknown.code == 1 and "error: no removal of a builder named 'bb' is recorded" in unknown.err
+        assert "hint: did you mean 'b'? builders list --removed b" in unknown.err
+        alone = builders("list", "a")
+        assert alone.code == 2 and "error: NAME goes with --removed" in alone.err
+        assert "hint: builders list --removed a" in alone.err
+        negative = builders("list", "--removed", "--last", "-1")
+        assert negative.code == 2 and "error: --last must be 0 or more, not -1" in negative.err
 
 
 def break_index(worktree: Path) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -21,12 +23,12 @@ def test_new_makes_the_sibling_layout(root: Path, builders: Builders) -> None:
     assert Path(root / ".git/worktrees/slack/gitdir").read_text().strip() == f"{builder}/.git"
     assert git.run(builder, "branch", "--show-current").strip() == "builder/slack"
     assert (builder / "README.md").read_text() == (root / "README.md").read_text()
-    # each nested repo worktree: a worktree of its clone, same branch, at the clone's origin/HEAD
+    # each nested repo worktree: a worktree of its clone, same branch, at the local branch origin/HEAD names
     for repo in ("alpha", "beta"):
         nested = builder / "repos" / repo
         assert (nested / ".git").read_text().strip() == f"gitdir: {root}/repos/{repo}/.git/worktrees/{repo}"
         assert git.run(nested, "branch", "--show-current").strip() == "builder/slack"
-        assert git.run(nested, "rev-parse", "HEAD") == git.run(root / "repos" / repo, "rev-parse", "origin/HEAD")
+        assert git.run(nested, "rev-parse", "HEAD") == git.run(root / "repos" / repo, "rev-parse", "main")
     assert not (builder / "repos" / "gamma").exists()
     # the builder's git status is clean: repos/ is ignored, nothing shows as embedded repositories
     assert git.run(builder, "status", "--porcelain") == ""
@@ -35,7 +37,8 @@ def test_new_makes_the_sibling_layout(root: Path, builders: Builders) -> None:
     assert state["path"] == str(builder)
     assert state["base_commit"] == git.run(root, "rev-parse", "HEAD").strip()
     assert [r["name"] for r in state["repos"]] == ["alpha", "beta"]
-    assert state["repos"][0]["base_ref"] == "refs/remotes/origin/HEAD"
+    assert state["base_ref"] == "refs/heads/main"
+    assert state["repos"][0]["base_ref"] == "refs/heads/main"
     assert "alpha:" in result.err  # a progress line per repo
 
 
@@ -100,27 +103,6 @@ def test_json_result_document(root: Path, builders: Builders) -> None:
     assert document["branch"] == "builder/slack"
     assert document["repos"][0]["name"] == "beta"
     assert document["repos"][0]["path"] == str(builders_dir(root) / "slack/repos/beta")
-
-
-def test_dirty_source_without_base_is_refused(root: Path, builders: Builders, unchanged: Unchanged) -> None:
-    (root / "repos/beta/README.md").write_text("edited\n")
-    with unchanged():
-        result = builders("new", "x", "--repos", "alpha,beta")
-    assert result.code == 1
-    assert "beta" in result.err and "README.md" in result.err and "uncommitted" in result.err
-    assert "hint: " in result.err and "beta:HEAD" in result.err
-    # an explicit base is the way through, and the edit stays in the clone only
-    assert builders("new", "x", "--repos", "alpha,beta:HEAD").code == 0
-    assert (builders_dir(root) / "x/repos/beta/README.md").read_text() == "# beta\n"
-
-
-def test_dirty_root_without_base_is_refused(root: Path, builders: Builders, unchanged: Unchanged) -> None:
-    (root / "README.md").write_text("edited\n")
-    with unchanged():
-        result = builders("new", "x")
-    assert result.code == 1
-    assert "root" in result.err and "README.md" in result.err and "--base HEAD" in result.err
-    assert builders("new", "x", "--base", "HEAD").code == 0
 
 
 def test_existing_builder_is_refused(root: Path, builders: Builders, unchanged: Unchanged) -> None:
@@ -214,3 +196,26 @@ def test_rerun_after_a_crash_keeps_what_the_crashed_run_made(root: Path, builder
     assert after["status"] == "ready"
     assert [r["name"] for r in after["repos"]] == ["alpha", "beta"]
     assert json.loads(builders("verify", "--json", "x").out)["ok"]
+
+
+def test_every_taken_branch_is_named_in_one_error_with_a_hint_that_works(
+    root: Path, builders: Builders, unchanged: Unchanged
+) -> None:
+    assert builders("new", "x", "--repos", "alpha,beta").code == 0
+    shutil.rmtree(builders_dir(root) / "x")  # deleted by hand, then pruned: its branches stay
+    assert builders("prune").code == 0
+    with unchanged():
+        refused = builders("new", "x", "--repos", "alpha,beta,gamma")
+    assert refused.code == 1 and refused.out == ""
+    alpha, beta = root / "repos/alpha", root / "repos/beta"
+    assert (
+        f"error: branch builder/x already exists in 3 repositories: root ({root}), alpha ({alpha}), beta ({beta})\n"
+        in refused.err
+    )
+    assert refused.err.count("error:") == 1
+    hint = refused.err.split("hint: pick another builder name, or delete the leftover branches if they hold nothing: ")
+    assert len(hint) == 2
+    done = subprocess.run(hint[1].strip(), shell=True, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    made = builders("new", "x", "--repos", "alpha,beta,gamma")
+    assert made.code == 0, made.err

@@ -12,6 +12,8 @@ import pytest
 from conftest import builders_dir, commit, copy_project
 from workspace_builders import git
 
+pytestmark = pytest.mark.slow  # `make check` leaves it out; `make test` runs it
+
 PRE_COMMIT = Path(sys.executable).parent / "pre-commit"
 
 

@@ -66,6 +66,7 @@ def test_a_state_file_without_ports_still_loads(root: Path, builders: Builders) 
     assert json.loads(listed.out)["builders"][0]["ports"] == []
 
 
+@pytest.mark.slow
 def test_twenty_parallel_news_get_disjoint_blocks_and_a_removed_block_is_reused(tmp_path: Path) -> None:
     top = make_workspace(tmp_path / "w", ("alpha",), files=1)
     configure(top, PORTS)
@@ -103,9 +104,12 @@ def test_run_passes_env_cwd_stdin_and_exit_code(root: Path, builders: Builders) 
 def test_run_without_a_name_inside_a_builder_and_switches_after_the_dashes(root: Path, builders: Builders) -> None:
     assert builders("new", "s", "--repos", "alpha").code == 0
     inside = builders_dir(root) / "s/repos/alpha"
-    done = console(inside, "run", "--", "ls", "-1", "repos")  # in the builder's own folder, -1 is ls's
+    done = console(inside, "run", "--", "sh", "-c", 'pwd; echo "$BUILDER_NAME"; ls -1 .git')  # -1 is ls's
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["alpha"]
+    assert done.stdout.splitlines() == [str(inside), "s", ".git"]  # where you stand, the builder's environment
+    named = console(inside, "run", "s", "--", "pwd")  # naming the builder you are in changes nothing
+    assert named.returncode == 0 and named.stdout == f"{inside}\n"
+    assert console(root, "run", "s", "--", "pwd").stdout.strip() == str(builders_dir(root) / "s")  # from outside
     done = console(inside, "run", "--", "printf", "%s\\n", "--help", "$(touch PWNED)")
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == ["--help", "$(touch PWNED)"]
@@ -265,7 +269,7 @@ def test_files_under_a_repo_are_checked_against_that_repos_gitignore(
     upstream = tmp_path / "upstream/beta"
     (upstream / ".gitignore").write_text(".env\n")
     commit(upstream, "ignore .env")
-    git.run(root / "repos/beta", "fetch", "-q", "origin")
+    git.run(root / "repos/beta", "pull", "-q", "--ff-only")  # the base is the local branch
     result = builders("new", "e1", "--repos", "alpha,beta")
     assert result.code == 0, result.err
     builder = builders_dir(root) / "e1"

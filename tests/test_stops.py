@@ -22,7 +22,10 @@ from conftest import builders_dir
 from sample_workspace import make_workspace
 from workspace_builders import git, links
 
-pytestmark = pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="finds git children through /proc")
+pytestmark = [
+    pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="finds git children through /proc"),
+    pytest.mark.slow,  # `make check` leaves it out; `make test` runs it
+]
 
 BIN = Path(sys.executable).parent
 

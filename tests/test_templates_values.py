@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -17,6 +18,8 @@ import pytest
 
 from conftest import Unchanged, builders_dir, commit
 from workspace_builders import git
+
+pytestmark = pytest.mark.slow  # make and task run per value: `make test` runs it, `make check` not
 
 BIN = Path(sys.executable).parent
 needs_task = pytest.mark.skipif(shutil.which("task", path=str(BIN)) is None, reason="task (go-task-bin) not installed")
@@ -66,6 +69,7 @@ def expected(target: str, values: dict[str, str]) -> list[str]:
 def clean_env(**extra: str) -> dict[str, str]:
     """The test's environment without any of the variables the templates read, nor an outer make's."""
     dropped = {"NAME", "REPOS", "BASE", "FORCE", "CMD", "BUILDERS", "MAKEFLAGS", "MAKELEVEL", "MFLAGS", "MAKEOVERRIDES"}
+    dropped |= {"ARGS", "MSG", "BUILDERS_VIA"}
     env = {k: v for k, v in os.environ.items() if k not in dropped}
     env["PATH"] = f"{BIN}{os.pathsep}{env['PATH']}"
     env.update(extra)
@@ -227,3 +231,29 @@ def test_make_session_target_requires_cmd(root: Path, tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "error: CMD is required" in done.stderr and "hint: make builder-exec CMD=" in done.stderr
     assert not fake.with_name("argv.jsonl").exists()
+
+
+# land's switches: ARGS, split into words at blanks only (space, tab, newline), each word as typed
+# (no globbing: `*` stays `*`; no quotes; never code); a message with blanks is MSG, one word.
+LAND_VALUES = [
+    {"NAME": "slack", "ARGS": "--push $(shell touch PWNED) `touch PWNED`;x", "MSG": "it's \"done\" $(touch PWNED)"},
+    {"NAME": "", "ARGS": "--squash\t--remove\n$$x ${HOME} * ~ ? 'a b'", "MSG": "line one\nline two ${HOME}"},
+    {"NAME": "x$(shell touch PWNED)", "ARGS": "  --push   --remove ", "MSG": ""},
+    {"NAME": "s", "ARGS": "", "MSG": "#not a comment % é 漢字 \\"},
+]
+
+
+def land_expected(values: dict[str, str]) -> list[str]:
+    words = re.findall(r"[^ \t\n]+", values["ARGS"])
+    message = ["-m", values["MSG"]] if values["MSG"] else []
+    return ["land", *([values["NAME"]] if values["NAME"] else []), *words, *message]
+
+
+@pytest.mark.parametrize("tool", ["make", pytest.param("task", marks=needs_task)])
+def test_land_args_and_msg_reach_builders_word_for_word(root: Path, tmp_path: Path, tool: str) -> None:
+    fake = fake_builders(tmp_path)
+    for values in LAND_VALUES:
+        for way in ("command line", "environment"):
+            received = run_tool(tool, "land", values, way, root, fake)
+            assert received == land_expected(values), (values, way)
+    assert not list(root.parent.rglob("PWNED"))

@@ -30,7 +30,32 @@ def failures(builders: Builders, *names: str) -> set[tuple[str, str, str]]:
 def test_sound_builder_passes(builder: Path, builders: Builders) -> None:
     assert failures(builders) == set()
     result = builders("verify")
-    assert result.code == 0 and "0 failed" in result.out and "FAIL" not in result.out
+    checks = len(json.loads(builders("verify", "--json").out)["checks"])
+    # one line that sums up; the passing rows only with --all
+    assert result.code == 0 and result.err == ""
+    assert (
+        result.out == f"{checks} checks of 1 builder(s) and the workspace: all ok (builders verify --all lists them)\n"
+    )
+    every = builders("verify", "--all")
+    assert every.code == 0 and every.err == ""
+    lines = every.out.splitlines()
+    assert lines[0].split() == ["builder", "worktree", "check", "result", "detail", "fix"]
+    assert len(lines) == 1 + checks + 1 and lines[-1] == f"{checks} checks of 1 builder(s) and the workspace: all ok"
+    assert "FAIL" not in every.out
+
+
+def test_failures_are_shown_once_with_their_fix_and_a_summary(root: Path, builder: Path, builders: Builders) -> None:
+    git.run(builder / "repos/alpha", "switch", "-q", "-c", "other")
+    result = builders("verify")
+    checks = len(json.loads(builders("verify", "--json").out)["checks"])
+    assert result.code == 1 and result.err == ""  # not repeated on stderr
+    lines = result.out.splitlines()
+    assert len(lines) == 3  # header, the one failure, the summary
+    assert lines[1].split()[:5] == ["x", "alpha", "branch", "FAIL", "on"]
+    assert lines[1].endswith(f"git -C {builder / 'repos/alpha'} switch builder/x")
+    assert lines[2] == f"{checks} checks of 1 builder(s) and the workspace: 1 failed, {checks - 1} ok"
+    every = builders("verify", "--all")
+    assert every.code == 1 and len(every.out.splitlines()) == 1 + checks + 1
 
 
 def test_nested_builder_inside_the_root(root: Path, builder: Path, builders: Builders) -> None:
@@ -41,7 +66,7 @@ def test_nested_builder_inside_the_root(root: Path, builder: Path, builders: Bui
     failed = failures(builders)
     assert ("old", "root", "layout: sibling, not nested") in failed
     assert ("old", "root", "layout: not ignored by the root") in failed
-    assert "builders migrate" in builders("verify").err
+    assert "builders migrate" in builders("verify").out
 
 
 def test_builders_folder_inside_the_root(root: Path, builder: Path, builders: Builders) -> None:
@@ -77,7 +102,7 @@ def test_admin_dir_naming_another_place(root: Path, builder: Path, builders: Bui
     assert ("elsewhere", "root", "link: not prunable") in failed
     assert ("x", "root", "registered with git") in failed
     assert ("x", "root", "state has a builder") in failed
-    assert "worktree repair" in builders("verify").err
+    assert "worktree repair" in builders("verify").out
 
 
 def test_wrong_branch_and_detached_head(builder: Path, builders: Builders) -> None:
@@ -153,7 +178,9 @@ def test_a_clone_where_git_fails_is_named_and_the_rest_is_checked(
     checks = json.loads(result.out)["checks"]
     (unread,) = [c for c in checks if c["check"] == "git can read it"]
     assert unread["worktree"] == "repos/beta" and f"git -C {beta} worktree list" in unread["detail"]
-    assert f"error: (workspace) repos/beta: git -C {beta} worktree list" in result.err
-    assert "hint: fix what git says, then run again: builders verify" in result.err
+    shown = builders("verify")
+    assert shown.code == 1 and shown.err == ""
+    assert "(workspace)  repos/beta" in shown.out and f"git -C {beta} worktree list" in shown.out
+    assert "fix what git says, then run again: builders verify" in shown.out
     assert all(c["ok"] for c in checks if c["builder"] == "y")  # the other builder is still checked
     assert builders("verify", "y").code == 1  # a named builder too: the clone's failure is reported

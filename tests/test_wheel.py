@@ -15,6 +15,8 @@ import pytest
 from conftest import builders_dir, copy_project
 from sample_workspace import commit_all, make_workspace
 
+pytestmark = pytest.mark.slow  # `make check` leaves it out; `make test` runs it
+
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from workspace_builders import git, links, output
+from workspace_builders import git, interface, links, output
 from workspace_builders.errors import BuildersError, bad_input
 from workspace_builders.locks import repository_lock
 from workspace_builders.workspace import REPOS, ROOT
@@ -36,6 +36,7 @@ class Checkout:
     base_commit: str
     action: str
     trash: Path  # where a half-made worktree is set aside (never deleted)
+    note: str | None = None  # said with its progress line, e.g. that its base branch is behind its remote
 
     @property
     def created_here(self) -> bool:
@@ -115,20 +116,36 @@ def plan(
         action = CREATE
         if on_branch is not None:
             if on_branch != resumable:
-                raise BuildersError(
-                    f"{label}: branch {branch} already exists in {source}", _taken_branch_hint(source, branch, base_ref)
-                )
+                raise BranchTaken(label, source, branch, base_ref)
             action, base_commit = REUSE_BRANCH, on_branch
         if not explicit and action == CREATE:
-            dirty = git.changed_tracked_files(source)
-            if dirty:
-                listed = ", ".join(dirty[:8]) + (f" and {len(dirty) - 8} more" if len(dirty) > 8 else "")
-                spell = "--base HEAD" if label == ROOT else f"REPOS={label}:HEAD"
-                raise BuildersError(
-                    f"{label}: {source} has uncommitted changes ({listed}) and no base was given",
-                    f"commit or stash them, or choose the base explicitly ({spell}); the changes are not copied",
-                )
+            _check_dirty(label, source, base_ref)
         return Checkout(label, source, common_dir, target, branch, base_ref, base_commit, action, trash)
+
+
+def _check_dirty(label: str, source: Path, base_ref: str) -> None:
+    """Uncommitted changes in the source are never copied into the new worktree. With a branch for a
+    base that is plain (the builder starts from the branch's last commit, whatever the checkout
+    holds), so it is only said. With a default base of `HEAD` (a detached checkout, no branch to
+    name) the checkout's state is all that says what the base is, and its changes might be taken
+    for part of it: refuse until the base is given explicitly."""
+    dirty = git.changed_tracked_files(source)
+    if not dirty:
+        return
+    listed = ", ".join(dirty[:8]) + (f" and {len(dirty) - 8} more" if len(dirty) > 8 else "")
+    if base_ref != "HEAD":
+        output.say(
+            f"note: {label}: {source} has uncommitted changes ({listed}); they stay there: the new worktree"
+            f" starts from {short_ref(base_ref)}'s last commit"
+        )
+        return
+    spell = interface.option("--base", "BASE", "HEAD")
+    if label != ROOT:
+        spell = interface.option("--repos", "REPOS", f"{label}:HEAD")
+    raise BuildersError(
+        f"{label}: {source} has uncommitted changes ({listed}), a detached HEAD and no base was given",
+        f"commit or stash them, or choose the base explicitly ({spell}); the changes are not copied",
+    )
 
 
 def clear_stillborn(common_dir: Path) -> list[Path]:
@@ -180,13 +197,21 @@ def _drop_empty_folders(top: Path) -> None:
         top.rmdir()
 
 
-def _taken_branch_hint(source: Path, branch: str, base_ref: str) -> str:
-    # A branch that is checked out somewhere or is the base (with branch_prefix "", `new main`
-    # names the root's main) is someone's work: never suggest deleting it.
-    branch_ref = f"refs/heads/{branch}"
-    if base_ref in (branch, branch_ref) or any(w.branch == branch_ref for w in git.worktrees(source)):
-        return f"pick another builder name: {branch} is checked out or is the base, not a leftover builder branch"
-    return f"pick another builder name, or delete the branch if it holds nothing: git -C {source} branch -d {branch}"
+class BranchTaken(BuildersError):
+    """The branch a new worktree would be made on exists already in its repository."""
+
+    def __init__(self, label: str, source: Path, branch: str, base_ref: str):
+        # A branch that is checked out somewhere or is the base (with branch_prefix "", `new main`
+        # names the root's main) is someone's work: never suggest deleting it.
+        branch_ref = f"refs/heads/{branch}"
+        self.in_use = base_ref in (branch, branch_ref) or any(w.branch == branch_ref for w in git.worktrees(source))
+        self.label, self.source, self.branch = label, source, branch
+        self.delete = f"git -C {source} branch -d {branch}"
+        if self.in_use:
+            hint = f"pick another builder name: {branch} is checked out or is the base, not a leftover builder branch"
+        else:
+            hint = f"pick another builder name, or delete the branch if it holds nothing: {self.delete}"
+        super().__init__(f"{label}: branch {branch} already exists in {source}", hint)
 
 
 def apply(checkout: Checkout) -> None:

@@ -35,6 +35,18 @@ def start_dir() -> Path:
     return start_folder()
 
 
+def check_config() -> None:
+    """Load and check the config of the workspace the command starts in (kept for the command's own
+    use); outside any workspace there is none, and the command says so itself if it needs one."""
+    from workspace_builders.workspace import discover
+
+    try:
+        location = discover(start_dir())
+    except BuildersError:
+        return
+    location.workspace.config  # noqa: B018 (loading it is the check)
+
+
 class Command(cli.Application):
     """Every command and group: a usage error (unknown or abbreviated switch, missing or extra argument,
     bad value) becomes bad input at the one boundary, instead of plumbum's own printout."""
@@ -42,6 +54,9 @@ class Command(cli.Application):
     VERSION = __version__
     ALLOW_ABBREV = False
     SUBCOMMAND_HELPMSG = False
+    # Parse, then load and check the workspace's config, then act: a broken workspaces.yaml stops
+    # every command run in a workspace, not only those that happen to read it.
+    CHECKS_CONFIG = True
 
     def usage_error(self, message: str) -> BuildersError:
         return bad_input(message, f"see: {self.PROGNAME} --help")
@@ -69,13 +84,16 @@ class Command(cli.Application):
 
     def _validate_args(self, swfuncs: Any, tailargs: Sequence[str]) -> Any:
         try:
-            return super()._validate_args(swfuncs, tailargs)
+            validated = super()._validate_args(swfuncs, tailargs)
         except _META:
             raise
         except PositionalArgumentsError:
             raise self.usage_error(self._positional_problem(tailargs)) from None
         except SwitchError as exc:
             raise self.usage_error(_first_line(exc)) from None
+        if self.CHECKS_CONFIG and not isinstance(self, Group):
+            check_config()
+        return validated
 
     def _positional_problem(self, given: Sequence[str]) -> str:
         import inspect  # only a usage error pays for it
@@ -121,6 +139,16 @@ def _lower_first(text: str) -> str:
 class Builders(Group):
     PROGNAME = PROG
     DESCRIPTION = "Isolated per-session checkouts of a multi-repo workspace, as sibling git worktrees."
+
+    @cli.switch("-C", str, argname="PATH", help="run as if started in PATH (like git -C): a workspace from outside")
+    def start_in(self, path: str) -> None:
+        import os
+
+        try:
+            os.chdir(path)
+        except OSError as exc:
+            raise bad_input(f"-C {path}: {exc.strerror}", "name an existing folder inside a workspace") from None
+        os.environ["PWD"] = os.getcwd()  # what the folder is called for the commands and scripts started here
 
 
 class Hooks(Group):

@@ -12,6 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from workspace_builders import (
+    bases,
     builder_files,
     builder_scripts,
     checkout,
@@ -55,17 +56,25 @@ def plan_builder(ws: Workspace, name: str, base: str | None, previous: BuilderSt
             f"builder {name!r} already exists at {previous.path}",
             f"add repos to it with: builders init --builder {name} --repos ..., or pick another name",
         )
-    return checkout.plan(
+    branches = bases.read(ws.root)
+    planned = checkout.plan(
         ROOT,
         ws.root,
         ws.common_dir,
         ws.builder_path(name),
         branch,
-        [check_ref(base, "--base")] if base else ["HEAD"],
+        [check_ref(base, "--base")] if base else [branches.default_base()],
         explicit=base is not None,
         trash=ws.trash_dir,
         resumable=previous.base_commit if previous else None,
     )
+    return _with_remote_note(planned, branches)
+
+
+def _with_remote_note(planned: Checkout, branches: bases.Branches) -> Checkout:
+    """Say when the local base branch and its remote differ: the builder starts from the local one."""
+    note = branches.remote_note(planned.base_ref) if planned.base_ref.startswith(bases.HEADS) else None
+    return replace(planned, note=note) if note else planned
 
 
 def new_record(name: str, builder: Checkout) -> BuilderState:
@@ -117,7 +126,12 @@ def _usable(ws: Workspace, known: Sequence[str]) -> list[RepoSpec]:
 
 
 def plan_repos(
-    ws: Workspace, builder_path: Path, branch: str, specs: Sequence[RepoSpec], previous: BuilderState | None
+    ws: Workspace,
+    builder_path: Path,
+    branch: str,
+    specs: Sequence[RepoSpec],
+    previous: BuilderState | None,
+    taken: list[checkout.BranchTaken] | None = None,
 ) -> list[Checkout]:
     def plan_one(spec: RepoSpec) -> Checkout:
         source = ws.clone(spec.name)
@@ -126,23 +140,48 @@ def plan_repos(
             raise bad_input(f"{spec.name}: {source} is not a git repository", f"re-clone it into {source}")
         configured = ws.config.repos.get(spec.name) if ws.config.repos else None
         base = spec.base or (configured.base if configured else None)
-        bases = [base] if base else [checkout.ORIGIN_HEAD, "HEAD"]
+        branches = bases.read(source)
         earlier = previous.repo(spec.name) if previous else None
-        return checkout.plan(
+        planned = checkout.plan(
             spec.name,
             source,
             found.common_dir,
             builder_path / REPOS / spec.name,
             branch,
-            bases,
+            [base] if base else [branches.default_base()],
             explicit=base is not None,
             trash=ws.trash_dir,
             resumable=earlier.base_commit if earlier else None,
         )
+        return _with_remote_note(planned, branches)
 
     outcomes = parallel.each(specs, plan_one)
+    if taken is not None:  # the caller names every taken branch in one error
+        taken += [outcome for _, outcome in outcomes if isinstance(outcome, checkout.BranchTaken)]
+        outcomes = [(spec, o) for spec, o in outcomes if not isinstance(o, checkout.BranchTaken)]
     _raise_failures([(spec.name, outcome) for spec, outcome in outcomes])
     return [outcome for _, outcome in outcomes if isinstance(outcome, Checkout)]
+
+
+def refuse_taken(taken: Sequence[checkout.BranchTaken]) -> None:
+    """One error for every repository where the builder's branch exists already (the root's and each
+    repo's), so that one fix, not one round per repository, clears the way."""
+    if not taken:
+        return
+    if len(taken) == 1:
+        raise taken[0]
+    branch = taken[0].branch
+    where = ", ".join(f"{t.label} ({t.source})" for t in taken)
+    in_use = [t.label for t in taken if t.in_use]
+    if in_use:
+        hint = (
+            f"pick another builder name: {branch} is checked out or is the base in {', '.join(in_use)},"
+            " not a leftover builder branch"
+        )
+    else:
+        deletes = " && ".join(t.delete for t in taken)
+        hint = f"pick another builder name, or delete the leftover branches if they hold nothing: {deletes}"
+    raise BuildersError(f"branch {branch} already exists in {len(taken)} repositories: {where}", hint)
 
 
 def _raise_failures(outcomes: Sequence[tuple[str, object]]) -> None:
@@ -247,7 +286,8 @@ def _progress(c: Checkout) -> str:
     where = c.target if c.label == ROOT else f"{REPOS}/{c.label}"
     if c.action == checkout.PRESENT:
         return f"{where} already there"
-    return f"{where} on {c.branch} from {checkout.short_ref(c.base_ref)} ({output.short(c.base_commit)})"
+    line = f"{where} on {c.branch} from {checkout.short_ref(c.base_ref)} ({output.short(c.base_commit)})"
+    return f"{line}; note: {c.note}" if c.note else line
 
 
 def _copy_in(ws: Workspace, record: BuilderState, checkouts: Sequence[Checkout], copy_root: bool) -> list[str]:
@@ -342,8 +382,16 @@ def create_builder(
             # Taking up a crashed run: what it made stays part of the builder.
             named = {s.name for s in specs}
             specs += [RepoSpec(r.name, r.base_commit) for r in previous.repos if r.name not in named]
-        builder = plan_builder(ws, name, base, previous)
-        checkouts = [builder, *plan_repos(ws, builder.target, builder.branch, specs, previous)]
+        taken: list[checkout.BranchTaken] = []
+        try:
+            builder: Checkout | None = plan_builder(ws, name, base, previous)
+        except checkout.BranchTaken as exc:
+            taken.append(exc)
+            builder = None
+        planned = plan_repos(ws, ws.builder_path(name), ws.branch(name), specs, previous, taken)
+        refuse_taken(taken)
+        assert builder is not None
+        checkouts = [builder, *planned]
         record = new_record(name, builder)
         record.ports = list(previous.ports) if previous else []
         record_repos(record, checkouts)
@@ -405,7 +453,8 @@ def _adopt(ws: Workspace, name: str, path: Path) -> BuilderState:
             f"put it on a branch first: git -C {path} switch -c {ws.branch(name)}",
         )
     head = entry.head or git.NULL_SHA
-    return BuilderState(name, str(entry.path), entry.short_branch or "", head, head)
+    # Its base by the one rule (what land, sync and status then use), not the bare commit it began at.
+    return BuilderState(name, str(entry.path), entry.short_branch or "", bases.read(ws.root).default_base(), head)
 
 
 def show(checkouts: Sequence[Checkout], record: BuilderState, dry_run: bool, as_json: bool) -> None:
@@ -414,5 +463,8 @@ def show(checkouts: Sequence[Checkout], record: BuilderState, dry_run: bool, as_
     elif dry_run:
         output.result(f"plan for builder {record.name} (dry run: nothing changed)")
         output.result(plan_lines(checkouts))
+        for c in checkouts:
+            if c.note:
+                output.say(f"note: {c.label}: {c.note}")
     else:
         output.result(f"builder {record.name} ready: {record.path}")

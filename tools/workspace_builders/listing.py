@@ -8,9 +8,9 @@ from pathlib import Path
 
 from plumbum import cli
 
-from workspace_builders import git, landing, output, parallel, state
-from workspace_builders.cli import WithJson, start_dir
-from workspace_builders.errors import BuildersError
+from workspace_builders import bases, git, landing, output, parallel, state
+from workspace_builders.cli import Command, WithJson, start_dir
+from workspace_builders.errors import BuildersError, bad_input
 from workspace_builders.names import check_builder_name, closest
 from workspace_builders.state import BuilderState
 from workspace_builders.workspace import REPOS, ROOT, Workspace, discover
@@ -74,12 +74,22 @@ class Row:
         return _sum([getattr(t, what) for t in self.trees])
 
 
-def list_builders(start: Path, as_json: bool, fast: bool, removed: bool) -> int:
+def list_builders(
+    start: Path, as_json: bool, fast: bool, removed: bool, name: str | None = None, last: int | None = None
+) -> int:
     ws = discover(start).workspace
+    if (name is not None or last is not None) and not removed:
+        given = "NAME" if name is not None else "--last"
+        raise bad_input(f"{given} goes with --removed", f"builders list --removed {name or ''}".rstrip())
+    if last is not None and last < 0:
+        raise bad_input(f"--last must be 0 or more, not {last}", "builders list --removed --last 10")
+    if name is not None:
+        check_builder_name(name)
     if removed:
-        return _list_removed(ws, as_json)
+        return _list_removed(ws, as_json, name, last)
     failures: list[tuple[str, str]] = []  # (what failed, the command to look at it)
-    rows = collect(ws, with_bases=not fast, failures=failures)
+    notes: list[str] = []
+    rows = collect(ws, with_bases=not fast, failures=failures, notes=notes)
     if not fast:
         measured = [(row, t) for row in rows for t in row.trees if t.path.is_dir()]
         for (row, tree), outcome in parallel.each(measured, lambda item: _measure(item[1])):
@@ -96,6 +106,8 @@ def list_builders(start: Path, as_json: bool, fast: bool, removed: bool) -> int:
         output.json_document({"builders": [row.as_json() for row in rows]})
     else:
         _print_table(rows, fast)
+    for note in notes:
+        output.say(note)
     for what, look in failures:
         output.error(what, f"look at it: {look}")
     return 1 if failures else 0
@@ -123,24 +135,46 @@ def _print_table(rows: list[Row], fast: bool) -> None:
     output.result(output.table(table, headers))
 
 
-def _list_removed(ws: Workspace, as_json: bool) -> int:
-    records = state.removals(ws)
+def _list_removed(ws: Workspace, as_json: bool, name: str | None, last: int | None) -> int:
+    """Removals oldest first (`--last N`: the N newest). One narrow row each, the worktrees archived and
+    those whose branch was kept; NAME's removals with their refs in full."""
+    records = sorted(state.removals(ws), key=lambda r: str(r["removed_at"]))
+    if name is not None:
+        records = [r for r in records if r["name"] == name]
+        if not records:
+            removed = sorted({str(r["name"]) for r in state.removals(ws)})
+            match = closest(name, removed)
+            hint = f"did you mean {match!r}? builders list --removed {match}" if match else "builders list --removed"
+            raise BuildersError(f"no removal of a builder named {name!r} is recorded", hint)
+    if last is not None:
+        records = records[-last:] if last else []
     for record in records:  # what landed from it before it was removed
         record["landed"] = landing.landings(ws, str(record["name"]))
     if as_json:
         output.json_document({"removed": records})
-        return 0
-    lines = [[r["name"], r["removed_at"], _pairs(r["archive_refs"]), _pairs(r["kept_branches"])] for r in records]
-    output.result(output.table(lines, ["name", "removed", "archive refs", "kept branches"]))
+    elif name is not None:
+        lines = [[r["name"], r["removed_at"], _pairs(r["archive_refs"]), _pairs(r["kept_branches"])] for r in records]
+        output.result(output.table(lines, ["name", "removed", "archive refs", "kept branches"]))
+    else:
+        lines = [[r["name"], r["removed_at"], _labels(r["archive_refs"]), _labels(r["kept_branches"])] for r in records]
+        output.result(output.table(lines, ["name", "removed", "archived", "branches kept"]))
     return 0
 
 
-def collect(ws: Workspace, with_bases: bool, failures: list[tuple[str, str]]) -> list[Row]:
+def _labels(value: object) -> str:
+    return ",".join(value) if isinstance(value, dict) and value else "-"
+
+
+def collect(
+    ws: Workspace, with_bases: bool, failures: list[tuple[str, str]], notes: list[str] | None = None
+) -> list[Row]:
     """Builders and their nested worktrees: one `git worktree list` per repository, in parallel.
 
     `with_bases`: also resolve what each worktree's base names now (for ahead/behind). What git
-    failed to tell for a repository is added to `failures`, and its values are left unknown.
+    failed to tell for a repository is added to `failures`, and its values are left unknown; a
+    base branch that differs from its remote, to `notes`.
     """
+    notes = [] if notes is None else notes
     lists = git.side_by_side([ws.root, *ws.clones()], git.worktrees_started)
     records = state.load_all(ws)  # while git works
     listed = dict(lists)
@@ -164,10 +198,10 @@ def collect(ws: Workspace, with_bases: bool, failures: list[tuple[str, str]]) ->
     for record in by_path.values():  # state without a worktree
         status = "state only (run: builders prune)"
         rows.append(Row(record.name, Path(record.path), record.branch, status, None, ports=list(record.ports)))
-    bases: dict[tuple[Path, str], str | None] = {}
+    tips: dict[tuple[Path, str], str | None] = {}
     failed_at: set[Path] = set()  # repositories where the bases could not be resolved
     if with_bases:
-        bases, failed_at = _resolve_bases(ws, records, failures)
+        tips, failed_at = _resolve_bases(ws, records, failures, notes)
     nested: dict[Path, list[tuple[Path, git.Worktree]]] = {}  # builder path -> its repo worktrees
     for source, entries in listed.items():
         if isinstance(entries, BaseException):
@@ -178,13 +212,13 @@ def collect(ws: Workspace, with_bases: bool, failures: list[tuple[str, str]]) ->
                     nested.setdefault(entry.path.parent.parent, []).append((source, entry))
     for row in rows:
         record = recorded_at.get(row.path)
-        root_base = bases.get((ws.root, record.base_ref)) if record else None
+        root_base = tips.get((ws.root, record.base_ref)) if record else None
         row.trees.append(
             Tree(ROOT, row.path, root_base, row.head, unknown={"ahead/behind"} if ws.root in failed_at else set())
         )
         for source, entry in nested.get(row.path, []):
             repo = record.repo(source.name) if record else None
-            base = bases.get((source, repo.base_ref)) if repo else None
+            base = tips.get((source, repo.base_ref)) if repo else None
             row.trees.append(
                 Tree(
                     source.name,
@@ -198,10 +232,12 @@ def collect(ws: Workspace, with_bases: bool, failures: list[tuple[str, str]]) ->
 
 
 def _resolve_bases(
-    ws: Workspace, records: list[BuilderState], failures: list[tuple[str, str]]
+    ws: Workspace, records: list[BuilderState], failures: list[tuple[str, str]], notes: list[str]
 ) -> tuple[dict[tuple[Path, str], str | None], set[Path]]:
-    """What each base ref names now, in its own repository: one cat-file per repository; and the
-    repositories where git failed."""
+    """The tip each recorded base ref counts against now, in its own repository: the local branch it
+    stands for (the base rule, as `status` and `land` use it), else what the ref itself names (a tag,
+    a commit). One for-each-ref per repository, side by side; the repositories where git failed.
+    A note for each base branch in use that differs from its remote."""
     wanted: dict[Path, set[str]] = {}
     for record in records:
         wanted.setdefault(ws.root, set()).add(record.base_ref)
@@ -209,12 +245,28 @@ def _resolve_bases(
             wanted.setdefault(ws.clone(repo.name), set()).add(repo.base_ref)
     resolved: dict[tuple[Path, str], str | None] = {}
     failed: set[Path] = set()
-    for source, outcome in parallel.each(list(wanted), lambda s: git.resolve_commits(s, sorted(wanted[s]))):
-        if isinstance(outcome, dict):
-            resolved.update({(source, ref): sha for ref, sha in outcome.items()})
-        else:
+    for source, outcome in git.side_by_side(list(wanted), bases.started):
+        if isinstance(outcome, BaseException):
             failed.add(source)
             failures.append((f"{source}: its bases are unknown: {outcome}", f"git -C {source} status"))
+            continue
+        label = ROOT if source == ws.root else source.name
+        others = []
+        for ref in sorted(wanted[source]):
+            branch = outcome.local_branch(ref)
+            if branch is None:
+                others.append(ref)
+                continue
+            resolved[(source, ref)] = outcome.tips[branch]
+            note = outcome.remote_note(branch)
+            if note and f"note: {label}: {note}" not in notes:
+                notes.append(f"note: {label}: {note}")
+        if others:
+            try:
+                resolved.update({(source, ref): sha for ref, sha in git.resolve_commits(source, others).items()})
+            except BuildersError as exc:
+                failed.add(source)
+                failures.append((f"{source}: its bases are unknown: {exc.message}", f"git -C {source} status"))
     return resolved, failed
 
 
@@ -268,10 +320,11 @@ class List(WithJson):
     DESCRIPTION = "one row per builder: branch, repos, dirty, ahead/behind its base, age, status, path"
 
     fast = cli.Flag("--fast", help="skip the per-worktree status (dirty, ahead/behind)")
-    removed = cli.Flag("--removed", help="list removed builders: when, archive refs, kept branches")
+    removed = cli.Flag("--removed", help="list removed builders: when, what was archived, branches kept")
+    last = cli.SwitchAttr("--last", int, argname="N", help="with --removed: only the N most recent removals")
 
-    def main(self) -> int:
-        return list_builders(start_dir(), self.as_json, self.fast, self.removed)
+    def main(self, *name: str) -> int:  # NAME: with --removed, that builder's removals, refs in full
+        return list_builders(start_dir(), self.as_json, self.fast, self.removed, self.one_name(name), self.last)
 
 
 class BuilderPath(WithJson):

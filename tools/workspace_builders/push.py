@@ -5,20 +5,25 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from plumbum import cli
+
 from workspace_builders import git, landing, output, parallel
 from workspace_builders.cli import WithDryRunAndJson, start_dir
-from workspace_builders.errors import BuildersError
+from workspace_builders.errors import BuildersError, bad_input
 from workspace_builders.landing import Tree
+from workspace_builders.names import did_you_mean
+from workspace_builders.state import BuilderState
 from workspace_builders.workspace import ROOT, discover
 
 REMOTE = "origin"
 
 
-def push(start: Path, name: str | None, dry_run: bool, as_json: bool) -> int:
+def push(start: Path, name: str | None, dry_run: bool, as_json: bool, repos: str | None = None) -> int:
     location = discover(start)
     ws = location.workspace
     record = landing.builder_record(location, name, "push")
-    trees = [t for t in landing.trees_of(ws, record) if t.ahead > 0]
+    chosen = _chosen(record, repos)
+    trees = [t for t in landing.trees_of(ws, record) if t.ahead > 0 and (chosen is None or t.label in chosen)]
     rows: dict[str, dict[str, object]] = {}
     for tree in trees:
         url = git.config_value(tree.source, f"remote.{REMOTE}.url")
@@ -29,10 +34,17 @@ def push(start: Path, name: str | None, dry_run: bool, as_json: bool) -> int:
             "url": url,
             "branch": tree.branch,
             "commits": tree.ahead,
-            "ok": None if dry_run else False,
-            "error": None if url else f"{tree.source} has no remote {REMOTE!r}",
+            "ok": None if dry_run or not url else False,
+            # A repository without the remote (a root with no origin is the usual case) is left out, said.
+            "skipped": None if url else f"no remote {REMOTE!r}",
+            "error": None,
             "compare_url": compare,
         }
+        if not url:
+            output.say(
+                f"note: {tree.label}: skipped, {tree.source} has no remote {REMOTE!r} (add one: "
+                f"git -C {tree.source} remote add {REMOTE} <url>)"
+            )
     if not dry_run:
         pushable = [t for t in trees if rows[t.label]["url"]]
 
@@ -56,7 +68,7 @@ def push(start: Path, name: str | None, dry_run: bool, as_json: bool) -> int:
         if not rows:
             output.result(f"builder {record.name}: no branch has commits beyond its base; nothing to push")
         for row in rows.values():
-            if row["error"]:
+            if row["error"] or row["skipped"]:
                 continue
             line = f"{row['repo']}: {verb} {row['branch']} ({row['commits']} commit(s)) to {REMOTE}"
             output.result(line + (f"  compare: {row['compare_url']}" if row["compare_url"] else ""))
@@ -69,8 +81,23 @@ def push(start: Path, name: str | None, dry_run: bool, as_json: bool) -> int:
     return 1 if failed else 0
 
 
+def _chosen(record: BuilderState, repos: str | None) -> set[str] | None:
+    """The worktrees `--repos` names (`root` for the builder's own), all of them when not given."""
+    if repos is None:
+        return None
+    known = [ROOT, *(r.name for r in record.repos)]
+    named = {part.strip().rstrip("/") for part in repos.split(",") if part.strip()}
+    unknown = sorted(named - set(known))
+    if unknown or not named:
+        problem = f"not in builder {record.name}: {', '.join(unknown)}" if unknown else "--repos names no repo"
+        raise bad_input(problem, f"{did_you_mean(unknown, known)}its worktrees: {', '.join(known)}")
+    return named
+
+
 class Push(WithDryRunAndJson):
     DESCRIPTION = "push each builder branch with commits to its repository's origin (never forced)"
 
+    repos = cli.SwitchAttr("--repos", str, argname="a,b", help="push only these worktrees (root for the builder's own)")
+
     def main(self, *name: str) -> int:  # NAME is optional inside a builder
-        return push(start_dir(), self.one_name(name), self.dry_run, self.as_json)
+        return push(start_dir(), self.one_name(name), self.dry_run, self.as_json, self.repos)

@@ -86,10 +86,14 @@ def sync(start: Path, jobs: int | None, fetch: bool, dry_run: bool, as_json: boo
     if jobs is not None and jobs < 1:
         raise bad_input(f"--jobs must be 1 or more, not {jobs}", "builders repos sync --jobs 4")
     if not ws.config.repos:
-        raise bad_input(
-            "no repos are declared in workspaces.yaml, so there is nothing to clone",
-            "declare them: repos: {name: {url: <git url>}} in workspaces.yaml",
+        # Declaring repos is optional: clones made by hand under repos/ are repos all the same.
+        output.say(
+            f"note: no repos are declared in workspaces.yaml, so there is nothing to clone; clone them into"
+            f" {ws.repos_dir}/ yourself, or declare them there: repos: {{name: {{url: <git url>}}}}"
         )
+        if as_json:
+            output.json_document({"dry_run": dry_run, "ok": True, "repos": []})
+        return 0
     ws.require_repos_ignored()
     items = plan(ws, fetch)
     if dry_run:

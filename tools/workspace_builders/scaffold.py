@@ -102,6 +102,7 @@ def _why_kept(target: Path, backup: Path, force: bool) -> str | None:
 
 class Scaffold(Command):
     DESCRIPTION = "copy the workspace-root templates into this root and install the hooks"
+    CHECKS_CONFIG = False  # it reads no config, and `scaffold --force` is a way to a fresh workspaces.yaml
 
     force = cli.Flag("--force", help="replace files that differ from the templates, keeping each old one as NAME.orig")
     no_hooks = cli.Flag("--no-hooks", help="do not install the git hooks")

@@ -38,7 +38,10 @@ def run(start: Path, name: str | None, argv: Sequence[str]) -> int:
     env = builder_env.of(location.workspace, record)
     # As a shell says it: what run would have run is not there (exec, over many repos, refuses with 2).
     builder_env.require_program(argv[0], env, usage, COMMAND_NOT_FOUND)
-    builder_env.replace_process(argv, Path(record.path), env)
+    builder = Path(record.path)
+    here = start.resolve()
+    # Where you stand when that is inside the builder (repos/click runs in repos/click), else its top.
+    builder_env.replace_process(argv, here if here.is_relative_to(builder.resolve()) else builder, env)
     return 0  # not reached: the process is the command now
 
 

@@ -12,6 +12,8 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from plumbum import cli
+
 from workspace_builders import agent_search, git, links, output, parallel, state
 from workspace_builders.cli import WithJson, run_tool, start_dir
 from workspace_builders.errors import BuildersError
@@ -37,7 +39,7 @@ class Check:
             self.detail = self.hint = ""
 
 
-def verify(start: Path, names: list[str], as_json: bool) -> int:
+def verify(start: Path, names: list[str], as_json: bool, show_all: bool = False) -> int:
     ws = discover(start).workspace
     for name in names:
         check_builder_name(name)
@@ -76,15 +78,23 @@ def verify(start: Path, names: list[str], as_json: bool) -> int:
     if as_json:
         output.json_document({"ok": not failed, "checks": [asdict(c) for c in checks]})
     else:
-        rows = [[c.builder, c.worktree, c.check, "ok" if c.ok else "FAIL", c.detail] for c in checks]
-        output.result(output.table(rows, ["builder", "worktree", "check", "result", "detail"]))
-        for c in failed:
-            output.say(f"{c.builder} {c.worktree} {c.check}: {c.detail}\n  hint: {c.hint}")
-        output.result(f"{len(checks) - len(failed)} ok, {len(failed)} failed")
-    for c in failed:
-        if c.check == GIT_FAILED:
-            output.error(f"{c.builder} {c.worktree}: {c.detail}", c.hint)
+        _print(checks, failed, show_all)
     return 1 if failed else 0
+
+
+def _print(checks: list[Check], failed: list[Check], show_all: bool) -> None:
+    """The failures (every row with --all), each with its fix, then one line that sums up; said once,
+    on stdout (nothing repeated on stderr)."""
+    shown = checks if show_all else failed
+    if shown:
+        rows = [[c.builder, c.worktree, c.check, "ok" if c.ok else "FAIL", c.detail, c.hint] for c in shown]
+        output.result(output.table(rows, ["builder", "worktree", "check", "result", "detail", "fix"]))
+    builders = len({c.builder for c in checks if c.builder != WORKSPACE})
+    counted = f"{len(checks)} checks of {builders} builder(s) and the workspace"
+    if failed:
+        output.result(f"{counted}: {len(failed)} failed, {len(checks) - len(failed)} ok")
+    else:
+        output.result(f"{counted}: all ok" + ("" if show_all else " (builders verify --all lists them)"))
 
 
 def workspace_checks(ws: Workspace) -> list[Check]:
@@ -312,8 +322,10 @@ def _both_ends(common_dir: Path, worktree: Path) -> list[tuple[str, bool, str, s
 class Verify(WithJson):
     DESCRIPTION = "check layout, links and state of every builder (or those named); exit 1 on a failure"
 
+    show_all = cli.Flag("--all", help="list every check, not only the failures")
+
     def main(self, *names: str) -> int:
-        return verify(start_dir(), list(names), self.as_json)
+        return verify(start_dir(), list(names), self.as_json, self.show_all)
 
 
 if __name__ == "__main__":

@@ -26,8 +26,8 @@ class Workspace:
 
     @cached_property
     def config(self) -> Config:
-        """workspaces.yaml and workspaces.local.yaml, read when a command first needs them (`list`
-        never does: it runs, and skips PyYAML's import, even when the file is broken)."""
+        """workspaces.yaml and workspaces.local.yaml, loaded and checked at the CLI boundary before
+        any command acts (`cli.check_config`), so a broken file stops every command."""
         from workspace_builders import config
 
         return config.load(self.root)
