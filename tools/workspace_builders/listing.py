@@ -9,7 +9,7 @@ from pathlib import Path
 from plumbum import cli
 
 from workspace_builders import bases, git, landing, output, parallel, state
-from workspace_builders.cli import Command, WithJson, start_dir
+from workspace_builders.cli import WithJson, start_dir
 from workspace_builders.errors import BuildersError, bad_input
 from workspace_builders.names import check_builder_name, closest
 from workspace_builders.state import BuilderState
