@@ -294,15 +294,32 @@ def finish(ws: Workspace, record: BuilderState) -> None:
     if not script:
         return
     repos = [r.name for r in record.repos]
-    code = builder_scripts.run(ws, "setup", script, record.name, Path(record.path), repos, record.ports)
+    again = f"fix scripts.setup in {ws.config.setup_file or 'workspaces.yaml'}, then run it again: " + output.command(
+        "builders", "init", "--builder", record.name
+    )
+    try:
+        code = builder_scripts.run(ws, "setup", script, record.name, Path(record.path), repos, record.ports)
+    except OSError as exc:  # it could not be started: it did not run
+        _setup_failed(ws, record)
+        raise BuildersError(
+            f"setup script could not be started in {record.path}: {exc.strerror or exc}"
+            " (the builder is kept, status setup-failed)",
+            again,
+        ) from None
+    except BaseException:  # stopped while it ran: it did not finish
+        _setup_failed(ws, record)
+        raise
     if code != 0:
+        _setup_failed(ws, record)
+        raise BuildersError(
+            f"setup script failed with exit {code} in {record.path} (the builder is kept, status setup-failed)", again
+        )
+
+
+def _setup_failed(ws: Workspace, record: BuilderState) -> None:
+    with interrupts.held_off():
         record.status = state.SETUP_FAILED
         state.save(ws, record)
-        raise BuildersError(
-            f"setup script failed with exit {code} in {record.path} (the builder is kept, status setup-failed)",
-            f"fix scripts.setup in {ws.config.setup_file or 'workspaces.yaml'}, then run it again:"
-            f" builders init --builder {record.name}",
-        )
 
 
 def record_repos(record: BuilderState, checkouts: Sequence[Checkout]) -> None:

@@ -190,10 +190,16 @@ class GitFailed(BuildersError):
 def _begin(args: tuple[str, ...], input: str | None, env: dict[str, str]) -> Callable[[], Completed]:
     """Start git now; what it returns waits for it."""
     # stdin is never the terminal: git must not stop to ask anything. A git started while this
-    # thread holds a lock inherits it, so the lock outlasts this process if it is killed (locks.py).
+    # thread holds a lock is recorded in it, so the lock outlasts this process if it is killed while
+    # the git goes on (locks.py); the git itself gets no descriptor of ours, nor do its hooks.
     stdin = processes.DEVNULL if input is None else processes.PIPE
     argv = ["git", *NO_EXT_PROTOCOL, *args]
-    proc = processes.start(argv, _folder_of(args), env, executable=_executable(), stdin=stdin, pass_fds=locks.held())
+    proc = processes.start(argv, _folder_of(args), env, executable=_executable(), stdin=stdin)
+    try:
+        locks.record_child(proc.pid)
+    except BaseException:
+        _outwait(proc)
+        raise
 
     def wait() -> Completed:
         try:
