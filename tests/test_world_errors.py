@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from conftest import Builders, Unchanged, builders_dir, commit
-from workspace_builders import git
+from workspace_builders import git, processes
 
 BIN = Path(sys.executable).parent
 
@@ -123,7 +123,7 @@ def test_a_setup_that_cannot_start_leaves_the_builder_setup_failed(
     (root / "workspaces.local.yaml").write_text("scripts:\n  setup: 'true'\n")
     only_git = tmp_path / "only-git"
     only_git.mkdir()
-    (only_git / "git").symlink_to(git.processes.program("git", dict(os.environ)))
+    (only_git / "git").symlink_to(processes.program("git", dict(os.environ)))
     monkeypatch.setenv("PATH", str(only_git))  # no sh to run the script with
     done = builders("new", "s")
     assert done.code == 1, done.err
