@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Builders, Unchanged
+from conftest import Builders, Unchanged, builders_dir
+from sample_workspace import make_repo
 from workspace_builders import git
 
 
@@ -65,6 +66,30 @@ def test_fetch_of_an_ext_remote_runs_nothing_even_when_the_user_allows_it(
     before = git.run(clone, "rev-parse", "HEAD")
     result = builders("repos", "sync", "--fetch")
     assert result.code == 1 and "alpha: FAILED" in result.err
-    assert "protocol" in result.err  # git names the transport it refused
+    assert "transport 'ext' not allowed" in result.err
     assert not marker.exists()
     assert git.run(clone, "rev-parse", "HEAD") == before
+
+
+def test_a_submodule_with_an_ext_url_runs_nothing_even_when_the_user_allows_it(
+    root: Path, builders: Builders, tmp_path: Path
+) -> None:
+    allow_every_protocol()
+    marker = tmp_path / "ran"
+    clone = root / "repos" / "alpha"
+    inner = tmp_path / "inner"
+    make_repo(inner, 1, "inner")
+    # A tracked .gitmodules whose url runs a command, and its gitlink: as a clone of someone's repo has it.
+    sha = git.run(inner, "rev-parse", "HEAD").strip()
+    git.run(clone, "update-index", "--add", "--cacheinfo", f"160000,{sha},inner")
+    (clone / "inner").mkdir()  # not checked out here, as after a plain clone
+    (clone / ".gitmodules").write_text(f'[submodule "inner"]\n\tpath = inner\n\turl = {running_url(marker)}\n')
+    git.run(clone, "add", ".gitmodules")
+    git.run(clone, "commit", "--quiet", "-m", "a submodule whose url runs a command")
+    git.run(clone, "update-ref", "refs/remotes/origin/main", "HEAD")  # as if pushed and fetched: the base
+    result = builders("new", "s", "--repos", "alpha")
+    assert result.code == 1, result.err
+    assert "transport 'ext' not allowed" in result.err and "rolled back: the workspace is as it was" in result.err
+    assert not marker.exists()
+    assert not (builders_dir(root) / "s").exists()
+    assert git.run(clone, "branch", "--list", "builder/s") == ""

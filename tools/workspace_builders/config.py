@@ -43,6 +43,7 @@ class Config:
     ports: tuple[int, int] | None = None  # builders.ports: (first, size) of each builder's block
     start: str | None = None  # scripts.start
     builder_files: dict[str, str] = field(default_factory=dict)  # files: path in a builder -> template
+    submodules: bool = True  # builders.submodules: `git submodule update --init --recursive` in new worktrees
 
 
 # The shape of a file: a dict is a mapping with these keys, "*" any key; a list holds one type.
@@ -50,13 +51,19 @@ _ANY_KEY = "*"
 _ANY_PATH = "**"  # any key, a path rather than a repo name
 _SCHEMA: dict[str, Any] = {
     "version": int,
-    "builders": {"dir": str, "branch_prefix": str, "default_repos": [str], "ports": {"first": int, "size": int}},
+    "builders": {
+        "dir": str,
+        "branch_prefix": str,
+        "default_repos": [str],
+        "ports": {"first": int, "size": int},
+        "submodules": bool,
+    },
     "repos": {_ANY_KEY: {"url": str, "base": str}},
     "copy": [str],
     "scripts": {"setup": str, "archive": str, "pre_land": str, "start": str},
     "files": {_ANY_PATH: str},
 }
-_TYPE_NAMES = {int: "a whole number", str: "a string", list: "a list", dict: "a mapping"}
+_TYPE_NAMES = {int: "a whole number", str: "a string", list: "a list", dict: "a mapping", bool: "true or false"}
 
 
 def load(root: Path) -> Config:
@@ -156,7 +163,7 @@ def _check(value: Any, shape: Any, at: tuple[str, ...], path: Path, lines: dict[
             raise _wrong(path, lines, at, f"must be {_TYPE_NAMES[list]}")
         for index, item in enumerate(value):
             _check(item, shape[0], (*at, str(index)), path, lines)
-    elif not isinstance(value, shape) or isinstance(value, bool):
+    elif not isinstance(value, shape) or (isinstance(value, bool) and shape is not bool):
         raise _wrong(path, lines, at, f"must be {_TYPE_NAMES[shape]}, not {type(value).__name__}")
     elif isinstance(value, str):
         problem = unusable_text(value) or _value_problem(at, value)
@@ -234,6 +241,7 @@ def _build(data: dict[str, Any], files: tuple[Path, ...]) -> Config:
         ports=ports,
         start=scripts.get("start"),
         builder_files={str(k): v for k, v in (data.get("files") or {}).items()},
+        submodules=builders.get("submodules", Config.submodules),
         builders_dir=builders.get("dir", Config.builders_dir),
         branch_prefix=prefix,
         default_repos=tuple(builders.get("default_repos", ())),

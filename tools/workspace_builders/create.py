@@ -20,6 +20,7 @@ from workspace_builders import (
     git,
     interrupts,
     links,
+    locks,
     output,
     parallel,
     ports,
@@ -211,6 +212,8 @@ def build(
         # Taking up a crashed run: what it made may not have had its files copied in yet.
         taking_up = previous is not None and previous.status == state.CREATING
         fresh = [c for c in checkouts if c.created_here or taking_up]
+        if ws.config.submodules:
+            _update_submodules([c for c in fresh if (c.target / ".gitmodules").is_file()])
         record.copied = sorted({*record.copied, *_copy_in(ws, record, fresh, copy_root)})
         if copy_root or any(c.label == ROOT for c in fresh):
             _write_builder_files(ws, record)
@@ -223,6 +226,25 @@ def build(
             if made_builders_dir and ws.builders_dir.is_dir() and not any(ws.builders_dir.iterdir()):
                 ws.builders_dir.rmdir()
         raise
+
+
+SUBMODULES_COMMAND = "git submodule update --init --recursive"
+
+
+def _update_submodules(checkouts: Sequence[Checkout]) -> None:
+    """The submodules of each new worktree that has them, as git's own checkout would leave them with
+    --recurse-submodules (`builders.submodules: false` leaves their folders empty)."""
+
+    def update(c: Checkout) -> None:
+        with locks.repository_lock(c.common_dir):
+            git.update_submodules(c.target)
+
+    def report(c: Checkout, outcome: object) -> None:
+        said = "FAILED" if isinstance(outcome, BaseException) else "updated"
+        output.say(f"  {c.label}: submodules {said} ({SUBMODULES_COMMAND})")
+
+    outcomes = parallel.each(checkouts, update, report)
+    _raise_failures([(c.label, r) for c, r in outcomes])
 
 
 def _require_finished(checkouts: Sequence[Checkout]) -> None:

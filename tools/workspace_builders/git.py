@@ -467,7 +467,14 @@ def finish_worktree(repo: Path, path: Path) -> None:
 
 def remove_fresh_worktree(repo: Path, path: Path) -> None:
     """Remove a worktree this run created (so anything in it is ours to drop), locked or not."""
+    if (path / ".gitmodules").is_file():  # git refuses to remove a worktree with a submodule checked out
+        attempt(path, "submodule", "deinit", "--all", "--force", "--quiet")
     run(repo, "worktree", "remove", "--force", "--force", "--", str(path))
+
+
+def update_submodules(worktree: Path) -> None:
+    """Check out every submodule of a new worktree, and theirs, at the commits it records."""
+    run(worktree, "submodule", "update", "--init", "--recursive", "--quiet")
 
 
 def delete_branch_at(repo: Path, branch: str, commit: str) -> bool:
