@@ -216,5 +216,6 @@ def _take_ours_away(hook: Path) -> None:
     except FileExistsError:
         where = aside
     raise BuildersError(
-        f"{hook} changed while uninstalling; it is left as it is now: {where}", f"look at it: cat {where}"
+        f"{hook} changed while uninstalling; it is left as it is now: {where}",
+        f"look at it: {output.command('cat', where)}",
     )

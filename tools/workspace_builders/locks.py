@@ -147,7 +147,9 @@ def builder_lock(ws: Workspace, name: str) -> Iterator[None]:
         if not got:
             raise BuildersError(
                 f"another run holds builder {name!r} (lock {path})",
-                _who_holds(path, f"wait for it to finish; if none is running, check with: fuser {path}"),
+                _who_holds(
+                    path, f"wait for it to finish; if none is running, check with: {output.command('fuser', path)}"
+                ),
             )
         yield
 
@@ -169,7 +171,9 @@ def repository_lock(common_dir: Path) -> Iterator[None]:
         if not got:
             raise BuildersError(
                 f"{common_dir} stayed locked for {REPOSITORY_WAIT_SECONDS:.0f} s (lock {path})",
-                _who_holds(path, f"see what holds it: fuser -v {path}; then run the command again"),
+                _who_holds(
+                    path, f"see what holds it: {output.command('fuser', '-v', path)}; then run the command again"
+                ),
             )
         yield
 
@@ -186,6 +190,6 @@ def ports_lock(ws: Workspace) -> Iterator[None]:
         if not got:
             raise BuildersError(
                 f"another run kept the port allocation locked for {PORTS_WAIT_SECONDS:.0f} s (lock {path})",
-                f"see what holds it: fuser -v {path}; then run the command again",
+                f"see what holds it: {output.command('fuser', '-v', path)}; then run the command again",
             )
         yield

@@ -117,7 +117,8 @@ def exec_in_repos(
     if failed:
         output.say(f"failed in {len(failed)} of {len(targets)}: {', '.join(t.label for t in failed)}")
     if any(not t.path.is_dir() for t in failed):
-        output.say(f"hint: a worktree folder is missing; see what is wrong: builders verify {record.name}")
+        verify = output.command("builders", "verify", record.name)
+        output.say(f"hint: a worktree folder is missing; see what is wrong: {verify}")
     return 1 if failed else 0
 
 
