@@ -187,6 +187,30 @@ def test_a_stop_reaches_the_setup_script_and_the_builder_is_setup_failed(root: P
     assert (builders_dir(root) / "g").is_dir()  # the builder is kept
 
 
+def test_a_stop_reaches_the_pre_land_gate_and_nothing_lands(root: Path, builders: Builders, tmp_path: Path) -> None:
+    listening = tmp_path / "gate.pid"
+    (root / "workspaces.local.yaml").write_text(
+        f"scripts:\n  pre_land: {json.dumps(f'sh -c {_quoted(TRAP)} {listening} TERM')}\n"
+    )
+    assert builders("new", "l", "--repos", "alpha").code == 0
+    work = builders_dir(root) / "l" / "repos" / "alpha"
+    (work / "landed.txt").write_text("work\n")
+    git.run(work, "add", "landed.txt")
+    git.run(work, "commit", "--quiet", "-m", "work to land")
+    clone = root / "repos" / "alpha"
+    before = git.run(clone, "rev-parse", "main")
+    proc = start(root, "land", "l")
+    wait_for(listening, proc)
+    pid = int(listening.read_text())
+    proc.send_signal(signal.SIGTERM)  # to land's pid alone: the gate runs in a group of its own
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    assert "got-TERM" in err
+    assert not alive(pid)  # the gate is not left running, orphaned
+    assert git.run(clone, "rev-parse", "main") == before  # nothing landed
+    assert git.run(work, "log", "-1", "--format=%s").strip() == "work to land"  # nothing lost
+
+
 def _quoted(text: str) -> str:
     return "'" + text.replace("'", "'\\''") + "'"
 
