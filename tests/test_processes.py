@@ -110,20 +110,31 @@ def test_a_hooks_background_job_keeps_no_lock(root: Path, builders: Builders, tm
             os.kill(pid, signal.SIGKILL)
 
 
-def test_a_git_that_a_killed_run_left_going_holds_the_repository_until_it_ends(root: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("paused", "said"),
+    [
+        ("repos/beta", "waiting for another run (or a git it left running) to finish"),
+        # The builder's own worktree is made under the builder's lock too: its git holds that as well.
+        (".", "waiting for a git that a stopped run left running to finish (pid "),
+    ],
+    ids=["in-a-repo", "in-the-root"],
+)
+def test_a_git_that_a_killed_run_left_going_holds_the_repository_until_it_ends(
+    root: Path, tmp_path: Path, paused: str, said: str
+) -> None:
     began, go = tmp_path / "began", tmp_path / "go"
-    # The repo's post-checkout stops `git worktree add` until the test says go.
-    hook(root / "repos" / "beta", "post-checkout", f'touch "{began}"; while [ ! -e "{go}" ]; do sleep 0.02; done')
+    # A post-checkout stops `git worktree add` there until the test says go.
+    hook(root / paused, "post-checkout", f'touch "{began}"; while [ ! -e "{go}" ]; do sleep 0.02; done')
     first = start(root, "new", "k", "--repos", "alpha,beta")
     wait_for(began, first)
     os.killpg(first.pid, signal.SIGKILL)  # the run's whole group: its git runs in a group of its own
     first.wait()
-    paused = [p for p in Path("/proc").iterdir() if p.name.isdigit() and b"worktree\0add" in _cmdline(p)]
-    assert paused, "the git the run started goes on"
+    paused_git = [p for p in Path("/proc").iterdir() if p.name.isdigit() and b"worktree\0add" in _cmdline(p)]
+    assert paused_git, "the git the run started goes on"
     again = start(root, "new", "k", "--repos", "alpha,beta")
     assert again.stderr is not None
     for line in again.stderr:  # the re-run waits for that git ...
-        if "waiting for another run (or a git it left running) to finish" in line:
+        if said in line:
             break
     else:
         pytest.fail(f"the re-run did not wait: {again.wait()}")

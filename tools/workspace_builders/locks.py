@@ -92,34 +92,38 @@ def _holder(path: Path) -> int | None:
         os.close(fd)
 
 
-def _acquire(fd: int, wait: float, waiting: str | None) -> bool:
-    """Take the lock within `wait` seconds: the flock free, and no recorded child still running."""
+def _acquire(fd: int, wait: float, waiting: str | None, child_wait: float) -> bool:
+    """Take the lock: the flock free within `wait` seconds, and then no recorded child still running
+    within `child_wait` (a git a stopped run left going ends on its own: worth a longer wait than
+    another run's whole work)."""
     start = time.monotonic()
     said = False
     while True:
+        child = None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            if live_child(fd) is None:
+            child = live_child(fd)
+            if child is None:
                 os.ftruncate(fd, 0)  # the children recorded have all ended
                 return True
             fcntl.flock(fd, fcntl.LOCK_UN)
         except BlockingIOError:
             pass
         waited = time.monotonic() - start
-        if waited >= wait:
+        if waited >= (wait if child is None else max(wait, child_wait)):
             return False
-        if waiting and not said and waited >= _SAY_WAITING_AFTER:
-            output.say(waiting)
+        if not said and waited >= _SAY_WAITING_AFTER and (waiting or child is not None):
+            output.say(waiting or f"waiting for a git that a stopped run left running to finish (pid {child})")
             said = True
         time.sleep(0.02)
 
 
 @contextmanager
-def _flock(path: Path, wait: float, waiting: str | None = None) -> Iterator[bool]:
+def _flock(path: Path, wait: float, waiting: str | None = None, child_wait: float = 0.0) -> Iterator[bool]:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
     try:
-        if not _acquire(fd, wait, waiting):
+        if not _acquire(fd, wait, waiting, child_wait):
             yield False
             return
         fds = getattr(_held, "fds", ())
@@ -143,7 +147,7 @@ def _who_holds(path: Path, hint: str) -> str:
 def builder_lock(ws: Workspace, name: str) -> Iterator[None]:
     """Hold the builder name's lock; exit 1 when another run keeps it past a short wait."""
     path = ws.admin_dir / "locks" / f"{name}.lock"
-    with _flock(path, NAME_WAIT_SECONDS) as got:
+    with _flock(path, NAME_WAIT_SECONDS, child_wait=REPOSITORY_WAIT_SECONDS) as got:
         if not got:
             raise BuildersError(
                 f"another run holds builder {name!r} (lock {path})",
