@@ -10,6 +10,7 @@ and prints the sibling layout.
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -18,14 +19,18 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 
 from sample_workspace import IDENTITY, make_workspace
+from workspace_builders import output
 
 HERE = Path(__file__).resolve().parent.parent
 DEMO = HERE / ".demo"
 
 
 def step(cwd: Path, *command: str, **env: str) -> None:
-    assignments = "".join(f"{key}={value} " for key, value in env.items())
-    print(f"\n$ cd {cwd.relative_to(HERE)} && {assignments}{' '.join(command)}", flush=True)
+    """Print the step as a line that works pasted into a shell (every word quoted where it must be),
+    then run it."""
+    assignments = "".join(f"{key}={shlex.quote(value)} " for key, value in env.items())
+    where = output.command("cd", cwd.relative_to(HERE))
+    print(f"\n$ {where} && {assignments}{output.command(*command)}", flush=True)
     subprocess.run(command, cwd=cwd, check=True, env={**os.environ, **env})
 
 

@@ -99,8 +99,8 @@ def snapshot(top: Path) -> dict[str, object]:
                 files.append((str(path.relative_to(top)), path.read_bytes()))
             else:
                 files.append((str(path.relative_to(top)), None))
-    refs = {str(r): git.probe(r, "for-each-ref", "--format=%(refname) %(objectname)").stdout for r in repos}
-    trees = {str(r): git.probe(r, "worktree", "list", "--porcelain").stdout for r in repos if (r / ".git").is_dir()}
+    refs = {str(r): git.attempt(r, "for-each-ref", "--format=%(refname) %(objectname)").stdout for r in repos}
+    trees = {str(r): git.attempt(r, "worktree", "list", "--porcelain").stdout for r in repos if (r / ".git").is_dir()}
     return {"files": sorted(files, key=lambda f: f[0]), "refs": refs, "worktrees": trees}
 
 

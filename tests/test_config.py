@@ -83,3 +83,44 @@ def test_not_utf8(tmp_path: Path) -> None:
     (tmp_path / config.CONFIG_FILE).write_bytes(b"copy: ['\xff']\n")
     with pytest.raises(BuildersError, match="not UTF-8"):
         config.load(tmp_path)
+
+
+# Every string the config holds, each written with a NUL escape in it: (YAML text, the key named).
+_STRINGS = [
+    ('builders:\n  dir: "../x\\0y"\n', "builders.dir", 2),
+    ('builders:\n  branch_prefix: "b\\0/"\n', "builders.branch_prefix", 2),
+    ('builders:\n  default_repos: ["al\\0pha"]\n', "builders.default_repos.0", 2),
+    ('repos:\n  alpha:\n    url: "/tmp/u\\0p"\n', "repos.alpha.url", 3),
+    ('repos:\n  alpha:\n    base: "ma\\0in"\n', "repos.alpha.base", 3),
+    ('copy:\n  - ".env\\0"\n', "copy.0", 2),
+    ('scripts:\n  setup: "echo a\\0b"\n', "scripts.setup", 2),
+    ('scripts:\n  archive: "echo\\0"\n', "scripts.archive", 2),
+    ('scripts:\n  pre_land: "make\\0 test"\n', "scripts.pre_land", 2),
+    ('scripts:\n  start: "serve\\0"\n', "scripts.start", 2),
+    ('files:\n  .env: "PORT={port}\\0"\n', "files..env", 2),
+    ('files:\n  "a\\0b": "x"\n', "files.a\\x00b", 2),
+]
+
+
+@pytest.mark.parametrize(("text", "key", "line"), _STRINGS, ids=[key for _, key, _ in _STRINGS])
+def test_a_nul_byte_in_any_string_is_refused_with_file_line_and_key(
+    tmp_path: Path, text: str, key: str, line: int
+) -> None:
+    (tmp_path / config.CONFIG_FILE).write_text(text)
+    with pytest.raises(BuildersError) as raised:
+        config.load(tmp_path)
+    assert raised.value.exit_code == 2
+    assert raised.value.message.startswith(f"{tmp_path / config.CONFIG_FILE}:{line}: key '{key}' ")
+    assert "NUL byte" in raised.value.message
+    assert raised.value.hint is not None and config.CONFIG_FILE in raised.value.hint
+
+
+def test_a_lone_surrogate_is_refused(tmp_path: Path) -> None:
+    """libyaml refuses the escape itself; the pure-Python parser reads it, and the check refuses it."""
+    (tmp_path / config.CONFIG_FILE).write_text('scripts:\n  setup: "echo \\ud800"\n')
+    with pytest.raises(BuildersError) as raised:
+        config.load(tmp_path)
+    said = raised.value.message
+    assert raised.value.exit_code == 2 and f"{config.CONFIG_FILE}:2: " in said
+    assert "invalid Unicode character" in said or "key 'scripts.setup' holds a lone surrogate" in said
+    assert config.unusable_text("echo \ud800") is not None and config.unusable_text("echo é") is None

@@ -358,21 +358,24 @@ def test_install_refuses_when_both_hook_and_legacy_exist(root: Path, builders: B
     assert not (hooks_of(root) / "post-checkout").exists()  # nothing half-done
 
 
-def test_core_hooks_path_refused_unless_forced(root: Path, builders: Builders, unchanged: Unchanged) -> None:
-    git.run(root, "config", "core.hooksPath", ".githooks")
+def test_core_hooks_path_refused_unless_forced(
+    root: Path, builders: Builders, unchanged: Unchanged, tmp_path: Path
+) -> None:
+    own_hooks = tmp_path / "my-hooks"  # the user's own folder, outside the project
+    git.run(root, "config", "core.hooksPath", str(own_hooks))
     with unchanged():
         refused = builders("hooks", "install")
     assert refused.code == 1
     assert "core.hooksPath is set" in refused.err and "--force" in refused.err
     forced = builders("hooks", "install", "--force")
-    assert forced.code == 0 and f"installing into {root / '.githooks'}" in forced.err
+    assert forced.code == 0 and f"installing into {own_hooks}" in forced.err
     assert not (hooks_of(root) / "pre-commit").exists()
     user_git(root, "add", "-f", "repos/alpha")
     done = user_git(root, "commit", "-m", "oops")
     assert done.returncode == 1 and "a clone (gitlink)" in done.stderr  # git runs them from there
     user_git(root, "reset", "--quiet", "--", "repos/alpha")
     assert builders("hooks", "uninstall").code == 0
-    assert not (root / ".githooks" / "pre-commit").exists()
+    assert not (own_hooks / "pre-commit").exists()
 
 
 def test_uninstall_leaves_foreign_hooks(root: Path, builders: Builders) -> None:

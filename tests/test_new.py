@@ -44,7 +44,7 @@ def test_new_makes_the_sibling_layout(root: Path, builders: Builders) -> None:
 
 def test_nested_branches_do_not_track_anything(root: Path, builders: Builders) -> None:
     assert builders("new", "slack", "--repos", "alpha").code == 0
-    config = git.probe(root / "repos/alpha", "config", "--get-regexp", r"^branch\.builder/")
+    config = git.attempt(root / "repos/alpha", "config", "--get-regexp", r"^branch\.builder/")
     assert config.stdout == ""
 
 

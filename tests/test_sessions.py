@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -326,3 +327,34 @@ def test_exec_over_a_missing_worktree_names_it_and_points_at_verify(five: Path, 
         1,
         [f"no worktree at {moved}"],
     )
+
+
+def test_files_never_through_a_folder_swapped_for_a_symlink_after_the_check(root: Path, tmp_path: Path) -> None:
+    """A git on PATH that puts a symlink in the way while it answers the gitignore check: the write
+    that follows never goes through it (the folders are opened without following symlinks)."""
+    configure(root, "files:\n  sub/x.txt: 'secret {name}'\n")
+    with (root / ".gitignore").open("a") as ignore:
+        ignore.write("/sub/\n")
+    commit(root, "ignore sub/")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    wrappers = tmp_path / "wrappers"
+    wrappers.mkdir()
+    real_git = shutil.which("git")
+    assert real_git is not None
+    wrapper = wrappers / "git"
+    # git is called as: git -c protocol.ext.allow=never -C <folder> check-ignore ... -- sub/x.txt
+    wrapper.write_text(
+        "#!/bin/sh\n"
+        f'"{real_git}" "$@"; code=$?\n'
+        f'if [ "$5" = check-ignore ] && [ ! -e "$4/sub" ]; then ln -s "{elsewhere}" "$4/sub"; fi\n'
+        "exit $code\n"
+    )
+    wrapper.chmod(0o755)
+    env = {**os.environ, "PATH": f"{wrappers}{os.pathsep}{BIN}{os.pathsep}{os.environ['PATH']}"}
+    done = subprocess.run([BIN / "builders", "new", "w"], cwd=root, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr  # the builder is made all the same
+    builder = builders_dir(root) / "w"
+    assert (builder / "sub").is_symlink()  # the wrapper did swap it in, after the check
+    assert "warning: not writing sub/x.txt (files:): sub on the way became a symlink or not a folder" in done.stderr
+    assert list(elsewhere.iterdir()) == []  # nothing written outside the builder

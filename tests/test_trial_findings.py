@@ -92,7 +92,7 @@ def test_a_worktree_add_killed_at_its_start_no_longer_blocks_init_or_prune(root:
     assert builders("new", "k", "--repos", "alpha").code == 0
     builder = builders_dir(root) / "k"
     admin = _stillborn(root / "repos/beta", builder / "repos/beta")
-    assert git.probe(root / "repos/beta", "worktree", "list").returncode != 0  # git itself is stuck on it
+    assert git.attempt(root / "repos/beta", "worktree", "list").returncode != 0  # git itself is stuck on it
     done = builders("init", "--builder", "k", "--repos", "beta")
     assert done.code == 0, done.err
     assert not admin.exists() or (admin / "commondir").stat().st_size > 0
@@ -101,7 +101,7 @@ def test_a_worktree_add_killed_at_its_start_no_longer_blocks_init_or_prune(root:
     pruned = builders("prune")
     assert pruned.code == 0, pruned.err
     assert "the remains of a killed git worktree add" in pruned.out and not admin.exists()
-    assert git.probe(root / "repos/gamma", "worktree", "list").returncode == 0
+    assert git.attempt(root / "repos/gamma", "worktree", "list").returncode == 0
 
 
 def test_commits_only_the_head_reflog_reaches_are_refused_then_archived(

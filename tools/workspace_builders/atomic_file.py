@@ -6,6 +6,8 @@ import os
 import threading
 from pathlib import Path
 
+from workspace_builders import errors
+
 
 def write(path: Path, content: bytes, mode: int = 0o644) -> None:
     """A temp file in the same folder, fsync, rename over the target, fsync the folder."""
@@ -14,7 +16,7 @@ def write(path: Path, content: bytes, mode: int = 0o644) -> None:
     temp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
     try:
-        with os.fdopen(fd, "wb") as out:
+        with errors.about(path), os.fdopen(fd, "wb") as out:
             out.write(content)
             out.flush()
             os.fsync(out.fileno())

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from workspace_builders import git, output
+from workspace_builders import git, output, processes
 from workspace_builders.errors import BAD_INPUT, BuildersError, bad_input
 from workspace_builders.state import BuilderState
 from workspace_builders.workspace import Workspace
@@ -55,11 +54,8 @@ def replace_process(argv: Sequence[str], cwd: Path, env: dict[str, str]) -> None
 
     Everything that can be checked is checked before: after this nothing of ours runs.
     """
-    sys.stdout.flush()
-    sys.stderr.flush()
     try:
-        os.chdir(cwd)
-        os.execvpe(argv[0], list(argv), env)
+        processes.replace(argv, str(cwd), env)
     except (FileNotFoundError, PermissionError, NotADirectoryError) as exc:
         # nothing was run: the command could not be started
         raise bad_input(f"cannot run {argv[0]!r} in {cwd}: {exc.strerror}", "check the command and its path") from None

@@ -9,11 +9,13 @@ with a warning that says why; the builder is made all the same.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import re
 from pathlib import Path, PurePosixPath
 
-from workspace_builders import git, output
+from workspace_builders import errors, git, output
 from workspace_builders.state import BuilderState
 from workspace_builders.workspace import Workspace
 
@@ -78,15 +80,52 @@ def write(ws: Workspace, record: BuilderState, files: dict[str, str]) -> list[st
     written = []
     for relative, template in files.items():
         why = problem(builder, relative) or _not_ignored(builder, record, relative)
+        if not why:
+            why = _write_beneath(builder, relative, render(template, values))
         if why:
             output.say(f"warning: not writing {relative} (files:): {why}")
             continue
-        target = builder / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        # O_EXCL and O_NOFOLLOW: never over a file, nor through a symlink, that appeared meanwhile
-        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(render(template, values))
         output.say(f"  wrote {relative} (files:)")
         written.append(relative)
     return written
+
+
+_FOLDER = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def _write_beneath(builder: Path, relative: str, text: str) -> str | None:
+    """Create `relative` in `builder` holding `text`; why not, when something appeared on the way.
+
+    Each folder on the way is opened relative to the one before, without following a symlink (made
+    when missing), and the file is created in the last one, never over anything: whatever was
+    checked before, a folder swapped for a symlink since then stops the write here, so the check
+    and the write are one.
+    """
+    *folders, name = PurePosixPath(relative).parts
+    at = os.open(builder, _FOLDER)
+    try:
+        for folder in folders:
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(folder, 0o777, dir_fd=at)
+            try:
+                inner = os.open(folder, _FOLDER, dir_fd=at)
+            except OSError as exc:
+                if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+                    return f"{folder} on the way became a symlink or not a folder"
+                raise
+            os.close(at)
+            at = inner
+        try:
+            fd = os.open(name, _NEW_FILE, 0o644, dir_fd=at)
+        except FileExistsError:
+            return "exists (never overwritten)"
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                return "a symlink appeared there (never written through)"
+            raise
+        with errors.about(builder / relative), os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    finally:
+        os.close(at)
+    return None

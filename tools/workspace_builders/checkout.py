@@ -243,10 +243,10 @@ def _complete(checkout: Checkout) -> bool:
     """Whether an unfinished worktree is whole all the same (its run was killed after git was done)."""
     if not links.link_of(checkout.target, checkout.common_dir).whole:
         return False
-    done = git.probe(checkout.target, "symbolic-ref", "--quiet", "HEAD", read_only=True)
+    done = git.attempt(checkout.target, "symbolic-ref", "--quiet", "HEAD", read_only=True)
     if done.stdout.strip() != f"refs/heads/{checkout.branch}":
         return False
-    clean = git.probe(checkout.target, "status", "--porcelain", "-z", read_only=True)
+    clean = git.attempt(checkout.target, "status", "--porcelain", "-z", read_only=True)
     return clean.returncode == 0 and not clean.stdout
 
 
@@ -293,7 +293,7 @@ def undo(checkout: Checkout) -> list[str]:
             at = git.resolve_commits(checkout.source, [branch_ref])[branch_ref]
             if at == checkout.base_commit:
                 git.drop_stale_branch_lock(checkout.common_dir, checkout.branch)
-                gone = git.probe(checkout.source, "update-ref", "-d", branch_ref, checkout.base_commit)
+                gone = git.attempt(checkout.source, "update-ref", "-d", branch_ref, checkout.base_commit)
                 if gone.returncode != 0:
                     left.append(f"branch {checkout.branch} in {checkout.source} ({gone.stderr.strip()})")
             elif at is not None:

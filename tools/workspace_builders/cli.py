@@ -19,7 +19,7 @@ from plumbum.cli.application import ShowCompletion, ShowHelp, ShowHelpAll, ShowV
 from plumbum.cli.switches import PositionalArgumentsError, SwitchError, WrongArgumentType
 
 from workspace_builders import __version__, interrupts, output
-from workspace_builders.errors import BuildersError, bad_input
+from workspace_builders.errors import BuildersError, bad_input, from_the_world
 
 BUG = 3
 PROG = "builders"
@@ -211,6 +211,10 @@ def run_tool(app: type[cli.Application], prog: str, argv: list[str] | None = Non
     except (KeyboardInterrupt, interrupts.Terminated) as exc:
         output.error("interrupted", "run the same command again: it completes or cleans up what was left")
         return interrupts.exit_code(exc)
+    except OSError as exc:  # the world's: a file, a folder or a limit (what the run made is rolled back)
+        failed = from_the_world(exc)
+        output.error(failed.message, failed.hint)
+        return failed.exit_code
     except Exception:
         log = _write_crash_log()
         output.error(

@@ -43,6 +43,7 @@ class Config:
     ports: tuple[int, int] | None = None  # builders.ports: (first, size) of each builder's block
     start: str | None = None  # scripts.start
     builder_files: dict[str, str] = field(default_factory=dict)  # files: path in a builder -> template
+    submodules: bool = True  # builders.submodules: `git submodule update --init --recursive` in new worktrees
 
 
 # The shape of a file: a dict is a mapping with these keys, "*" any key; a list holds one type.
@@ -50,13 +51,19 @@ _ANY_KEY = "*"
 _ANY_PATH = "**"  # any key, a path rather than a repo name
 _SCHEMA: dict[str, Any] = {
     "version": int,
-    "builders": {"dir": str, "branch_prefix": str, "default_repos": [str], "ports": {"first": int, "size": int}},
+    "builders": {
+        "dir": str,
+        "branch_prefix": str,
+        "default_repos": [str],
+        "ports": {"first": int, "size": int},
+        "submodules": bool,
+    },
     "repos": {_ANY_KEY: {"url": str, "base": str}},
     "copy": [str],
     "scripts": {"setup": str, "archive": str, "pre_land": str, "start": str},
     "files": {_ANY_PATH: str},
 }
-_TYPE_NAMES = {int: "a whole number", str: "a string", list: "a list", dict: "a mapping"}
+_TYPE_NAMES = {int: "a whole number", str: "a string", list: "a list", dict: "a mapping", bool: "true or false"}
 
 
 _loaded: dict[Path, tuple[tuple[bytes | None, ...], Config]] = {}  # root -> (its files' bytes, their Config)
@@ -155,6 +162,10 @@ def _check(value: Any, shape: Any, at: tuple[str, ...], path: Path, lines: dict[
             raise _wrong(path, lines, at, f"must be {_TYPE_NAMES[dict]}")
         for key, item in value.items():
             key = str(key)
+            if unusable_text(key):
+                shown = (*at, key.encode("unicode_escape").decode("ascii"))
+                lines[shown] = lines.get((*at, key), 1)
+                raise _wrong(path, lines, shown, f"as a key {unusable_text(key)}")
             if _ANY_PATH in shape:
                 _check(item, shape[_ANY_PATH], (*at, key), path, lines)
             elif _ANY_KEY in shape:
@@ -173,8 +184,38 @@ def _check(value: Any, shape: Any, at: tuple[str, ...], path: Path, lines: dict[
             raise _wrong(path, lines, at, f"must be {_TYPE_NAMES[list]}")
         for index, item in enumerate(value):
             _check(item, shape[0], (*at, str(index)), path, lines)
-    elif not isinstance(value, shape) or isinstance(value, bool):
+    elif not isinstance(value, shape) or (isinstance(value, bool) and shape is not bool):
         raise _wrong(path, lines, at, f"must be {_TYPE_NAMES[shape]}, not {type(value).__name__}")
+    elif isinstance(value, str):
+        problem = unusable_text(value) or _value_problem(at, value)
+        if problem:
+            raise _wrong(path, lines, at, problem)
+
+
+def unusable_text(text: str) -> str | None:
+    """Why `text` cannot reach git or the OS as it is (an argument, a path, an environment value): a
+    NUL byte ends it early or is refused, and a lone surrogate (a `\\ud800` escape) has no bytes."""
+    if "\0" in text:
+        return "holds a NUL byte (\\0), which no path, argument or script can carry"
+    if any("\ud800" <= c <= "\udfff" for c in text):
+        return "holds a lone surrogate (\\ud800 to \\udfff), which is no character"
+    return None
+
+
+# The forms of a url that make git run something rather than fetch: a remote helper `ext::` runs
+# its command line; `fd::` talks over descriptors; a url that starts with '-' would be an option.
+_RUNNING_URLS = ("ext::", "fd::")
+
+
+def _value_problem(at: tuple[str, ...], value: str) -> str | None:
+    if len(at) == 3 and at[0] == "repos" and at[2] == "url":
+        if value.startswith("-"):
+            return "starts with '-', which git would read as an option: write the url in full"
+        if value.lower().startswith(_RUNNING_URLS):
+            return "uses the ext:: or fd:: transport, which runs a command: use an ssh, https or file url"
+    if at == ("builders", "dir") and value.startswith("-"):
+        return "starts with '-': write it as ./-... or name another folder"
+    return None
 
 
 def _wrong(path: Path, lines: dict[tuple[str, ...], int], at: tuple[str, ...], problem: str) -> BuildersError:
@@ -221,6 +262,7 @@ def _build(data: dict[str, Any], files: tuple[Path, ...]) -> Config:
         ports=ports,
         start=scripts.get("start"),
         builder_files={str(k): v for k, v in (data.get("files") or {}).items()},
+        submodules=builders.get("submodules", Config.submodules),
         builders_dir=builders.get("dir", Config.builders_dir),
         branch_prefix=prefix,
         default_repos=tuple(builders.get("default_repos", ())),

@@ -14,7 +14,7 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
-from workspace_builders import git, output
+from workspace_builders import errors, git, output
 
 INCLUDE_FILE = ".worktreeinclude"
 
@@ -79,6 +79,6 @@ def _copy_file(src_root: Path, dst_root: Path, rel: Path) -> bool:
         fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, src.stat().st_mode & 0o777)
     except FileExistsError:
         return False  # never overwrite
-    with open(src, "rb") as reader, os.fdopen(fd, "wb") as writer:
+    with errors.about(dst), open(src, "rb") as reader, os.fdopen(fd, "wb") as writer:
         shutil.copyfileobj(reader, writer)
     return True

@@ -21,6 +21,7 @@ from workspace_builders import (
     git,
     interrupts,
     links,
+    locks,
     output,
     parallel,
     ports,
@@ -250,6 +251,8 @@ def build(
         # Taking up a crashed run: what it made may not have had its files copied in yet.
         taking_up = previous is not None and previous.status == state.CREATING
         fresh = [c for c in checkouts if c.created_here or taking_up]
+        if ws.config.submodules:
+            _update_submodules([c for c in fresh if (c.target / ".gitmodules").is_file()])
         record.copied = sorted({*record.copied, *_copy_in(ws, record, fresh, copy_root)})
         if copy_root or any(c.label == ROOT for c in fresh):
             _write_builder_files(ws, record)
@@ -262,6 +265,25 @@ def build(
             if made_builders_dir and ws.builders_dir.is_dir() and not any(ws.builders_dir.iterdir()):
                 ws.builders_dir.rmdir()
         raise
+
+
+SUBMODULES_COMMAND = "git submodule update --init --recursive"
+
+
+def _update_submodules(checkouts: Sequence[Checkout]) -> None:
+    """The submodules of each new worktree that has them, as git's own checkout would leave them with
+    --recurse-submodules (`builders.submodules: false` leaves their folders empty)."""
+
+    def update(c: Checkout) -> None:
+        with locks.repository_lock(c.common_dir):
+            git.update_submodules(c.target)
+
+    def report(c: Checkout, outcome: object) -> None:
+        said = "FAILED" if isinstance(outcome, BaseException) else "updated"
+        output.say(f"  {c.label}: submodules {said} ({SUBMODULES_COMMAND})")
+
+    outcomes = parallel.each(checkouts, update, report)
+    _raise_failures([(c.label, r) for c, r in outcomes])
 
 
 def _require_finished(checkouts: Sequence[Checkout]) -> None:
@@ -334,15 +356,32 @@ def finish(ws: Workspace, record: BuilderState) -> None:
     if not script:
         return
     repos = [r.name for r in record.repos]
-    code = builder_scripts.run(ws, "setup", script, record.name, Path(record.path), repos, record.ports)
+    again = f"fix scripts.setup in {ws.config.setup_file or 'workspaces.yaml'}, then run it again: " + output.command(
+        "builders", "init", "--builder", record.name
+    )
+    try:
+        code = builder_scripts.run(ws, "setup", script, record.name, Path(record.path), repos, record.ports)
+    except OSError as exc:  # it could not be started: it did not run
+        _setup_failed(ws, record)
+        raise BuildersError(
+            f"setup script could not be started in {record.path}: {exc.strerror or exc}"
+            " (the builder is kept, status setup-failed)",
+            again,
+        ) from None
+    except BaseException:  # stopped while it ran: it did not finish
+        _setup_failed(ws, record)
+        raise
     if code != 0:
+        _setup_failed(ws, record)
+        raise BuildersError(
+            f"setup script failed with exit {code} in {record.path} (the builder is kept, status setup-failed)", again
+        )
+
+
+def _setup_failed(ws: Workspace, record: BuilderState) -> None:
+    with interrupts.held_off():
         record.status = state.SETUP_FAILED
         state.save(ws, record)
-        raise BuildersError(
-            f"setup script failed with exit {code} in {record.path} (the builder is kept, status setup-failed)",
-            f"fix scripts.setup in {ws.config.setup_file or 'workspaces.yaml'}, then run it again:"
-            f" builders init --builder {record.name}",
-        )
 
 
 def record_repos(record: BuilderState, checkouts: Sequence[Checkout]) -> None:

@@ -62,6 +62,21 @@ _REPOSITORY_BINDING = frozenset(
 # Set in every git call so that this project's own hooks know the toolkit is the caller.
 RUNNING_MARK = "WORKSPACE_BUILDERS_RUNNING"
 
+# Given to every git call: a url or submodule url of the form `ext::<command>` runs that command, and
+# a user's `protocol.allow=always` (a common workaround for file:// submodules) would let one in a
+# tracked config or .gitmodules through. On the command line, so it wins over every config file.
+NO_EXT_PROTOCOL = ("-c", "protocol.ext.allow=never")
+
+# git's own defaults for the protocols a clone or fetch may use, whatever the user's config says:
+# the known safe ones always, file and any other only when the user names the url (as they do in
+# workspaces.yaml), ext never. For `repos sync`, whose urls come from a tracked file.
+DEFAULT_PROTOCOLS = (
+    *("-c", "protocol.allow=user"),
+    *(arg for name in ("http", "https", "git", "ssh") for arg in ("-c", f"protocol.{name}.allow=always")),
+    *("-c", "protocol.file.allow=user"),
+    *NO_EXT_PROTOCOL,
+)
+
 
 def _dropped(key: str) -> bool:
     return key in _REPOSITORY_BINDING
@@ -85,7 +100,7 @@ class Completed:
 _version_checked = threading.Event()
 
 
-def probe(
+def attempt(
     repo: Path | str,
     *args: str,
     input: str | None = None,
@@ -156,7 +171,7 @@ def run(
     index_file: Path | None = None,
 ) -> str:
     """Run `git -C repo args...`; its stdout, or a BuildersError when git fails."""
-    return _stdout(probe(repo, *args, input=input, read_only=read_only, index_file=index_file))
+    return _stdout(attempt(repo, *args, input=input, read_only=read_only, index_file=index_file))
 
 
 def _stdout(done: Completed) -> str:
@@ -175,11 +190,16 @@ class GitFailed(BuildersError):
 def _begin(args: tuple[str, ...], input: str | None, env: dict[str, str]) -> Callable[[], Completed]:
     """Start git now; what it returns waits for it."""
     # stdin is never the terminal: git must not stop to ask anything. A git started while this
-    # thread holds a lock inherits it, so the lock outlasts this process if it is killed (locks.py).
+    # thread holds a lock is recorded in it, so the lock outlasts this process if it is killed while
+    # the git goes on (locks.py); the git itself gets no descriptor of ours, nor do its hooks.
     stdin = processes.DEVNULL if input is None else processes.PIPE
-    proc = processes.start(
-        ["git", *args], _folder_of(args), env, executable=_executable(), stdin=stdin, pass_fds=locks.held()
-    )
+    argv = ["git", *NO_EXT_PROTOCOL, *args]
+    proc = processes.start(argv, _folder_of(args), env, executable=_executable(), stdin=stdin)
+    try:
+        locks.record_child(proc.pid)
+    except BaseException:
+        _outwait(proc)
+        raise
 
     def wait() -> Completed:
         try:
@@ -258,7 +278,7 @@ class RepoLocation:
 
 def locate(path: Path) -> RepoLocation | None:
     """The worktree containing `path` and its repository's common dir; None outside any repo."""
-    done = probe(path, "rev-parse", "--path-format=absolute", "--show-toplevel", "--git-common-dir")
+    done = attempt(path, "rev-parse", "--path-format=absolute", "--show-toplevel", "--git-common-dir")
     if done.returncode != 0:
         return None
     lines = done.stdout.splitlines()
@@ -307,7 +327,7 @@ def porcelain_entries(out: str) -> list[str]:
 
 def branch_name_ok(branch: str) -> bool:
     # The caller has already made sure `branch` cannot start with '-'.
-    return probe(".", "check-ref-format", "--branch", branch).returncode == 0
+    return attempt(".", "check-ref-format", "--branch", branch).returncode == 0
 
 
 # The lock reason of a worktree this toolkit is making: git writes it before anything else of the
@@ -372,7 +392,7 @@ def _parse_worktrees(out: str) -> list[Worktree]:
 
 
 def is_ignored(repo: Path, relpath: str) -> bool:
-    return probe(repo, "check-ignore", "-q", "--no-index", "--", relpath).returncode == 0
+    return attempt(repo, "check-ignore", "-q", "--no-index", "--", relpath).returncode == 0
 
 
 def gitignore_ignores(gitignore: str, relpath: str) -> bool:
@@ -388,7 +408,7 @@ def gitignore_ignores(gitignore: str, relpath: str) -> bool:
         run(scratch, "init", "--quiet", "--template=")
         Path(scratch, ".gitignore").write_text(gitignore, encoding="utf-8", errors="surrogateescape")
         no_excludes_file = f"core.excludesFile={os.devnull}"
-        done = probe(scratch, "-c", no_excludes_file, "check-ignore", "-q", "--no-index", "--", relpath)
+        done = attempt(scratch, "-c", no_excludes_file, "check-ignore", "-q", "--no-index", "--", relpath)
     if done.returncode not in (0, 1):
         raise GitFailed(done)
     return done.returncode == 0
@@ -403,7 +423,7 @@ def ignored_of(worktree: Path, paths: Sequence[str]) -> set[str]:
     sendable = [p for p in paths if not any("\udc80" <= c <= "\udcff" for c in p)]
     if not sendable:
         return set()
-    done = probe(worktree, "check-ignore", "--stdin", "-z", input="".join(f"{p}\0" for p in sendable))
+    done = attempt(worktree, "check-ignore", "--stdin", "-z", input="".join(f"{p}\0" for p in sendable))
     if done.returncode not in (0, 1):  # 1: none of them is ignored
         raise GitFailed(done)
     return {p for p in done.stdout.split("\0") if p}
@@ -447,12 +467,19 @@ def finish_worktree(repo: Path, path: Path) -> None:
 
 def remove_fresh_worktree(repo: Path, path: Path) -> None:
     """Remove a worktree this run created (so anything in it is ours to drop), locked or not."""
+    if (path / ".gitmodules").is_file():  # git refuses to remove a worktree with a submodule checked out
+        attempt(path, "submodule", "deinit", "--all", "--force", "--quiet")
     run(repo, "worktree", "remove", "--force", "--force", "--", str(path))
+
+
+def update_submodules(worktree: Path) -> None:
+    """Check out every submodule of a new worktree, and theirs, at the commits it records."""
+    run(worktree, "submodule", "update", "--init", "--recursive", "--quiet")
 
 
 def delete_branch_at(repo: Path, branch: str, commit: str) -> bool:
     """Delete refs/heads/<branch> only while it still points at `commit`; True when deleted."""
-    return probe(repo, "update-ref", "-d", f"refs/heads/{branch}", commit).returncode == 0
+    return attempt(repo, "update-ref", "-d", f"refs/heads/{branch}", commit).returncode == 0
 
 
 # --- removal -------------------------------------------------------------------------------------
@@ -477,7 +504,7 @@ def on_another_branch(repo: Path, commit: str, branch_ref: str) -> bool:
 
 
 def is_ancestor(repo: Path, commit: str, of: str) -> bool:
-    return probe(repo, "merge-base", "--is-ancestor", commit, of).returncode == 0
+    return attempt(repo, "merge-base", "--is-ancestor", commit, of).returncode == 0
 
 
 def snapshot_commit(worktree: Path, index_file: Path, message: str, keep: Sequence[str] = ()) -> str:
@@ -497,7 +524,7 @@ def snapshot_commit(worktree: Path, index_file: Path, message: str, keep: Sequen
 def reflog_only_commits(worktree: Path) -> list[str]:
     """The tips of what this worktree's HEAD reflog reaches and no ref does (commits made on a
     detached HEAD, then left): removing the worktree deletes that reflog, the last way to them."""
-    done = probe(worktree, "reflog", "show", "--format=%H", "HEAD", "--", read_only=True)
+    done = attempt(worktree, "reflog", "show", "--format=%H", "HEAD", "--", read_only=True)
     logged = list(dict.fromkeys(done.stdout.split())) if done.returncode == 0 else []
     if not logged:
         return []
@@ -529,7 +556,7 @@ def remove_worktree(repo: Path, path: Path, *, force: bool, locked: bool) -> Non
 
 
 def config_value(repo: Path, key: str) -> str | None:
-    done = probe(repo, "config", "--get", key)
+    done = attempt(repo, "config", "--get", key)
     return done.stdout.rstrip("\n") if done.returncode == 0 else None
 
 
@@ -557,13 +584,13 @@ def staged_changes(worktree: Path, index_file: Path | None) -> list[Staged]:
 
 def file_text(repo: Path, spec: str, index_file: Path | None = None) -> str | None:
     """The content of `HEAD:path` or `:path` (the index's), None when there is no such file."""
-    done = probe(repo, "cat-file", "blob", spec, index_file=index_file)
+    done = attempt(repo, "cat-file", "blob", spec, index_file=index_file)
     return done.stdout if done.returncode == 0 else None
 
 
 def clone(url: str, target: Path) -> None:
-    run(target.parent, "clone", "--quiet", "--", url, str(target))
+    run(target.parent, *DEFAULT_PROTOCOLS, "clone", "--quiet", "--", url, str(target))
 
 
 def fetch(repo: Path) -> None:
-    run(repo, "fetch", "--quiet", "--all", "--prune")
+    run(repo, *DEFAULT_PROTOCOLS, "fetch", "--quiet", "--all", "--prune")

@@ -90,15 +90,49 @@ def plan(where: Path) -> list[Step]:
     return steps
 
 
+def in_the_project(ws: Workspace, folder: Path) -> bool:
+    """Whether `folder` lies among the root's own files (husky's `.husky/`, lefthook's or a tracked
+    `.githooks/`), not in the git dir: its hook files are the project's, never ours to write."""
+    root, common = ws.root.resolve(), ws.common_dir.resolve()
+    return folder.is_relative_to(root) and not folder.is_relative_to(common)
+
+
+# How a project's own hook file calls ours, installed in the git common dir: one line for husky (the
+# same line in every hook file: it names the hook by the file's own name), one per hook for lefthook.
+OURS_FROM_HUSKY = '"$(git rev-parse --git-common-dir)/hooks/$(basename "$0")" "$@"'
+OURS_FROM_LEFTHOOK = (
+    "{hook}: {{commands: {{workspace-builders: {{run: '\"$(git rev-parse --git-common-dir)/hooks/{hook}\" {{0}}'}}}}}}"
+)
+
+
+def chain_lines(hooks_path: Path) -> str:
+    lefthook = "; ".join(OURS_FROM_LEFTHOOK.format(hook=name) for name in HOOKS)
+    files = " and ".join(str(hooks_path / name) for name in HOOKS)
+    return f"husky (in {files}): {OURS_FROM_HUSKY}; lefthook (in lefthook.yml): {lefthook}"
+
+
 def install(start: Path, force: bool, dry_run: bool) -> int:
     ws = discover(start).workspace
     where, hooks_path = hooks_dirs(ws)
+    if hooks_path is not None and in_the_project(ws, hooks_path):
+        if not force:
+            raise BuildersError(
+                f"core.hooksPath is set ({hooks_path}), a folder of the project: git runs the project's hook"
+                f" files from there, and this toolkit never writes them",
+                f"put ours in {where} ({output.command('builders', 'hooks', 'install', '--force')}), then call"
+                f" them from the project's hook files: {chain_lines(hooks_path)}",
+            )
+        output.say(
+            f"core.hooksPath is a folder of the project ({hooks_path}): installing into {where}, which git"
+            f" does not run by itself; call ours from the project's hook files: {chain_lines(hooks_path)}"
+        )
+        hooks_path = None
     if hooks_path is not None:
         if not force:
             raise BuildersError(
                 f"core.hooksPath is set ({hooks_path}): git runs the hooks there, not in {where}",
-                "install into that folder: builders hooks install --force "
-                f"(or drop the setting: git -C {ws.root} config --unset core.hooksPath)",
+                "install into that folder: builders hooks install --force (or drop the setting: "
+                f"{output.command('git', '-C', ws.root, 'config', '--unset', 'core.hooksPath')})",
             )
         output.say(f"core.hooksPath is set: installing into {hooks_path}, the folder git runs hooks from")
         where = hooks_path
@@ -182,5 +216,6 @@ def _take_ours_away(hook: Path) -> None:
     except FileExistsError:
         where = aside
     raise BuildersError(
-        f"{hook} changed while uninstalling; it is left as it is now: {where}", f"look at it: cat {where}"
+        f"{hook} changed while uninstalling; it is left as it is now: {where}",
+        f"look at it: {output.command('cat', where)}",
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 TYPE_CHECKING = False  # annotations are never evaluated
@@ -24,14 +24,41 @@ class Terminated(BaseException):
     """SIGTERM arrived: stop like Ctrl-C does."""
 
 
+# Called with the signal first, in the main thread, when a SIGINT or SIGTERM arrives: processes.py
+# passes it on to the user code it runs (children run in process groups of their own, so a Ctrl-C
+# at the terminal reaches this process alone).
+_on_stop: list[Callable[[int], None]] = []
+
+
+def on_stop(call: Callable[[int], None]) -> None:
+    if call not in _on_stop:
+        _on_stop.append(call)
+
+
+def _tell(signum: int) -> None:
+    for call in _on_stop:
+        call(signum)
+
+
 def _terminate(signum: int, frame: FrameType | None) -> None:
+    _tell(signum)
     raise Terminated
 
 
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    _tell(signum)
+    raise KeyboardInterrupt
+
+
 def install() -> None:
-    """Turn SIGTERM into Terminated (unless the caller made this process ignore it)."""
-    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+    """Turn SIGTERM into Terminated and SIGINT into KeyboardInterrupt, each told to `on_stop` first
+    (unless the caller made this process ignore the signal)."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, _terminate):
         signal.signal(signal.SIGTERM, _terminate)
+    if signal.getsignal(signal.SIGINT) in (signal.default_int_handler, _interrupt):
+        signal.signal(signal.SIGINT, _interrupt)
 
 
 def exit_code(exc: BaseException) -> int:

@@ -228,14 +228,14 @@ def bring_up(trees: Sequence[Tree], merge: bool, touched: list[Touched]) -> None
             touched.append(Touched(tree, tree.head))
             if merge:
                 message = f"Merge {tree.base_branch} into {tree.branch}"
-                done = git.probe(tree.path, "merge", "--quiet", "--no-edit", "-m", message, tree.base_ref_name)
+                done = git.attempt(tree.path, "merge", "--quiet", "--no-edit", "-m", message, tree.base_ref_name)
             else:
-                done = git.probe(tree.path, "rebase", "--quiet", tree.base_ref_name)
+                done = git.attempt(tree.path, "rebase", "--quiet", tree.base_ref_name)
             if done.returncode == 0:
                 return []
-            conflicts = git.probe(tree.path, "diff", "--name-only", "--diff-filter=U", "-z").stdout
+            conflicts = git.attempt(tree.path, "diff", "--name-only", "--diff-filter=U", "-z").stdout
             files = [f for f in conflicts.split("\0") if f] or [done.stderr.strip() or done.stdout.strip()]
-            git.probe(tree.path, "merge" if merge else "rebase", "--abort")
+            git.attempt(tree.path, "merge" if merge else "rebase", "--abort")
             return files
 
     def progress(tree: Tree, outcome: object) -> None:
@@ -273,7 +273,7 @@ def put_back(touched: Sequence[Touched]) -> None:
             tree = item.tree
             with repository_lock(tree.common_dir):
                 for operation in ("rebase", "merge"):
-                    git.probe(tree.path, operation, "--abort")
+                    git.attempt(tree.path, operation, "--abort")
                 git.run(tree.path, "reset", "--quiet", "--hard", item.original)
             tree.head = item.original
             count(tree)
@@ -401,7 +401,7 @@ def _move(move: Move) -> None:
             f"{move.label}: {move.new} does not contain {move.base}; nothing landed",
             f"{move.base} moved meanwhile (another landing?): run the command again, it rebases onto the new tip",
         )
-    done = git.probe(repo, "update-ref", "-m", "builders land: fast-forward", ref, move.new, move.old)
+    done = git.attempt(repo, "update-ref", "-m", "builders land: fast-forward", ref, move.new, move.old)
     if done.returncode != 0:
         raise BuildersError(
             f"{move.label}: {move.base} moved while landing ({git.GitFailed(done).message}); nothing landed",
@@ -420,9 +420,10 @@ def _update_checkout(checkout: str, old: str, new: str) -> None:
 
 def _unmove(move: Move) -> None:
     repo = Path(move.repo)
-    done = git.probe(repo, "update-ref", "-m", "builders land: put back", f"refs/heads/{move.base}", move.old, move.new)
+    put_back = ("update-ref", "-m", "builders land: put back", f"refs/heads/{move.base}", move.old, move.new)
+    done = git.attempt(repo, *put_back)
     if done.returncode == 0 and move.checkout:
-        git.probe(Path(move.checkout), "read-tree", "-m", "-u", move.new, move.old)
+        git.attempt(Path(move.checkout), "read-tree", "-m", "-u", move.new, move.old)
     output.say(f"  {move.label}: {move.base} put back at {output.short(move.old)}")
 
 
@@ -455,7 +456,7 @@ def complete_journal(ws: Workspace, name: str) -> list[Move] | None:
 
 
 def _index_is(checkout: str, commit: str) -> bool:
-    return git.probe(Path(checkout), "diff-index", "--cached", "--quiet", commit, "--").returncode == 0
+    return git.attempt(Path(checkout), "diff-index", "--cached", "--quiet", commit, "--").returncode == 0
 
 
 # --- the record of what landed ------------------------------------------------------------------------
@@ -493,7 +494,7 @@ def remote_of(repo: Path, branch: str) -> str:
 
 def push_branch(repo: Path, remote: str, branch: str) -> str:
     """Push refs/heads/<branch> to the same name on `remote`, never forced; git's report."""
-    done = git.probe(repo, "push", "--porcelain", "--", remote, f"refs/heads/{branch}:refs/heads/{branch}")
+    done = git.attempt(repo, "push", "--porcelain", "--", remote, f"refs/heads/{branch}:refs/heads/{branch}")
     if done.returncode != 0:
         raise git.GitFailed(done)
     return done.stdout

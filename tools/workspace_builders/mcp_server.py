@@ -108,7 +108,6 @@ def _server(start: Path, root: Path) -> Any:
             stdin=processes.DEVNULL,
             stdout=processes.PIPE,
             stderr=processes.PIPE,
-            new_session=True,  # so that a cancelled call signals the command and its children as Ctrl-C would
         )
         assert child.stdout is not None and child.stderr is not None
         stdout, stderr = child.stdout, child.stderr

@@ -7,6 +7,8 @@ Progress and messages go to stderr so that stdout holds only the result (the JSO
 from __future__ import annotations
 
 import json
+import os
+import shlex
 import sys
 import threading
 from collections.abc import Sequence
@@ -50,6 +52,12 @@ JSON_VERSION = 1
 
 def json_document(document: Mapping[str, Any]) -> None:
     print(json.dumps({"version": JSON_VERSION, **document}, indent=2, sort_keys=False), flush=True)
+
+
+def command(*argv: str | os.PathLike[str]) -> str:
+    """A command as it is typed in a shell: every word quoted where it must be, so that a line pasted
+    from a hint or a recovery line works, also in a folder with a space or a quote in its name."""
+    return shlex.join(os.fspath(word) for word in argv)
 
 
 def short(sha: str | None) -> str:

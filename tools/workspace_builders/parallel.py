@@ -40,8 +40,14 @@ def each(
     running = [jobs]
     all_done = threading.Event()
 
+    # Workers begin only once all are started: a worker starting a child process unblocks SIGINT and
+    # SIGTERM for a moment (processes.py), and a signal it takes then is raised in the calling thread,
+    # which must not be in the middle of starting the others.
+    begun = threading.Event()
+
     def worker() -> None:
         try:
+            begun.wait()
             while not stop.is_set():
                 with lock:
                     job = next(todo, None)
@@ -75,6 +81,7 @@ def each(
             for thread in workers:
                 thread.start()
         finally:
+            begun.set()
             signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         _wait(all_done)
     except BaseException:

@@ -82,7 +82,7 @@ def _prune_admin_entries(ws: Workspace, dry_run: bool, report: dict[str, list[st
         common_dir = ws.common_dir if repo == ws.root else repo / ".git"
         with repository_lock(common_dir):  # a run adding a worktree there ends first
             stillborn = [] if dry_run else checkout.clear_stillborn(common_dir)
-            done = git.probe(repo, *args)
+            done = git.attempt(repo, *args)
         if done.returncode != 0:
             raise git.GitFailed(done)
         said = done.stdout + done.stderr  # git reports what it prunes on stderr
@@ -180,7 +180,7 @@ def _repair_nested(ws: Workspace, moved: Path) -> set[Path]:
         return failed
     for entry in sorted(nested.iterdir()):
         if (entry / ".git").is_file() and not entry.is_symlink():
-            done = git.probe(entry, "worktree", "repair")
+            done = git.attempt(entry, "worktree", "repair")
             if done.returncode != 0:
                 clone = ws.clone(entry.name)
                 output.error(f"{entry}: {git.GitFailed(done).message}", f"git -C {entry} worktree repair")
@@ -263,7 +263,7 @@ def _archive_one(folder: Path, name: str, label: str, stamp: str) -> tuple[str |
     found = git.locate(folder) if linked else None
     if found is not None and found.toplevel.resolve() == folder.resolve():
         has_work = bool(git.status_entries(folder))
-        detached = git.probe(folder, "symbolic-ref", "-q", "HEAD").returncode != 0
+        detached = git.attempt(folder, "symbolic-ref", "-q", "HEAD").returncode != 0
         if not has_work and not (detached and not git.reachable_from_a_ref(folder)):
             return None, found.common_dir
         return archives.save(found.common_dir, found.common_dir, folder, name, label, stamp, why), found.common_dir

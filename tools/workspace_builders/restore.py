@@ -140,7 +140,7 @@ def _default_base(repo: Path) -> str:
 
 
 def _merge_base(repo: Path, commit: str, base_ref: str) -> str:
-    done = git.probe(repo, "merge-base", commit, base_ref)
+    done = git.attempt(repo, "merge-base", commit, base_ref)
     return done.stdout.strip() if done.returncode == 0 else commit
 
 
@@ -157,7 +157,7 @@ def _make(piece: Piece) -> None:
 def _undo(made: object) -> None:
     for piece in made:  # type: ignore[attr-defined]
         assert isinstance(piece, Piece)
-        git.probe(piece.repo, "worktree", "remove", "--force", "--", str(piece.path))
+        git.attempt(piece.repo, "worktree", "remove", "--force", "--", str(piece.path))
         if piece.new_branch:
             git.delete_branch_at(piece.repo, piece.branch, piece.start)
 

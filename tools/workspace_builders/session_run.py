@@ -120,7 +120,8 @@ def exec_in_repos(
     if failed:
         output.say(f"failed in {len(failed)} of {len(targets)}: {', '.join(t.label for t in failed)}")
     if any(not t.path.is_dir() for t in failed):
-        output.say(f"hint: a worktree folder is missing; see what is wrong: builders verify {record.name}")
+        verify = output.command("builders", "verify", record.name)
+        output.say(f"hint: a worktree folder is missing; see what is wrong: {verify}")
     return 1 if failed else 0
 
 
@@ -131,18 +132,24 @@ def _run_one(target: Outcome, argv: Sequence[str], env: dict[str, str], show: Ca
         return
     try:
         child = processes.start(
-            argv, str(target.path), env, stdin=processes.DEVNULL, stdout=processes.PIPE, stderr=processes.STDOUT
+            argv,
+            str(target.path),
+            env,
+            stdin=processes.DEVNULL,
+            stdout=processes.PIPE,
+            stderr=processes.STDOUT,
+            stoppable=True,
         )
-    except (FileNotFoundError, PermissionError, NotADirectoryError) as exc:
+    except OSError as exc:  # nothing ran: not there, not runnable, or the folder went away
         show(target, f"cannot run {argv[0]!r}: {exc.strerror}")
         target.exit_code = NOT_STARTED
         return
     assert child.stdout is not None
-    with child:
+    with child.stdout:
         for raw in child.stdout:
             show(target, raw.decode("utf-8", errors="replace").rstrip("\r\n"))
-    code = child.wait()  # done already (the `with` waited); returns the code as a plain int
-    target.exit_code = code if code >= 0 else 128 - code  # killed by a signal: as a shell says it
+    # A stop reaches the command's group (processes.py); a worker thread never sees the stop itself.
+    target.exit_code = processes.wait(child)
 
 
 def _require_command(argv: Sequence[str], usage: str) -> None:

@@ -1,0 +1,82 @@
+"""Submodules: `new` and `init` check out the submodules of each new worktree that has them (unless
+`builders.submodules: false`), say so, and roll them back with the rest."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import Builders, builders_dir, commit
+from sample_workspace import make_repo
+from workspace_builders import git
+
+
+def with_submodule(root: Path, tmp_path: Path, repo: str = "alpha") -> Path:
+    """`repo` gets a file:// submodule `lib` (the test HOME allows the file protocol for submodules)."""
+    inner = tmp_path / "upstream-lib"
+    make_repo(inner, 2, "lib")
+    clone = root / "repos" / repo
+    git.run(clone, "submodule", "add", "--quiet", str(inner), "lib")
+    head = commit(clone, "add the lib submodule")
+    git.run(clone, "update-ref", "refs/remotes/origin/main", head)  # as if pushed and fetched: the base
+    return inner
+
+
+def test_new_checks_out_submodules_and_says_so(root: Path, builders: Builders, tmp_path: Path) -> None:
+    inner = with_submodule(root, tmp_path)
+    done = builders("new", "s", "--repos", "alpha,beta")
+    assert done.code == 0, done.err
+    assert "  alpha: submodules updated (git submodule update --init --recursive)" in done.err
+    assert "beta: submodules" not in done.err  # beta has none
+    lib = builders_dir(root) / "s" / "repos" / "alpha" / "lib"
+    assert (lib / "README.md").read_text() == "# lib\n"
+    assert git.run(lib, "rev-parse", "HEAD") == git.run(inner, "rev-parse", "HEAD")
+    assert builders("verify", "s").code == 0
+
+
+def test_init_checks_out_submodules_too(root: Path, builders: Builders, tmp_path: Path) -> None:
+    with_submodule(root, tmp_path)
+    assert builders("new", "i").code == 0
+    done = builders("init", "--builder", "i", "--repos", "alpha")
+    assert done.code == 0, done.err
+    assert "alpha: submodules updated" in done.err
+    assert (builders_dir(root) / "i" / "repos/alpha/lib/README.md").is_file()
+
+
+def test_submodules_can_be_left_out(root: Path, builders: Builders, tmp_path: Path) -> None:
+    with_submodule(root, tmp_path)
+    (root / "workspaces.local.yaml").write_text("builders:\n  submodules: false\n")
+    done = builders("new", "o", "--repos", "alpha")
+    assert done.code == 0, done.err
+    assert ": submodules " not in done.err
+    lib = builders_dir(root) / "o" / "repos/alpha/lib"
+    assert lib.is_dir() and list(lib.iterdir()) == []  # git's own default: the folder, empty
+
+
+def test_a_submodule_that_fails_rolls_back_the_builder(root: Path, builders: Builders, tmp_path: Path) -> None:
+    inner = with_submodule(root, tmp_path)
+    with_submodule(root, tmp_path / "other", repo="beta")
+    moved = tmp_path / "gone"
+    inner.rename(moved)  # alpha's submodule cannot be cloned now; beta's can
+    clones = {name: git.run(root / "repos" / name, "rev-parse", "HEAD") for name in ("alpha", "beta")}
+    done = builders("new", "f", "--repos", "alpha,beta")
+    assert done.code == 1, done.err
+    assert "alpha: submodules FAILED" in done.err and "rolled back: the workspace is as it was" in done.err
+    assert not (builders_dir(root) / "f").exists()
+    assert not (root / ".git/builders/state/f.json").exists()
+    for name, head in clones.items():
+        clone = root / "repos" / name
+        assert git.run(clone, "rev-parse", "HEAD") == head  # nothing lost
+        assert git.run(clone, "branch", "--list", "builder/f") == ""
+        assert [w.path for w in git.worktrees(clone)] == [clone]
+        assert not list((clone / ".git" / "worktrees").glob("*"))
+    inner_back = moved.rename(inner)
+    assert inner_back == inner
+    again = builders("new", "f", "--repos", "alpha,beta")
+    assert again.code == 0, again.err
+
+
+def test_a_bad_submodules_value_is_refused(root: Path, builders: Builders) -> None:
+    (root / "workspaces.local.yaml").write_text("builders:\n  submodules: 'yes'\n")
+    done = builders("new", "b")
+    assert done.code == 2
+    assert "workspaces.local.yaml:2: key 'builders.submodules' must be true or false, not str" in done.err
