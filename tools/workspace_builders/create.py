@@ -72,6 +72,7 @@ def new_record(name: str, builder: Checkout) -> BuilderState:
     return BuilderState(name, str(builder.target), builder.branch, builder.base_ref, builder.base_commit)
 
 
+
 def select_repos(ws: Workspace, text: str | None) -> list[RepoSpec]:
     """The repos named by REPOS (`a,b:base`, `all`), or the configured default repos."""
     named = (text or "").strip()
@@ -316,6 +317,8 @@ def result_document(record: BuilderState, checkouts: Sequence[Checkout], dry_run
     actions = {c.label: c.action for c in checkouts}
     document["actions"] = actions
     return document
+
+
 
 
 # --- the whole runs ------------------------------------------------------------------------------

@@ -85,7 +85,9 @@ def builder_record(location: Location, name: str | None, command: str) -> Builde
 def trees_of(ws: Workspace, record: BuilderState) -> list[Tree]:
     """The builder's worktrees, root first, looked at in parallel; a failure to look is raised."""
     trees = [Tree(ROOT, ws.root, Path(record.path), record.branch, record.base_ref, record.base_commit)]
-    trees += [Tree(r.name, ws.clone(r.name), Path(r.path), r.branch, r.base_ref, r.base_commit) for r in record.repos]
+    trees += [
+        Tree(r.name, ws.clone(r.name), Path(r.path), r.branch, r.base_ref, r.base_commit) for r in record.repos
+    ]
     for tree, outcome in parallel.each(trees, inspect):
         if isinstance(outcome, BaseException):
             raise BuildersError(

@@ -106,7 +106,8 @@ def exec_in_repos(
                 "command": list(argv),
                 "ok": not failed,
                 "repos": [
-                    {"name": t.label, "path": str(t.path), "exit_code": t.exit_code, "output": t.lines} for t in targets
+                    {"name": t.label, "path": str(t.path), "exit_code": t.exit_code, "output": t.lines}
+                    for t in targets
                 ],
             }
         )

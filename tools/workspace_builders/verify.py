@@ -183,7 +183,9 @@ def builder_checks(
     )
     covered = nested and git.is_ignored(ws.root, str(path.relative_to(ws.root)) + "/")
     if nested:
-        add(ROOT, "layout: not ignored by the root", not covered, "the root's gitignore covers it", "builders migrate")
+        add(
+            ROOT, "layout: not ignored by the root", not covered, "the root's gitignore covers it", "builders migrate"
+        )
     if path.is_dir():
         ok = git.is_ignored(path, f"{REPOS}/")
         add(ROOT, "repos/ ignored", ok, "" if ok else "nested repos show as embedded", "ignore repos/ on this branch")
