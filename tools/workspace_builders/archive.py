@@ -93,6 +93,12 @@ def _mode(path: Path) -> str:
     return "100755" if os.stat(path).st_mode & stat.S_IXUSR else "100644"
 
 
+def same_work(repo: Path, one: str, other: str) -> bool:
+    """Whether two archives hold the same files on the same HEAD."""
+    heads = git.resolve_commits(repo, [f"{one}^1", f"{other}^1"])
+    return heads[f"{one}^1"] == heads[f"{other}^1"] and git.tree_of(repo, one) == git.tree_of(repo, other)
+
+
 def save_unlinked(common_dir: Path, folder: Path, name: str, label: str, when: str, why: str) -> str:
     """Snapshot a worktree folder whose link to its repository is gone, as the folder is.
 

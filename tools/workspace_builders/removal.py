@@ -66,11 +66,11 @@ def remove_locked(
         _refuse_if_at_risk(name, path, members, force, dry_run)
     _warn_ignored(ws, path, members, record, dry_run=False)
     stamp = archives.stamp()
+    found = removal_records.pending(ws, name) if interrupted else None
     for m in members:
         if m.needs_archive:
-            archive(ws, name, m, stamp)
+            archive(ws, name, m, stamp, _archived_before(found, m.label))
             faults.point(f"remove:archived:{m.label}")
-    found = removal_records.pending(ws, name) if interrupted else None
     document = _record(ws, name, record, members, found[1] if found else None)
     record_file = found[0] if found else None
     if record_file is not None:
@@ -217,9 +217,18 @@ def _as_copied(ws: Workspace, path: Path, relative: str) -> bool:
         return False
 
 
-def archive(ws: Workspace, name: str, m: Member, stamp: str) -> None:
-    """Save what the judge found in this worktree under refs/builders/archive/<name>/<stamp>."""
-    m.archive_ref = archives.save(
+def _archived_before(found: tuple[Path, dict[str, object]] | None, label: str) -> str | None:
+    """The archive ref the stopped removal made of this worktree, if any."""
+    refs = found[1].get("archive_refs") if found else None
+    value = refs.get(label) if isinstance(refs, dict) else None
+    return str(value).rpartition(" ")[2] if value else None
+
+
+def archive(ws: Workspace, name: str, m: Member, stamp: str, earlier: str | None = None) -> None:
+    """Save what the judge found in this worktree under refs/builders/archive/<name>/<stamp>.
+
+    `earlier`: the archive a stopped removal made of it; a new one that holds the same is dropped."""
+    ref = archives.save(
         m.repo,
         m.common_dir,
         m.path,
@@ -232,6 +241,11 @@ def archive(ws: Workspace, name: str, m: Member, stamp: str) -> None:
         gitlinks=m.gitlinks,
         keep=m.reflog_only,
     )
+    if earlier is not None and archives.same_work(m.repo, ref, earlier):
+        git.delete_ref_at(m.repo, ref, git.resolve_commits(m.repo, [ref])[ref] or "")
+        output.say(f"  {m.label}: its work is in {earlier} already (saved by the removal that was stopped)")
+        return
+    m.archive_ref = ref
     output.say(f"  {m.label}: saved to {m.archive_ref}; get it back with: {recovery_command(m)}")
 
 

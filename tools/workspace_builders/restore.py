@@ -51,7 +51,8 @@ def restore(start: Path, name: str, at: str | None) -> int:
         if current is not None and current.status == state.REMOVING and mark is None:
             # A removal that was stopped: its record names the archives; finish it first.
             output.say(f"completing the removal of {name} that was stopped")
-            removal.remove_locked(ws, name, False, False, False, False)
+            # Forced: what it had archived is there already, anything new is archived as well.
+            removal.remove_locked(ws, name, True, False, False, False)
             current = state.load(ws, name)
         if current is not None and mark is None:
             raise BuildersError(f"builder {name!r} exists", f"see it: builders status {name}")
