@@ -466,47 +466,8 @@ def status_entries(worktree: Path) -> list[str]:
     return porcelain_entries(out)
 
 
-def reachable_from_a_ref(worktree: Path) -> bool:
-    """Whether some ref (a branch, tag, remote branch, ...) contains this worktree's HEAD."""
-    out = run(worktree, "for-each-ref", "--count=1", "--contains", "HEAD", "--format=%(refname)")
-    return bool(out.strip())
-
-
-def on_another_branch(repo: Path, commit: str, branch_ref: str) -> bool:
-    """Whether a local branch other than `branch_ref` contains `commit` (a landed builder branch is
-    in its base branch, say): deleting `branch_ref` then loses no commit."""
-    out = run(repo, "for-each-ref", "--contains", commit, "--format=%(refname)", "refs/heads/")
-    return any(line != branch_ref for line in out.splitlines())
-
-
 def is_ancestor(repo: Path, commit: str, of: str) -> bool:
     return probe(repo, "merge-base", "--is-ancestor", commit, of).returncode == 0
-
-
-def snapshot_commit(worktree: Path, index_file: Path, message: str, keep: Sequence[str] = ()) -> str:
-    """A commit of everything in the worktree (tracked and untracked, not ignored) on top of HEAD;
-    `keep` are commits that become its further parents, so the ref that holds it holds them too.
-
-    Built in a temporary index, so the user's index, stash and branch are left exactly as they are.
-    """
-    head = run(worktree, "rev-parse", "--verify", "HEAD").strip()
-    run(worktree, "read-tree", head, index_file=index_file)
-    run(worktree, "add", "--all", "--", ".", index_file=index_file)
-    tree = run(worktree, "write-tree", index_file=index_file).strip()
-    parents = [arg for commit in (head, *keep) for arg in ("-p", commit)]
-    return run(worktree, "commit-tree", tree, *parents, "-m", message).strip()
-
-
-def reflog_only_commits(worktree: Path) -> list[str]:
-    """The tips of what this worktree's HEAD reflog reaches and no ref does (commits made on a
-    detached HEAD, then left): removing the worktree deletes that reflog, the last way to them."""
-    done = probe(worktree, "reflog", "show", "--format=%H", "HEAD", "--", read_only=True)
-    logged = list(dict.fromkeys(done.stdout.split())) if done.returncode == 0 else []
-    if not logged:
-        return []
-    unreached = set(run(worktree, "rev-list", *logged, "--not", "--all").split())
-    lost = [commit for commit in logged if commit in unreached]
-    return run(worktree, "merge-base", "--independent", *lost).split() if lost else []
 
 
 def snapshot_folder(common_dir: Path, folder: Path, index_file: Path, message: str) -> str:
