@@ -13,9 +13,12 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import Builders, builders_dir
+import pytest
+
+from conftest import Builders, builders_dir, commit
 from test_removal_judge import files_of
 from workspace_builders import git
+from workspace_builders.faults import FAULT_ENV
 
 BIN = Path(sys.executable).parent
 
@@ -87,4 +90,38 @@ def test_remove_force_killed_in_git_worktree_remove_is_found_and_restored(
     assert "completing the removal of x that was stopped" in restored.err
     after = {"root": files_of(builder), "alpha": files_of(alpha), "beta": files_of(builder / "repos/beta")}
     assert after == before
+    assert builders("verify", "x").code == 0
+
+
+def console(root: Path, *args: str, fault: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    if fault:
+        env[FAULT_ENV] = fault
+    return subprocess.run(["builders", *args], cwd=root, env=env, capture_output=True, text=True, check=False)
+
+
+@pytest.mark.parametrize("point", ["restore:made:root", "restore:made:alpha", "restore:applied:alpha"])
+def test_a_restore_killed_half_way_is_completed_by_running_it_again(root: Path, builders: Builders, point: str) -> None:
+    (root / "workspaces.yaml").write_text('copy: [".env.local"]\nfiles:\n  .builder-name: "{name}"\n')
+    with (root / ".gitignore").open("a") as ignore:
+        ignore.write(".env.local\n.builder-name\n")
+    commit(root, "copy-in and a per-builder file")
+    (root / ".env.local").write_text("SECRET=1\n")
+    assert builders("new", "x", "--repos", "alpha,beta").code == 0
+    builder = builders_dir(root) / "x"
+    assert (builder / ".env.local").read_text() == "SECRET=1\n"
+    alpha = builder / "repos/alpha"
+    (alpha / "README.md").write_bytes(b"edited\r\n")
+    (alpha / "notes.txt").write_text("untracked\n")
+    before = files_of(alpha)
+    assert builders("remove", "x", "--force").code == 0
+
+    killed = console(root, "restore", "x", fault=point)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    done = builders("restore", "x")
+    assert done.code == 0, done.err
+    assert files_of(alpha) == before
+    assert (builder / ".env.local").read_text() == "SECRET=1\n"  # copied in again
+    assert (builder / ".builder-name").read_text() == "x"  # files: written again
+    assert not (root / ".git/builders/restoring/x.json").exists()
     assert builders("verify", "x").code == 0

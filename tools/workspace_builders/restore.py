@@ -15,7 +15,7 @@ from pathlib import Path
 
 from plumbum import cli
 
-from workspace_builders import atomic_file, builder_files, copy_in, git, output, ports, removal, state
+from workspace_builders import atomic_file, builder_files, copy_in, faults, git, output, ports, removal, state
 from workspace_builders.cli import Command, start_dir
 from workspace_builders.errors import BuildersError, bad_input
 from workspace_builders.locks import builder_lock, repository_lock
@@ -66,11 +66,13 @@ def restore(start: Path, name: str, at: str | None) -> int:
                 continue
             _make(piece)
             output.say(f"  {piece.label}: {piece.path} on {piece.branch}")
+            faults.point(f"restore:made:{piece.label}")
         for piece in pieces:
             if piece.snapshot and piece.label not in applied:
                 _apply(piece)
                 applied.append(piece.label)
                 _write_mark(ws, name, removal_document, applied)
+                faults.point(f"restore:applied:{piece.label}")
                 output.say(f"  {piece.label}: archived work back as uncommitted changes ({piece.snapshot[:10]})")
         top = pieces[0]
         record = BuilderState(name, str(top.path), top.branch, top.base_ref, top.base_commit, state.READY)
