@@ -151,7 +151,9 @@ def check(m: Member, interrupted: bool = False) -> None:
     gitlinks = {e.path for e in entries if e.mode == git.GITLINK}
     m.has_submodules = bool(gitlinks)
     changes = [c for c in git.every_change(m.path) if c[3:] not in gitlinks and not (interrupted and c[1] == "D")]
-    named = [c[3:] for c in changes]
+    # git lists an untracked folder only when it holds a repository of its own (`.git` folder or file).
+    repositories = [c[3:].rstrip("/") for c in changes if c.startswith("??") and c.endswith("/")]
+    named = [c[3:] for c in changes if not c.endswith("/")]
     for path in named:
         (m.store if os.path.lexists(m.path / path) and not (m.path / path).is_dir() else m.drop).append(path)
     if named:
@@ -169,13 +171,13 @@ def check(m: Member, interrupted: bool = False) -> None:
     ignored = git.ignored_entries(m.path)
     # The builder's repos/ holds the nested worktrees, each a member with its own ignored entries.
     m.ignored = [e for e in ignored if m.label != ROOT or not (e.rstrip("/") + "/").startswith(f"{REPOS}/")]
-    nested = _nested_repositories(m, gitlinks)
+    nested = repositories + _repositories_in_ignored_folders(m)
     if nested:
         m.blockers.append(
             f"{', '.join(nested)}: a git repository or worktree inside the worktree (removal would delete it and its"
             " commits, and no archive can hold it: move it out first)"
         )
-    m.changed = [*named, *hidden]
+    m.changed = [*named, *hidden, *nested]
 
 
 def _detached_work(m: Member) -> bool:
@@ -261,22 +263,19 @@ def _patches_nowhere_else(repo: Path, unreached: list[str], tips: list[str], ref
     return [c for c in unreached if c in work]
 
 
-def _nested_repositories(m: Member, gitlinks: set[str]) -> list[str]:
-    """Every folder inside the worktree (ignored ones too) with a `.git` of its own, other than its
-    submodules and, for the builder, the nested worktrees under repos/ (each judged on its own)."""
+def _repositories_in_ignored_folders(m: Member) -> list[str]:
+    """Repositories and worktrees inside this worktree's ignored folders: status does not look
+    there, and `git worktree remove` deletes them with everything else that is ignored."""
     found: list[str] = []
-    for folder, dirs, files in os.walk(m.path):
-        here = Path(folder)
-        relative = here.relative_to(m.path).as_posix()
-        if here != m.path and (".git" in dirs or ".git" in files):
-            if relative not in gitlinks:
-                found.append(relative)
-            dirs[:] = []
-            continue
-        skip = {".git"}
-        if here == m.path and m.label == ROOT:
-            skip.add(REPOS)
-        dirs[:] = [d for d in dirs if d not in skip and not os.path.islink(os.path.join(folder, d))]
+    for entry in m.ignored:
+        if not entry.endswith("/"):
+            continue  # a file
+        for folder, dirs, files in os.walk(m.path / entry.rstrip("/")):
+            if ".git" in dirs or ".git" in files:
+                found.append(Path(folder).relative_to(m.path).as_posix())
+                dirs[:] = []
+            else:
+                dirs[:] = [d for d in dirs if not os.path.islink(os.path.join(folder, d))]
     return found
 
 
