@@ -780,3 +780,26 @@ def tree_changes(repo: Path, old: str, new: str) -> list[TreeChange]:
 def blob_bytes(repo: Path, blob: str) -> bytes:
     """A blob's bytes, exactly."""
     return run(repo, "cat-file", "blob", blob).encode("utf-8", "surrogateescape")
+
+
+def merge_base(repo: Path, one: str, other: str) -> str | None:
+    done = probe(repo, "merge-base", one, other)
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def restore_worktree(repo: Path, path: Path, branch: str, start: str | None) -> None:
+    """A worktree at `path` on `branch`: made at `start` when given (a new branch), else the branch as it is."""
+    if start is not None:
+        run(repo, "worktree", "add", "--no-track", "-b", branch, "--", str(path), start)
+    else:
+        run(repo, "worktree", "add", "--", str(path), branch)
+
+
+def prune_worktrees(repo: Path, dry_run: bool) -> Completed:
+    """`git worktree prune --verbose` (what it prunes is said on stderr), whatever its exit code."""
+    return probe(repo, "worktree", "prune", "--verbose", *(["--dry-run"] if dry_run else []))
+
+
+def repair_worktree(worktree: Path) -> Completed:
+    """Point a moved worktree's admin entry at where it is now, whatever the exit code."""
+    return probe(worktree, "worktree", "repair")

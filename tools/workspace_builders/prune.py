@@ -78,11 +78,10 @@ def _prune_admin_entries(ws: Workspace, dry_run: bool, report: dict[str, list[st
     """`git worktree prune` in every repository; True when it failed in any (each is named)."""
 
     def prune_one(repo: Path) -> list[str]:
-        args = ["worktree", "prune", "--verbose"] + (["--dry-run"] if dry_run else [])
         common_dir = ws.common_dir if repo == ws.root else repo / ".git"
         with repository_lock(common_dir):  # a run adding a worktree there ends first
             stillborn = [] if dry_run else checkout.clear_stillborn(common_dir)
-            done = git.probe(repo, *args)
+            done = git.prune_worktrees(repo, dry_run)
         if done.returncode != 0:
             raise git.GitFailed(done)
         said = done.stdout + done.stderr  # git reports what it prunes on stderr
@@ -213,7 +212,7 @@ def _repair_nested(ws: Workspace, moved: Path) -> set[Path]:
         return failed
     for entry in sorted(nested.iterdir()):
         if (entry / ".git").is_file() and not entry.is_symlink():
-            done = git.probe(entry, "worktree", "repair")
+            done = git.repair_worktree(entry)
             if done.returncode != 0:
                 clone = ws.clone(entry.name)
                 output.error(f"{entry}: {git.GitFailed(done).message}", f"git -C {entry} worktree repair")

@@ -223,18 +223,14 @@ def _default_base(repo: Path) -> str:
 
 
 def _merge_base(repo: Path, commit: str, base_ref: str) -> str:
-    done = git.probe(repo, "merge-base", commit, base_ref)
-    return done.stdout.strip() if done.returncode == 0 else commit
+    return git.merge_base(repo, commit, base_ref) or commit
 
 
 def _make(piece: Piece) -> None:
     found = git.locate(piece.repo)
     common_dir = found.common_dir if found else piece.repo / ".git"
     with repository_lock(common_dir):
-        if piece.new_branch:
-            git.run(piece.repo, "worktree", "add", "--no-track", "-b", piece.branch, "--", str(piece.path), piece.start)
-        else:
-            git.run(piece.repo, "worktree", "add", "--", str(piece.path), piece.branch)
+        git.restore_worktree(piece.repo, piece.path, piece.branch, piece.start if piece.new_branch else None)
 
 
 class Restore(Command):
