@@ -337,7 +337,9 @@ def test_a_stopped_landing_refuses_removal(root: Path, builder: Path, builders: 
 # --- a builder folder deleted by hand ------------------------------------------------------------
 
 
-def test_a_closed_builder_is_restored_then_finished_by_remove(root: Path, builder: Path, builders: Builders) -> None:
+def test_a_closed_builder_is_restored_then_finished_by_remove(
+    root: Path, builder: Path, builders: Builders, unchanged: Unchanged
+) -> None:
     (builder / "repos/alpha/work.txt").write_text("committed\n")
     work = commit(builder / "repos/alpha", "work in alpha")
     import shutil
@@ -350,8 +352,13 @@ def test_a_closed_builder_is_restored_then_finished_by_remove(root: Path, builde
     assert not (builder / "repos/all").exists()
     shutil.rmtree(builder)
     assert builders("prune").code == 0
-    unknown = builders("remove", "nobody")
+    with unchanged():
+        unknown = builders("remove", "nobody")
+        planned = builders("remove", "x", "--dry-run")
     assert unknown.code == 2 and "no builder named 'nobody'" in unknown.err
+    assert planned.code == 0 and "plan to finish closed builder x (dry run: nothing changed)" in planned.out
+    assert "  root: builder/x would be deleted" in planned.out
+    assert "  alpha: builder/x (has commits no other branch has: it is kept)" in planned.out
     finished = builders("remove", "x")
     assert finished.code == 0, finished.err
     assert "builder/x" not in branches(root) and "builder/x" not in branches(root / "repos/beta")

@@ -462,8 +462,15 @@ def status_entries(worktree: Path) -> list[str]:
     """Uncommitted changes and untracked (not ignored) paths, an untracked folder as one line.
 
     Untracked files count whatever the user's `status.showUntrackedFiles` says (`no` hides them)."""
-    out = run(worktree, "status", "--porcelain=v1", "-z", "--untracked-files=normal", read_only=True)
-    return porcelain_entries(out)
+    return status_entries_started(worktree)()
+
+
+def status_entries_started(worktree: Path) -> Callable[[], list[str]]:
+    """`status_entries`, started now: what it returns waits for the call (see: started)."""
+    wait = _begin(
+        ("-C", str(worktree), "status", "--porcelain=v1", "-z", "--untracked-files=normal"), None, _call_env(True)
+    )
+    return lambda: porcelain_entries(_stdout(wait()))
 
 
 def is_ancestor(repo: Path, commit: str, of: str) -> bool:
