@@ -706,10 +706,18 @@ def fork_points(repo: Path, tips: Sequence[str], refs: Sequence[str]) -> list[st
     return [line[1:] for line in out.splitlines() if line.startswith("-")]
 
 
-def commits_since(repo: Path, refs: Sequence[str], since: Sequence[str], limit: int) -> list[str]:
-    """Non-merge commits `refs` reach and `since` do not, at most `limit`."""
+def commits_since(repo: Path, refs: Sequence[str], since: Sequence[str], limit: int, not_before: int) -> list[str]:
+    """Non-merge commits `refs` reach and `since` do not, committed at `not_before` (epoch seconds)
+    or later, at most `limit`."""
     lines = _revisions(refs, since)
-    return run(repo, "rev-list", "--no-merges", f"--max-count={limit}", "--stdin", input=lines).split()
+    args = ("--no-merges", f"--max-count={limit}", f"--max-age={not_before}", "--stdin")
+    return run(repo, "rev-list", *args, input=lines).split()
+
+
+def oldest_commit_time(repo: Path, commits: Sequence[str]) -> int:
+    """The earliest committer time (epoch seconds) of `commits`."""
+    out = run(repo, "log", "--no-walk=unsorted", "--format=%ct", "--stdin", input="".join(f"{c}\n" for c in commits))
+    return min(int(t) for t in out.split())
 
 
 def patch_ids(repo: Path, commits: Sequence[str]) -> dict[str, str]:

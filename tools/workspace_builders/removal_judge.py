@@ -248,7 +248,10 @@ def _check_history(m: Member) -> None:
 def _patches_nowhere_else(repo: Path, unreached: list[str], tips: list[str], refs: list[str]) -> list[str]:
     """Those of `unreached` whose change no ref holds (compared by `git patch-id --stable`)."""
     forks = git.fork_points(repo, tips, refs)
-    kept = git.commits_since(repo, refs, forks, PATCH_WINDOW)
+    # A copy is made after its original (a rebase, an amend, a cherry-pick set the committer time
+    # anew): older commits need no comparing. A day of slack for clocks that disagree.
+    not_before = git.oldest_commit_time(repo, unreached) - 86400
+    kept = git.commits_since(repo, refs, forks, PATCH_WINDOW, not_before)
     elsewhere = set(git.patch_ids(repo, kept).values())
     mine = git.patch_ids(repo, unreached)
     parents = git.parents_of(repo, unreached)
