@@ -478,10 +478,23 @@ def is_ancestor(repo: Path, commit: str, of: str) -> bool:
 
 
 def snapshot_folder(common_dir: Path, folder: Path, index_file: Path, message: str) -> str:
-    """A parentless commit of every file in `folder` that is not ignored, into the repository at
-    `common_dir`: for a worktree folder whose admin entry (and so its HEAD) is gone."""
+    """A parentless commit of every file in `folder` that is not ignored, its bytes as on disk, into
+    the repository at `common_dir`: for a worktree folder whose admin entry (and so its HEAD) is gone."""
     where = (f"--git-dir={common_dir}", f"--work-tree={folder}")
-    run(folder, *where, "add", "--all", "--", ".", index_file=index_file)
+    listed = run(folder, *where, "ls-files", "-z", "--others", "--exclude-standard", index_file=index_file)
+    paths = [p for p in listed.split("\0") if p and not p.endswith("/")]
+    updates = []
+    for path in paths:
+        target = folder / path
+        if target.is_symlink():
+            blob = run(folder, *where, "hash-object", "-w", "--no-filters", "--stdin", input=os.readlink(target))
+            updates.append(f"120000 {blob.strip()}\t{path}\0")
+        else:
+            blob = run(folder, *where, *_AS_ON_DISK, "hash-object", "-w", "--no-filters", "--", path)
+            mode = "100755" if os.access(target, os.X_OK) else "100644"
+            updates.append(f"{mode} {blob.strip()}\t{path}\0")
+    if updates:
+        run(folder, *where, "update-index", "-z", "--index-info", input="".join(updates), index_file=index_file)
     tree = run(folder, *where, "write-tree", index_file=index_file).strip()
     return run(folder, *where, "commit-tree", tree, "-m", message).strip()
 

@@ -22,7 +22,7 @@ from workspace_builders import checkout, git, links, output, parallel, removal, 
 from workspace_builders.cli import WithDryRunAndJson, run_tool, start_dir
 from workspace_builders.errors import BuildersError, bad_input
 from workspace_builders.locks import repository_lock, try_builder_lock
-from workspace_builders.removal_judge import Member, check
+from workspace_builders.removal_judge import Member, check, repositories_inside
 from workspace_builders.workspace import REPOS, ROOT, TRASH, Workspace, discover
 
 _AGE = re.compile(r"(\d+)([dhm])")
@@ -302,6 +302,11 @@ def _archive_trashed(ws: Workspace, entry: Path, name: str) -> list[Saved]:
         )
     judged = [(label, folder, _judge_trashed(folder, label)) for label, folder in worktrees]
     blocked = [f"{folder}: {'; '.join(m.blockers)}" for _, folder, m in judged if m is not None and m.blockers]
+    blocked += [
+        f"{folder}: {', '.join(inside)}: a git repository inside (move it out first)"
+        for label, folder, m in judged
+        if m is None and (inside := repositories_inside(folder, label))
+    ]
     if blocked:
         raise BuildersError("; ".join(blocked), f"move what you want to keep out of {entry}, then run again")
     stamp = archives.stamp()

@@ -282,6 +282,20 @@ def _repositories_in_ignored_folders(m: Member) -> list[str]:
     return found
 
 
+def repositories_inside(folder: Path, label: str) -> list[str]:
+    """Every folder inside `folder` (ignored ones too) with a `.git` of its own: for a worktree whose
+    link to its repository is gone, where git cannot be asked. The builder's repos/ is left out."""
+    found: list[str] = []
+    for here, dirs, files in os.walk(folder):
+        if Path(here) != folder and (".git" in dirs or ".git" in files):
+            found.append(Path(here).relative_to(folder).as_posix())
+            dirs[:] = []
+            continue
+        skip = {".git", REPOS} if Path(here) == folder and label == ROOT else {".git"}
+        dirs[:] = [d for d in dirs if d not in skip and not os.path.islink(os.path.join(here, d))]
+    return found
+
+
 # --- branches ------------------------------------------------------------------------------------
 
 
