@@ -366,6 +366,15 @@ def test_a_closed_builder_is_restored_then_finished_by_remove(
     assert "kept branch in alpha: builder/x (has commits no other branch has: it is kept)" in finished.out
 
 
+def test_a_branch_of_the_builder_namespace_with_no_record_is_no_builder(
+    root: Path, builders: Builders, unchanged: Unchanged
+) -> None:
+    git.run(root, "branch", "builder/mine")  # made by hand: no builder ever had it
+    with unchanged():
+        result = builders("remove", "mine")
+    assert result.code == 2 and "no builder named 'mine'" in result.err
+
+
 # --- prune -----------------------------------------------------------------------------------------
 
 
