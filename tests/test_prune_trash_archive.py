@@ -75,3 +75,25 @@ def test_an_entry_that_cannot_be_archived_is_kept_and_others_go_on(root: Path, b
     assert (stuck / "repos/stray/only-copy.txt").read_text() == "precious\n"
     assert (stuck / "repos/alpha/.git").is_file()
     assert not other.exists()
+
+
+def test_an_unlinked_trashed_builder_keeps_bytes_and_refuses_a_nested_repository(
+    root: Path, builders: Builders
+) -> None:
+    entry = trashed_builder(root, builders, "u")
+    (entry / "windows.txt").write_bytes(b"one\r\ntwo\r\n")
+    (entry / ".gitattributes").write_text("* text=auto\n")
+    scratch = entry / "scratch"
+    git.run(entry, "init", "--quiet", str(scratch))
+    (scratch / "own.txt").write_text("its own\n")
+    git.run(scratch, "add", "own.txt")
+    git.run(scratch, "commit", "--quiet", "-m", "only here")
+    result = builders("prune", "--empty-trash", "--older-than", "0d")
+    assert result.code == 1
+    assert "scratch: a git repository inside (move it out first)" in result.err
+    assert (scratch / "own.txt").read_text() == "its own\n" and entry.is_dir()
+    shutil.rmtree(scratch)
+    result = builders("prune", "--empty-trash", "--older-than", "0d")
+    assert result.code == 0, result.err
+    (ref,) = archive_refs(root, "u")
+    assert git.blob_bytes(root, git.run(root, "rev-parse", f"{ref}:windows.txt").strip()) == b"one\r\ntwo\r\n"

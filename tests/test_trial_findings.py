@@ -31,7 +31,7 @@ def test_remove_refuses_a_worktree_or_repository_in_an_ignored_folder(
         with unchanged():
             result = builders("remove", "s", *force)
         assert result.code == 1, result.err
-        assert "a repository or worktree in an ignored folder" in result.err
+        assert "a git repository or worktree inside the worktree" in result.err
         assert ".cache/gwt" in result.err and "scratch/repo" in result.err
     assert (hidden / "README.md").read_text() == "uncommitted work\n"
 
@@ -116,7 +116,7 @@ def test_commits_only_the_head_reflog_reaches_are_refused_then_archived(
     with unchanged():
         refused = builders("remove", "g")
     assert refused.code == 1
-    assert "commits only its HEAD reflog reaches" in refused.err
+    assert "commit tip(s) only the HEAD reflog reaches" in refused.err
     forced = builders("remove", "g", "--force")
     assert forced.code == 0, forced.err
     refs = git.run(root / "repos/alpha", "for-each-ref", "--format=%(refname)", "refs/builders/archive/g/").split()

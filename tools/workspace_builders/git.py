@@ -203,7 +203,7 @@ def _begin(args: tuple[str, ...], input: str | None, env: dict[str, str]) -> Cal
 
     def wait() -> Completed:
         try:
-            out, err = proc.communicate(input.encode() if input is not None else None)
+            out, err = proc.communicate(input.encode("utf-8", "surrogateescape") if input is not None else None)
         except BaseException:
             _outwait(proc)
             raise
@@ -486,58 +486,42 @@ def delete_branch_at(repo: Path, branch: str, commit: str) -> bool:
 
 
 def status_entries(worktree: Path) -> list[str]:
-    """Uncommitted changes and untracked (not ignored) paths, an untracked folder as one line."""
-    return porcelain_entries(run(worktree, "status", "--porcelain=v1", "-z", read_only=True))
+    """Uncommitted changes and untracked (not ignored) paths, an untracked folder as one line.
+
+    Untracked files count whatever the user's `status.showUntrackedFiles` says (`no` hides them)."""
+    return status_entries_started(worktree)()
 
 
-def reachable_from_a_ref(worktree: Path) -> bool:
-    """Whether some ref (a branch, tag, remote branch, ...) contains this worktree's HEAD."""
-    out = run(worktree, "for-each-ref", "--count=1", "--contains", "HEAD", "--format=%(refname)")
-    return bool(out.strip())
-
-
-def on_another_branch(repo: Path, commit: str, branch_ref: str) -> bool:
-    """Whether a local branch other than `branch_ref` contains `commit` (a landed builder branch is
-    in its base branch, say): deleting `branch_ref` then loses no commit."""
-    out = run(repo, "for-each-ref", "--contains", commit, "--format=%(refname)", "refs/heads/")
-    return any(line != branch_ref for line in out.splitlines())
+def status_entries_started(worktree: Path) -> Callable[[], list[str]]:
+    """`status_entries`, started now: what it returns waits for the call (see: started)."""
+    wait = _begin(
+        ("-C", str(worktree), "status", "--porcelain=v1", "-z", "--untracked-files=normal"), None, _call_env(True)
+    )
+    return lambda: porcelain_entries(_stdout(wait()))
 
 
 def is_ancestor(repo: Path, commit: str, of: str) -> bool:
     return attempt(repo, "merge-base", "--is-ancestor", commit, of).returncode == 0
 
 
-def snapshot_commit(worktree: Path, index_file: Path, message: str, keep: Sequence[str] = ()) -> str:
-    """A commit of everything in the worktree (tracked and untracked, not ignored) on top of HEAD;
-    `keep` are commits that become its further parents, so the ref that holds it holds them too.
-
-    Built in a temporary index, so the user's index, stash and branch are left exactly as they are.
-    """
-    head = run(worktree, "rev-parse", "--verify", "HEAD").strip()
-    run(worktree, "read-tree", head, index_file=index_file)
-    run(worktree, "add", "--all", "--", ".", index_file=index_file)
-    tree = run(worktree, "write-tree", index_file=index_file).strip()
-    parents = [arg for commit in (head, *keep) for arg in ("-p", commit)]
-    return run(worktree, "commit-tree", tree, *parents, "-m", message).strip()
-
-
-def reflog_only_commits(worktree: Path) -> list[str]:
-    """The tips of what this worktree's HEAD reflog reaches and no ref does (commits made on a
-    detached HEAD, then left): removing the worktree deletes that reflog, the last way to them."""
-    done = attempt(worktree, "reflog", "show", "--format=%H", "HEAD", "--", read_only=True)
-    logged = list(dict.fromkeys(done.stdout.split())) if done.returncode == 0 else []
-    if not logged:
-        return []
-    unreached = set(run(worktree, "rev-list", *logged, "--not", "--all").split())
-    lost = [commit for commit in logged if commit in unreached]
-    return run(worktree, "merge-base", "--independent", *lost).split() if lost else []
-
-
 def snapshot_folder(common_dir: Path, folder: Path, index_file: Path, message: str) -> str:
-    """A parentless commit of every file in `folder` that is not ignored, into the repository at
-    `common_dir`: for a worktree folder whose admin entry (and so its HEAD) is gone."""
+    """A parentless commit of every file in `folder` that is not ignored, its bytes as on disk, into
+    the repository at `common_dir`: for a worktree folder whose admin entry (and so its HEAD) is gone."""
     where = (f"--git-dir={common_dir}", f"--work-tree={folder}")
-    run(folder, *where, "add", "--all", "--", ".", index_file=index_file)
+    listed = run(folder, *where, "ls-files", "-z", "--others", "--exclude-standard", index_file=index_file)
+    paths = [p for p in listed.split("\0") if p and not p.endswith("/")]
+    updates = []
+    for path in paths:
+        target = folder / path
+        if target.is_symlink():
+            blob = run(folder, *where, "hash-object", "-w", "--no-filters", "--stdin", input=os.readlink(target))
+            updates.append(f"120000 {blob.strip()}\t{path}\0")
+        else:
+            blob = run(folder, *where, *_AS_ON_DISK, "hash-object", "-w", "--no-filters", "--", path)
+            mode = "100755" if os.access(target, os.X_OK) else "100644"
+            updates.append(f"{mode} {blob.strip()}\t{path}\0")
+    if updates:
+        run(folder, *where, "update-index", "-z", "--index-info", input="".join(updates), index_file=index_file)
     tree = run(folder, *where, "write-tree", index_file=index_file).strip()
     return run(folder, *where, "commit-tree", tree, "-m", message).strip()
 
@@ -594,3 +578,283 @@ def clone(url: str, target: Path) -> None:
 
 def fetch(repo: Path) -> None:
     run(repo, *DEFAULT_PROTOCOLS, "fetch", "--quiet", "--all", "--prune")
+
+
+# --- removal judge -------------------------------------------------------------------------------
+# Questions whose answers no user config can change: untracked files are listed one by one whatever
+# `status.showUntrackedFiles` says, submodules are never ignored, and bytes are read as they are on
+# disk (no eol conversion, no filter).
+
+_AS_ON_DISK = ("-c", "core.autocrlf=false", "-c", "core.safecrlf=false")
+
+
+def every_change(worktree: Path) -> list[str]:
+    """Every change as `XY path` (porcelain v1): staged, unstaged, each untracked file on its own
+    line, submodules included; no rename pairing."""
+    out = run(
+        worktree,
+        "-c",
+        "status.showUntrackedFiles=all",
+        "status",
+        "--porcelain=v1",
+        "-z",
+        "--untracked-files=all",
+        "--ignore-submodules=none",
+        "--no-renames",
+        read_only=True,
+    )
+    return porcelain_entries(out)
+
+
+@dataclass(frozen=True)
+class IndexEntry:
+    tag: str  # ls-files -v: H normal, S skip-worktree, lower case assume-unchanged, M unmerged, ...
+    mode: str
+    blob: str
+    path: str
+
+    @property
+    def hidden(self) -> bool:
+        """Flagged so that `status` does not look at the file on disk (skip-worktree, assume-unchanged)."""
+        return self.tag == "S" or self.tag.islower()
+
+
+def index_entries(worktree: Path) -> list[IndexEntry]:
+    """The worktree's index, with each entry's skip-worktree / assume-unchanged tag (stage 0 and unmerged)."""
+    out = run(worktree, "ls-files", "-v", "-s", "-z", read_only=True)
+    found = []
+    for line in filter(None, out.split("\0")):
+        meta, _, path = line.partition("\t")
+        tag, mode, blob, _stage = meta.split(" ")
+        found.append(IndexEntry(tag, mode, blob, path))
+    return found
+
+
+def hashes_as_git_sees(worktree: Path, paths: Sequence[str]) -> dict[str, str]:
+    """The blob each file would be if added now (filters applied, nothing written): to compare a
+    hidden file with its index entry as `status` would."""
+    return _hashes(worktree, paths, filtered=True, write=False)
+
+
+def store_as_on_disk(worktree: Path, paths: Sequence[str]) -> dict[str, str]:
+    """Write each regular file's bytes exactly as on disk as a blob; path -> blob."""
+    return _hashes(worktree, paths, filtered=False, write=True)
+
+
+def _hashes(worktree: Path, paths: Sequence[str], *, filtered: bool, write: bool) -> dict[str, str]:
+    flags = [*(["-w"] if write else []), *([] if filtered else ["--no-filters"])]
+    plain = [p for p in paths if "\n" not in p and not any("\udc80" <= c <= "\udcff" for c in p)]
+    found: dict[str, str] = {}
+    if plain:
+        out = run(
+            worktree, *_AS_ON_DISK, "hash-object", *flags, "--stdin-paths", input="".join(f"{p}\n" for p in plain)
+        )
+        found.update(zip(plain, out.split(), strict=True))
+    for path in paths:
+        if path not in found:
+            found[path] = run(worktree, *_AS_ON_DISK, "hash-object", *flags, "--", path).strip()
+    return found
+
+
+def store_bytes(repo: Path, data: str) -> str:
+    """A blob of `data` (text as git gave it, surrogate-escaped), e.g. a symlink's target."""
+    return run(repo, "hash-object", "-w", "--no-filters", "--stdin", input=data).strip()
+
+
+def index_path(worktree: Path) -> Path:
+    return Path(run(worktree, "rev-parse", "--path-format=absolute", "--git-path", "index").strip())
+
+
+def tree_of_index(worktree: Path, index_file: Path, updates: Sequence[tuple[str, str, str]]) -> str | None:
+    """Apply (mode, blob, path) updates (mode "0" deletes) to `index_file`, then its tree; None when
+    the index cannot make a tree (a merge conflict in it)."""
+    if updates:
+        lines = "".join(
+            f"{mode} {blob}\t{path}\0" if mode != "0" else f"0 {NULL_SHA}\t{path}\0" for mode, blob, path in updates
+        )
+        run(worktree, "update-index", "-z", "--index-info", input=lines, index_file=index_file)
+    done = attempt(worktree, "write-tree", "--missing-ok", index_file=index_file)
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def make_commit(repo: Path, tree: str, parents: Sequence[str], message: str) -> str:
+    args = [arg for commit in dict.fromkeys(parents) for arg in ("-p", commit)]
+    return run(repo, "commit-tree", tree, *args, "-m", message).strip()
+
+
+def tree_of(repo: Path, commit: str) -> str:
+    return run(repo, "rev-parse", f"{commit}^{{tree}}").strip()
+
+
+def head_commit(worktree: Path) -> str | None:
+    return resolve_commits(worktree, ["HEAD"])["HEAD"]
+
+
+def is_detached(worktree: Path) -> bool:
+    return attempt(worktree, "symbolic-ref", "-q", "HEAD").returncode != 0
+
+
+def ref_tips(repo: Path) -> list[str]:
+    """The commit every ref points at (a tag peeled), HEADs of worktrees not included."""
+    out = run(repo, "for-each-ref", "--format=%(objectname) %(objecttype) %(*objectname) %(*objecttype)")
+    tips = []
+    for line in out.splitlines():
+        name, kind, peeled, peeled_kind = [*line.split(" "), "", "", "", ""][:4]
+        if kind == "commit":
+            tips.append(name)
+        elif kind == "tag" and peeled_kind == "commit":
+            tips.append(peeled)
+    return list(dict.fromkeys(tips))
+
+
+@dataclass(frozen=True)
+class LoggedCommit:
+    commit: str
+    action: str  # the reflog entry's message: "commit (amend): ...", "rebase (finish): ...", ...
+
+
+def head_reflog(worktree: Path) -> list[LoggedCommit]:
+    """This worktree's HEAD reflog, newest first (empty when it has none)."""
+    done = attempt(worktree, "reflog", "show", "--format=%H %gs", "HEAD", "--", read_only=True)
+    if done.returncode != 0:
+        return []
+    found = []
+    for line in done.stdout.splitlines():
+        commit, _, action = line.partition(" ")
+        if len(commit) >= 40:
+            found.append(LoggedCommit(commit, action))
+    return found
+
+
+def commits_no_ref_reaches(repo: Path, tips: Sequence[str], refs: Sequence[str]) -> list[str]:
+    """The commits `tips` reach and none of `refs` does; newest first."""
+    if not tips:
+        return []
+    lines = _revisions(tips, refs)
+    return run(repo, "rev-list", "--topo-order", "--stdin", input=lines).split()
+
+
+def _revisions(included: Sequence[str], excluded: Sequence[str]) -> str:
+    """Revisions for `--stdin`, one a line (`^` excludes: git before 2.42 takes no `--not` there)."""
+    return "".join(f"{c}\n" for c in included) + "".join(f"^{c}\n" for c in excluded)
+
+
+def fork_points(repo: Path, tips: Sequence[str], refs: Sequence[str]) -> list[str]:
+    """Where what only `tips` reach joins what `refs` reach: the boundary commits."""
+    lines = _revisions(tips, refs)
+    out = run(repo, "rev-list", "--boundary", "--stdin", input=lines)
+    return [line[1:] for line in out.splitlines() if line.startswith("-")]
+
+
+def commits_since(repo: Path, refs: Sequence[str], since: Sequence[str], limit: int, not_before: int) -> list[str]:
+    """Non-merge commits `refs` reach and `since` do not, committed at `not_before` (epoch seconds)
+    or later, at most `limit`."""
+    lines = _revisions(refs, since)
+    args = ("--no-merges", f"--max-count={limit}", f"--max-age={not_before}", "--stdin")
+    return run(repo, "rev-list", *args, input=lines).split()
+
+
+def oldest_commit_time(repo: Path, commits: Sequence[str]) -> int:
+    """The earliest committer time (epoch seconds) of `commits`."""
+    out = run(repo, "log", "--no-walk=unsorted", "--format=%ct", "--stdin", input="".join(f"{c}\n" for c in commits))
+    return min(int(t) for t in out.split())
+
+
+def patch_ids(repo: Path, commits: Sequence[str]) -> dict[str, str]:
+    """commit -> its `git patch-id --stable` (commits with no diff, merges included, have none)."""
+    if not commits:
+        return {}
+    shown = run(
+        repo,
+        "log",
+        "--no-walk=unsorted",
+        "-p",
+        "--no-color",
+        "--no-ext-diff",
+        "--no-textconv",
+        "--full-index",
+        "--binary",
+        "--format=commit %H",
+        "--stdin",
+        input="".join(f"{c}\n" for c in commits),
+    )
+    out = run(repo, "patch-id", "--stable", input=shown)
+    found = {}
+    for line in out.splitlines():
+        patch, _, commit = line.partition(" ")
+        found[commit] = patch
+    return found
+
+
+def containing_refs(repo: Path, commit: str, patterns: Sequence[str]) -> list[str]:
+    """The refs under `patterns` (refs/heads/, refs/remotes/, ...) that contain `commit`."""
+    return run(repo, "for-each-ref", "--contains", commit, "--format=%(refname)", *patterns).splitlines()
+
+
+def unpushed_in_submodule(submodule: Path) -> int:
+    """How many commits the submodule's HEAD, branches and tags reach that none of its remote-tracking
+    refs does: its git dir goes with the worktree."""
+    out = run(submodule, "rev-list", "--count", "HEAD", "--branches", "--tags", "--not", "--remotes")
+    return int(out.strip() or 0)
+
+
+def delete_ref_at(repo: Path, ref: str, commit: str) -> bool:
+    return attempt(repo, "update-ref", "-d", ref, commit).returncode == 0
+
+
+def independent(repo: Path, commits: Sequence[str]) -> list[str]:
+    """Those of `commits` that no other of them reaches (the tips)."""
+    return run(repo, "merge-base", "--independent", *commits).split() if commits else []
+
+
+def parents_of(repo: Path, commits: Sequence[str]) -> dict[str, list[str]]:
+    out = run(repo, "rev-list", "--no-walk=unsorted", "--parents", "--stdin", input="".join(f"{c}\n" for c in commits))
+    return {line.split()[0]: line.split()[1:] for line in out.splitlines() if line}
+
+
+@dataclass(frozen=True)
+class TreeChange:
+    status: str  # A, M, D, T
+    mode: str  # the new mode (000000 when deleted)
+    blob: str
+    path: str
+
+
+def tree_changes(repo: Path, old: str, new: str) -> list[TreeChange]:
+    """What turns commit `old`'s tree into commit `new`'s, file by file (no renames)."""
+    out = run(repo, "diff-tree", "-r", "-z", "--no-renames", "--no-ext-diff", old, new)
+    fields = out.split("\0")
+    changes = []
+    for meta, path in zip(fields[0::2], fields[1::2], strict=False):
+        parts = meta.lstrip(":").split()
+        if len(parts) == 5:
+            changes.append(TreeChange(parts[4], parts[1], parts[3], path))
+    return changes
+
+
+def blob_bytes(repo: Path, blob: str) -> bytes:
+    """A blob's bytes, exactly."""
+    return run(repo, "cat-file", "blob", blob).encode("utf-8", "surrogateescape")
+
+
+def merge_base(repo: Path, one: str, other: str) -> str | None:
+    done = attempt(repo, "merge-base", one, other)
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def restore_worktree(repo: Path, path: Path, branch: str, start: str | None) -> None:
+    """A worktree at `path` on `branch`: made at `start` when given (a new branch), else the branch as it is."""
+    if start is not None:
+        run(repo, "worktree", "add", "--no-track", "-b", branch, "--", str(path), start)
+    else:
+        run(repo, "worktree", "add", "--", str(path), branch)
+
+
+def prune_worktrees(repo: Path, dry_run: bool) -> Completed:
+    """`git worktree prune --verbose` (what it prunes is said on stderr), whatever its exit code."""
+    return attempt(repo, "worktree", "prune", "--verbose", *(["--dry-run"] if dry_run else []))
+
+
+def repair_worktree(worktree: Path) -> Completed:
+    """Point a moved worktree's admin entry at where it is now, whatever the exit code."""
+    return attempt(worktree, "worktree", "repair")

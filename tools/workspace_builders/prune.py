@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import sys
 import time
 from datetime import datetime, timezone
@@ -19,10 +18,11 @@ from pathlib import Path
 from plumbum import cli
 
 from workspace_builders import archive as archives
-from workspace_builders import checkout, git, links, output, parallel, state
+from workspace_builders import checkout, git, links, output, parallel, removal, removal_records, state
 from workspace_builders.cli import WithDryRunAndJson, run_tool, start_dir
 from workspace_builders.errors import BuildersError, bad_input
 from workspace_builders.locks import repository_lock, try_builder_lock
+from workspace_builders.removal_judge import Member, check, repositories_inside
 from workspace_builders.workspace import REPOS, ROOT, TRASH, Workspace, discover
 
 _AGE = re.compile(r"(\d+)([dhm])")
@@ -78,11 +78,10 @@ def _prune_admin_entries(ws: Workspace, dry_run: bool, report: dict[str, list[st
     """`git worktree prune` in every repository; True when it failed in any (each is named)."""
 
     def prune_one(repo: Path) -> list[str]:
-        args = ["worktree", "prune", "--verbose"] + (["--dry-run"] if dry_run else [])
         common_dir = ws.common_dir if repo == ws.root else repo / ".git"
         with repository_lock(common_dir):  # a run adding a worktree there ends first
             stillborn = [] if dry_run else checkout.clear_stillborn(common_dir)
-            done = git.attempt(repo, *args)
+            done = git.prune_worktrees(repo, dry_run)
         if done.returncode != 0:
             raise git.GitFailed(done)
         said = done.stdout + done.stderr  # git reports what it prunes on stderr
@@ -120,10 +119,31 @@ def _close_vanished(ws: Workspace, dry_run: bool, report: dict[str, list[str]]) 
             if not free or state.load(ws, record.name) != record:
                 report["left_alone"].append(f"{record.name} (a run is working on it)")
                 continue
-            report["closed"].append(f"{record.name} ({record.path} is gone; its branches are kept)")
+            report["closed"].append(
+                f"{record.name} ({record.path} is gone; its branches are kept: builders remove {record.name} ends them)"
+            )
             if not dry_run:
-                state.record_removal(ws, record.name, {}, {"all": f"{record.branch} (vanished: kept)"})
+                removal_records.begin(ws, record.name, _closed_record(ws, record))
                 state.delete(ws, record.name)
+
+
+def _closed_record(ws: Workspace, record: state.BuilderState) -> dict[str, object]:
+    """The removal record of a builder whose folder went without `remove`: each worktree it had,
+    so that `restore` can make it again on its kept branches."""
+    trees = [(ROOT, ws.root, record.path, record.branch, record.base_ref, record.base_commit)]
+    trees += [(r.name, ws.clone(r.name), r.path, r.branch, r.base_ref, r.base_commit) for r in record.repos]
+    return {
+        "name": record.name,
+        "removed_at": state.now(),
+        "archive_refs": {},
+        "kept_branches": {label: f"{branch} (vanished: kept)" for label, _, _, branch, _, _ in trees},
+        "worktrees": {
+            label: {"repo": str(repo), "path": path, "branch": branch, "base_ref": base_ref, "base_commit": base}
+            for label, repo, path, branch, base_ref, base in trees
+        },
+        "copied": list(record.copied),
+        "complete": True,
+    }
 
 
 def _move_orphans(ws: Workspace, dry_run: bool, report: dict[str, list[str]]) -> set[Path]:
@@ -144,6 +164,18 @@ def _move_orphans(ws: Workspace, dry_run: bool, report: dict[str, list[str]]) ->
         with try_builder_lock(ws, folder.name) as free:
             if not free:
                 report["left_alone"].append(f"{folder} (a run is working on it)")
+                continue
+            # Decided again under the lock: a run that held it may have just made this folder a
+            # registered worktree (creation finishing), or be in the middle of its work.
+            live = state.load(ws, folder.name)
+            if any(w.path == folder and not w.prunable for w in git.worktrees(ws.root)) or (
+                live is not None and Path(live.path) == folder and live.status in (state.CREATING, state.MIGRATING)
+            ):
+                report["left_alone"].append(f"{folder} (a builder being made: not an orphan)")
+                continue
+            proof = orphan_proof(ws, folder, {Path(r.path) for r in state.load_all(ws)})
+            if proof is None:
+                report["left_alone"].append(f"{folder} (no proof it was a builder of this workspace)")
                 continue
             stamp = datetime.now(timezone.utc).strftime(_STAMP)
             target = ws.builders_dir / TRASH / f"{folder.name}-{stamp}"
@@ -180,7 +212,7 @@ def _repair_nested(ws: Workspace, moved: Path) -> set[Path]:
         return failed
     for entry in sorted(nested.iterdir()):
         if (entry / ".git").is_file() and not entry.is_symlink():
-            done = git.attempt(entry, "worktree", "repair")
+            done = git.repair_worktree(entry)
             if done.returncode != 0:
                 clone = ws.clone(entry.name)
                 output.error(f"{entry}: {git.GitFailed(done).message}", f"git -C {entry} worktree repair")
@@ -212,20 +244,44 @@ def _empty_trash(ws: Workspace, max_age: int, dry_run: bool, report: dict[str, l
             continue
         name = entry.name[: trashed_at.start()]
         try:
-            saved = _archive_trashed(entry, name)
+            saved = _archive_trashed(ws, entry, name)
         except BuildersError as exc:
             output.error(f"kept {entry} in the trash: its work could not be archived: {exc.message}", exc.hint)
             report["left_alone"].append(f"{entry} (its work could not be archived)")
             all_kept = False
             continue
-        report["archived"] += saved
-        shutil.rmtree(entry)
+        report["archived"] += [f"{folder}: {repo} {ref}" for _, repo, folder, ref in saved]
+        record_file = removal_records.begin(ws, name, _trash_record(ws, name, entry, saved))
+        removal.delete_trash_entry(entry)
+        removal_records.write(record_file, {**_trash_record(ws, name, entry, saved), "complete": True})
         report["emptied"].append(str(entry))
     return all_kept
 
 
-def _archive_trashed(entry: Path, name: str) -> list[str]:
-    """Save the work of every worktree in a trashed builder; a line per archive ref made."""
+Saved = tuple[str, Path, Path, str]  # label, repository, folder, archive ref
+
+
+def _trash_record(ws: Workspace, name: str, entry: Path, saved: list[Saved]) -> dict[str, object]:
+    """The removal record of a trashed builder's work, written before the entry is deleted."""
+    return {
+        "name": name,
+        "removed_at": state.now(),
+        "archive_refs": {label: f"{repo} {ref}" for label, repo, _, ref in saved},
+        "kept_branches": {},
+        "worktrees": {
+            label: {
+                "repo": str(ws.root if label == ROOT else ws.clone(label)),
+                "path": str(ws.builder_path(name) if label == ROOT else ws.builder_path(name) / REPOS / label),
+            }
+            for label, _, _, _ in saved
+        },
+        "trash": str(entry),
+        "complete": False,
+    }
+
+
+def _archive_trashed(ws: Workspace, entry: Path, name: str) -> list[Saved]:
+    """Save the work of every worktree in a trashed builder, as the removal judge finds it."""
     if not (entry / ".git").is_file() or (entry / ".git").is_symlink():
         if any(files for _, _, files in os.walk(entry)):
             raise BuildersError(f"{entry} is not a worktree, so nothing can archive it", f"look at it: ls -la {entry}")
@@ -244,30 +300,60 @@ def _archive_trashed(entry: Path, name: str) -> list[str]:
             f"{', '.join(strays)}: not a worktree, so nothing can archive it",
             f"move what you want to keep out of {entry}, then run again",
         )
+    judged = [(label, folder, _judge_trashed(folder, label)) for label, folder in worktrees]
+    blocked = [f"{folder}: {'; '.join(m.blockers)}" for _, folder, m in judged if m is not None and m.blockers]
+    blocked += [
+        f"{folder}: {', '.join(inside)}: a git repository inside (move it out first)"
+        for label, folder, m in judged
+        if m is None and (inside := repositories_inside(folder, label))
+    ]
+    if blocked:
+        raise BuildersError("; ".join(blocked), f"move what you want to keep out of {entry}, then run again")
     stamp = archives.stamp()
-    saved = []
-    for label, folder in worktrees:
-        ref, repo = _archive_one(folder, name, label, stamp)
+    saved: list[Saved] = []
+    for label, folder, m in judged:
+        ref, repo = _archive_one(folder, name, label, stamp, m)
         if ref is not None:
             output.say(f"  {name} {label}: saved to {ref} in {repo}")
-            saved.append(f"{folder}: {repo} {ref}")
+            saved.append((label, repo, folder, ref))
     return saved
 
 
-def _archive_one(folder: Path, name: str, label: str, stamp: str) -> tuple[str | None, Path]:
-    """Archive one trashed worktree when it holds work; (the ref or None, the repository)."""
-    why = "before the trash was emptied"
+def _judge_trashed(folder: Path, label: str) -> Member | None:
+    """What deleting a trashed worktree would lose; None when its link to its repository is gone."""
     admin = _admin_dir(folder)
     back = admin / "gitdir"
     linked = back.is_file() and Path(back.read_text(encoding="utf-8").strip()).resolve() == (folder / ".git").resolve()
     found = git.locate(folder) if linked else None
-    if found is not None and found.toplevel.resolve() == folder.resolve():
-        has_work = bool(git.status_entries(folder))
-        detached = git.attempt(folder, "symbolic-ref", "-q", "HEAD").returncode != 0
-        if not has_work and not (detached and not git.reachable_from_a_ref(folder)):
-            return None, found.common_dir
-        return archives.save(found.common_dir, found.common_dir, folder, name, label, stamp, why), found.common_dir
+    if found is None or found.toplevel.resolve() != folder.resolve():
+        return None
+    m = Member(label, found.common_dir, found.common_dir, folder, None, False)
+    check(m)
+    return m
+
+
+def _archive_one(folder: Path, name: str, label: str, stamp: str, m: Member | None) -> tuple[str | None, Path]:
+    """Archive one trashed worktree when it holds work; (the ref or None, the repository)."""
+    why = "before the trash was emptied"
+    if m is not None:
+        if not m.needs_archive:
+            return None, m.common_dir
+        ref = archives.save(
+            m.repo,
+            m.common_dir,
+            folder,
+            name,
+            label,
+            stamp,
+            why,
+            store=m.store,
+            drop=m.drop,
+            gitlinks=m.gitlinks,
+            keep=m.reflog_only,
+        )
+        return ref, m.common_dir
     # The link is gone (an orphan's admin entry was deleted or pruned): save the folder as it is.
+    admin = _admin_dir(folder)
     common_dir = admin.parent.parent
     if admin.parent.name != "worktrees" or not (common_dir / "HEAD").is_file():
         raise BuildersError(f"{folder}: its repository {common_dir} is not there", f"look at it: cat {folder}/.git")

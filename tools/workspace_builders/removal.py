@@ -1,128 +1,145 @@
-"""Removing a builder without ever losing work: the engine behind `builders remove` (and `land --remove`).
+"""Removing a builder without ever losing work: the engine behind `builders remove` (and `land --remove`,
+`prune --empty-trash`, and `restore` completing a removal that was stopped).
 
 `git worktree remove` on a builder silently deletes everything under its ignored `repos/`, nested
-worktrees with uncommitted work included. So: guard the path, check every worktree of the builder,
-refuse when anything would be lost (or, with --force, first save it under an archive ref), remove
-the nested worktrees through their own repositories, and only then the builder. Branches are deleted
-only when nothing is on them that their base does not already have.
+worktrees with uncommitted work included. So: guard the path, judge every worktree of the builder
+(removal_judge.py) before anything is deleted, refuse when anything would be lost (or, with --force,
+first save it under an archive ref and write the removal record), remove the nested worktrees through
+their own repositories, and only then the builder. A branch goes only when it is the builder's own
+and every commit on it is on another ref.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from workspace_builders import archive as archives
-from workspace_builders import builder_scripts, faults, git, output, parallel, state
+from workspace_builders import builder_scripts, faults, git, output, parallel, removal_records, state
 from workspace_builders.errors import BuildersError, bad_input
 from workspace_builders.locks import builder_lock, repository_lock
 from workspace_builders.names import check_builder_name, closest
+from workspace_builders.removal_judge import Member, branch_kept_because, check, find_members, recovery_command
 from workspace_builders.state import BuilderState
 from workspace_builders.workspace import REPOS, ROOT, Workspace, discover
 
 ARCHIVE_PREFIX = archives.PREFIX
-
-
-@dataclass
-class Member:
-    """One worktree of the builder: the builder itself, or a nested repo worktree."""
-
-    label: str
-    repo: Path  # the repository's main worktree (the root, or a clone)
-    common_dir: Path
-    path: Path
-    branch: str | None  # short name; None when detached
-    locked: bool
-    head: str | None = None  # as listed when the builder was looked at; None: ask git
-    elsewhere: bool | None = None  # its branch is checked out in another worktree; None: ask git
-    problems: list[str] = field(default_factory=list)
-    blockers: list[str] = field(default_factory=list)  # what even --force cannot save
-    needs_archive: bool = False
-    archive_ref: str | None = None
-    ignored: list[str] = field(default_factory=list)  # deleted with it, never archived; a folder ends in '/'
-    reflog_only: list[str] = field(default_factory=list)  # commits only its HEAD reflog reaches
-
-    def as_json(self) -> dict[str, object]:
-        return {
-            "label": self.label,
-            "repo": str(self.repo),
-            "path": str(self.path),
-            "branch": self.branch,
-            "problems": self.blockers + self.problems,
-            "archive_ref": self.archive_ref,
-            "recovery": recovery_command(self) if self.archive_ref else None,
-            "ignored": self.ignored,
-        }
+__all__ = ["Member", "guard", "remove", "remove_locked"]
 
 
 def remove(start: Path, name: str, force: bool, keep_branches: bool, dry_run: bool, as_json: bool) -> int:
     ws = discover(start).workspace
     check_builder_name(name)
     with builder_lock(ws, name):
-        record = state.load(ws, name)
-        path = _builder_path(ws, name, record)
-        guard(ws, path, recorded=record is not None)
-        members = find_members(ws, path) if path.is_dir() else []
-        for _, outcome in parallel.each(members, check):
-            if isinstance(outcome, BaseException):
-                raise outcome
-        at_risk = [m for m in members if m.problems]
-        blocked = [m for m in members if m.blockers]
-        refused = bool(blocked) or (bool(at_risk) and not force)
-        if dry_run:
-            _warn_ignored(path, members, record, dry_run=True)
-            _show(name, path, members, {}, dry_run=True, as_json=as_json)
-            return 1 if refused else 0
-        if refused:
-            for m in members:
-                if m.blockers or m.problems:
-                    output.say(f"  {m.label} ({m.path}): {'; '.join(m.blockers + m.problems)}")
-            hint = (
-                f"move what is named out of {path}, then run again: builders remove {name}"
-                if blocked
-                else f"commit or move it, or archive it and remove anyway: builders remove {name} --force"
-            )
-            raise BuildersError(f"builder {name!r} has work that removal would lose; nothing was changed", hint)
-        _warn_ignored(path, members, record, dry_run=False)
-        if record is not None:
-            record.status = state.REMOVING
-            state.save(ws, record)
-        faults.point("remove:state-saved")
-        stamp = archives.stamp()
-        for m in at_risk:
-            if m.needs_archive:
-                archive(ws, name, m, stamp)
-                faults.point(f"remove:archived:{m.label}")
-        if path.is_dir():
-            _run_archive_script(ws, name, path, record)
-        branches = {m.label: m.branch for m in members if m.branch}
-        _remove_members(ws, path, members, force)
-        faults.point("remove:worktrees")
-        gone = _already_removed(ws, record, members)
-        branches.update({m.label: m.branch for m in gone if m.branch})
-        if keep_branches:
-            deleted: list[str] = []
-            kept = {label: f"{branch} (--keep-branches)" for label, branch in branches.items()}
-        else:
-            deleted, kept = _clean_branches(ws, [*members, *gone], record)
-        faults.point("remove:branches")
-        _close_state(ws, name, record, members, kept)
-        _show(name, path, members, {"deleted": deleted, "kept": kept}, dry_run=False, as_json=as_json)
-    if start.resolve().is_relative_to(path):
+        code, path = remove_locked(ws, name, force, keep_branches, dry_run, as_json)
+    if not dry_run and path is not None and start.resolve().is_relative_to(path):
         output.say(f"note: you are inside the builder being removed; after it, cd to the root: cd {ws.root}")
-    return 0
+    return code
 
 
-def _builder_path(ws: Workspace, name: str, record: BuilderState | None) -> Path:
+def remove_locked(
+    ws: Workspace, name: str, force: bool, keep_branches: bool, dry_run: bool, as_json: bool
+) -> tuple[int, Path | None]:
+    """The removal, with the builder's lock held: its exit code and the builder's path (None for a
+    closed builder's branches). Raises a BuildersError, with nothing changed, when it refuses."""
+    record = state.load(ws, name)
     path = state.path_of(ws, name, record)
+    if record is None and not os.path.lexists(path) and not any(w.path == path for w in git.worktrees(ws.root)):
+        _finish_closed(ws, name, keep_branches, dry_run, as_json)
+        return 0, None
+    guard(ws, path, recorded=record is not None)
+    refuse_pending_landing(ws, name)
+    interrupted = record is not None and record.status == state.REMOVING
+    members = _judged(ws, path, interrupted)
+    _refuse_if_at_risk(name, path, members, force, dry_run)
+    if dry_run:
+        _warn_ignored(ws, path, members, record, dry_run=True)
+        _show(name, path, members, {}, dry_run=True, as_json=as_json)
+        refused = any(m.blockers for m in members) or (any(m.problems for m in members) and not force)
+        return (1 if refused else 0), path
+    if path.is_dir() and ws.config.archive:
+        _run_archive_script(ws, name, path, record)
+        looked_before = {m.label: m.changed for m in members}
+        members = _judged(ws, path, interrupted)
+        if {m.label: m.changed for m in members} != looked_before or any(m.blockers for m in members):
+            output.say("the archive script changed what the builder holds:")
+        _refuse_if_at_risk(name, path, members, force, dry_run)
+    _warn_ignored(ws, path, members, record, dry_run=False)
+    stamp = archives.stamp()
+    found = removal_records.pending(ws, name) if interrupted else None
+    for m in members:
+        if m.needs_archive:
+            archive(ws, name, m, stamp, _archived_before(found, m.label))
+            faults.point(f"remove:archived:{m.label}")
+    document = _record(ws, name, record, members, found[1] if found else None)
+    record_file = found[0] if found else None
+    if record_file is not None:
+        removal_records.write(record_file, document)
+    else:
+        record_file = removal_records.begin(ws, name, document)
     if record is not None:
-        return path
-    if os.path.lexists(path) or any(w.path == path for w in git.worktrees(ws.root)):
-        return path
+        record.status = state.REMOVING
+        state.save(ws, record)
+    faults.point("remove:state-saved")
+    branches = {m.label: m.branch for m in members if m.branch}
+    _remove_members(ws, path, members, force)
+    faults.point("remove:worktrees")
+    gone = _already_removed(ws, record, members)
+    branches.update({m.label: m.branch for m in gone if m.branch})
+    if keep_branches:
+        deleted: list[str] = []
+        kept = {label: f"{branch} (--keep-branches)" for label, branch in branches.items()}
+    else:
+        deleted, kept = clean_branches(ws, name, [*members, *gone], record)
+    faults.point("remove:branches")
+    document["kept_branches"] = kept
+    document["complete"] = True
+    removal_records.write(record_file, document)
+    state.delete(ws, name)
+    _show(name, path, members, {"deleted": deleted, "kept": kept}, dry_run=False, as_json=as_json)
+    return 0, path
+
+
+def refuse_pending_landing(ws: Workspace, name: str) -> None:
+    """A landing of this builder that was stopped half-way is completed by `land`, never by removal:
+    its journal names the moves still to make, from this builder's branches."""
+    from workspace_builders import landing  # its journal; only a removal pays for the import
+
+    journal = landing.journal_file(ws, name)
+    if journal.exists():
+        raise BuildersError(
+            f"builder {name!r} has a landing that was stopped half-way ({journal}); nothing was changed",
+            f"complete it first: builders land {name}",
+        )
+
+
+def _judged(ws: Workspace, path: Path, interrupted: bool) -> list[Member]:
+    members = find_members(ws, path) if path.is_dir() else []
+    for _, outcome in parallel.each(members, lambda m: check(m, interrupted)):
+        if isinstance(outcome, BaseException):
+            raise outcome
+    return members
+
+
+def _refuse_if_at_risk(name: str, path: Path, members: list[Member], force: bool, dry_run: bool) -> None:
+    blocked = any(m.blockers for m in members)
+    if dry_run or not (blocked or (any(m.problems for m in members) and not force)):
+        return
+    for m in members:
+        if m.blockers or m.problems:
+            output.say(f"  {m.label} ({m.path}): {'; '.join(m.blockers + m.problems)}")
+    hint = (
+        f"move what is named out of {path}, then run again: builders remove {name}"
+        if blocked
+        else f"commit or move it, or archive it and remove anyway: builders remove {name} --force"
+    )
+    raise BuildersError(f"builder {name!r} has work that removal would lose; nothing was changed", hint)
+
+
+def _builder_path_hint(ws: Workspace, name: str) -> BuildersError:
     match = closest(name, state.builder_names(ws))
     hint = f"did you mean {match!r}? builders remove {match}" if match else None
-    raise bad_input(f"no builder named {name!r}", hint or f"see the builders there are: ls {ws.builders_dir}")
+    return bad_input(f"no builder named {name!r}", hint or f"see the builders there are: ls {ws.builders_dir}")
 
 
 def guard(ws: Workspace, path: Path, recorded: bool) -> None:
@@ -151,137 +168,17 @@ def guard(ws: Workspace, path: Path, recorded: bool) -> None:
         raise refuse(f"it is outside the builders folder {ws.builders_dir} and no state records it")
 
 
-def find_members(ws: Workspace, path: Path) -> list[Member]:
-    """The nested repo worktrees (from what is on disk, not from state), then the builder itself.
-
-    Anything under repos/ that is not a registered worktree is a problem: it is not ours to delete.
-    """
-    listed = git.worktrees(ws.root)
-    builder = next((w for w in listed if w.path == path), None)
-    if builder is None:
-        raise BuildersError(
-            f"{path} is not a registered worktree of {ws.root}",
-            "if it was a builder whose admin entry is gone, run: builders prune (it moves it to the trash)",
-        )
-    stray: list[str] = []
-    candidates = []
-    nested = path / REPOS
-    if nested.is_dir() and not nested.is_symlink():
-        for entry in sorted(nested.iterdir()):
-            if (entry / ".git").is_file() and not entry.is_symlink():
-                candidates.append(entry)
-            else:
-                stray.append(f"{REPOS}/{entry.name}")
-    members = []
-    for entry, outcome in parallel.each(candidates, _nested_member):
-        if isinstance(outcome, Member):
-            members.append(outcome)
-        else:
-            stray.append(f"{REPOS}/{entry.name}")
-    top = Member(
-        ROOT,
-        ws.root,
-        ws.common_dir,
-        path,
-        builder.short_branch,
-        builder.locked,
-        builder.head,
-        _elsewhere(builder, listed),
-    )
-    if stray:
-        top.blockers.append(f"{', '.join(stray)}: not a worktree this toolkit can remove (move it out first)")
-    return [*members, top]
-
-
-def _nested_member(entry: Path) -> Member | None:
-    listed = git.worktrees(entry)  # one call: the repository's main worktree first, then this one
-    registered = next((w for w in listed[1:] if w.path == entry), None)
-    if registered is None:
-        return None
-    main = listed[0].path
-    common_dir = main / ".git"
-    if not common_dir.is_dir():  # a clone with a separate git dir
-        found = git.locate(entry)
-        if found is None:
-            return None
-        common_dir = found.common_dir
-    return Member(
-        entry.name,
-        main,
-        common_dir,
-        entry,
-        registered.short_branch,
-        registered.locked,
-        registered.head,
-        _elsewhere(registered, listed),
-    )
-
-
-def _elsewhere(worktree: git.Worktree, listed: list[git.Worktree]) -> bool:
-    return worktree.branch is not None and any(w.branch == worktree.branch for w in listed if w != worktree)
-
-
-def check(m: Member) -> None:
-    """Fill in what removing this worktree would lose."""
-    if not m.path.is_dir():
-        return
-    changed = git.status_entries(m.path)
-    if changed:
-        shown = ", ".join(entry[3:] for entry in changed[:5]) + (
-            f" and {len(changed) - 5} more" if len(changed) > 5 else ""
-        )
-        m.problems.append(f"{len(changed)} uncommitted or untracked: {shown}")
-        m.needs_archive = True
-    if m.branch is None and not git.reachable_from_a_ref(m.path):
-        m.problems.append("detached HEAD with commits no ref reaches")
-        m.needs_archive = True
-    m.reflog_only = git.reflog_only_commits(m.path)
-    if m.reflog_only:
-        m.problems.append(
-            f"commits only its HEAD reflog reaches (made on a detached HEAD, then left): {len(m.reflog_only)} tip(s)"
-        )
-        m.needs_archive = True
-    if m.locked:
-        m.problems.append(f"locked (see: git -C {m.repo} worktree list --verbose)")
-    ignored = git.ignored_entries(m.path)
-    # The builder's repos/ holds the nested worktrees, each a member with its own ignored entries.
-    m.ignored = [e for e in ignored if m.label != ROOT or not (e.rstrip("/") + "/").startswith(f"{REPOS}/")]
-    hidden = _hidden_repositories(m)
-    if hidden:
-        m.blockers.append(
-            f"{', '.join(hidden)}: a repository or worktree in an ignored folder (removal would delete it unseen:"
-            " move it out first)"
-        )
-
-
-def _hidden_repositories(m: Member) -> list[str]:
-    """Repositories and worktrees inside this worktree's ignored folders: neither status nor archive
-    sees them, and `git worktree remove` would delete them with everything else that is ignored."""
-    found: list[str] = []
-    for entry in m.ignored:
-        relative = entry.rstrip("/")
-        if not entry.endswith("/"):
-            continue  # a file
-        for folder, dirs, files in os.walk(m.path / relative):
-            if ".git" in dirs or ".git" in files:
-                found.append(os.path.relpath(folder, m.path))
-                dirs[:] = []
-            else:
-                dirs[:] = [d for d in dirs if not os.path.islink(os.path.join(folder, d))]
-    return found
-
-
 SHOWN_IGNORED = 8
 
 
-def _warn_ignored(path: Path, members: list[Member], record: BuilderState | None, dry_run: bool) -> None:
+def _warn_ignored(ws: Workspace, path: Path, members: list[Member], record: BuilderState | None, dry_run: bool) -> None:
     """Name each worktree's ignored files and folders: removal deletes them and no archive holds them
-    (a node_modules-sized folder would not fit). What copy-in brought from the root is left out: it
-    can be copied again."""
+    (a node_modules-sized folder would not fit). What copy-in brought from the root and is still as
+    it came is left out: it can be copied again."""
     copied = set(record.copied) if record is not None else set()
     for m in members:
         prefix = "" if m.label == ROOT else f"{REPOS}/{m.label}/"
-        named = [e for e in m.ignored if not _all_copied(path, prefix + e, copied)]
+        named = [e for e in m.ignored if not _all_copied(ws, path, prefix + e, copied)]
         if not named:
             continue
         shown = ", ".join(named[:SHOWN_IGNORED])
@@ -290,30 +187,66 @@ def _warn_ignored(path: Path, members: list[Member], record: BuilderState | None
         output.say(f"warning: {m.label} ({m.path}): {verb} with the builder, not archived: {shown}{more}")
 
 
-def _all_copied(path: Path, entry: str, copied: set[str]) -> bool:
-    """Whether copy-in put every file of this ignored entry (relative to the builder) there."""
+def _all_copied(ws: Workspace, path: Path, entry: str, copied: set[str]) -> bool:
+    """Whether copy-in put every file of this ignored entry (relative to the builder) there, each
+    still as it is at its source."""
     if not entry.endswith("/"):
-        return entry in copied
+        return entry in copied and _as_copied(ws, path, entry)
     if not any(c.startswith(entry) for c in copied):
         return False  # copy-in put nothing there: no need to look inside
     for folder, dirs, files in os.walk(path / entry):
         links = [d for d in dirs if os.path.islink(os.path.join(folder, d))]
         dirs[:] = [d for d in dirs if d not in links]
-        if any(Path(folder, f).relative_to(path).as_posix() not in copied for f in [*files, *links]):
-            return False
+        for f in [*files, *links]:
+            relative = Path(folder, f).relative_to(path).as_posix()
+            if relative not in copied or not _as_copied(ws, path, relative):
+                return False
     return True
 
 
-def archive(ws: Workspace, name: str, m: Member, stamp: str) -> None:
-    """Save the worktree's content under refs/builders/archive/<name>/<stamp> in its repository."""
-    m.archive_ref = archives.save(
-        m.repo, m.common_dir, m.path, name, m.label, stamp, "before removal", keep=m.reflog_only
+def _as_copied(ws: Workspace, path: Path, relative: str) -> bool:
+    """Whether the copied file is still byte for byte its source (the root's, or the clone's)."""
+    parts = relative.split("/")
+    source = ws.clone(parts[1]) / "/".join(parts[2:]) if parts[0] == REPOS and len(parts) > 2 else ws.root / relative
+    here = path / relative
+    try:
+        if here.is_symlink() or source.is_symlink():
+            return here.is_symlink() and source.is_symlink() and os.readlink(here) == os.readlink(source)
+        return here.read_bytes() == source.read_bytes()
+    except OSError:
+        return False
+
+
+def _archived_before(found: tuple[Path, dict[str, object]] | None, label: str) -> str | None:
+    """The archive ref the stopped removal made of this worktree, if any."""
+    refs = found[1].get("archive_refs") if found else None
+    value = refs.get(label) if isinstance(refs, dict) else None
+    return str(value).rpartition(" ")[2] if value else None
+
+
+def archive(ws: Workspace, name: str, m: Member, stamp: str, earlier: str | None = None) -> None:
+    """Save what the judge found in this worktree under refs/builders/archive/<name>/<stamp>.
+
+    `earlier`: the archive a stopped removal made of it; a new one that holds the same is dropped."""
+    ref = archives.save(
+        m.repo,
+        m.common_dir,
+        m.path,
+        name,
+        m.label,
+        stamp,
+        "before removal",
+        store=m.store,
+        drop=m.drop,
+        gitlinks=m.gitlinks,
+        keep=m.reflog_only,
     )
+    if earlier is not None and archives.same_work(m.repo, ref, earlier):
+        git.delete_ref_at(m.repo, ref, git.resolve_commits(m.repo, [ref])[ref] or "")
+        output.say(f"  {m.label}: its work is in {earlier} already (saved by the removal that was stopped)")
+        return
+    m.archive_ref = ref
     output.say(f"  {m.label}: saved to {m.archive_ref}; get it back with: {recovery_command(m)}")
-
-
-def recovery_command(m: Member) -> str:
-    return f"git -C {m.repo} worktree add --detach {m.path} {m.archive_ref}"
 
 
 def _run_archive_script(ws: Workspace, name: str, path: Path, record: BuilderState | None) -> None:
@@ -321,7 +254,11 @@ def _run_archive_script(ws: Workspace, name: str, path: Path, record: BuilderSta
     if not script:
         return
     repos = [r.name for r in record.repos] if record else []
-    code = builder_scripts.run(ws, "archive", script, name, path, repos, record.ports if record else ())
+    try:
+        code = builder_scripts.run(ws, "archive", script, name, path, repos, record.ports if record else ())
+    except BuildersError as exc:
+        output.say(f"warning: the archive script could not run ({exc.message}); removing all the same")
+        return
     if code != 0:
         output.say(f"warning: the archive script failed with exit {code}; removing all the same")
 
@@ -331,7 +268,8 @@ def _remove_members(ws: Workspace, path: Path, members: list[Member], force: boo
 
     def take(m: Member) -> None:
         with repository_lock(m.common_dir):
-            git.remove_worktree(m.repo, m.path, force=force, locked=m.locked)
+            # Submodules make git refuse without --force; the judge has found them safe to go.
+            git.remove_worktree(m.repo, m.path, force=force or m.has_submodules, locked=m.locked)
         output.say(f"  {m.label}: removed {REPOS}/{m.label}")
         faults.point(f"remove:nested:{m.label}")
 
@@ -354,7 +292,7 @@ def _remove_members(ws: Workspace, path: Path, members: list[Member], force: boo
                 Path(folder, d).rmdir()
         leftover.rmdir()
     with repository_lock(ws.common_dir):
-        git.remove_worktree(ws.root, path, force=force, locked=top.locked)
+        git.remove_worktree(ws.root, path, force=force or top.has_submodules, locked=top.locked)
     output.say(f"  root: removed {path}")
 
 
@@ -374,28 +312,20 @@ def _already_removed(ws: Workspace, record: BuilderState | None, members: list[M
     return gone
 
 
-def _clean_branches(
-    ws: Workspace, members: list[Member], record: BuilderState | None
+def clean_branches(
+    ws: Workspace, name: str, members: list[Member], record: BuilderState | None
 ) -> tuple[list[str], dict[str, str]]:
-    """Delete each builder branch that holds nothing its base lacks; report the ones kept."""
+    """Delete each of the builder's own branches whose every commit another ref holds; report the
+    ones kept, and why."""
 
     def clean(m: Member) -> str | None:
         """None when deleted or gone; else why the branch is kept."""
         assert m.branch is not None
-        base_commit, base_ref = _base_of(m, record)
-        ref = f"refs/heads/{m.branch}"
-        # What the builder was looked at with saves two git calls; the compare-and-delete below
-        # keeps a branch that moved since.
-        tip = m.head or git.resolve_commits(m.repo, [ref])[ref]
-        if tip is None:
-            return None
-        elsewhere = m.elsewhere if m.elsewhere is not None else any(w.branch == ref for w in git.worktrees(m.repo))
-        if elsewhere:
-            return f"{m.branch} (checked out elsewhere)"
-        merged = tip == base_commit or (base_ref is not None and git.is_ancestor(m.repo, tip, base_ref))
-        if not merged and not git.on_another_branch(m.repo, tip, ref):
-            return f"{m.branch} (has commits no other branch has: it is kept)"
+        kept, tip = branch_kept_because(ws, name, m, record, _base_of(m, record)[1])
+        if kept is not None or tip is None:
+            return kept
         if not git.delete_branch_at(m.repo, m.branch, tip):
+            ref = f"refs/heads/{m.branch}"
             now = git.resolve_commits(m.repo, [ref])[ref]
             if now is None:
                 return None  # someone else deleted it meanwhile
@@ -425,23 +355,88 @@ def _base_of(m: Member, record: BuilderState | None) -> tuple[str | None, str | 
     return (repo.base_commit, repo.base_ref) if repo else (None, None)
 
 
-def _close_state(
-    ws: Workspace, name: str, record: BuilderState | None, members: list[Member], kept: dict[str, str]
-) -> None:
-    archives = {m.label: f"{m.repo} {m.archive_ref}" for m in members if m.archive_ref}
-    worktrees: dict[str, dict[str, str | None]] = {}
+def _record(
+    ws: Workspace, name: str, record: BuilderState | None, members: list[Member], earlier: dict[str, object] | None
+) -> dict[str, object]:
+    """The removal record, written before anything is deleted (`complete` false until the end)."""
+    refs = earlier.get("archive_refs") if earlier else None
+    archived: dict[str, str] = {str(k): str(v) for k, v in refs.items()} if isinstance(refs, dict) else {}
+    for m in members:
+        if m.archive_ref:
+            label = m.label if m.label not in archived else f"{m.label}@{m.archive_ref.rpartition('/')[2]}"
+            archived[label] = f"{m.repo} {m.archive_ref}"
+    trees = earlier.get("worktrees") if earlier else None
+    worktrees: dict[str, object] = dict(trees) if isinstance(trees, dict) else {}
     for m in members:
         base_commit, base_ref = _base_of(m, record)
         worktrees[m.label] = {
             "repo": str(m.repo),
             "path": str(m.path),
             "branch": m.branch,
-            "head": m.head,
+            "head": m.head or git.head_commit(m.path),
             "base_ref": base_ref,
             "base_commit": base_commit,
         }
-    state.record_removal(ws, name, archives, kept, worktrees)
-    state.delete(ws, name)
+    return {
+        "name": name,
+        "removed_at": str(earlier["removed_at"]) if earlier else state.now(),
+        "archive_refs": archived,
+        "kept_branches": {},
+        "worktrees": worktrees,
+        "copied": list(record.copied) if record else [],
+        "complete": False,
+    }
+
+
+def _finish_closed(ws: Workspace, name: str, keep_branches: bool, dry_run: bool, as_json: bool) -> None:
+    """A builder whose folder and state are gone (deleted by hand, then closed by prune, which
+    recorded it) may still have its branches: delete those the judge allows, keep the others, and
+    record it."""
+    own = ws.branch(name)
+    if not any(r.get("name") == name for r in state.removals(ws)):
+        raise _builder_path_hint(ws, name)  # no record of such a builder: its branch name proves nothing
+    candidates = [(ROOT, ws.root, ws.common_dir)] + [(c.name, c, c / ".git") for c in ws.clones()]
+    members = []
+    for label, repo, common_dir in candidates:
+        ref = f"refs/heads/{own}"
+        tip = git.resolve_commits(repo, [ref])[ref]
+        if tip is not None:
+            members.append(Member(label, repo, common_dir, ws.builder_path(name), own, False, tip))
+    if not members:
+        raise _builder_path_hint(ws, name)
+    if dry_run:
+        verdicts = {m.label: branch_kept_because(ws, name, m, None, None)[0] for m in members}
+        if as_json:
+            output.json_document({"name": name, "dry_run": True, "branches": verdicts})
+        else:
+            output.result(f"plan to finish closed builder {name} (dry run: nothing changed)")
+            for label, why in verdicts.items():
+                output.result(f"  {label}: {why or f'{own} would be deleted'}")
+        return
+    if keep_branches:
+        deleted: list[str] = []
+        kept = {m.label: f"{own} (--keep-branches)" for m in members}
+    else:
+        deleted, kept = clean_branches(ws, name, members, None)
+    document = {
+        "name": name,
+        "removed_at": state.now(),
+        "archive_refs": {},
+        "kept_branches": kept,
+        "worktrees": {
+            m.label: {"repo": str(m.repo), "path": str(m.path), "branch": own, "head": m.head} for m in members
+        },
+        "complete": True,
+    }
+    removal_records.begin(ws, name, document)
+    if as_json:
+        output.json_document({"name": name, "removed": True, "branches": {"deleted": deleted, "kept": kept}})
+        return
+    output.result(f"closed builder {name} finished: its branches were judged")
+    for line in deleted:
+        output.result(f"  deleted branch in {line}")
+    for label, why in kept.items():
+        output.result(f"  kept branch in {label}: {why}")
 
 
 def _show(
@@ -472,3 +467,10 @@ def _show(
     if isinstance(kept, dict):
         for label, why in kept.items():
             output.result(f"  kept branch in {label}: {why}")
+
+
+def delete_trash_entry(entry: Path) -> None:
+    """Delete a trashed builder whose work `prune --empty-trash` has judged and archived."""
+    import shutil
+
+    shutil.rmtree(entry)

@@ -1,0 +1,127 @@
+"""`remove --force` killed while its `git worktree remove` runs: the removal record, written before
+anything was deleted, names every archive; `list --removed` shows it and `restore` completes the
+removal and brings every byte back."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import Builders, builders_dir, commit
+from test_removal_judge import files_of
+from workspace_builders import git
+from workspace_builders.faults import FAULT_ENV
+
+BIN = Path(sys.executable).parent
+
+# Runs the real git, except that the `git worktree remove` of the path in PAUSE_AT first says so
+# (the READY file) and then waits on a fifo no one ever writes: the run is killed right there.
+PAUSING_GIT = """#!/bin/sh
+for last in "$@"; do :; done
+case "$*" in
+  *"worktree remove"*) if [ "$last" = "$PAUSE_AT" ]; then : > "$READY"; cat "$FIFO" > /dev/null; fi ;;
+esac
+exec "$REAL_GIT" "$@"
+"""
+
+
+def test_remove_force_killed_in_git_worktree_remove_is_found_and_restored(
+    root: Path, builders: Builders, tmp_path: Path
+) -> None:
+    assert builders("new", "x", "--repos", "alpha,beta").code == 0
+    builder = builders_dir(root) / "x"
+    alpha = builder / "repos/alpha"
+    (alpha / "README.md").write_bytes(b"edited, not committed\r\n")
+    (alpha / "notes.txt").write_text("untracked in alpha\n")
+    (builder / "root-notes.txt").write_text("untracked in the builder\n")
+    before = {"root": files_of(builder), "alpha": files_of(alpha), "beta": files_of(builder / "repos/beta")}
+
+    wrapper = tmp_path / "pausing-git"
+    wrapper.mkdir()
+    (wrapper / "git").write_text(PAUSING_GIT)
+    (wrapper / "git").chmod(0o755)
+    fifo, ready = tmp_path / "hold", tmp_path / "ready"
+    os.mkfifo(fifo)
+    env = {
+        **os.environ,
+        "PATH": f"{wrapper}{os.pathsep}{BIN}{os.pathsep}{os.environ['PATH']}",
+        "REAL_GIT": str(shutil.which("git")),
+        "PAUSE_AT": str(builder),  # the builder's own worktree: its nested ones are gone by then
+        "FIFO": str(fifo),
+        "READY": str(ready),
+    }
+    run = subprocess.Popen(
+        ["builders", "remove", "x", "--force"],
+        cwd=root,
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(6000):  # bounded: the run reaches the pause or ends
+            if ready.exists() or run.poll() is not None:
+                break
+            time.sleep(0.01)
+        assert ready.exists(), f"the run ended (exit {run.poll()}) before git worktree remove of the builder"
+    finally:
+        os.killpg(run.pid, signal.SIGKILL)
+        run.wait()
+
+    assert builder.is_dir() and not alpha.exists()  # killed half-way: the nested worktrees are gone
+    listed = json.loads(builders("list", "--removed", "--json").out)
+    (record,) = [r for r in listed if r["name"] == "x"]
+    assert record["complete"] is False
+    assert set(record["archive_refs"]) == {"root", "alpha"}
+    for label, repo in (("root", root), ("alpha", root / "repos/alpha")):
+        ref = record["archive_refs"][label].rpartition(" ")[2]
+        assert git.resolve_commits(repo, [ref])[ref] is not None
+
+    restored = builders("restore", "x")
+    assert restored.code == 0, restored.err
+    assert "completing the removal of x that was stopped" in restored.err
+    after = {"root": files_of(builder), "alpha": files_of(alpha), "beta": files_of(builder / "repos/beta")}
+    assert after == before
+    assert builders("verify", "x").code == 0
+
+
+def console(root: Path, *args: str, fault: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    if fault:
+        env[FAULT_ENV] = fault
+    return subprocess.run(["builders", *args], cwd=root, env=env, capture_output=True, text=True, check=False)
+
+
+@pytest.mark.parametrize("point", ["restore:made:root", "restore:made:alpha", "restore:applied:alpha"])
+def test_a_restore_killed_half_way_is_completed_by_running_it_again(root: Path, builders: Builders, point: str) -> None:
+    (root / "workspaces.yaml").write_text('copy: [".env.local"]\nfiles:\n  .builder-name: "{name}"\n')
+    with (root / ".gitignore").open("a") as ignore:
+        ignore.write(".env.local\n.builder-name\n")
+    commit(root, "copy-in and a per-builder file")
+    (root / ".env.local").write_text("SECRET=1\n")
+    assert builders("new", "x", "--repos", "alpha,beta").code == 0
+    builder = builders_dir(root) / "x"
+    assert (builder / ".env.local").read_text() == "SECRET=1\n"
+    alpha = builder / "repos/alpha"
+    (alpha / "README.md").write_bytes(b"edited\r\n")
+    (alpha / "notes.txt").write_text("untracked\n")
+    before = files_of(alpha)
+    assert builders("remove", "x", "--force").code == 0
+
+    killed = console(root, "restore", "x", fault=point)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    done = builders("restore", "x")
+    assert done.code == 0, done.err
+    assert files_of(alpha) == before
+    assert (builder / ".env.local").read_text() == "SECRET=1\n"  # copied in again
+    assert (builder / ".builder-name").read_text() == "x"  # files: written again
+    assert not (root / ".git/builders/restoring/x.json").exists()
+    assert builders("verify", "x").code == 0

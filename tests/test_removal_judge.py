@@ -1,0 +1,415 @@
+"""The removal judge on real repositories: no false refusal after a rebase or an amend, and nothing
+that git hides (user config, skip-worktree, staged ignored files, sparse cones, nested repositories,
+submodules) is ever deleted. Every byte is either still in place or in an archive `restore` brings
+back exactly."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from conftest import Builders, Unchanged, builders_dir, commit
+from workspace_builders import git
+
+
+@pytest.fixture
+def builder(root: Path, builders: Builders) -> Path:
+    done = builders("new", "x", "--repos", "alpha,beta")
+    assert done.code == 0, done.err
+    return builders_dir(root) / "x"
+
+
+def branches(repo: Path) -> list[str]:
+    return git.run(repo, "for-each-ref", "--format=%(refname:short)", "refs/heads").split()
+
+
+def files_of(tree: Path) -> dict[str, bytes]:
+    """Every file under `tree` (ignored ones too, .git left out), with its bytes; a symlink as its target."""
+    found: dict[str, bytes] = {}
+    for folder, dirs, names in os.walk(tree):
+        dirs[:] = [d for d in dirs if d != ".git" and not (Path(folder) == tree and d == "repos")]
+        for name in names:
+            path = Path(folder, name)
+            if name == ".git":
+                continue
+            relative = path.relative_to(tree).as_posix()
+            found[relative] = os.readlink(path).encode() if path.is_symlink() else path.read_bytes()
+    return found
+
+
+def archive_refs(repo: Path, name: str = "x") -> list[str]:
+    return git.run(repo, "for-each-ref", "--format=%(refname)", f"refs/builders/archive/{name}/").split()
+
+
+def round_trip(builders: Builders, tree: Path, ignored: tuple[str, ...] = ()) -> None:
+    """`remove --force` then `restore` gives back every file of `tree` byte for byte (but the
+    ignored ones named, which removal names as deleted and never archives). A file more can only
+    be one its HEAD has (a sparse checkout comes back whole)."""
+    before = {k: v for k, v in files_of(tree).items() if k not in ignored}
+    head = git.run(tree, "rev-parse", "HEAD").strip()
+    removed = builders("remove", "x", "--force")
+    assert removed.code == 0, removed.err
+    assert not tree.exists()
+    restored = builders("restore", "x")
+    assert restored.code == 0, restored.err
+    after = {k: v for k, v in files_of(tree).items() if k not in ignored}
+    assert {k: v for k, v in after.items() if k in before} == before
+    assert git.run(tree, "rev-parse", "HEAD").strip() == head
+    for extra in set(after) - set(before):
+        assert git.run(tree, "cat-file", "blob", f"HEAD:{extra}").encode() == after[extra]
+
+
+# --- no false refusals -------------------------------------------------------------------------
+
+
+def test_an_amended_commit_is_no_work_and_removal_goes_through(root: Path, builder: Path, builders: Builders) -> None:
+    alpha = builder / "repos/alpha"
+    (alpha / "feature.txt").write_text("first\n")
+    commit(alpha, "feature")
+    git.run(alpha, "commit", "--quiet", "--amend", "-m", "feature, better said")
+    result = builders("remove", "x")
+    assert result.code == 0, result.err
+    assert "reflog" not in result.err
+    kept = git.run(root / "repos/alpha", "log", "-1", "--format=%s", "builder/x").strip()
+    assert kept == "feature, better said"  # the branch with the work stays
+
+
+def test_an_amend_that_changed_the_content_is_work_named_by_what_made_it(
+    root: Path, builder: Path, builders: Builders, unchanged: Unchanged
+) -> None:
+    alpha = builder / "repos/alpha"
+    (alpha / "feature.txt").write_text("first version\n")
+    first = commit(alpha, "feature")
+    (alpha / "feature.txt").write_text("second version\n")
+    git.run(alpha, "commit", "--quiet", "--amend", "-a", "-m", "feature")
+    with unchanged():
+        result = builders("remove", "x")
+    assert result.code == 1
+    assert f"1 commit tip(s) only the HEAD reflog reaches, with changes on no branch: {first[:10]}" in result.err
+    assert "commit: feature" in result.err  # what the reflog says made it, not a guess
+    assert builders("remove", "x", "--force").code == 0
+    (ref,) = archive_refs(root / "repos/alpha")
+    assert git.is_ancestor(root / "repos/alpha", first, ref)
+
+
+def test_land_remove_after_a_rebase_removes_the_builder(root: Path, builder: Path, builders: Builders) -> None:
+    alpha = builder / "repos/alpha"
+    (alpha / "feature.txt").write_text("work\n")
+    commit(alpha, "alpha work")
+    (root / "repos/alpha/other.txt").write_text("main moved\n")
+    commit(root / "repos/alpha", "main moves on")
+    assert builders("sync", "x").code == 0  # rebases: the pre-rebase copy stays in the reflog
+    done = builders("land", "x", "--remove")
+    assert done.code == 0, done.err
+    assert not builder.exists()
+    assert git.run(root / "repos/alpha", "show", "main:feature.txt") == "work\n"
+    assert "builder/x" not in branches(root / "repos/alpha")
+
+
+def test_a_commit_left_on_a_detached_head_is_work(
+    root: Path, builder: Path, builders: Builders, unchanged: Unchanged
+) -> None:
+    beta = builder / "repos/beta"
+    git.run(beta, "switch", "--quiet", "--detach")
+    (beta / "lost.txt").write_text("only here\n")
+    lost = commit(beta, "on a detached head")
+    git.run(beta, "switch", "--quiet", "builder/x")
+    with unchanged():
+        result = builders("remove", "x")
+    assert result.code == 1 and f"{lost[:10]} (commit: on a detached head)" in result.err
+    assert builders("remove", "x", "--force").code == 0
+    (ref,) = archive_refs(root / "repos/beta")
+    assert git.is_ancestor(root / "repos/beta", lost, ref)
+
+
+# --- what git hides ----------------------------------------------------------------------------
+
+
+def test_untracked_files_count_under_show_untracked_files_no(
+    root: Path, builder: Path, builders: Builders, unchanged: Unchanged
+) -> None:
+    git.run(root / "repos/alpha", "config", "status.showUntrackedFiles", "no")
+    alpha = builder / "repos/alpha"
+    (alpha / "deep/er").mkdir(parents=True)
+    (alpha / "deep/er/notes.txt").write_text("mine\n")
+    listed = json.loads(builders("list", "--json").out)
+    assert next(b for b in listed if b["name"] == "x")["dirty"] != 0
+    with unchanged():
+        result = builders("remove", "x")
+    assert result.code == 1 and "deep/er/notes.txt" in result.err
+    round_trip(builders, alpha)
+
+
+@pytest.mark.parametrize("flag", ["--skip-worktree", "--assume-unchanged"])
+def test_edits_hidden_by_index_flags_are_work(
+    builder: Path, builders: Builders, unchanged: Unchanged, flag: str
+) -> None:
+    alpha = builder / "repos/alpha"
+    git.run(alpha, "update-index", flag, "README.md")
+    (alpha / "README.md").write_text("edited where status does not look\n")
+    assert git.run(alpha, "status", "--porcelain") == ""
+    with unchanged():
+        result = builders("remove", "x")
+    assert result.code == 1
+    assert "1 edited but hidden from git status (skip-worktree/assume-unchanged): README.md" in result.err
+    round_trip(builders, alpha)
+
+
+def test_a_file_staged_under_an_ignored_path_is_archived(root: Path, builder: Path, builders: Builders) -> None:
+    alpha = builder / "repos/alpha"
+    (alpha / ".gitignore").write_text("build/\n")
+    commit(alpha, "ignore build/")
+    (alpha / "build").mkdir()
+    (alpha / "build/keep.bin").write_bytes(b"\x00\x01 forced\n")
+    git.run(alpha, "add", "-f", "build/keep.bin")
+    result = builders("remove", "x")
+    assert result.code == 1 and "build/keep.bin" in result.err
+    round_trip(builders, alpha)
+
+
+def test_sparse_checkout_edits_and_untracked_outside_the_cone(
+    root: Path, builder: Path, builders: Builders, unchanged: Unchanged
+) -> None:
+    alpha = builder / "repos/alpha"
+    git.run(alpha, "sparse-checkout", "set", "src/pkg00")
+    assert not (alpha / "src/pkg01").exists()
+    (alpha / "src/pkg01").mkdir(parents=True)
+    (alpha / "src/pkg01/module00001.py").write_text("edited outside the cone\n")
+    (alpha / "src/pkg02").mkdir()
+    (alpha / "src/pkg02/new.py").write_text("untracked outside the cone\n")
+    with unchanged():
+        result = builders("remove", "x")
+    assert result.code == 1
+    assert "src/pkg01/module00001.py" in result.err and "src/pkg02/new.py" in result.err
+    round_trip(builders, alpha)
+
+
+def test_crlf_files_come_back_as_they_were_on_disk(root: Path, builder: Path, builders: Builders) -> None:
+    alpha = builder / "repos/alpha"
+    (alpha / ".gitattributes").write_text("* text=auto\n")
+    (alpha / "windows.txt").write_bytes(b"one\r\ntwo\r\n")
+    (alpha / "mixed.txt").write_bytes(b"a\r\nb\nc\r\n")
+    round_trip(builders, alpha)
+
+
+@pytest.mark.parametrize("where", ["scratch", "node_modules/vendored"])
+def test_a_nested_repository_is_refused_even_with_force(
+    root: Path, builder: Path, builders: Builders, unchanged: Unchanged, where: str
+) -> None:
+    alpha = builder / "repos/alpha"
+    (root / "repos/alpha/.git/info").mkdir(exist_ok=True)
+    (root / "repos/alpha/.git/info/exclude").write_text("node_modules/\n")
+    nested = alpha / where
+    nested.mkdir(parents=True)
+    git.run(nested, "init", "--quiet")
+    (nested / "own.txt").write_text("its own work\n")
+    commit(nested, "a commit only it has")
+    for flags in ([], ["--force"]):
+        with unchanged():
+            result = builders("remove", "x", *flags)
+        assert result.code == 1, result.err
+        assert f"{where}: a git repository or worktree inside the worktree" in result.err
+        assert "move what is named out of" in result.err
+
+
+# --- submodules ----------------------------------------------------------------------------------
+
+
+def with_submodule(root: Path, builders: Builders) -> tuple[Path, Path]:
+    """A builder `x` whose alpha has a submodule `sub` (cloned from upstream beta), checked out."""
+    upstream = root.parent / "upstream/beta"
+    clone = root / "repos/alpha"
+    git.run(clone, "-c", "protocol.file.allow=always", "submodule", "add", "--quiet", str(upstream), "sub")
+    git.run(clone, "commit", "--quiet", "-m", "add a submodule")
+    assert builders("new", "x", "--repos", "alpha:main").code == 0
+    alpha = builders_dir(root) / "x/repos/alpha"
+    git.run(alpha, "-c", "protocol.file.allow=always", "submodule", "update", "--init", "--quiet")
+    assert (alpha / "sub/README.md").is_file()
+    return alpha, alpha / "sub"
+
+
+def test_a_clean_submodule_does_not_stop_removal(root: Path, builders: Builders) -> None:
+    alpha, _ = with_submodule(root, builders)
+    result = builders("remove", "x")
+    assert result.code == 0, result.err
+    assert not alpha.exists()
+
+
+@pytest.mark.parametrize("work", ["dirt", "unpushed"])
+def test_a_submodule_with_work_is_refused_even_with_force(
+    root: Path, builders: Builders, unchanged: Unchanged, work: str
+) -> None:
+    _, sub = with_submodule(root, builders)
+    (sub / "sub-work.txt").write_text("in the submodule\n")
+    if work == "unpushed":
+        commit(sub, "a commit on no remote")
+    for flags in ([], ["--force"]):
+        with unchanged():
+            result = builders("remove", "x", *flags)
+        assert result.code == 1, result.err
+        said = "1 uncommitted or untracked: sub-work.txt" if work == "dirt" else "1 commit(s) on no remote-tracking ref"
+        assert f"submodule sub: {said}" in result.err
+
+
+# --- branches ------------------------------------------------------------------------------------
+
+
+def test_a_branch_the_builder_merely_had_checked_out_is_never_deleted(
+    root: Path, builder: Path, builders: Builders
+) -> None:
+    git.run(builder / "repos/alpha", "switch", "--quiet", "--detach")
+    git.run(root / "repos/alpha", "switch", "--quiet", "--detach")
+    git.run(builder / "repos/alpha", "switch", "--quiet", "main")
+    result = builders("remove", "x")
+    assert result.code == 0, result.err
+    assert "main" in branches(root / "repos/alpha")
+    assert "kept branch in alpha: main (not made by this builder: kept)" in result.out
+    assert "builder/x" in branches(root / "repos/alpha")  # not judged: no worktree had it
+
+
+def test_stacked_builders_removed_in_order_lose_nothing(root: Path, builders: Builders) -> None:
+    assert builders("new", "a", "--repos", "alpha").code == 0
+    a_alpha = builders_dir(root) / "a/repos/alpha"
+    (a_alpha / "a.txt").write_text("a's work\n")
+    work = commit(a_alpha, "a's unlanded work")
+    done = builders("new", "b", "--repos", "alpha:builder/a")
+    assert done.code == 0, done.err
+    assert builders("remove", "a").code == 0
+    assert builders("remove", "b").code == 0
+    holders = git.run(root / "repos/alpha", "for-each-ref", "--contains", work, "--format=%(refname)", "refs/heads")
+    assert holders.strip(), "a's commit is on no branch"
+
+
+# --- atomic refusal ------------------------------------------------------------------------------
+
+
+def test_an_archive_script_that_writes_files_refuses_before_anything(
+    root: Path, builder: Path, builders: Builders
+) -> None:
+    (root / "workspaces.local.yaml").write_text("scripts:\n  archive: 'echo log > archive-output.txt'\n")
+    result = builders("remove", "x")
+    assert result.code == 1
+    assert "the archive script changed what the builder holds" in result.err
+    assert "archive-output.txt" in result.err and "nothing was changed" in result.err
+    assert (builder / "repos/alpha").is_dir() and (builder / "repos/beta").is_dir()
+    assert json.loads((root / ".git/builders/state/x.json").read_text())["status"] == "ready"
+    assert builders("remove", "x", "--force").code == 0
+    assert git.run(root, "show", f"{archive_refs(root)[0]}:archive-output.txt") == "log\n"
+
+
+def test_an_edited_copy_in_file_is_warned_about(root: Path, builders: Builders) -> None:
+    (root / "workspaces.yaml").write_text('copy: [".env.local"]\n')
+    commit(root, "copy .env.local")
+    (root / ".git/info").mkdir(exist_ok=True)
+    (root / ".git/info/exclude").write_text(".env.local\n")
+    (root / ".env.local").write_text("SECRET=1\n")
+    assert builders("new", "w").code == 0
+    builder = builders_dir(root) / "w"
+    assert ".env.local" not in builders("remove", "w", "--dry-run").err  # as copied: can be copied again
+    (builder / ".env.local").write_text("SECRET=changed in the builder\n")
+    result = builders("remove", "w", "--dry-run")
+    assert f"warning: root ({builder}): would be deleted with the builder, not archived: .env.local" in result.err
+
+
+def test_two_removals_of_one_name_in_a_second_keep_both_records(root: Path, builders: Builders) -> None:
+    for _ in range(2):
+        assert builders("new", "x", "--repos", "alpha").code == 0
+        assert builders("remove", "x").code == 0
+    records = list((root / ".git/builders/removed").glob("x.*.json"))
+    assert len(records) == 2
+    listed = json.loads(builders("list", "--removed", "--json").out)
+    assert [r["name"] for r in listed] == ["x", "x"] and all(r["complete"] for r in listed)
+
+
+def test_a_stopped_landing_refuses_removal(root: Path, builder: Path, builders: Builders, unchanged: Unchanged) -> None:
+    journal = root / ".git/builders/landing/x.json"
+    journal.parent.mkdir(parents=True, exist_ok=True)
+    journal.write_text('{"name": "x", "moves": []}\n')
+    with unchanged():
+        result = builders("remove", "x")
+    assert result.code == 1 and "a landing that was stopped half-way" in result.err
+    assert "hint: complete it first: builders land x" in result.err
+
+
+# --- a builder folder deleted by hand ------------------------------------------------------------
+
+
+def test_a_closed_builder_is_restored_then_finished_by_remove(
+    root: Path, builder: Path, builders: Builders, unchanged: Unchanged
+) -> None:
+    (builder / "repos/alpha/work.txt").write_text("committed\n")
+    work = commit(builder / "repos/alpha", "work in alpha")
+    import shutil
+
+    shutil.rmtree(builder)
+    assert builders("prune").code == 0
+    restored = builders("restore", "x")
+    assert restored.code == 0, restored.err
+    assert (builder / "repos/alpha/work.txt").read_text() == "committed\n"
+    assert not (builder / "repos/all").exists()
+    shutil.rmtree(builder)
+    assert builders("prune").code == 0
+    with unchanged():
+        unknown = builders("remove", "nobody")
+        planned = builders("remove", "x", "--dry-run")
+    assert unknown.code == 2 and "no builder named 'nobody'" in unknown.err
+    assert planned.code == 0 and "plan to finish closed builder x (dry run: nothing changed)" in planned.out
+    assert "  root: builder/x would be deleted" in planned.out
+    assert "  alpha: builder/x (has commits no other branch has: it is kept)" in planned.out
+    finished = builders("remove", "x")
+    assert finished.code == 0, finished.err
+    assert "builder/x" not in branches(root) and "builder/x" not in branches(root / "repos/beta")
+    assert git.run(root / "repos/alpha", "rev-parse", "builder/x").strip() == work  # its commit: kept
+    assert "kept branch in alpha: builder/x (has commits no other branch has: it is kept)" in finished.out
+
+
+def test_a_branch_of_the_builder_namespace_with_no_record_is_no_builder(
+    root: Path, builders: Builders, unchanged: Unchanged
+) -> None:
+    git.run(root, "branch", "builder/mine")  # made by hand: no builder ever had it
+    with unchanged():
+        result = builders("remove", "mine")
+    assert result.code == 2 and "no builder named 'mine'" in result.err
+
+
+# --- prune -----------------------------------------------------------------------------------------
+
+
+def test_prune_leaves_a_builder_being_made_alone(root: Path, builder: Path, builders: Builders) -> None:
+    state_file = root / ".git/builders/state/x.json"
+    record = json.loads(state_file.read_text())
+    record["status"] = "creating"
+    state_file.write_text(json.dumps(record))
+    git.run(
+        root, "worktree", "lock", str(builder)
+    )  # as creation holds it: listed, but seen as unregistered by a stale look
+    import shutil
+
+    shutil.move(str(root / ".git/worktrees/x"), str(root / "x-admin-aside"))
+    result = builders("prune")
+    shutil.move(str(root / "x-admin-aside"), str(root / ".git/worktrees/x"))
+    assert builder.is_dir(), result.out
+    assert "a builder being made: not an orphan" in result.out
+
+
+def test_empty_trash_keeps_detached_commits_and_records_the_archive(root: Path, builders: Builders) -> None:
+    assert builders("new", "t", "--repos", "alpha").code == 0
+    builder = builders_dir(root) / "t"
+    alpha = builder / "repos/alpha"
+    git.run(alpha, "switch", "--quiet", "--detach")
+    (alpha / "detached.txt").write_text("on a detached head\n")
+    lost = commit(alpha, "detached work")
+    import shutil
+
+    shutil.rmtree(root / ".git/worktrees/t")
+    assert builders("prune").code == 0
+    result = builders("prune", "--empty-trash", "--older-than", "0d")
+    assert result.code == 0, result.err
+    (ref,) = archive_refs(root / "repos/alpha", "t")
+    assert git.is_ancestor(root / "repos/alpha", lost, ref)
+    listed = json.loads(builders("list", "--removed", "--json").out)
+    trashed = [r for r in listed if r["name"] == "t" and r["archive_refs"]]
+    assert trashed and trashed[-1]["archive_refs"]["alpha"].endswith(ref)
