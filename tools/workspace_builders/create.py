@@ -405,7 +405,7 @@ def _adopt(ws: Workspace, name: str, path: Path) -> BuilderState:
             f"put it on a branch first: git -C {path} switch -c {ws.branch(name)}",
         )
     head = entry.head or git.NULL_SHA
-    return BuilderState(name, str(entry.path), entry.short_branch or "", head, head)
+    return BuilderState(name, str(entry.path), entry.short_branch or "", git.base_branch_of(ws.root, head), head)
 
 
 def show(checkouts: Sequence[Checkout], record: BuilderState, dry_run: bool, as_json: bool) -> None:

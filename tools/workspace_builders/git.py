@@ -567,3 +567,140 @@ def clone(url: str, target: Path) -> None:
 
 def fetch(repo: Path) -> None:
     run(repo, "fetch", "--quiet", "--all", "--prune")
+
+
+# --- landing -------------------------------------------------------------------------------------
+# Reads run with GIT_OPTIONAL_LOCKS=0: a read never takes a worktree's index.lock, so a read stopped
+# by a signal cannot leave one behind in someone's worktree.
+
+
+def status_started(worktree: Path) -> Callable[[], list[str]]:
+    """`status_entries`, started now (see: started)."""
+    wait = _begin(("-C", str(worktree), "status", "--porcelain=v1", "-z"), None, _call_env(read_only=True))
+    return lambda: porcelain_entries(_stdout(wait()))
+
+
+def read(repo: Path, *args: str) -> str:
+    """A read-only query (`rev-parse`, `for-each-ref`, `rev-list`, `log`, `diff`...): its stdout."""
+    return run(repo, *args, read_only=True)
+
+
+def git_dir(worktree: Path) -> Path:
+    """The worktree's own git dir (`.git`, a `--separate-git-dir` target, or `.git/worktrees/x`)."""
+    return Path(read(worktree, "rev-parse", "--path-format=absolute", "--git-dir").strip())
+
+
+def index_path(worktree: Path) -> Path:
+    return Path(read(worktree, "rev-parse", "--path-format=absolute", "--git-path", "index").strip())
+
+
+def tip_of(repo: Path, ref: str) -> str | None:
+    return resolve_commits(repo, [ref])[ref]
+
+
+def tree_of(repo: Path, commit: str) -> str:
+    return read(repo, "rev-parse", "--verify", f"{commit}^{{tree}}").strip()
+
+
+def index_matches(worktree: Path, commit: str, index_file: Path | None = None) -> bool:
+    """Whether the index holds exactly `commit`'s tree."""
+    done = probe(worktree, "diff-index", "--cached", "--quiet", commit, "--", read_only=True, index_file=index_file)
+    return done.returncode == 0
+
+
+def changed_between(repo: Path, old: str, new: str) -> list[str]:
+    out = read(repo, "diff-tree", "-r", "-z", "--name-only", "--no-renames", old, new)
+    return [p for p in out.split("\0") if p]
+
+
+def blobs_in(repo: Path, commit: str, paths: Sequence[str]) -> dict[str, str]:
+    """The blob id of each of `paths` in `commit` (a path not there is left out)."""
+    if not paths:
+        return {}
+    out = read(repo, "ls-tree", "-z", "--full-tree", commit, "--", *paths)
+    found: dict[str, str] = {}
+    for entry in filter(None, out.split("\0")):
+        meta, _, path = entry.partition("\t")
+        found[path] = meta.split()[2]
+    return found
+
+
+def hash_files(worktree: Path, paths: Sequence[str]) -> dict[str, str]:
+    """The blob id each file in the worktree would be stored as (its path's filters applied)."""
+    if not paths:
+        return {}
+    out = run(worktree, "hash-object", "--stdin-paths", input="".join(f"{p}\n" for p in paths), read_only=True)
+    return dict(zip(paths, out.split(), strict=True))
+
+
+def move_ref(repo: Path, ref: str, new: str, old: str, message: str) -> Completed:
+    """Compare-and-swap: `ref` from `old` to `new`, only while it is still at `old`."""
+    return probe(repo, "update-ref", "-m", message, ref, new, old)
+
+
+def refresh_index(worktree: Path, index_file: Path) -> None:
+    """Refresh the stat data of `index_file` (a file touched but unchanged is not a change)."""
+    probe(worktree, "update-index", "-q", "--refresh", index_file=index_file)
+
+
+def two_tree_checkout(worktree: Path, old: str, new: str, index_file: Path) -> Completed:
+    """Move the worktree's files and `index_file` from `old` to `new`, as a fast-forward does; git
+    refuses (and changes nothing) where a file is not as the index says."""
+    return probe(worktree, "read-tree", "-m", "-u", old, new, index_file=index_file)
+
+
+def rebase_onto(worktree: Path, base_ref: str) -> Completed:
+    return probe(worktree, "rebase", "--quiet", base_ref)
+
+
+def merge_in(worktree: Path, base_ref: str, message: str) -> Completed:
+    return probe(worktree, "merge", "--quiet", "--no-edit", "-m", message, base_ref)
+
+
+def abort(worktree: Path, operation: str) -> Completed:
+    """`git rebase --abort` or `git merge --abort`: back to where the operation started."""
+    return probe(worktree, operation, "--abort")
+
+
+def conflicted_files(worktree: Path) -> list[str]:
+    out = probe(worktree, "diff", "--name-only", "--diff-filter=U", "-z", read_only=True).stdout
+    return [f for f in out.split("\0") if f]
+
+
+def head_of(worktree: Path) -> str:
+    return read(worktree, "rev-parse", "--verify", "HEAD").strip()
+
+
+def reset_keep(worktree: Path, commit: str) -> Completed:
+    """Move the checked-out branch, index and files to `commit`; git refuses (changing nothing) where
+    a local change would be lost."""
+    return probe(worktree, "reset", "--quiet", "--keep", commit)
+
+
+def squash_commit(worktree: Path, head: str, parent: str, message: str) -> str:
+    """A commit with `head`'s tree on top of `parent` (no hook runs; no ref moves)."""
+    return run(worktree, "commit-tree", f"{head}^{{tree}}", "-p", parent, "-m", message).strip()
+
+
+def push_ref(repo: Path, remote: str, branch: str) -> Completed:
+    """Push refs/heads/<branch> to the same name on `remote`, never forced."""
+    return probe(repo, "push", "--porcelain", "--", remote, f"refs/heads/{branch}:refs/heads/{branch}")
+
+
+def remotes(repo: Path) -> list[str]:
+    return read(repo, "remote").split()
+
+
+def status_entries_all(worktree: Path) -> list[str]:
+    """`status_entries` with every untracked file listed on its own (never a folder as one entry)."""
+    return porcelain_entries(run(worktree, "status", "--porcelain=v1", "-z", "--untracked-files=all", read_only=True))
+
+
+def base_branch_of(root: Path, commit: str) -> str:
+    """The base to record for a worktree made from the root with plain git at `commit`: the branch
+    the root is on when it holds that commit (so the worktree lands on it), else the commit itself."""
+    done = probe(root, "symbolic-ref", "--quiet", "HEAD", read_only=True)
+    branch = done.stdout.strip()
+    if done.returncode == 0 and branch.startswith("refs/heads/") and is_ancestor(root, commit, branch):
+        return branch
+    return commit

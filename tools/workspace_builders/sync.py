@@ -1,5 +1,6 @@
 """`builders sync [NAME]`: every worktree of a builder onto its base branch's current tip, all repos or
-none: on a conflict in one, every repo this run touched is put back where it was."""
+none: on a conflict in one, every repo this run touched is put back where it was (the engine is
+landing_rebase)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ from pathlib import Path
 
 from plumbum import cli
 
-from workspace_builders import landing, output
+from workspace_builders import landing, landing_rebase, output
 from workspace_builders.cli import Command, start_dir
-from workspace_builders.landing import Touched
+from workspace_builders.landing_rebase import Touched
 from workspace_builders.locks import builder_lock
 from workspace_builders.workspace import discover
 
@@ -19,13 +20,16 @@ def sync(start: Path, name: str | None, fetch: bool, merge: bool, dry_run: bool)
     ws = location.workspace
     record = landing.builder_record(location, name, "sync")
     with builder_lock(ws, record.name):
+        if not dry_run:
+            landing_rebase.recover(ws, record)
         trees = landing.trees_of(ws, record)
         if fetch and not dry_run:
             landing.fetch(trees)
-        landing.refuse_dirty(trees, record.name)
+        behind = [t for t in trees if t.behind]
         landing.refuse_no_base([t for t in trees if t.behind or t.base_branch is None])
         landing.refuse_problems([t for t in trees if t.off_branch])
-        behind = [t for t in trees if t.behind]
+        landing.refuse_dirty(behind, record.name, "a rebase or merge would have to move")
+        landing.refuse_rewritten(behind)
         how = "merge" if merge else "rebase onto"
         if dry_run:
             output.result(f"plan to sync builder {record.name} (dry run: nothing changed)")
@@ -34,12 +38,7 @@ def sync(start: Path, name: str | None, fetch: bool, merge: bool, dry_run: bool)
                 output.result(f"  {t.label}: {plan}")
             return 0
         touched: list[Touched] = []
-        try:
-            landing.bring_up(trees, merge, touched)
-        except BaseException:
-            if touched:
-                landing.put_back(touched)
-            raise
+        landing_rebase.bring_up(ws, record, behind, merge, touched)
     if behind:
         output.result(f"builder {record.name}: {len(behind)} worktree(s) brought up to their base")
     else:

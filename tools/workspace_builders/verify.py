@@ -214,12 +214,39 @@ def builder_checks(
         state.SETUP_FAILED: f"fix scripts.setup, then run it again: builders init --builder {name}",
     }.get(record.status, f"builders new {name} (completes it)")
     add(ROOT, "state: status", record.status == state.READY, record.status, completes)
+    checks += landing_checks(ws, record)
     recorded = {r.name for r in record.repos}
     on_disk = set(found)
     agree = recorded == on_disk
     detail = "" if agree else f"state: {sorted(recorded) or '-'}, git: {sorted(on_disk) or '-'}"
     add(ROOT, "state: repos agree with git", agree, detail, f"builders init --builder {name} --repos ...")
     return checks
+
+
+def landing_checks(ws: Workspace, record: BuilderState) -> list[Check]:
+    """A landing or a sync that was stopped half-way, named with the command that completes it."""
+    from workspace_builders import landing_journal, landing_rebase  # only verify of a builder pays
+
+    journal = landing_journal.pending_landing(ws, record.name)
+    stopped_sync = landing_rebase.record_file(ws, record.name)
+    return [
+        Check(
+            record.name,
+            ROOT,
+            "landing: none stopped half-way",
+            journal is None,
+            f"a landing was stopped after its first base moved ({journal})",
+            f"builders land {record.name}  (completes it; bases only move forward)",
+        ),
+        Check(
+            record.name,
+            ROOT,
+            "sync: none stopped mid-rebase",
+            not stopped_sync.exists(),
+            f"a sync or land was stopped while it rebased ({stopped_sync})",
+            f"builders sync {record.name}  (aborts the stopped rebase, then syncs)",
+        ),
+    ]
 
 
 def link_checks(common_dir: Path, entry: git.Worktree, branch: str | None) -> list[tuple[str, bool, str, str]]:
