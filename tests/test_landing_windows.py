@@ -310,16 +310,18 @@ def test_a_commit_made_while_the_gate_runs_stops_the_landing(root: Path, made: P
 
 
 def test_edits_made_while_a_failing_gate_ran_are_never_wiped(root: Path, made: Path, builders: Builders) -> None:
-    edit(root / "repos/alpha/other.txt", "fine\n")
-    commit(root / "repos/alpha", "alpha main moves")  # so that the builder is rebased, then put back
+    for repo in REPOS:  # so that both are rebased, then put back
+        edit(root / "repos" / repo / "other.txt", "fine\n")
+        commit(root / "repos" / repo, f"{repo} main moves")
+    before = {n: tip(made / "repos" / n, "HEAD") for n in REPOS}
     alpha = made / "repos/alpha"
-    (root / "workspaces.local.yaml").write_text(
-        f"scripts:\n  pre_land: 'echo editing >> {alpha}/README.md; exit 3'\n"
-    )
+    (root / "workspaces.local.yaml").write_text(f"scripts:\n  pre_land: 'echo editing >> {alpha}/README.md; exit 3'\n")
     done = builders("land", "s")
     assert done.code == 1
     assert "the pre_land script failed with exit 3; nothing landed" in done.err
-    assert "alpha: not put back (it has uncommitted changes)" in done.err
+    assert "alpha: not put back (it has uncommitted changes)" in done.err  # named, and the others go on
+    assert f"beta: put back at {before['beta'][:10]}" in done.err
+    assert tip(made / "repos/beta", "HEAD") == before["beta"]
     assert (alpha / "README.md").read_text() == "alpha, changed\nediting\n"  # never reset --hard
 
 
@@ -341,3 +343,99 @@ def test_a_journal_of_an_earlier_builder_of_the_same_name_is_never_landed(
     assert {n: tip(root / "repos" / n) for n in REPOS} == before
     status = builders("status", "s")
     assert "a landing of it was stopped half-way" in status.out
+
+
+@pytest.mark.parametrize("command", ["sync", "land"])
+@pytest.mark.parametrize("stop_with", list(STOPS))
+def test_a_run_stopped_mid_rebase_is_taken_up_by_the_next(
+    root: Path, made: Path, tmp_path: Path, builders: Builders, command: str, stop_with: str
+) -> None:
+    pause = Pause(tmp_path)
+    edit(root / "repos/alpha/other.txt", "from main\n")
+    main = commit(root / "repos/alpha", "alpha main moves")
+    pause.smudge_in(root / "repos/alpha", "other.txt")  # the rebase stops while it checks out main
+    proc = start(root, pause.env(""), command, "s")
+    pause.wait_reached(proc)
+    sig, group = STOPS[stop_with]
+    code, err = stop(proc, pause, sig, group)
+    assert code != 3, err
+    alpha = made / "repos/alpha"
+    if stop_with == "KILL-group":  # the rebase was killed with its run: the worktree is mid-rebase
+        assert (root / "repos/alpha/.git/worktrees/alpha/rebase-merge").is_dir()
+    if (root / ".git/builders/rebasing/s.json").exists():
+        checked = run(root, "verify", "s")
+        assert checked.returncode == 1 and "hint: builders sync s" in checked.stderr
+        assert "a sync of it was stopped mid-rebase: builders sync s takes it up" in builders("status", "s").out
+    again = run(root, command, "s")
+    assert again.returncode == 0, again.stderr
+    assert git.run(alpha, "symbolic-ref", "HEAD").strip() == "refs/heads/builder/s"
+    assert not (root / "repos/alpha/.git/worktrees/alpha/rebase-merge").exists()
+    assert not (root / "repos/alpha/.git/worktrees/alpha/index.lock").exists()
+    assert git.run(alpha, "status", "--porcelain") == ""
+    assert git.is_ancestor(alpha, main, "HEAD")
+    assert "alpha work" in git.run(alpha, "log", "--format=%s", "HEAD").splitlines()
+    assert_never_backwards(root / "repos/alpha")
+    assert run(root, "verify", "s").returncode == 0
+
+
+@pytest.mark.parametrize("command", ["sync", "land"])
+def test_a_rewritten_base_is_refused_and_the_hint_works_as_printed(
+    root: Path, made: Path, builders: Builders, command: str
+) -> None:
+    clone = root / "repos/alpha"
+    dropped = tip(clone)
+    git.run(clone, "commit", "--quiet", "--amend", "-m", "alpha: initial commit, rewritten")
+    before = tip(clone)
+    done = builders(command, "s")
+    assert done.code == 1
+    assert f"error: alpha: its base main was rewritten: it no longer holds {dropped[:10]}" in done.err
+    assert tip(clone) == before
+    hint = done.err.split("hint: put only the builder's own commits onto it: ", 1)[1].splitlines()[0]
+    assert subprocess.run(hint, shell=True, capture_output=True, check=False).returncode == 0
+    assert builders("land", "s").code == 0
+    assert not git.is_ancestor(clone, dropped, tip(clone))  # never resurrected
+    assert "alpha work" in git.run(clone, "log", "--format=%s", "main").splitlines()
+
+
+def test_a_clone_with_a_separate_git_dir_lands(root: Path, builders: Builders, tmp_path: Path) -> None:
+    upstream = root.parent / "upstream/alpha"
+    delta = root / "repos/delta"
+    git.run(root / "repos", "clone", "--quiet", f"--separate-git-dir={tmp_path / 'delta.git'}", str(upstream), "delta")
+    assert (delta / ".git").is_file()
+    assert builders("new", "d", "--repos", "delta").code == 0
+    work = builders_dir(root) / "d/repos/delta"
+    edit(work / "d.txt", "d\n")
+    mine = commit(work, "delta work")
+    status = builders("status", "d", "--json")
+    assert status.code == 0, status.err
+    rows = {w["label"]: w for w in json.loads(status.out)["worktrees"]}
+    assert rows["delta"]["ahead"] == 1
+    done = builders("land", "d")
+    assert done.code == 0, done.err
+    assert tip(delta) == mine and (delta / "d.txt").read_text() == "d\n"
+    assert git.run(delta, "status", "--porcelain") == ""
+
+
+def test_a_builder_made_by_the_hook_lands_on_the_branch_its_root_was_on(root: Path, builders: Builders) -> None:
+    assert builders("hooks", "install").code == 0
+    target = builders_dir(root) / "h"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_") or k.startswith("GIT_CONFIG")}
+    env["BUILDER_REPOS"] = "alpha"
+    made = subprocess.run(
+        ["git", "-C", str(root), "worktree", "add", "-b", "builder/h", str(target)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert made.returncode == 0, made.stderr
+    state = json.loads((root / ".git/builders/state/h.json").read_text())
+    assert state["base_ref"] == "refs/heads/main"
+    edit(target / "notes.txt", "root work\n")
+    mine = commit(target, "root work")
+    status = json.loads(builders("status", "h", "--json").out)
+    assert status["worktrees"][0]["ahead"] == 1 and status["worktrees"][0]["base"] == "main"
+    done = builders("land", "h")
+    assert done.code == 0, done.err
+    assert tip(root) == mine and (root / "notes.txt").read_text() == "root work\n"
+    assert git.run(root, "status", "--porcelain", "--untracked-files=no") == ""

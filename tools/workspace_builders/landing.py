@@ -138,6 +138,10 @@ def inspect(tree: Tree) -> None:
             f"committed there would not land; put it on the branch (git -C {q(tree.path)} switch {tree.branch})"
         )
     where = next((w.path for w in listed if tree.base_branch and w.branch == tree.base_ref_name), None)
+    if where is not None and where.resolve() == tree.common_dir.resolve():
+        # A clone made with --separate-git-dir: git names its main worktree by the git dir, which
+        # does not know where its files are. They are in the clone's folder.
+        where = tree.source
     tree.base_checkout = where
     tree.base_checkout_changes = git.status_entries(where) if where is not None else []
     count(tree)
