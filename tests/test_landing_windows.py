@@ -177,8 +177,7 @@ def test_land_stopped_in_a_window_never_goes_back_and_a_rerun_completes(
     on = WINDOWS[window].format(root=root)
     if window == "gate":
         (root / "workspaces.local.yaml").write_text(
-            "scripts:\n  pre_land: 'touch "
-            f"{pause.dir}/reached; while [ ! -e {pause.dir}/go ]; do sleep 0.02; done'\n"
+            f"scripts:\n  pre_land: 'touch {pause.dir}/reached; while [ ! -e {pause.dir}/go ]; do sleep 0.02; done'\n"
         )
     if window == "files-half-written":
         pause.smudge_in(root / "repos/beta", "new.txt")
@@ -256,9 +255,7 @@ def test_a_touched_but_unchanged_file_is_not_dirt(root: Path, made: Path, builde
     assert_checkout_whole(root / "repos/alpha")
 
 
-def test_two_and_three_builders_landing_at_once_all_land_and_no_base_goes_back(
-    root: Path, builders: Builders
-) -> None:
+def test_two_and_three_builders_landing_at_once_all_land_and_no_base_goes_back(root: Path, builders: Builders) -> None:
     names = ("p", "q", "r")
     work: dict[str, list[str]] = {}
     for name in names:
@@ -297,7 +294,7 @@ def test_two_and_three_builders_landing_at_once_all_land_and_no_base_goes_back(
 def test_a_commit_made_while_the_gate_runs_stops_the_landing(root: Path, made: Path, builders: Builders) -> None:
     alpha = made / "repos/alpha"
     (root / "workspaces.local.yaml").write_text(
-        f"scripts:\n  pre_land: \"echo late >> {alpha}/late.txt && git -C {alpha} add late.txt && "
+        f'scripts:\n  pre_land: "echo late >> {alpha}/late.txt && git -C {alpha} add late.txt && '
         f"git -C {alpha} commit -qm 'made while the gate ran'\"\n"
     )
     before = {n: tip(root / "repos" / n) for n in REPOS}
