@@ -436,3 +436,32 @@ def test_a_builder_made_by_the_hook_lands_on_the_branch_its_root_was_on(root: Pa
     assert done.code == 0, done.err
     assert tip(root) == mine and (root / "notes.txt").read_text() == "root work\n"
     assert git.run(root, "status", "--porcelain", "--untracked-files=no") == ""
+
+
+def test_reads_take_no_optional_locks(root: Path, made: Path, tmp_path: Path) -> None:
+    """Every `git status` (and diff, log) that status, sync and land run is told not to take the
+    worktree's index.lock, which a stop would leave behind in the agent's worktree."""
+    log = tmp_path / "calls.log"
+    wrapper_dir = tmp_path / "logging-bin"
+    wrapper_dir.mkdir()
+    real = shutil.which("git")
+    (wrapper_dir / "git").write_text(
+        f'#!/bin/sh\necho "locks=${{GIT_OPTIONAL_LOCKS:-1}} $*" >> "{log}"\nexec "{real}" "$@"\n'
+    )
+    (wrapper_dir / "git").chmod(0o755)
+    env = {**os.environ, "PATH": f"{wrapper_dir}{os.pathsep}{BIN}{os.pathsep}{os.environ['PATH']}"}
+    for command in (["status", "s"], ["sync", "s"], ["land", "s"]):
+        done = subprocess.run(["builders", *command], cwd=root, env=env, capture_output=True, text=True, check=False)
+        assert done.returncode == 0, done.stderr
+    reads = [line for line in log.read_text().splitlines() if f" {made}" in line and " status " in line]
+    assert reads and all(line.startswith("locks=0 ") for line in reads), reads
+
+
+def test_verify_names_a_stopped_landing_whose_builder_is_gone(root: Path, builders: Builders) -> None:
+    journal = root / ".git/builders/landing/gone.json"
+    journal.parent.mkdir(parents=True, exist_ok=True)
+    journal.write_text(json.dumps({"builder": {"name": "gone"}, "moves": []}))
+    done = builders("verify")
+    assert done.code == 1
+    assert "a landing of a builder that is gone was stopped after its first base moved" in done.err
+    assert f"mv {journal} {journal}.done" in done.err

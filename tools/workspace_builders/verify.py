@@ -72,6 +72,7 @@ def verify(start: Path, names: list[str], as_json: bool) -> int:
             checks += outcome
     if not names:
         checks += unregistered_folders(ws, {w.path for w in root_worktrees})
+        checks += orphan_landings(ws, set(records))
     failed = [c for c in checks if not c.ok]
     if as_json:
         output.json_document({"ok": not failed, "checks": [asdict(c) for c in checks]})
@@ -221,6 +222,24 @@ def builder_checks(
     detail = "" if agree else f"state: {sorted(recorded) or '-'}, git: {sorted(on_disk) or '-'}"
     add(ROOT, "state: repos agree with git", agree, detail, f"builders init --builder {name} --repos ...")
     return checks
+
+
+def orphan_landings(ws: Workspace, builders: set[str]) -> list[Check]:
+    """Journals of landings stopped half-way whose builder is gone: their bases are partly moved."""
+    folder = ws.admin_dir / "landing"
+    journals = sorted(folder.glob("*.json")) if folder.is_dir() else []
+    return [
+        Check(
+            journal.stem,
+            ROOT,
+            "landing: none stopped half-way",
+            False,
+            f"a landing of a builder that is gone was stopped after its first base moved ({journal})",
+            f"see which bases it moved (cat {journal}); land the rest by hand, then: mv {journal} {journal}.done",
+        )
+        for journal in journals
+        if journal.stem not in builders
+    ]
 
 
 def landing_checks(ws: Workspace, record: BuilderState) -> list[Check]:
