@@ -585,6 +585,46 @@ def read(repo: Path, *args: str) -> str:
     return run(repo, *args, read_only=True)
 
 
+def common_dir_and_ref(repo: Path, rev: str) -> tuple[Path, str]:
+    """The repository's common dir, and the full name of the ref `rev` names ("" when none)."""
+    lines = read(repo, "rev-parse", "--path-format=absolute", "--git-common-dir", "--symbolic-full-name", rev)
+    found = lines.splitlines()
+    return Path(found[0]), found[1] if len(found) > 1 else ""
+
+
+def ref_records(repo: Path, refs: Sequence[str]) -> list[tuple[str, str, str, str]]:
+    """(ref, commit, upstream short name, git's "ahead 1, behind 2" against it) of each ref there is."""
+    fmt = "%(refname)%00%(objectname)%00%(upstream:short)%00%(upstream:track,nobracket)"
+    out = read(repo, "for-each-ref", f"--format={fmt}", *refs)
+    return [(f[0], f[1], f[2], f[3]) for f in (line.split("\0") for line in out.splitlines())]
+
+
+def behind_ahead(repo: Path, base: str, head: str) -> tuple[int, int]:
+    behind, ahead = read(repo, "rev-list", "--left-right", "--count", f"{base}...{head}").split()
+    return int(behind), int(ahead)
+
+
+def last_commit(worktree: Path) -> tuple[str, str, str]:
+    """HEAD's id, committer date (ISO) and subject."""
+    sha, date, subject = read(worktree, "log", "-1", "--format=%H%x00%cI%x00%s", "HEAD").rstrip("\n").split("\0")
+    return sha, date, subject
+
+
+def merge_base(repo: Path, one: str, other: str) -> str:
+    return read(repo, "merge-base", one, other).strip()
+
+
+def numstat(worktree: Path, since: str) -> list[tuple[str, str]]:
+    """(added, deleted) per file changed since `since`, committed or not ("-" for a binary file)."""
+    rows = []
+    for line in read(worktree, "diff", "--numstat", "-z", since).split("\0"):
+        added, _, rest = line.partition("\t")
+        deleted, _, _ = rest.partition("\t")
+        if rest:
+            rows.append((added, deleted))
+    return rows
+
+
 def git_dir(worktree: Path) -> Path:
     """The worktree's own git dir (`.git`, a `--separate-git-dir` target, or `.git/worktrees/x`)."""
     return Path(read(worktree, "rev-parse", "--path-format=absolute", "--git-dir").strip())

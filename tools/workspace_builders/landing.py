@@ -106,19 +106,13 @@ def inspect(tree: Tree) -> None:
         raise BuildersError(f"{tree.path} is missing", "see what is wrong: builders verify")
     if tree.base_ref.startswith("-"):  # recorded refs are checked at creation; never read one as an option
         raise bad_input(f"{tree.label}: recorded base {tree.base_ref!r} is not a ref", "builders verify")
-    lines = git.read(
-        tree.source, "rev-parse", "--path-format=absolute", "--git-common-dir", "--symbolic-full-name", tree.base_ref
-    ).splitlines()
-    tree.common_dir = Path(lines[0])
-    full = lines[1] if len(lines) > 1 else ""
+    tree.common_dir, full = git.common_dir_and_ref(tree.source, tree.base_ref)
     tree.base_branch, tree.problem = _base_branch(tree, full)
     wait_changes = git.status_started(tree.path)
     wait_worktrees = git.worktrees_started(tree.source)
     refs = [tree.branch_ref] + ([tree.base_ref_name] if tree.base_branch else [])
-    fmt = "%(refname)%00%(objectname)%00%(upstream:short)%00%(upstream:track,nobracket)"
     tree.head = tree.base_tip = None
-    for line in git.read(tree.source, "for-each-ref", f"--format={fmt}", *refs).splitlines():
-        ref, sha, upstream, track = line.split("\0")
+    for ref, sha, upstream, track in git.ref_records(tree.source, refs):
         if ref == tree.branch_ref:
             tree.head = sha
         if ref == (tree.base_ref_name if tree.base_branch else None):
@@ -152,8 +146,7 @@ def count(tree: Tree) -> None:
     if tree.base_tip is None or tree.head is None or tree.base_tip == tree.head:
         tree.ahead = tree.behind = 0
         return
-    behind, ahead = git.read(tree.path, "rev-list", "--left-right", "--count", f"{tree.base_tip}...{tree.head}").split()
-    tree.ahead, tree.behind = int(ahead), int(behind)
+    tree.behind, tree.ahead = git.behind_ahead(tree.path, tree.base_tip, tree.head)
     # The branch still holds the commit it was made from, and the base does not: the base was
     # rewritten (a commit dropped on purpose). A rebase or a landing would bring the dropped commits back.
     tree.base_rewritten = (

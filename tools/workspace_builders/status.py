@@ -84,17 +84,13 @@ def status(start: Path, name: str | None, as_json: bool) -> int:
 
 def _details(tree: Tree) -> Details:
     """The last commit, and the diffstat against the base (commits and uncommitted tracked changes)."""
-    sha, date, subject = git.read(tree.path, "log", "-1", "--format=%H%x00%cI%x00%s", "HEAD").rstrip("\n").split("\0")
+    sha, date, subject = git.last_commit(tree.path)
     stat = dict.fromkeys(STAT_KEYS, 0)
     if tree.base_tip:
-        since = git.read(tree.path, "merge-base", tree.base_tip, "HEAD").strip()
-        for line in git.read(tree.path, "diff", "--numstat", "-z", since).split("\0"):
-            added, _, rest = line.partition("\t")
-            deleted, _, _ = rest.partition("\t")
-            if rest:
-                stat["files"] += 1
-                stat["insertions"] += int(added) if added.isdigit() else 0
-                stat["deletions"] += int(deleted) if deleted.isdigit() else 0
+        for added, deleted in git.numstat(tree.path, git.merge_base(tree.path, tree.base_tip, "HEAD")):
+            stat["files"] += 1
+            stat["insertions"] += int(added) if added.isdigit() else 0
+            stat["deletions"] += int(deleted) if deleted.isdigit() else 0
     return Details({"sha": sha, "date": date, "subject": subject}, stat)
 
 
