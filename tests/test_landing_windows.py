@@ -465,3 +465,30 @@ def test_verify_names_a_stopped_landing_whose_builder_is_gone(root: Path, builde
     assert done.code == 1
     assert "a landing of a builder that is gone was stopped after its first base moved" in done.err
     assert f"mv {journal} {journal}.done" in done.err
+
+
+def test_land_into_a_sparse_checkout_with_user_configs(root: Path, builders: Builders, tmp_path: Path) -> None:
+    """The base checkout is sparse, hides untracked files from status, has hooks elsewhere and a
+    skip-worktree file: the landed files arrive where the checkout shows files, and it stays clean."""
+    alpha = root / "repos/alpha"
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    assert builders("new", "sp", "--repos", "alpha").code == 0
+    git.run(alpha, "config", "status.showUntrackedFiles", "no")
+    git.run(alpha, "config", "core.hooksPath", str(hooks))
+    git.run(alpha, "sparse-checkout", "set", "--cone", "docs")
+    git.run(alpha, "update-index", "--skip-worktree", "README.md")
+    work = builders_dir(root) / "sp/repos/alpha"
+    edit(work / "docs/guide.md", "inside the cone\n")
+    edit(work / "src/pkg00/added.py", "outside the cone\n")
+    mine = commit(work, "sparse work")
+    edit(alpha / "untracked-note.txt", "mine, untracked\n")
+    done = builders("land", "sp")
+    assert done.code == 0, done.err
+    assert tip(alpha) == mine
+    assert (alpha / "docs/guide.md").read_text() == "inside the cone\n"
+    assert not (alpha / "src/pkg00/added.py").exists()  # outside the cone: in the index, not on disk
+    assert (alpha / "untracked-note.txt").read_text() == "mine, untracked\n"
+    assert git.run(alpha, "status", "--porcelain", "--untracked-files=no") == ""
+    assert git.probe(alpha, "diff-index", "--cached", "--quiet", "HEAD").returncode == 0
+    assert_never_backwards(alpha)

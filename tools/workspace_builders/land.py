@@ -44,6 +44,9 @@ def land(
         landing.refuse_rewritten(ready)
         refuse_unmovable(ready)
         if dry_run:
+            pending = landing_journal.pending_landing(ws, record.name)
+            if pending is not None:
+                output.say(f"note: a landing stopped half-way ({pending}) would be completed first")
             _show_plan(record.name, trees, squash, push, remove, as_json)
             return 0
         done = landing_transaction.land_builder(ws, record, ready, message if squash else None)

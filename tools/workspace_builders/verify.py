@@ -8,6 +8,7 @@ are git's own.
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -235,7 +236,8 @@ def orphan_landings(ws: Workspace, builders: set[str]) -> list[Check]:
             "landing: none stopped half-way",
             False,
             f"a landing of a builder that is gone was stopped after its first base moved ({journal})",
-            f"see which bases it moved (cat {journal}); land the rest by hand, then: mv {journal} {journal}.done",
+            f"see which bases it moved (cat {shlex.quote(str(journal))}); land the rest by hand, then: "
+            f"mv {shlex.quote(str(journal))} {shlex.quote(str(journal) + '.done')}",
         )
         for journal in journals
         if journal.stem not in builders
