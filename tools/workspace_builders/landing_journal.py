@@ -336,7 +336,10 @@ def complete(ws: Workspace, record: BuilderState) -> list[Move]:
                 continue
             landed.append(move)
             output.say(f"  {move.label}: {move.base} at {output.short(move.new)}")
-        record_landing(ws, record.name, landed, journal.squashed)
+        if landed:
+            record_landing(ws, record.name, landed, journal.squashed)
+        else:
+            journal.path.unlink()
     return landed
 
 

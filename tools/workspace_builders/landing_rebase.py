@@ -185,19 +185,22 @@ def bring_up(ws: Workspace, record: BuilderState, trees: Sequence[Tree], merge: 
         raise
     failed = [(t.tree, o) for t, o in outcomes if not (isinstance(o, list) and not o)]
     if failed:
+        back = "every repo was put back where it was"
         with interrupts.held_off():
-            put_back(touched)
+            try:
+                put_back(touched)
+            except BuildersError as exc:
+                back = exc.message
             touched.clear()
             record_file(ws, record.name).unlink(missing_ok=True)
         tree, outcome = failed[0]
         if isinstance(outcome, list):
             names = ", ".join(outcome)
             raise BuildersError(
-                f"{tree.label}: {how} onto {tree.base_branch} stops on a conflict in: {names}; every repo was put "
-                "back where it was",
+                f"{tree.label}: {how} onto {tree.base_branch} stops on a conflict in: {names}; {back}",
                 f"resolve it by hand: cd {q(tree.path)} && git {how} {tree.base_branch}",
             )
-        raise BuildersError(f"{tree.label}: {how} failed: {outcome}; every repo was put back where it was")
+        raise BuildersError(f"{tree.label}: {how} failed: {outcome}; {back}")
     record_file(ws, record.name).unlink(missing_ok=True)
     for tree in behind:
         tree.head = git.head_of(tree.path)

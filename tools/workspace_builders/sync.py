@@ -8,7 +8,7 @@ from pathlib import Path
 
 from plumbum import cli
 
-from workspace_builders import landing, landing_rebase, output
+from workspace_builders import landing, landing_journal, landing_rebase, output
 from workspace_builders.cli import Command, start_dir
 from workspace_builders.landing_rebase import Touched
 from workspace_builders.locks import builder_lock
@@ -22,6 +22,8 @@ def sync(start: Path, name: str | None, fetch: bool, merge: bool, dry_run: bool)
     with builder_lock(ws, record.name):
         if not dry_run:
             landing_rebase.recover(ws, record)
+        if landing_journal.pending_landing(ws, record.name) is not None:
+            output.say(f"note: a landing of it was stopped half-way: builders land {record.name} completes it")
         trees = landing.trees_of(ws, record)
         if fetch and not dry_run:
             landing.fetch(trees)
