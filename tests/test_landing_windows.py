@@ -492,3 +492,40 @@ def test_land_into_a_sparse_checkout_with_user_configs(root: Path, builders: Bui
     assert git.run(alpha, "status", "--porcelain", "--untracked-files=no") == ""
     assert git.probe(alpha, "diff-index", "--cached", "--quiet", "HEAD").returncode == 0
     assert_never_backwards(alpha)
+
+
+def test_a_base_someone_moved_after_a_stop_lands_the_rest_rebased(root: Path, made: Path, builders: Builders) -> None:
+    env = {
+        **os.environ,
+        "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
+        "WORKSPACE_BUILDERS_FAULT": "land:moved:alpha",
+    }
+    killed = subprocess.run(["builders", "land", "s"], cwd=root, env=env, capture_output=True, text=True, check=False)
+    assert killed.returncode == -9
+    beta = root / "repos/beta"
+    edit(beta / "teammate.txt", "a teammate's\n")
+    theirs = commit(beta, "teammate on beta")  # beta is now neither where the landing found it nor where it left it
+    done = builders("land", "s")
+    assert done.code == 0, done.err
+    assert "beta: main was moved by someone else meanwhile" in done.err
+    assert git.is_ancestor(beta, theirs, tip(beta))
+    assert "beta work" in git.run(beta, "log", "--format=%s", "main").splitlines()
+    assert (beta / "new.txt").read_text() == "beta new\n"
+    for n in REPOS:
+        assert_never_backwards(root / "repos" / n)
+        assert_checkout_whole(root / "repos" / n)
+
+
+def test_land_remove_that_cannot_remove_exits_4_and_the_landing_stands(
+    root: Path, made: Path, builders: Builders
+) -> None:
+    edit(made / "repos/gamma/scratch.txt", "untracked work the removal must keep\n")
+    done = builders("land", "s", "--remove", "--json")
+    assert done.code == 4
+    document = json.loads(done.out)
+    assert document["ok"] is False and document["removed"] is False
+    assert sorted(m["repo"] for m in document["landed"]) == ["alpha", "beta"]
+    assert "error: builder s landed, but the removal did not complete (exit 4)" in done.err
+    assert (made / "repos/gamma/scratch.txt").exists()
+    for n in REPOS:
+        assert tip(root / "repos" / n) == tip(made / "repos" / n, "HEAD")

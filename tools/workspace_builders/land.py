@@ -61,7 +61,10 @@ def land(
     if remove and (failed or stopped):
         output.say(f"builder {record.name} kept: " + ("a push failed (below)" if failed else "the run was stopped"))
     elif remove:
-        removed = landing.remove_builder(start, record.name, quiet_stdout=as_json) == 0
+        try:
+            removed = landing.remove_builder(start, record.name, quiet_stdout=as_json) == 0
+        except BuildersError as exc:  # the removal refused (work it would lose): the landing stands
+            output.error(exc.message, exc.hint)
         follow_up_failed = follow_up_failed or not removed
     if as_json:
         output.json_document(
