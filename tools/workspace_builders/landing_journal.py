@@ -28,7 +28,13 @@ from pathlib import Path
 from workspace_builders import atomic_file, faults, git, output, state
 from workspace_builders.errors import BuildersError, bad_input
 from workspace_builders.landing import landed_file, landings, q
-from workspace_builders.landing_rebase import clear_our_lock, identity, lingering_lock, operation_in_progress
+from workspace_builders.landing_rebase import (
+    clear_our_lock,
+    identity,
+    lingering_lock,
+    operation_in_progress,
+    rebasing_it,
+)
 from workspace_builders.locks import repository_lock
 from workspace_builders.state import BuilderState
 from workspace_builders.workspace import Workspace
@@ -135,8 +141,19 @@ def check_before_moving(moves: Sequence[Move]) -> None:
                 f"not at {output.short(move.old)} as planned; nothing landed",
                 RUN_AGAIN,
             )
+        refuse_rebasing(move)
         if move.checkout:
             check_checkout(move, Path(move.checkout), ours=False)
+
+
+def refuse_rebasing(move: Move) -> None:
+    where = rebasing_it(Path(move.common_dir), move.ref)
+    if where is not None:
+        raise BuildersError(
+            f"{move.label}: {move.base} is being rebased (git dir {where}); nothing landed",
+            f"finish or abort that rebase first (git -C {q(move.repo)} worktree list shows where), then run the "
+            "command again",
+        )
 
 
 def check_checkout(move: Move, checkout: Path, ours: bool) -> None:
@@ -313,6 +330,7 @@ def complete(ws: Workspace, record: BuilderState) -> list[Move]:
             repo = Path(move.repo)
             tip = git.tip_of(repo, move.ref)
             if tip == move.old:
+                refuse_rebasing(move)
                 if move.checkout and not _clean_at(Path(move.checkout), move.old):
                     finish_checkout(move, Path(move.checkout))  # files first: then the ref, checked
                     done = git.move_ref(repo, move.ref, move.new, move.old, "builders land: fast-forward")

@@ -45,6 +45,18 @@ def operation_in_progress(worktree: Path) -> str | None:
     return None
 
 
+def rebasing_it(common_dir: Path, ref: str) -> Path | None:
+    """The git dir of a worktree in the middle of rebasing branch `ref` (its HEAD is detached
+    meanwhile, so it does not show as checked out), or None. The rebase's end writes that branch
+    again, from where it was when the rebase began: a base moved meanwhile would be moved back."""
+    for gitdir in [common_dir, *sorted((common_dir / "worktrees").glob("*"))]:
+        for state in ("rebase-merge", "rebase-apply"):
+            head_name = gitdir / state / "head-name"
+            if head_name.is_file() and head_name.read_text(encoding="utf-8", errors="replace").strip() == ref:
+                return gitdir
+    return None
+
+
 def lingering_lock(index: Path) -> bool:
     """Whether `<index>.lock` is there and stays there a moment: a live git drops its own soon."""
     lock = index.with_name(index.name + ".lock")
