@@ -125,17 +125,26 @@ def test_sync_merge_makes_a_merge_commit(root: Path, builders: Builders, made: P
     assert len(parents) == 2
 
 
-def test_a_dirty_worktree_of_the_builder_refuses_sync(
+def test_a_dirty_worktree_refuses_sync_only_where_it_would_be_rebased(
     root: Path, builders: Builders, made: Path, unchanged: Unchanged
 ) -> None:
     edit(root / "repos/alpha/other.txt", "fine\n")
     commit(root / "repos/alpha", "alpha main moves")
-    edit(made / "repos/gamma/README.md", "dirty\n")
+    edit(made / "repos/alpha/README.md", "dirty\n")
+    edit(made / "repos/gamma/README.md", "dirty too, but gamma has nothing to rebase\n")
     with unchanged():
         done = builders("sync", "s")
         assert done.code == 1
-        assert "error: builder 's' has uncommitted or untracked work in: gamma; nothing was changed" in done.err
-        assert "hint: commit or stash it first" in done.err
+        assert (
+            "error: builder 's' has uncommitted or untracked work in: alpha, which a rebase or merge would have to "
+            "move; nothing was changed" in done.err
+        )
+        assert f"hint: commit or stash it first (git -C {made / 'repos/alpha'} status)" in done.err
+    git.run(made / "repos/alpha", "checkout", "--", "README.md")
+    done = builders("sync", "s")
+    assert done.code == 0, done.err
+    assert (made / "repos/gamma/README.md").read_text() == "dirty too, but gamma has nothing to rebase\n"
+    assert git.is_ancestor(made / "repos/alpha", tip(root / "repos/alpha"), "HEAD")
 
 
 def test_a_dirty_base_checkout_refuses_landing(
@@ -361,9 +370,33 @@ def test_land_keeps_the_builder_when_a_push_failed(root: Path, builders: Builder
     bare_origin(root, "alpha")
     git.run(root / "repos/beta", "remote", "set-url", "origin", str(root.parent / "no-such-remote"))
     done = builders("land", "s", "--push", "--remove")
-    assert done.code == 1
+    assert done.code == 4  # landed, but a follow-up step failed
     assert "push of main failed" in done.err and "builder s kept: a push failed" in done.err
+    assert "error: builder s landed, but its push did not complete (exit 4)" in done.err
     assert made.is_dir() and json.loads(builders("status", "s", "--json").out)["name"] == "s"
+    assert tip(root / "repos/beta") == tip(made / "repos/beta", "HEAD")  # the landing itself stands
+
+
+def test_land_json_says_landed_but_not_ok_when_a_push_failed(root: Path, builders: Builders, made: Path) -> None:
+    git.run(root / "repos/alpha", "remote", "set-url", "origin", str(root.parent / "no-such-remote"))
+    git.run(root / "repos/beta", "config", "branch.main.remote", "mirror")  # a remote that is not there
+    done = builders("land", "s", "--push", "--json")
+    assert done.code == 4
+    document = json.loads(done.out)
+    assert document["ok"] is False and sorted(m["repo"] for m in document["landed"]) == ["alpha", "beta"]
+    rows = {r["repo"]: r for r in document["pushed"]}
+    assert rows["alpha"]["ok"] is False and "no-such-remote" in rows["alpha"]["error"]
+    assert rows["beta"]["ok"] is None and rows["beta"]["skipped"] == "no remote 'mirror'"
+    assert f"beta: not pushed: {root / 'repos/beta'} has no remote 'mirror'" in done.err
+
+
+def test_land_push_skips_a_repo_without_the_remote_with_a_note(root: Path, builders: Builders, made: Path) -> None:
+    alpha = bare_origin(root, "alpha")
+    git.run(root / "repos/beta", "config", "branch.main.remote", "mirror")  # a remote that is not there
+    done = builders("land", "s", "--push")
+    assert done.code == 0, done.err
+    assert tip(alpha) == tip(root / "repos/alpha")
+    assert "beta: not pushed:" in done.err and "has no remote 'mirror'" in done.err
 
 
 def test_land_then_remove_deletes_the_landed_branches(root: Path, builders: Builders, made: Path) -> None:

@@ -11,6 +11,7 @@ from contextlib import contextmanager
 
 OPERATION_FAILED = 1
 BAD_INPUT = 2
+DONE_BUT_FOLLOW_UP_FAILED = 4  # land landed, but its --push or --remove did not complete
 COMMAND_NOT_FOUND = 127  # the shell's code: the command to run is not there
 
 

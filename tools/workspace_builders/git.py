@@ -858,3 +858,173 @@ def prune_worktrees(repo: Path, dry_run: bool) -> Completed:
 def repair_worktree(worktree: Path) -> Completed:
     """Point a moved worktree's admin entry at where it is now, whatever the exit code."""
     return attempt(worktree, "worktree", "repair")
+
+
+# --- landing -------------------------------------------------------------------------------------
+# Reads run with GIT_OPTIONAL_LOCKS=0: a read never takes a worktree's index.lock, so a read stopped
+# by a signal cannot leave one behind in someone's worktree.
+
+
+def status_started(worktree: Path) -> Callable[[], list[str]]:
+    """`status_entries`, started now (see: started)."""
+    wait = _begin(("-C", str(worktree), "status", "--porcelain=v1", "-z"), None, _call_env(read_only=True))
+    return lambda: porcelain_entries(_stdout(wait()))
+
+
+def read(repo: Path, *args: str) -> str:
+    """A read-only query (`rev-parse`, `for-each-ref`, `rev-list`, `log`, `diff`...): its stdout."""
+    return run(repo, *args, read_only=True)
+
+
+def common_dir_and_ref(repo: Path, rev: str) -> tuple[Path, str]:
+    """The repository's common dir, and the full name of the ref `rev` names ("" when none)."""
+    lines = read(repo, "rev-parse", "--path-format=absolute", "--git-common-dir", "--symbolic-full-name", rev)
+    found = lines.splitlines()
+    return Path(found[0]), found[1] if len(found) > 1 else ""
+
+
+def ref_records(repo: Path, refs: Sequence[str]) -> list[tuple[str, str, str, str]]:
+    """(ref, commit, upstream short name, git's "ahead 1, behind 2" against it) of each ref there is."""
+    fmt = "%(refname)%00%(objectname)%00%(upstream:short)%00%(upstream:track,nobracket)"
+    out = read(repo, "for-each-ref", f"--format={fmt}", *refs)
+    return [(f[0], f[1], f[2], f[3]) for f in (line.split("\0") for line in out.splitlines())]
+
+
+def behind_ahead(repo: Path, base: str, head: str) -> tuple[int, int]:
+    behind, ahead = read(repo, "rev-list", "--left-right", "--count", f"{base}...{head}").split()
+    return int(behind), int(ahead)
+
+
+def last_commit(worktree: Path) -> tuple[str, str, str]:
+    """HEAD's id, committer date (ISO) and subject."""
+    sha, date, subject = read(worktree, "log", "-1", "--format=%H%x00%cI%x00%s", "HEAD").rstrip("\n").split("\0")
+    return sha, date, subject
+
+
+def common_ancestor(repo: Path, one: str, other: str) -> str:
+    """The merge base of two commits that have one (GitFailed otherwise)."""
+    return read(repo, "merge-base", one, other).strip()
+
+
+def numstat(worktree: Path, since: str) -> list[tuple[str, str]]:
+    """(added, deleted) per file changed since `since`, committed or not ("-" for a binary file)."""
+    rows = []
+    for line in read(worktree, "diff", "--numstat", "-z", since).split("\0"):
+        added, _, rest = line.partition("\t")
+        deleted, _, _ = rest.partition("\t")
+        if rest:
+            rows.append((added, deleted))
+    return rows
+
+
+def git_dir(worktree: Path) -> Path:
+    """The worktree's own git dir (`.git`, a `--separate-git-dir` target, or `.git/worktrees/x`)."""
+    return Path(read(worktree, "rev-parse", "--path-format=absolute", "--git-dir").strip())
+
+
+def tip_of(repo: Path, ref: str) -> str | None:
+    return resolve_commits(repo, [ref])[ref]
+
+
+def index_matches(worktree: Path, commit: str, index_file: Path | None = None) -> bool:
+    """Whether the index holds exactly `commit`'s tree."""
+    done = attempt(worktree, "diff-index", "--cached", "--quiet", commit, "--", read_only=True, index_file=index_file)
+    return done.returncode == 0
+
+
+def changed_between(repo: Path, old: str, new: str) -> list[str]:
+    out = read(repo, "diff-tree", "-r", "-z", "--name-only", "--no-renames", old, new)
+    return [p for p in out.split("\0") if p]
+
+
+def blobs_in(repo: Path, commit: str, paths: Sequence[str]) -> dict[str, str]:
+    """The blob id of each of `paths` in `commit` (a path not there is left out)."""
+    if not paths:
+        return {}
+    out = read(repo, "ls-tree", "-z", "--full-tree", commit, "--", *paths)
+    found: dict[str, str] = {}
+    for entry in filter(None, out.split("\0")):
+        meta, _, path = entry.partition("\t")
+        found[path] = meta.split()[2]
+    return found
+
+
+def hash_files(worktree: Path, paths: Sequence[str]) -> dict[str, str]:
+    """The blob id each file in the worktree would be stored as (its path's filters applied)."""
+    if not paths:
+        return {}
+    out = run(worktree, "hash-object", "--stdin-paths", input="".join(f"{p}\n" for p in paths), read_only=True)
+    return dict(zip(paths, out.split(), strict=True))
+
+
+def move_ref(repo: Path, ref: str, new: str, old: str, message: str) -> Completed:
+    """Compare-and-swap: `ref` from `old` to `new`, only while it is still at `old`."""
+    return attempt(repo, "update-ref", "-m", message, ref, new, old)
+
+
+def refresh_index(worktree: Path, index_file: Path) -> None:
+    """Refresh the stat data of `index_file` (a file touched but unchanged is not a change)."""
+    attempt(worktree, "update-index", "-q", "--refresh", index_file=index_file)
+
+
+def two_tree_checkout(worktree: Path, old: str, new: str, index_file: Path) -> Completed:
+    """Move the worktree's files and `index_file` from `old` to `new`, as a fast-forward does; git
+    refuses (and changes nothing) where a file is not as the index says."""
+    return attempt(worktree, "read-tree", "-m", "-u", old, new, index_file=index_file)
+
+
+def rebase_onto(worktree: Path, base_ref: str) -> Completed:
+    return attempt(worktree, "rebase", "--quiet", base_ref)
+
+
+def merge_in(worktree: Path, base_ref: str, message: str) -> Completed:
+    return attempt(worktree, "merge", "--quiet", "--no-edit", "-m", message, base_ref)
+
+
+def abort(worktree: Path, operation: str) -> Completed:
+    """`git rebase --abort` or `git merge --abort`: back to where the operation started."""
+    return attempt(worktree, operation, "--abort")
+
+
+def conflicted_files(worktree: Path) -> list[str]:
+    out = attempt(worktree, "diff", "--name-only", "--diff-filter=U", "-z", read_only=True).stdout
+    return [f for f in out.split("\0") if f]
+
+
+def head_of(worktree: Path) -> str:
+    return read(worktree, "rev-parse", "--verify", "HEAD").strip()
+
+
+def reset_keep(worktree: Path, commit: str) -> Completed:
+    """Move the checked-out branch, index and files to `commit`; git refuses (changing nothing) where
+    a local change would be lost."""
+    return attempt(worktree, "reset", "--quiet", "--keep", commit)
+
+
+def squash_commit(worktree: Path, head: str, parent: str, message: str) -> str:
+    """A commit with `head`'s tree on top of `parent` (no hook runs; no ref moves)."""
+    return run(worktree, "commit-tree", f"{head}^{{tree}}", "-p", parent, "-m", message).strip()
+
+
+def push_ref(repo: Path, remote: str, branch: str) -> Completed:
+    """Push refs/heads/<branch> to the same name on `remote`, never forced."""
+    return attempt(repo, "push", "--porcelain", "--", remote, f"refs/heads/{branch}:refs/heads/{branch}")
+
+
+def remotes(repo: Path) -> list[str]:
+    return read(repo, "remote").split()
+
+
+def status_entries_all(worktree: Path) -> list[str]:
+    """`status_entries` with every untracked file listed on its own (never a folder as one entry)."""
+    return porcelain_entries(run(worktree, "status", "--porcelain=v1", "-z", "--untracked-files=all", read_only=True))
+
+
+def base_branch_of(root: Path, commit: str) -> str:
+    """The base to record for a worktree made from the root with plain git at `commit`: the branch
+    the root is on when it holds that commit (so the worktree lands on it), else the commit itself."""
+    done = attempt(root, "symbolic-ref", "--quiet", "HEAD", read_only=True)
+    branch = done.stdout.strip()
+    if done.returncode == 0 and branch.startswith("refs/heads/") and is_ancestor(root, commit, branch):
+        return branch
+    return commit

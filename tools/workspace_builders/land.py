@@ -1,9 +1,6 @@
 """`builders land [NAME]`: every worktree of a builder with commits beyond its base, rebased onto the
-base's tip, past the `scripts.pre_land` gate, then every base fast-forwarded to it: all or none.
-
-The moves are journalled before the first one (`<root>/.git/builders/landing/<name>.json`) and each
-is a compare-and-swap under its repository's lock, so a run killed half-way leaves each base at its
-old or its new commit, and the next run completes what the journal names.
+base's tip, past the `scripts.pre_land` gate, then every base fast-forwarded to it: all or none, and
+no base ever moves backwards (the transaction is in landing_transaction and landing_journal).
 """
 
 from __future__ import annotations
@@ -12,13 +9,13 @@ from pathlib import Path
 
 from plumbum import cli
 
-from workspace_builders import builder_scripts, faults, interrupts, landing, output, parallel
+from workspace_builders import landing, landing_journal, landing_rebase, landing_transaction, output
 from workspace_builders.cli import WithDryRunAndJson, start_dir
-from workspace_builders.errors import BuildersError, bad_input
-from workspace_builders.landing import Move, Touched, Tree
+from workspace_builders.errors import DONE_BUT_FOLLOW_UP_FAILED, BuildersError, bad_input
+from workspace_builders.landing import Tree, q
+from workspace_builders.landing_journal import Move
 from workspace_builders.locks import builder_lock
-from workspace_builders.state import BuilderState
-from workspace_builders.workspace import Workspace, discover
+from workspace_builders.workspace import discover
 
 
 def land(
@@ -32,29 +29,43 @@ def land(
     location = discover(start)
     ws = location.workspace
     record = landing.builder_record(location, name, "land")
+    stopped = False
     with builder_lock(ws, record.name):
-        resumed = [] if dry_run else (landing.complete_journal(ws, record.name) or [])
+        resumed: list[Move] = []
+        if not dry_run:
+            landing_rebase.recover(ws, record)
+            resumed = landing_journal.complete(ws, record)
         trees = landing.trees_of(ws, record)
-        landing.refuse_dirty(trees, record.name)
         # A worktree whose work cannot land (no base branch, not on its branch) stops the whole landing:
         # landing the others and saying nothing of it would report a session landed that is not.
         landing.refuse_problems([t for t in trees if t.ahead > 0 or t.head != t.base_commit or t.off_branch])
         ready = [t for t in trees if t.ahead > 0]
-        landing.refuse_unmovable(ready)
+        landing.refuse_dirty(ready, record.name, "would not land")
+        landing.refuse_rewritten(ready)
+        refuse_unmovable(ready)
         if dry_run:
+            pending = landing_journal.pending_landing(ws, record.name)
+            if pending is not None:
+                output.say(f"note: a landing stopped half-way ({pending}) would be completed first")
             _show_plan(record.name, trees, squash, push, remove, as_json)
             return 0
-        moves = _land(ws, record, ready, message if squash else None)
+        done = landing_transaction.land_builder(ws, record, ready, message if squash else None)
+        moves, stopped = done.moves, done.stopped
     landed = [*resumed, *moves]
-    pushed = _push(landed) if push and landed else []
-    failed = [p for p in pushed if not p["ok"]]
+    pushed = _push(landed) if push and landed and not stopped else []
+    failed = [p for p in pushed if p["ok"] is False]
     if not as_json:  # what landed comes first; the JSON document, once the removal is known
         _say_landed(record.name, landed)
     removed = False
-    if remove and failed:
-        output.say(f"builder {record.name} kept: a push failed (below); remove it once that is settled")
+    follow_up_failed = bool(failed) or (stopped and (push or remove))
+    if remove and (failed or stopped):
+        output.say(f"builder {record.name} kept: " + ("a push failed (below)" if failed else "the run was stopped"))
     elif remove:
-        removed = landing.remove_builder(start, record.name, quiet_stdout=as_json) == 0
+        try:
+            removed = landing.remove_builder(start, record.name, quiet_stdout=as_json) == 0
+        except BuildersError as exc:  # the removal refused (work it would lose): the landing stands
+            output.error(exc.message, exc.hint)
+        follow_up_failed = follow_up_failed or not removed
     if as_json:
         output.json_document(
             {
@@ -63,11 +74,35 @@ def land(
                 "landed": [m.as_json() for m in landed],
                 "pushed": pushed,
                 "removed": removed,
+                "ok": not follow_up_failed,
             }
         )
     for p in failed:
         output.error(f"{p['repo']}: push of {p['branch']} failed: {p['error']}", f"push it by hand: {p['command']}")
-    return 1 if failed else 0
+    if follow_up_failed:
+        what = "its push" if failed else "the removal" if remove and not stopped else "what was to follow it"
+        output.error(
+            f"builder {record.name} landed, but {what} did not complete (exit {DONE_BUT_FOLLOW_UP_FAILED})",
+            f"see above; the landing itself stands: builders status {record.name}",
+        )
+        return DONE_BUT_FOLLOW_UP_FAILED
+    return 0
+
+
+def refuse_unmovable(trees: list[Tree]) -> None:
+    """Every base that would move must be a branch and not checked out anywhere with uncommitted
+    changes (looked at again under the locks before anything moves). One that cannot stops them all."""
+    for t in trees:
+        if t.base_branch is None or t.base_tip is None:
+            landing.refuse_problems([t])
+        tracked = [e for e in t.base_checkout_changes if not e.startswith("??")]
+        if tracked:
+            shown = ", ".join(e[3:] for e in tracked[:5])
+            raise BuildersError(
+                f"{t.label}: its base {t.base_branch} is checked out in {t.base_checkout} with uncommitted "
+                f"changes ({shown}); nothing landed",
+                f"commit or stash them (git -C {q(t.base_checkout or '')} status), then run the command again",
+            )
 
 
 def _say_landed(name: str, landed: list[Move]) -> None:
@@ -79,57 +114,23 @@ def _say_landed(name: str, landed: list[Move]) -> None:
         output.result(f"  {m.label}: {m.base} {output.short(m.old)} -> {output.short(m.new)}")
 
 
-def _land(ws: Workspace, record: BuilderState, ready: list[Tree], message: str | None) -> list[Move]:
-    name, path, repos = record.name, record.path, [r.name for r in record.repos]
-    if not ready:
-        return []
-    touched: list[Touched] = []
-    try:
-        landing.bring_up(ready, merge=False, touched=touched)
-        if message is not None:
-            landing.squash(ready, message, touched)
-        gate = ws.config.pre_land
-        if gate:
-            code = builder_scripts.run(ws, "pre_land", gate, name, Path(path), repos, record.ports)
-            if code != 0:
-                raise BuildersError(
-                    f"the pre_land script failed with exit {code}; nothing landed (every repo was put back)",
-                    f"fix what it found in {path}, then run again: builders land {name}",
-                )
-            # The gate may take minutes: look at the bases again as they stand after it. Without a
-            # gate there is no need: each move is a compare-and-swap on the tip looked at above.
-            for tree, outcome in parallel.each(ready, landing.inspect):
-                if isinstance(outcome, BaseException):
-                    raise BuildersError(f"{tree.label}: could not look at {tree.path} again: {outcome}")
-        landing.refuse_unmovable(ready)
-        moves = landing.plan_moves(ready)
-        landing.write_journal(ws, name, moves, squashed=message is not None)
-        faults.point("land:journalled")
-        landing.apply_moves(moves)
-    except BaseException:
-        with interrupts.held_off():
-            landing.journal_file(ws, name).unlink(missing_ok=True)
-            if touched:
-                landing.put_back(touched)
-        raise
-    with interrupts.held_off():
-        landing.record_landing(ws, name, moves, squashed=message is not None)
-    return moves
-
-
 def _push(moves: list[Move]) -> list[dict[str, object]]:
     pushed: list[dict[str, object]] = []
     for m in moves:
         repo = Path(m.repo)
         remote = landing.remote_of(repo, m.base)
-        command = f"git -C {repo} push {remote} {m.base}"
+        row: dict[str, object] = {"repo": m.label, "remote": remote, "branch": m.base, "ok": True, "error": None}
+        if not landing.has_remote(repo, remote):
+            output.say(f"  {m.label}: not pushed: {repo} has no remote {remote!r}")
+            pushed.append({**row, "ok": None, "skipped": f"no remote {remote!r}"})
+            continue
         try:
             landing.push_branch(repo, remote, m.base)
             output.say(f"  {m.label}: pushed {m.base} to {remote}")
-            pushed.append({"repo": m.label, "remote": remote, "branch": m.base, "ok": True, "error": None})
+            pushed.append(row)
         except BuildersError as exc:
-            failure = {"repo": m.label, "remote": remote, "branch": m.base, "ok": False, "error": exc.message}
-            pushed.append({**failure, "command": command})
+            command = f"git -C {q(repo)} push {remote} {m.base}"
+            pushed.append({**row, "ok": False, "error": exc.message, "command": command})
     return pushed
 
 

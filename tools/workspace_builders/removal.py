@@ -103,10 +103,10 @@ def remove_locked(
 def refuse_pending_landing(ws: Workspace, name: str) -> None:
     """A landing of this builder that was stopped half-way is completed by `land`, never by removal:
     its journal names the moves still to make, from this builder's branches."""
-    from workspace_builders import landing  # its journal; only a removal pays for the import
+    from workspace_builders import landing_journal  # only a removal pays for the import
 
-    journal = landing.journal_file(ws, name)
-    if journal.exists():
+    journal = landing_journal.pending_landing(ws, name)
+    if journal is not None:
         raise BuildersError(
             f"builder {name!r} has a landing that was stopped half-way ({journal}); nothing was changed",
             f"complete it first: builders land {name}",

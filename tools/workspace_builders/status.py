@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from workspace_builders import git, landing, output, parallel
+from workspace_builders import git, landing, landing_journal, landing_rebase, output, parallel
 from workspace_builders.cli import WithJson, start_dir
 from workspace_builders.landing import Tree
 from workspace_builders.workspace import discover
@@ -40,7 +40,8 @@ def status(start: Path, name: str | None, as_json: bool) -> int:
                 "branch": record.branch,
                 "status": record.status,
                 "ports": record.ports,
-                "landing_stopped": landing.journal_file(ws, record.name).exists(),
+                "landing_stopped": landing_journal.pending_landing(ws, record.name) is not None,
+                "sync_stopped": landing_rebase.record_file(ws, record.name).exists(),
                 "worktrees": [_row(t, d) for t, d in zip(trees, details, strict=True)],
                 "diffstat": stat,
                 "landed": landed,
@@ -62,8 +63,10 @@ def status(start: Path, name: str | None, as_json: bool) -> int:
     ]
     ports = f", ports {record.ports[0]}-{record.ports[-1]}" if record.ports else ""
     output.result(f"builder {record.name} ({record.path}), {record.status}{ports}")
-    if landing.journal_file(ws, record.name).exists():
+    if landing_journal.pending_landing(ws, record.name) is not None:
         output.result(f"a landing of it was stopped half-way: builders land {record.name} completes it")
+    if landing_rebase.record_file(ws, record.name).exists():
+        output.result(f"a sync of it was stopped mid-rebase: builders sync {record.name} takes it up")
     headers = ["worktree", "branch", "base", "ahead/behind", "changed", "untracked", "last commit"]
     output.result(output.table(table, headers))
     output.result(
@@ -81,17 +84,13 @@ def status(start: Path, name: str | None, as_json: bool) -> int:
 
 def _details(tree: Tree) -> Details:
     """The last commit, and the diffstat against the base (commits and uncommitted tracked changes)."""
-    sha, date, subject = git.run(tree.path, "log", "-1", "--format=%H%x00%cI%x00%s", "HEAD").rstrip("\n").split("\0")
+    sha, date, subject = git.last_commit(tree.path)
     stat = dict.fromkeys(STAT_KEYS, 0)
     if tree.base_tip:
-        since = git.run(tree.path, "merge-base", tree.base_tip, "HEAD").strip()
-        for line in git.run(tree.path, "diff", "--numstat", "-z", since).split("\0"):
-            added, _, rest = line.partition("\t")
-            deleted, _, _ = rest.partition("\t")
-            if rest:
-                stat["files"] += 1
-                stat["insertions"] += int(added) if added.isdigit() else 0
-                stat["deletions"] += int(deleted) if deleted.isdigit() else 0
+        for added, deleted in git.numstat(tree.path, git.common_ancestor(tree.path, tree.base_tip, "HEAD")):
+            stat["files"] += 1
+            stat["insertions"] += int(added) if added.isdigit() else 0
+            stat["deletions"] += int(deleted) if deleted.isdigit() else 0
     return Details({"sha": sha, "date": date, "subject": subject}, stat)
 
 

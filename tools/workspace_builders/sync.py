@@ -1,5 +1,6 @@
 """`builders sync [NAME]`: every worktree of a builder onto its base branch's current tip, all repos or
-none: on a conflict in one, every repo this run touched is put back where it was."""
+none: on a conflict in one, every repo this run touched is put back where it was (the engine is
+landing_rebase)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from typing import Any
 
 from plumbum import cli
 
-from workspace_builders import landing, output
+from workspace_builders import landing, landing_journal, landing_rebase, output
 from workspace_builders.cli import WithDryRunAndJson, start_dir
-from workspace_builders.landing import Touched, Tree
+from workspace_builders.landing import Tree
+from workspace_builders.landing_rebase import Touched
 from workspace_builders.locks import builder_lock
 from workspace_builders.workspace import discover
 
@@ -20,14 +22,20 @@ def sync(start: Path, name: str | None, fetch: bool, merge: bool, dry_run: bool,
     ws = location.workspace
     record = landing.builder_record(location, name, "sync")
     with builder_lock(ws, record.name):
+        if not dry_run:
+            landing_rebase.recover(ws, record)
+        if landing_journal.pending_landing(ws, record.name) is not None:
+            output.say(f"note: a landing of it was stopped half-way: builders land {record.name} completes it")
         trees = landing.trees_of(ws, record)
         if fetch and not dry_run:
             landing.fetch(trees)
-        landing.refuse_dirty(trees, record.name)
+        behind = [t for t in trees if t.behind]
         landing.refuse_no_base([t for t in trees if t.behind or t.base_branch is None])
         landing.refuse_problems([t for t in trees if t.off_branch])
         behind = [t for t in trees if t.behind]
         planned = _rows(trees)  # as they stand before anything moves
+        landing.refuse_dirty(behind, record.name, "a rebase or merge would have to move")
+        landing.refuse_rewritten(behind)
         how = "merge" if merge else "rebase onto"
         if dry_run and as_json:
             output.json_document({"name": record.name, "dry_run": True, "merge": merge, "worktrees": planned})
@@ -39,12 +47,7 @@ def sync(start: Path, name: str | None, fetch: bool, merge: bool, dry_run: bool,
                 output.result(f"  {t.label}: {plan}")
             return 0
         touched: list[Touched] = []
-        try:
-            landing.bring_up(trees, merge, touched)
-        except BaseException:
-            if touched:
-                landing.put_back(touched)
-            raise
+        landing_rebase.bring_up(ws, record, behind, merge, touched)
     if as_json:
         synced = [{**row, "synced": row["behind"] > 0} for row in planned]
         output.json_document({"name": record.name, "dry_run": False, "merge": merge, "worktrees": synced})

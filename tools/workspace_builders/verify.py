@@ -8,6 +8,7 @@ are git's own.
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -74,6 +75,7 @@ def verify(start: Path, names: list[str], as_json: bool, show_all: bool = False)
             checks += outcome
     if not names:
         checks += unregistered_folders(ws, {w.path for w in root_worktrees})
+        checks += orphan_landings(ws, set(records))
     failed = [c for c in checks if not c.ok]
     if as_json:
         output.json_document({"ok": not failed, "checks": [asdict(c) for c in checks]})
@@ -262,12 +264,58 @@ def builder_checks(
         state.SETUP_FAILED: f"fix scripts.setup, then run it again: builders init --builder {name}",
     }.get(record.status, f"builders new {name} (completes it)")
     add(ROOT, "state: status", record.status == state.READY, record.status, completes)
+    checks += landing_checks(ws, record)
     recorded = {r.name for r in record.repos}
     on_disk = set(found)
     agree = recorded == on_disk
     detail = "" if agree else f"state: {sorted(recorded) or '-'}, git: {sorted(on_disk) or '-'}"
     add(ROOT, "state: repos agree with git", agree, detail, f"builders init --builder {name} --repos ...")
     return checks
+
+
+def orphan_landings(ws: Workspace, builders: set[str]) -> list[Check]:
+    """Journals of landings stopped half-way whose builder is gone: their bases are partly moved."""
+    folder = ws.admin_dir / "landing"
+    journals = sorted(folder.glob("*.json")) if folder.is_dir() else []
+    return [
+        Check(
+            journal.stem,
+            ROOT,
+            "landing: none stopped half-way",
+            False,
+            f"a landing of a builder that is gone was stopped after its first base moved ({journal})",
+            f"see which bases it moved (cat {shlex.quote(str(journal))}); land the rest by hand, then: "
+            f"mv {shlex.quote(str(journal))} {shlex.quote(str(journal) + '.done')}",
+        )
+        for journal in journals
+        if journal.stem not in builders
+    ]
+
+
+def landing_checks(ws: Workspace, record: BuilderState) -> list[Check]:
+    """A landing or a sync that was stopped half-way, named with the command that completes it."""
+    from workspace_builders import landing_journal, landing_rebase  # only verify of a builder pays
+
+    journal = landing_journal.pending_landing(ws, record.name)
+    stopped_sync = landing_rebase.record_file(ws, record.name)
+    return [
+        Check(
+            record.name,
+            ROOT,
+            "landing: none stopped half-way",
+            journal is None,
+            f"a landing was stopped after its first base moved ({journal})",
+            f"builders land {record.name}  (completes it; bases only move forward)",
+        ),
+        Check(
+            record.name,
+            ROOT,
+            "sync: none stopped mid-rebase",
+            not stopped_sync.exists(),
+            f"a sync or land was stopped while it rebased ({stopped_sync})",
+            f"builders sync {record.name}  (aborts the stopped rebase, then syncs)",
+        ),
+    ]
 
 
 def link_checks(common_dir: Path, entry: git.Worktree, branch: str | None) -> list[tuple[str, bool, str, str]]:
