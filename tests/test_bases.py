@@ -37,7 +37,7 @@ def test_after_an_unpushed_land_the_next_builder_starts_from_the_local_branch(ro
     # list and status count the landed builder against the same tip: nothing ahead, nothing behind
     listed = builders("list", "--json")
     assert listed.code == 0, listed.err
-    (row,) = json.loads(listed.out)
+    (row,) = json.loads(listed.out)["builders"]
     assert (row["ahead"], row["behind"]) == (0, 0)
     status = builders("status", "first", "--json")
     assert status.code == 0

@@ -78,7 +78,7 @@ def test_dash_c_points_at_a_workspace_from_outside(
     found = builders("-C", relative, "path", "slack", cwd=outside)
     assert found.code == 0 and found.out == f"{builder}\n"
     listed = builders("-C", str(root), "list", "--json", cwd=outside)
-    assert listed.code == 0 and [b["name"] for b in json.loads(listed.out)] == ["slack"]
+    assert listed.code == 0 and [b["name"] for b in json.loads(listed.out)["builders"]] == ["slack"]
     alone = builders("list", cwd=outside)  # without -C, outside every workspace
     assert alone.code == 2 and "error: not inside a workspace" in alone.err
 

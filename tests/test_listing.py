@@ -79,7 +79,7 @@ def test_removed_rows_are_narrow_and_take_a_name_and_last(
     assert all(len(line) < 80 for line in lines) and "refs/builders" not in every.out
     assert lines[1].split()[2] == "alpha"  # the worktrees archived, by name
     last = builders("list", "--removed", "--last", "2", "--json")
-    assert [r["name"] for r in json.loads(last.out)] == ["c", "a"]
+    assert [r["name"] for r in json.loads(last.out)["removed"]] == ["c", "a"]
     named = builders("list", "--removed", "a")
     assert named.code == 0 and [line.split()[0] for line in named.out.splitlines()[1:]] == ["a"]
     assert "refs/builders/archive/a/" in named.out  # in full

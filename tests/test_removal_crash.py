@@ -77,7 +77,7 @@ def test_remove_force_killed_in_git_worktree_remove_is_found_and_restored(
         run.wait()
 
     assert builder.is_dir() and not alpha.exists()  # killed half-way: the nested worktrees are gone
-    listed = json.loads(builders("list", "--removed", "--json").out)
+    listed = json.loads(builders("list", "--removed", "--json").out)["removed"]
     (record,) = [r for r in listed if r["name"] == "x"]
     assert record["complete"] is False
     assert set(record["archive_refs"]) == {"root", "alpha"}

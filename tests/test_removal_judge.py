@@ -135,7 +135,7 @@ def test_untracked_files_count_under_show_untracked_files_no(
     alpha = builder / "repos/alpha"
     (alpha / "deep/er").mkdir(parents=True)
     (alpha / "deep/er/notes.txt").write_text("mine\n")
-    listed = json.loads(builders("list", "--json").out)
+    listed = json.loads(builders("list", "--json").out)["builders"]
     assert next(b for b in listed if b["name"] == "x")["dirty"] != 0
     with unchanged():
         result = builders("remove", "x")
@@ -320,7 +320,7 @@ def test_two_removals_of_one_name_in_a_second_keep_both_records(root: Path, buil
         assert builders("remove", "x").code == 0
     records = list((root / ".git/builders/removed").glob("x.*.json"))
     assert len(records) == 2
-    listed = json.loads(builders("list", "--removed", "--json").out)
+    listed = json.loads(builders("list", "--removed", "--json").out)["removed"]
     assert [r["name"] for r in listed] == ["x", "x"] and all(r["complete"] for r in listed)
 
 
@@ -410,6 +410,6 @@ def test_empty_trash_keeps_detached_commits_and_records_the_archive(root: Path, 
     assert result.code == 0, result.err
     (ref,) = archive_refs(root / "repos/alpha", "t")
     assert git.is_ancestor(root / "repos/alpha", lost, ref)
-    listed = json.loads(builders("list", "--removed", "--json").out)
+    listed = json.loads(builders("list", "--removed", "--json").out)["removed"]
     trashed = [r for r in listed if r["name"] == "t" and r["archive_refs"]]
     assert trashed and trashed[-1]["archive_refs"]["alpha"].endswith(ref)
