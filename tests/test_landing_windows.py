@@ -368,7 +368,7 @@ def test_a_run_stopped_mid_rebase_is_taken_up_by_the_next(
         assert (root / "repos/alpha/.git/worktrees/alpha/rebase-merge").is_dir()
     if (root / ".git/builders/rebasing/s.json").exists():
         checked = run(root, "verify", "s")
-        assert checked.returncode == 1 and "hint: builders sync s" in checked.stderr
+        assert checked.returncode == 1 and "builders sync s" in checked.stdout
         assert "a sync of it was stopped mid-rebase: builders sync s takes it up" in builders("status", "s").out
     again = run(root, command, "s")
     assert again.returncode == 0, again.stderr
