@@ -470,8 +470,8 @@ def test_verify_names_a_stopped_landing_whose_builder_is_gone(root: Path, builde
     journal.write_text(json.dumps({"builder": {"name": "gone"}, "moves": []}))
     done = builders("verify")
     assert done.code == 1
-    assert "a landing of a builder that is gone was stopped after its first base moved" in done.err
-    assert f"mv {journal} {journal}.done" in done.err
+    assert "a landing of a builder that is gone was stopped after its first base moved" in done.out
+    assert f"mv {journal} {journal}.done" in done.out
 
 
 def test_land_into_a_sparse_checkout_with_user_configs(root: Path, builders: Builders, tmp_path: Path) -> None:

@@ -113,4 +113,4 @@ def test_no_declared_repos_is_a_note_not_an_error(root: Path, builders: Builders
         assert "error:" not in result.err
         as_json = builders("repos", "sync", "--json")
         assert as_json.code == 0
-        assert json.loads(as_json.out) == {"dry_run": False, "ok": True, "repos": []}
+        assert json.loads(as_json.out) == {"version": 1, "dry_run": False, "ok": True, "repos": []}
