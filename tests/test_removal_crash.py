@@ -70,7 +70,7 @@ def test_remove_force_killed_in_git_worktree_remove_is_found_and_restored(
     )
     try:
         for _ in range(6000):  # bounded: the run reaches the pause or ends
-            if ready.exists() or run.poll() is not None:
+            if (ready.exists() and ready.read_text().strip()) or run.poll() is not None:
                 break
             time.sleep(0.01)
         assert ready.exists(), f"the run ended (exit {run.poll()}) before git worktree remove of the builder"
