@@ -36,6 +36,7 @@ class Checkout:
     base_commit: str
     action: str
     trash: Path  # where a half-made worktree is set aside (never deleted)
+    sparse: tuple[str, ...] | None = None  # the folders a sparse worktree checks out; None: all of it
 
     @property
     def created_here(self) -> bool:
@@ -203,15 +204,26 @@ def apply(checkout: Checkout) -> None:
                 _set_aside(checkout)
                 branch_ref = f"refs/heads/{checkout.branch}"
                 new_branch = git.resolve_commits(checkout.source, [branch_ref])[branch_ref] is None
-            git.add_worktree(
-                checkout.source, checkout.target, checkout.branch, checkout.base_commit, new_branch=new_branch
-            )
-        if not links.link_of(checkout.target, checkout.common_dir).whole:
+            if checkout.sparse is None:
+                git.add_worktree(
+                    checkout.source, checkout.target, checkout.branch, checkout.base_commit, new_branch=new_branch
+                )
+            else:
+                git.add_sparse_worktree(
+                    checkout.source,
+                    checkout.target,
+                    checkout.branch,
+                    checkout.base_commit,
+                    checkout.sparse,
+                    new_branch=new_branch,
+                )
+        link = links.link_of(checkout.target, checkout.common_dir)
+        if not link.whole or link.admin is None:
             raise BuildersError(
                 f"{checkout.label}: git made {checkout.target}, but its link does not hold at both ends",
                 f"look: git -C {checkout.source} worktree list --porcelain; then run the same command again",
             )
-        git.finish_worktree(checkout.source, checkout.target)
+        git.finish_worktree(link.admin)
 
 
 def _complete(checkout: Checkout) -> bool:

@@ -23,6 +23,7 @@ from workspace_builders import (
     output,
     parallel,
     ports,
+    sparse,
     state,
 )
 from workspace_builders.checkout import Checkout
@@ -31,6 +32,10 @@ from workspace_builders.locks import builder_lock
 from workspace_builders.names import RepoSpec, check_builder_name, check_ref, closest, did_you_mean, parse_repo_specs
 from workspace_builders.state import BuilderState, RepoState
 from workspace_builders.workspace import REPOS, ROOT, Location, Workspace
+
+TYPE_CHECKING = False  # annotations are never evaluated
+if TYPE_CHECKING:
+    from workspace_builders.config import RepoConfig
 
 ALL = "all"
 
@@ -117,7 +122,12 @@ def _usable(ws: Workspace, known: Sequence[str]) -> list[RepoSpec]:
 
 
 def plan_repos(
-    ws: Workspace, builder_path: Path, branch: str, specs: Sequence[RepoSpec], previous: BuilderState | None
+    ws: Workspace,
+    builder_path: Path,
+    branch: str,
+    specs: Sequence[RepoSpec],
+    previous: BuilderState | None,
+    sparse_overrides: dict[str, sparse.Dirs] | None = None,
 ) -> list[Checkout]:
     def plan_one(spec: RepoSpec) -> Checkout:
         source = ws.clone(spec.name)
@@ -128,7 +138,7 @@ def plan_repos(
         base = spec.base or (configured.base if configured else None)
         bases = [base] if base else [checkout.ORIGIN_HEAD, "HEAD"]
         earlier = previous.repo(spec.name) if previous else None
-        return checkout.plan(
+        planned = checkout.plan(
             spec.name,
             source,
             found.common_dir,
@@ -139,10 +149,30 @@ def plan_repos(
             trash=ws.trash_dir,
             resumable=earlier.base_commit if earlier else None,
         )
+        return _with_sparse(planned, (sparse_overrides or {}).get(spec.name), earlier, configured)
 
     outcomes = parallel.each(specs, plan_one)
     _raise_failures([(spec.name, outcome) for spec, outcome in outcomes])
     return [outcome for _, outcome in outcomes if isinstance(outcome, Checkout)]
+
+
+def _with_sparse(
+    planned: Checkout, override: sparse.Dirs | None, earlier: RepoState | None, configured: RepoConfig | None
+) -> Checkout:
+    """The checkout with its sparse folders: the `--sparse` override, else what a crashed run of this
+    builder recorded, else the repo's preset. A folder the base does not have is named, not refused
+    (it may come with a later commit)."""
+    folders = override
+    if folders is None and earlier is not None and earlier.sparse is not None:
+        folders = tuple(earlier.sparse)
+    if folders is None and configured is not None:
+        folders = configured.sparse
+    if folders is None or planned.action == checkout.PRESENT:
+        return planned
+    missing = git.missing_folders(planned.source, planned.base_commit, folders)
+    if missing:
+        output.say(f"warning: {planned.label}: sparse folder(s) not at its base: {', '.join(missing)}")
+    return replace(planned, sparse=folders)
 
 
 def _raise_failures(outcomes: Sequence[tuple[str, object]]) -> None:
@@ -165,7 +195,7 @@ def plan_lines(checkouts: Sequence[Checkout]) -> str:
     rows = [
         [
             c.label,
-            c.action,
+            f"{c.action} ({sparse.shown(c.sparse)})" if c.sparse is not None else c.action,
             str(c.target),
             c.branch,
             f"{checkout.short_ref(c.base_ref)} ({output.short(c.base_commit)})",
@@ -247,7 +277,8 @@ def _progress(c: Checkout) -> str:
     where = c.target if c.label == ROOT else f"{REPOS}/{c.label}"
     if c.action == checkout.PRESENT:
         return f"{where} already there"
-    return f"{where} on {c.branch} from {checkout.short_ref(c.base_ref)} ({output.short(c.base_commit)})"
+    made = f"{where} on {c.branch} from {checkout.short_ref(c.base_ref)} ({output.short(c.base_commit)})"
+    return f"{made}, {sparse.shown(c.sparse)}" if c.sparse is not None else made
 
 
 def _copy_in(ws: Workspace, record: BuilderState, checkouts: Sequence[Checkout], copy_root: bool) -> list[str]:
@@ -308,7 +339,8 @@ def finish(ws: Workspace, record: BuilderState) -> None:
 def record_repos(record: BuilderState, checkouts: Sequence[Checkout]) -> None:
     for c in checkouts:
         if c.label != ROOT and record.repo(c.label) is None:
-            record.repos.append(RepoState(c.label, str(c.target), c.branch, c.base_ref, c.base_commit))
+            folders = list(c.sparse) if c.sparse is not None else None
+            record.repos.append(RepoState(c.label, str(c.target), c.branch, c.base_ref, c.base_commit, folders))
 
 
 def result_document(record: BuilderState, checkouts: Sequence[Checkout], dry_run: bool) -> dict[str, object]:
@@ -332,10 +364,14 @@ def create_builder(
     dry_run: bool,
     as_json: bool,
     with_repos: bool = True,
+    sparse_overrides: dict[str, sparse.Dirs] | None = None,
 ) -> int:
-    """The builder and its repo worktrees as one unit (`new`; `add` is the same without repos)."""
+    """The builder and its repo worktrees as one unit (`new`; `add` is the same without repos).
+
+    `sparse_overrides`: repo -> the folders its worktree checks out, over the repo's preset."""
     check_builder_name(name)
     specs = select_repos(ws, repos) if with_repos else []
+    _require_sparse_repos_named(specs, sparse_overrides or {})
     with builder_lock(ws, name):
         previous = state.load(ws, name)
         if previous is not None and with_repos:
@@ -343,7 +379,7 @@ def create_builder(
             named = {s.name for s in specs}
             specs += [RepoSpec(r.name, r.base_commit) for r in previous.repos if r.name not in named]
         builder = plan_builder(ws, name, base, previous)
-        checkouts = [builder, *plan_repos(ws, builder.target, builder.branch, specs, previous)]
+        checkouts = [builder, *plan_repos(ws, builder.target, builder.branch, specs, previous, sparse_overrides)]
         record = new_record(name, builder)
         record.ports = list(previous.ports) if previous else []
         record_repos(record, checkouts)
@@ -355,6 +391,16 @@ def create_builder(
             finish(ws, record)
         show(checkouts, record, dry_run, as_json)
     return 0
+
+
+def _require_sparse_repos_named(specs: Sequence[RepoSpec], overrides: dict[str, sparse.Dirs]) -> None:
+    named = [s.name for s in specs]
+    stray = [repo for repo in overrides if repo not in named]
+    if stray:
+        raise bad_input(
+            f"--sparse names {', '.join(stray)}, not among the repos of this builder ({', '.join(named) or 'none'})",
+            f"add it to --repos, or drop --sparse {stray[0]}=...",
+        )
 
 
 def init_builder(location: Location, repos: str | None, builder: str | None, dry_run: bool, as_json: bool) -> int:
