@@ -608,10 +608,3 @@ def missing_folders(repo: Path, commit: str, folders: Sequence[str]) -> list[str
     lines = "".join(f"{commit}:{f}\n" for f in folders)
     out = run(repo, "cat-file", "--batch-check=%(objecttype)", input=lines)
     return [f for f, answer in zip(folders, out.splitlines(), strict=True) if answer.strip() != "tree"]
-
-
-def sparse_folders(worktree: Path) -> list[str] | None:
-    """The folders a cone-mode sparse worktree checks out, as git says; None when it is not sparse."""
-    if config_value(worktree, "core.sparseCheckout") != "true":
-        return None
-    return run(worktree, "sparse-checkout", "list", read_only=True).splitlines()
