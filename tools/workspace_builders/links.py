@@ -58,8 +58,13 @@ def entry_of(worktree: Path, common_dir: Path) -> Worktree | None:
     link = link_of(worktree, common_dir)
     if not link.whole or link.admin is None:
         return None
-    head = read(link.admin / "HEAD") or ""
+    return entry_in(link.admin, worktree, prunable=False)
+
+
+def entry_in(admin: Path, worktree: Path, prunable: bool) -> Worktree:
+    """The entry that admin dir `admin` makes git list for `worktree`."""
+    head = read(admin / "HEAD") or ""
     branch = head.removeprefix("ref: ") if head.startswith("ref: refs/") else None
-    locked = link.admin / "locked"
+    locked = admin / "locked"
     reason = (read(locked) or "") if os.path.lexists(locked) else None  # git: locked if it exists
-    return Worktree(worktree, None if branch else head or None, branch, reason, prunable=False)
+    return Worktree(worktree, None if branch else head or None, branch, reason, prunable)
