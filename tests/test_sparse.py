@@ -86,10 +86,11 @@ def test_list_and_status_show_which_repos_are_sparse(preset: Path, builders: Bui
 
 
 def test_sparse_switch_overrides_the_preset_for_one_builder(preset: Path, builders: Builders) -> None:
-    done = builders("new", "s", "--repos", "alpha,beta", "--sparse", "alpha=src/pkg02/", "--sparse", "beta=src/pkg00")
+    sparse = ("--sparse", "alpha=src/pkg02/,src/pkg00", "--sparse", "beta=src/pkg00")
+    done = builders("new", "s", "--repos", "alpha,beta", *sparse)
     assert done.code == 0, done.err
     made = builders_dir(preset) / "s/repos"
-    assert files_of(made / "alpha") == ["README.md", "src/pkg02/module00002.py"]
+    assert files_of(made / "alpha") == ["README.md", "src/pkg00/module00000.py", "src/pkg02/module00002.py"]
     assert files_of(made / "beta") == ["README.md", "src/pkg00/module00000.py"]
     assert builders("new", "t", "--repos", "alpha").code == 0  # the next builder has the preset again
     assert cone_of(builders_dir(preset) / "t/repos/alpha") == ["src/pkg01"]
