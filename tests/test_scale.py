@@ -101,6 +101,7 @@ def test_new_list_and_verify_cost_the_same_per_builder_at_hundreds_of_builders(t
     assert many["list --fast"][0] == few["list --fast"][0]  # one `git worktree list` per repository
     assert many["list --fast"][1] - few["list --fast"][1] == 241  # one state file per builder, once
     assert "worktree unlock" not in few["new"][0]  # the creation mark comes off with no git process
+    assert "worktree list" not in few["new"][0]  # its one entry is read from the admin dirs
     assert few["new"][1] <= 4 and few["verify NAME"][1] <= 2  # its own state file, never all of them
 
 
