@@ -30,7 +30,7 @@ demo: $(STAMP)
 	$(BIN)/python scripts/demo.py
 
 bench: $(STAMP)
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .demo .bench .pytest_cache .mypy_cache .ruff_cache

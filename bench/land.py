@@ -1,6 +1,7 @@
 """`builders land` of a builder of N repos, a commit in each, against the same git commands typed one
 after another: in each repo `git rebase main` in the builder's worktree, then `git merge --ff-only` of
-the builder branch in the clone (where main is checked out).
+the builder branch in the clone (where main is checked out). Every base has moved on since the
+builders were made, so every land rebases in every repo.
 
 python bench/land.py [--repos 10] [--files 2000] [--pairs 5]
 """
@@ -26,6 +27,12 @@ def bench_land(repos: int, files: int, pairs: int, target: float) -> Comparison:
                 sh(worktree, "git", "add", f"{name}.txt")
                 sh(worktree, "git", "commit", "--quiet", "-m", f"{name} work")
 
+    for repo in names:  # the bases move on: each land below rebases its commit onto them
+        clone = root / "repos" / repo
+        (clone / "moved-on.txt").write_text("the base moved on\n", encoding="utf-8")
+        sh(clone, "git", "add", "moved-on.txt")
+        sh(clone, "git", "commit", "--quiet", "-m", "the base moves on")
+
     def ours(index: int) -> None:
         sh(root, "builders", "land", f"ours{index}")
 
@@ -35,7 +42,7 @@ def bench_land(repos: int, files: int, pairs: int, target: float) -> Comparison:
             sh(trees / name / "repos" / repo, "git", "rebase", "--quiet", "main")
             sh(root / "repos" / repo, "git", "merge", "--quiet", "--ff-only", f"builder/{name}")
 
-    result = compare(f"land, {repos} repos x {files} files", ours, raw_git, target, pairs)
+    result = compare(f"land with a rebase, {repos} repos x {files} files", ours, raw_git, target, pairs)
     shutil.rmtree(place, ignore_errors=True)
     return result
 

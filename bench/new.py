@@ -89,7 +89,7 @@ def bench_new_scale(small: int, large: int, files: int, pairs: int, target: floa
 
 def bench_all_new(pairs: int) -> list[Comparison]:
     return [
-        *bench_new(10, 2000, pairs, 0.8, copse_target=0.55),
+        *bench_new(10, 2000, pairs, 0.7, copse_target=0.55),
         *bench_new(1, 2000, pairs, 1.3),
         bench_new_scale(10, 100, 50, pairs, 1.25),
     ]
@@ -101,5 +101,5 @@ if __name__ == "__main__":
     parser.add_argument("--files", type=int, default=2000)
     parser.add_argument("--pairs", type=int, default=5)
     args = parser.parse_args()
-    print(report(bench_new(args.repos, args.files, args.pairs, 0.8, copse_target=0.55)))
+    print(report(bench_new(args.repos, args.files, args.pairs, 0.7, copse_target=0.55)))
     sys.exit(0)

@@ -37,6 +37,7 @@ class Checkout:
     action: str
     trash: Path  # where a half-made worktree is set aside (never deleted)
     note: str | None = None  # said with its progress line, e.g. that its base branch is behind its remote
+    sparse: tuple[str, ...] | None = None  # the folders a sparse worktree checks out; None: all of it
 
     @property
     def created_here(self) -> bool:
@@ -95,7 +96,7 @@ def plan(
         assert base_commit is not None
         on_branch = found[branch_ref]
 
-        registered = next((w for w in git.worktrees(source) if w.path == target), None)
+        registered = registered_at(common_dir, target)
         if registered and registered.unfinished:  # whatever its folder holds, or if it has none yet
             return Checkout(label, source, common_dir, target, branch, base_ref, base_commit, TAKE_UP, trash)
         _drop_empty_dot_git(target)
@@ -171,6 +172,26 @@ def clear_stillborn(common_dir: Path) -> list[Path]:
     return cleared
 
 
+def registered_at(common_dir: Path, target: Path) -> git.Worktree | None:
+    """The entry git has for a worktree at `target`, from the admin dirs alone: the one its `.git`
+    file names, when the link holds at both ends; else the one whose `gitdir` names `target/.git` (a
+    worktree whose folder is gone, or that git never finished); else None.
+
+    No git process: `git worktree list` resolves the HEAD of every worktree of the repository, which
+    at a thousand builders costs more than all the rest of making one. `head` is left None.
+    """
+    entry = links.entry_of(target, common_dir)
+    if entry is not None:
+        return entry
+    folder = common_dir / "worktrees"
+    wanted = os.path.normpath(target / ".git")
+    for admin in sorted(folder.iterdir()) if folder.is_dir() else []:
+        pointer = links.read(admin / "gitdir")
+        if pointer and os.path.normpath(admin / pointer) == wanted:  # absolute, or relative to the admin dir
+            return links.entry_in(admin, target, prunable=not os.path.lexists(wanted))
+    return None
+
+
 def _drop_empty_dot_git(folder: Path) -> None:
     """A folder holding nothing but an empty `.git` file: a git killed just after it created the file
     left it (it writes the file's one line next). It names no repository and holds nothing."""
@@ -228,15 +249,26 @@ def apply(checkout: Checkout) -> None:
                 _set_aside(checkout)
                 branch_ref = f"refs/heads/{checkout.branch}"
                 new_branch = git.resolve_commits(checkout.source, [branch_ref])[branch_ref] is None
-            git.add_worktree(
-                checkout.source, checkout.target, checkout.branch, checkout.base_commit, new_branch=new_branch
-            )
-        if not links.link_of(checkout.target, checkout.common_dir).whole:
+            if checkout.sparse is None:
+                git.add_worktree(
+                    checkout.source, checkout.target, checkout.branch, checkout.base_commit, new_branch=new_branch
+                )
+            else:
+                git.add_sparse_worktree(
+                    checkout.source,
+                    checkout.target,
+                    checkout.branch,
+                    checkout.base_commit,
+                    checkout.sparse,
+                    new_branch=new_branch,
+                )
+        link = links.link_of(checkout.target, checkout.common_dir)
+        if not link.whole or link.admin is None:
             raise BuildersError(
                 f"{checkout.label}: git made {checkout.target}, but its link does not hold at both ends",
                 f"look: git -C {checkout.source} worktree list --porcelain; then run the same command again",
             )
-        git.finish_worktree(checkout.source, checkout.target)
+        git.finish_worktree(link.admin)
 
 
 def _complete(checkout: Checkout) -> bool:
@@ -274,7 +306,7 @@ def undo(checkout: Checkout) -> list[str]:
     left: list[str] = []
     with repository_lock(checkout.common_dir):
         clear_stillborn(checkout.common_dir)
-        registered = next((w for w in git.worktrees(checkout.source) if w.path == checkout.target), None)
+        registered = registered_at(checkout.common_dir, checkout.target)
         if registered and (registered.unfinished or registered.branch == f"refs/heads/{checkout.branch}"):
             nested = checkout.target / REPOS
             _drop_empty_folders(nested)  # what a git stopped by a signal can leave of a nested worktree

@@ -13,6 +13,7 @@ import yaml
 
 from workspace_builders.errors import BuildersError, bad_input
 from workspace_builders.names import branch_prefix_problem, name_problem, ref_problem
+from workspace_builders.sparse import folders as sparse_folders
 
 TYPE_CHECKING = False  # typing would cost an import at every start; annotations are never evaluated
 if TYPE_CHECKING:
@@ -26,6 +27,7 @@ LOCAL_FILE = "workspaces.local.yaml"
 class RepoConfig:
     url: str | None = None
     base: str | None = None
+    sparse: tuple[str, ...] | None = None  # the folders its worktrees check out; None: all of it
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,7 @@ _SCHEMA: dict[str, Any] = {
         "ports": {"first": int, "size": int},
         "submodules": bool,
     },
-    "repos": {_ANY_KEY: {"url": str, "base": str}},
+    "repos": {_ANY_KEY: {"url": str, "base": str, "sparse": [str]}},
     "copy": [str],
     "scripts": {"setup": str, "archive": str, "pre_land": str, "start": str},
     "files": {_ANY_PATH: str},
@@ -256,7 +258,10 @@ def _build(data: dict[str, Any], files: tuple[Path, ...]) -> Config:
             base = entry.get("base")
             if base is not None and ref_problem(base):
                 raise bad_input(f"{where}: repos.{name}.base {base!r}: {ref_problem(base)}", "name a branch or commit")
-            repos[str(name)] = RepoConfig(url=entry.get("url"), base=base)
+            sparse = entry.get("sparse")
+            if sparse is not None:
+                sparse = sparse_folders(sparse, f"{where}: repos.{name}.sparse")
+            repos[str(name)] = RepoConfig(url=entry.get("url"), base=base, sparse=sparse)
     ports = _ports(builders.get("ports"), where)
     return Config(
         ports=ports,

@@ -25,6 +25,7 @@ from workspace_builders import (
     output,
     parallel,
     ports,
+    sparse,
     state,
 )
 from workspace_builders.checkout import Checkout
@@ -33,6 +34,10 @@ from workspace_builders.locks import builder_lock
 from workspace_builders.names import RepoSpec, check_builder_name, check_ref, closest, did_you_mean, parse_repo_specs
 from workspace_builders.state import BuilderState, RepoState
 from workspace_builders.workspace import REPOS, ROOT, Location, Workspace
+
+TYPE_CHECKING = False  # annotations are never evaluated
+if TYPE_CHECKING:
+    from workspace_builders.config import RepoConfig
 
 ALL = "all"
 
@@ -133,6 +138,7 @@ def plan_repos(
     specs: Sequence[RepoSpec],
     previous: BuilderState | None,
     taken: list[checkout.BranchTaken] | None = None,
+    sparse_overrides: dict[str, sparse.Dirs] | None = None,
 ) -> list[Checkout]:
     def plan_one(spec: RepoSpec) -> Checkout:
         source = ws.clone(spec.name)
@@ -154,7 +160,8 @@ def plan_repos(
             trash=ws.trash_dir,
             resumable=earlier.base_commit if earlier else None,
         )
-        return _with_remote_note(planned, branches)
+        override = (sparse_overrides or {}).get(spec.name)
+        return _with_sparse(_with_remote_note(planned, branches), override, earlier, configured)
 
     outcomes = parallel.each(specs, plan_one)
     if taken is not None:  # the caller names every taken branch in one error
@@ -185,6 +192,25 @@ def refuse_taken(taken: Sequence[checkout.BranchTaken]) -> None:
     raise BuildersError(f"branch {branch} already exists in {len(taken)} repositories: {where}", hint)
 
 
+def _with_sparse(
+    planned: Checkout, override: sparse.Dirs | None, earlier: RepoState | None, configured: RepoConfig | None
+) -> Checkout:
+    """The checkout with its sparse folders: the `--sparse` override, else what a crashed run of this
+    builder recorded, else the repo's preset. A folder the base does not have is named, not refused
+    (it may come with a later commit)."""
+    folders = override
+    if folders is None and earlier is not None and earlier.sparse is not None:
+        folders = tuple(earlier.sparse)
+    if folders is None and configured is not None:
+        folders = configured.sparse
+    if folders is None or planned.action == checkout.PRESENT:
+        return planned
+    missing = git.missing_folders(planned.source, planned.base_commit, folders)
+    if missing:
+        output.say(f"warning: {planned.label}: sparse folder(s) not at its base: {', '.join(missing)}")
+    return replace(planned, sparse=folders)
+
+
 def _raise_failures(outcomes: Sequence[tuple[str, object]]) -> None:
     """All-repos style: every repo was tried; report each failure, then fail as one."""
     failures = [(label, exc) for label, exc in outcomes if isinstance(exc, BaseException)]
@@ -205,7 +231,7 @@ def plan_lines(checkouts: Sequence[Checkout]) -> str:
     rows = [
         [
             c.label,
-            c.action,
+            f"{c.action} ({sparse.shown(c.sparse)})" if c.sparse is not None else c.action,
             str(c.target),
             c.branch,
             f"{checkout.short_ref(c.base_ref)} ({output.short(c.base_commit)})",
@@ -309,6 +335,8 @@ def _progress(c: Checkout) -> str:
     if c.action == checkout.PRESENT:
         return f"{where} already there"
     line = f"{where} on {c.branch} from {checkout.short_ref(c.base_ref)} ({output.short(c.base_commit)})"
+    if c.sparse is not None:
+        line = f"{line}, {sparse.shown(c.sparse)}"
     return f"{line}; note: {c.note}" if c.note else line
 
 
@@ -387,7 +415,8 @@ def _setup_failed(ws: Workspace, record: BuilderState) -> None:
 def record_repos(record: BuilderState, checkouts: Sequence[Checkout]) -> None:
     for c in checkouts:
         if c.label != ROOT and record.repo(c.label) is None:
-            record.repos.append(RepoState(c.label, str(c.target), c.branch, c.base_ref, c.base_commit))
+            folders = list(c.sparse) if c.sparse is not None else None
+            record.repos.append(RepoState(c.label, str(c.target), c.branch, c.base_ref, c.base_commit, folders))
 
 
 def result_document(record: BuilderState, checkouts: Sequence[Checkout], dry_run: bool) -> dict[str, object]:
@@ -411,10 +440,14 @@ def create_builder(
     dry_run: bool,
     as_json: bool,
     with_repos: bool = True,
+    sparse_overrides: dict[str, sparse.Dirs] | None = None,
 ) -> int:
-    """The builder and its repo worktrees as one unit (`new`; `add` is the same without repos)."""
+    """The builder and its repo worktrees as one unit (`new`; `add` is the same without repos).
+
+    `sparse_overrides`: repo -> the folders its worktree checks out, over the repo's preset."""
     check_builder_name(name)
     specs = select_repos(ws, repos) if with_repos else []
+    _require_sparse_repos_named(specs, sparse_overrides or {})
     with builder_lock(ws, name):
         previous = state.load(ws, name)
         if previous is not None and with_repos:
@@ -427,7 +460,7 @@ def create_builder(
         except checkout.BranchTaken as exc:
             taken.append(exc)
             builder = None
-        planned = plan_repos(ws, ws.builder_path(name), ws.branch(name), specs, previous, taken)
+        planned = plan_repos(ws, ws.builder_path(name), ws.branch(name), specs, previous, taken, sparse_overrides)
         refuse_taken(taken)
         assert builder is not None
         checkouts = [builder, *planned]
@@ -442,6 +475,16 @@ def create_builder(
             finish(ws, record)
         show(checkouts, record, dry_run, as_json)
     return 0
+
+
+def _require_sparse_repos_named(specs: Sequence[RepoSpec], overrides: dict[str, sparse.Dirs]) -> None:
+    named = [s.name for s in specs]
+    stray = [repo for repo in overrides if repo not in named]
+    if stray:
+        raise bad_input(
+            f"--sparse names {', '.join(stray)}, not among the repos of this builder ({', '.join(named) or 'none'})",
+            f"add it to --repos, or drop --sparse {stray[0]}=...",
+        )
 
 
 def init_builder(location: Location, repos: str | None, builder: str | None, dry_run: bool, as_json: bool) -> int:

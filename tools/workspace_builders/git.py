@@ -460,9 +460,19 @@ def drop_stale_branch_lock(common_dir: Path, branch: str) -> None:
         lock.unlink()
 
 
-def finish_worktree(repo: Path, path: Path) -> None:
-    """Take CREATING_MARK off a worktree that is complete."""
-    run(repo, "worktree", "unlock", "--", str(path))
+def finish_worktree(admin: Path) -> None:
+    """Take CREATING_MARK off a complete worktree whose admin dir is `admin`.
+
+    `git worktree unlock` does nothing but delete `<admin>/locked`; deleting it here spares a git
+    process per worktree. Only our own mark is taken off (a lock with any other reason is the
+    user's), and the caller holds the repository lock, so no git of ours is making or finishing
+    this worktree meanwhile: the file read is the file deleted.
+    """
+    locked = admin / "locked"
+    if locked.is_symlink() or not locked.is_file():
+        return
+    if locked.read_text(encoding="utf-8", errors="surrogateescape").strip() == CREATING_MARK:
+        locked.unlink()
 
 
 def remove_fresh_worktree(repo: Path, path: Path) -> None:
@@ -1028,3 +1038,34 @@ def base_branch_of(root: Path, commit: str) -> str:
     if done.returncode == 0 and branch.startswith("refs/heads/") and is_ancestor(root, commit, branch):
         return branch
     return commit
+
+
+# --- sparse --------------------------------------------------------------------------------------
+
+
+def add_sparse_worktree(
+    repo: Path, path: Path, branch: str, commit: str, folders: Sequence[str], *, new_branch: bool
+) -> None:
+    """`add_worktree`, checking out only the files at the top and under `folders` (cone mode).
+
+    No full checkout first: the worktree is made empty, its sparse patterns set (in its own
+    config.worktree, so the repository's other worktrees stay full), then checked out. It keeps
+    CREATING_MARK until `finish_worktree`: stopped at any step in between, it is not clean against
+    its HEAD, so a re-run sets it aside and makes it again.
+    """
+    lock = ("--lock", "--reason", CREATING_MARK)
+    if new_branch:
+        run(repo, "worktree", "add", "--no-checkout", *lock, "--no-track", "-b", branch, "--", str(path), commit)
+    else:
+        run(repo, "worktree", "add", "--no-checkout", *lock, "--", str(path), branch)
+    run(path, "sparse-checkout", "set", "--cone", "--stdin", input="".join(f"{f}\n" for f in folders))
+    run(path, "checkout", "--quiet")
+
+
+def missing_folders(repo: Path, commit: str, folders: Sequence[str]) -> list[str]:
+    """Those of `folders` that are not a folder in `commit`'s tree. One git call; through stdin."""
+    if not folders:
+        return []
+    lines = "".join(f"{commit}:{f}\n" for f in folders)
+    out = run(repo, "cat-file", "--batch-check=%(objecttype)", input=lines)
+    return [f for f, answer in zip(folders, out.splitlines(), strict=True) if answer.strip() != "tree"]

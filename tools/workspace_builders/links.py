@@ -7,10 +7,11 @@ folder whose link holds at one end only was moved, copied, or left half-made.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from workspace_builders.git import CREATING_MARK
+from workspace_builders.git import CREATING_MARK, Worktree
 
 
 @dataclass(frozen=True)
@@ -47,3 +48,23 @@ def link_of(worktree: Path, common_dir: Path) -> Link:
     back = read(admin / "gitdir")
     names_back = back is not None and (admin / back).resolve() == dot_git.resolve()
     return Link(admin, names_back)
+
+
+def entry_of(worktree: Path, common_dir: Path) -> Worktree | None:
+    """What `git worktree list` says of `worktree`, read from its admin dir alone: None unless its link
+    holds at both ends (then git lists it at this path too). One worktree's files, however many
+    worktrees the repository has; `head` is left None when HEAD names a branch (it would take a git
+    call to resolve)."""
+    link = link_of(worktree, common_dir)
+    if not link.whole or link.admin is None:
+        return None
+    return entry_in(link.admin, worktree, prunable=False)
+
+
+def entry_in(admin: Path, worktree: Path, prunable: bool) -> Worktree:
+    """The entry that admin dir `admin` makes git list for `worktree`."""
+    head = read(admin / "HEAD") or ""
+    branch = head.removeprefix("ref: ") if head.startswith("ref: refs/") else None
+    locked = admin / "locked"
+    reason = (read(locked) or "") if os.path.lexists(locked) else None  # git: locked if it exists
+    return Worktree(worktree, None if branch else head or None, branch, reason, prunable)

@@ -39,6 +39,11 @@ class Tree:
     ahead: int | None = None
     behind: int | None = None
     unknown: set[str] = field(default_factory=set)  # what git failed to tell: "dirty", "ahead/behind"
+    sparse: list[str] | None = None  # the folders of a sparse worktree, as its state records them
+
+    @property
+    def shown(self) -> str:
+        return f"{self.label}(sparse)" if self.sparse is not None else self.label
 
 
 @dataclass
@@ -60,6 +65,7 @@ class Row:
             "status": self.status,
             "created_at": self.created_at,
             "repos": [t.label for t in self.trees[1:]],
+            "sparse": {t.label: t.sparse for t in self.trees[1:] if t.sparse is not None},
             "dirty": self.total("dirty"),
             "ahead": self.total("ahead"),
             "behind": self.total("behind"),
@@ -118,7 +124,7 @@ def _print_table(rows: list[Row], fast: bool) -> None:
         [
             row.name,
             row.branch or "(detached)",
-            ",".join(t.label for t in row.trees[1:]) or "-",
+            ",".join(t.shown for t in row.trees[1:]) or "-",
             "-" if fast else _dirty(row),
             "-" if fast else _ahead_behind(row),
             _age(row.created_at),
@@ -226,6 +232,7 @@ def collect(
                     base,
                     entry.head,
                     unknown={"ahead/behind"} if source in failed_at else set(),
+                    sparse=repo.sparse if repo else None,
                 )
             )
     return sorted(rows, key=lambda r: r.name)

@@ -6,23 +6,32 @@ what this run made. Re-running after a crash takes up what the crashed run left.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from plumbum import cli
 
-from workspace_builders import builder_env, state
+from workspace_builders import builder_env, sparse, state
 from workspace_builders.cli import WithDryRunAndJson, start_dir
 from workspace_builders.create import create_builder
 from workspace_builders.workspace import discover
 
 
 def new(
-    start: Path, name: str, repos: str | None, base: str | None, dry_run: bool, as_json: bool, then_start: bool = False
+    start: Path,
+    name: str,
+    repos: str | None,
+    base: str | None,
+    dry_run: bool,
+    as_json: bool,
+    then_start: bool = False,
+    sparse_folders: Sequence[str] = (),
 ) -> int:
+    overrides = sparse.parse_overrides(sparse_folders)  # before anything is looked at
     ws = discover(start).workspace
     if then_start:
         builder_env.require_start_script(ws)  # before anything is made
-    code = create_builder(ws, name, repos, base, dry_run, as_json)
+    code = create_builder(ws, name, repos, base, dry_run, as_json, sparse_overrides=overrides)
     record = state.load(ws, name)
     if then_start and not dry_run and code == 0 and record is not None:
         builder_env.start(ws, record)
@@ -45,7 +54,17 @@ class New(WithDryRunAndJson):
         help="the root's base (default HEAD; required when the root has uncommitted changes)",
     )
 
+    sparse_folders = cli.SwitchAttr(
+        "--sparse",
+        str,
+        list=True,
+        argname="REPO=DIR,DIR",
+        help="check out only these folders of REPO (and its top-level files), over its sparse preset; once per repo",
+    )
+
     start = cli.Flag("--start", help="then run scripts.start in it, in the foreground (builders start)")
 
     def main(self, name: str) -> int:
-        return new(start_dir(), name, self.repos, self.base, self.dry_run, self.as_json, self.start)
+        return new(
+            start_dir(), name, self.repos, self.base, self.dry_run, self.as_json, self.start, self.sparse_folders
+        )

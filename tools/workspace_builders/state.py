@@ -26,6 +26,7 @@ class RepoState:
     branch: str
     base_ref: str
     base_commit: str
+    sparse: list[str] | None = None  # the folders of a sparse worktree (cone mode); None: all of it
 
 
 @dataclass

@@ -32,6 +32,11 @@ def status(start: Path, name: str | None, as_json: bool) -> int:
         details.append(outcome)
     stat = {key: sum(d.diffstat[key] for d in details) for key in STAT_KEYS}
     landed = landing.landings(ws, record.name)
+
+    def sparse_of(label: str) -> list[str] | None:
+        repo = record.repo(label)
+        return repo.sparse if repo else None
+
     if as_json:
         output.json_document(
             {
@@ -42,7 +47,7 @@ def status(start: Path, name: str | None, as_json: bool) -> int:
                 "ports": record.ports,
                 "landing_stopped": landing_journal.pending_landing(ws, record.name) is not None,
                 "sync_stopped": landing_rebase.record_file(ws, record.name).exists(),
-                "worktrees": [_row(t, d) for t, d in zip(trees, details, strict=True)],
+                "worktrees": [_row(t, d, sparse_of(t.label)) for t, d in zip(trees, details, strict=True)],
                 "diffstat": stat,
                 "landed": landed,
             }
@@ -50,7 +55,7 @@ def status(start: Path, name: str | None, as_json: bool) -> int:
         return 0
     table = [
         [
-            t.label,
+            t.label + (" (sparse)" if sparse_of(t.label) is not None else ""),
             t.branch,
             (t.base_branch or f"- ({t.base_ref})")
             + (f" [{t.upstream}: {t.upstream_track}]" if t.upstream_track else ""),
@@ -94,7 +99,7 @@ def _details(tree: Tree) -> Details:
     return Details({"sha": sha, "date": date, "subject": subject}, stat)
 
 
-def _row(tree: Tree, details: Details) -> dict[str, object]:
+def _row(tree: Tree, details: Details, sparse: list[str] | None) -> dict[str, object]:
     return {
         "label": tree.label,
         "path": str(tree.path),
@@ -111,6 +116,7 @@ def _row(tree: Tree, details: Details) -> dict[str, object]:
         "problem": tree.problem,
         "last_commit": details.last_commit,
         "diffstat": details.diffstat,
+        "sparse": sparse,
     }
 
 

@@ -44,27 +44,14 @@ def verify(start: Path, names: list[str], as_json: bool, show_all: bool = False)
     ws = discover(start).workspace
     for name in names:
         check_builder_name(name)
-    checks = workspace_checks(ws) if not names else []
-    root_worktrees = git.worktrees(ws.root)
-    records = {r.name: r for r in state.load_all(ws)}
-    targets: dict[str, tuple[git.Worktree | None, BuilderState | None]] = {}
-    for entry in root_worktrees[1:]:
-        record = next((r for r in records.values() if r and Path(r.path) == entry.path), None)
-        targets[record.name if record else entry.path.name] = (entry, record)
-    for name, record in records.items():
-        if record and name not in targets:
-            targets[name] = (None, record)
     if names:
-        missing = [n for n in names if n not in targets]
-        if missing:
-            known = [*targets, *state.builder_names(ws)]
-            match = closest(missing[0], known) if len(missing) == 1 else None
-            hint = f"did you mean {match!r}? builders verify {match}" if match else None
-            hint = hint or f"{did_you_mean(missing, known) or 'see them all: '}builders list"
-            raise BuildersError(f"no builder named {', '.join(missing)}", hint)
-        targets = {n: targets[n] for n in names}
-    nested, unread = nested_worktrees(ws)
-    checks += unread
+        targets, nested, checks = named_targets(ws, names)
+    else:
+        checks = workspace_checks(ws)
+        root_worktrees = git.worktrees(ws.root)
+        targets = all_targets(ws, root_worktrees)
+        nested, unread = nested_worktrees(ws)
+        checks += unread
     items = list(targets.items())
     for (name, _), outcome in parallel.each(items, lambda item: builder_checks(ws, item[0], *item[1], nested)):
         if isinstance(outcome, BuildersError):  # git failed on this builder: the others are still checked
@@ -75,7 +62,7 @@ def verify(start: Path, names: list[str], as_json: bool, show_all: bool = False)
             checks += outcome
     if not names:
         checks += unregistered_folders(ws, {w.path for w in root_worktrees})
-        checks += orphan_landings(ws, set(records))
+        checks += orphan_landings(ws, set(state.builder_names(ws)))
     failed = [c for c in checks if not c.ok]
     if as_json:
         output.json_document({"ok": not failed, "checks": [asdict(c) for c in checks]})
@@ -97,6 +84,83 @@ def _print(checks: list[Check], failed: list[Check], show_all: bool) -> None:
         output.result(f"{counted}: {len(failed)} failed, {len(checks) - len(failed)} ok")
     else:
         output.result(f"{counted}: all ok" + ("" if show_all else " (builders verify --all lists them)"))
+
+
+Targets = dict[str, tuple[git.Worktree | None, BuilderState | None]]
+Nested = dict[Path, list[tuple[Path, git.Worktree]]]  # folder -> (clone, worktree entry)
+
+
+def all_targets(ws: Workspace, root_worktrees: list[git.Worktree]) -> Targets:
+    """Every builder: each worktree of the root, each state file."""
+    records = {r.name: r for r in state.load_all(ws)}
+    by_path: dict[Path, BuilderState] = {}
+    for one in records.values():
+        by_path.setdefault(Path(one.path), one)  # the first by name, where two claim one path
+    targets: Targets = {}
+    for entry in root_worktrees[1:]:
+        record = by_path.get(entry.path)
+        targets[record.name if record else entry.path.name] = (entry, record)
+    for name, record in records.items():
+        if name not in targets:
+            targets[name] = (None, record)
+    return targets
+
+
+def named_targets(ws: Workspace, names: list[str]) -> tuple[Targets, Nested, list[Check]]:
+    """The builders named, and their nested worktrees, as `all_targets` and `nested_worktrees` would
+    find them, at the cost of these builders alone: each worktree is read from its own admin dir;
+    a repository is listed in full (one git call) only where a link does not hold at both ends."""
+    targets: Targets = {}
+    nested: Nested = {}
+    unread: list[Check] = []
+    listed: dict[Path, list[git.Worktree]] = {}
+    # Every clone must be readable, as when all are listed; a cheap call each, side by side.
+    readable = git.side_by_side(ws.clones(), lambda clone: git.started(clone, "rev-parse", "--git-dir"))
+
+    def listing(repository: Path) -> list[git.Worktree]:
+        if repository not in listed:
+            listed[repository] = git.worktrees(repository)
+        return listed[repository]
+
+    for name in names:
+        record = state.load(ws, name)
+        path = state.path_of(ws, name, record)
+        entry = links.entry_of(path, ws.common_dir)
+        if entry is None:
+            entry = next((w for w in listing(ws.root)[1:] if w.path == path), None)
+        if entry is None and record is None:
+            known = state.builder_names(ws)
+            match = closest(name, known)
+            hint = f"did you mean {match!r}? builders verify {match}" if match else None
+            raise BuildersError(
+                f"no builder named {name}", hint or f"{did_you_mean([name], known) or 'see them all: '}builders list"
+            )
+        targets[name] = (entry, record)
+        folder = path / REPOS
+        on_disk = [p.name for p in folder.iterdir()] if folder.is_dir() and not folder.is_symlink() else []
+        recorded = [r.name for r in record.repos] if record else []
+        for repo in sorted({*on_disk, *recorded}):
+            clone = ws.clone(repo)
+            found = links.entry_of(folder / repo, clone / ".git")
+            if found is not None:
+                nested.setdefault(folder, []).append((clone, found))
+            elif (clone / ".git").is_dir():
+                try:
+                    entries = listing(clone)[1:]
+                except BuildersError as exc:
+                    hint = f"fix what git says, then run again: builders verify  (look: git -C {clone} worktree list)"
+                    unread.append(Check(WORKSPACE, f"{REPOS}/{clone.name}", GIT_FAILED, False, exc.message, hint))
+                    continue
+                seen = {w.path for _, w in nested.get(folder, [])}
+                nested.setdefault(folder, []).extend(
+                    (clone, w) for w in entries if w.path.parent == folder and w.path not in seen
+                )
+    named = {row.worktree for row in unread}
+    for clone, outcome in readable:
+        if isinstance(outcome, BuildersError) and f"{REPOS}/{clone.name}" not in named:
+            hint = f"fix what git says, then run again: builders verify  (look: git -C {clone} status)"
+            unread.append(Check(WORKSPACE, f"{REPOS}/{clone.name}", GIT_FAILED, False, outcome.message, hint))
+    return targets, nested, unread
 
 
 def workspace_checks(ws: Workspace) -> list[Check]:
@@ -225,9 +289,7 @@ def builder_checks(
     )
     covered = nested and git.is_ignored(ws.root, str(path.relative_to(ws.root)) + "/")
     if nested:
-        add(
-            ROOT, "layout: not ignored by the root", not covered, "the root's gitignore covers it", "builders migrate"
-        )
+        add(ROOT, "layout: not ignored by the root", not covered, "the root's gitignore covers it", "builders migrate")
     if path.is_dir():
         ok = git.is_ignored(path, f"{REPOS}/")
         add(ROOT, "repos/ ignored", ok, "" if ok else "nested repos show as embedded", "ignore repos/ on this branch")
