@@ -16,6 +16,7 @@ import pytest
 
 from conftest import Builders, Unchanged, builders_dir, commit
 from sample_workspace import commit_all
+from test_json_contract import valid
 from workspace_builders import git, links
 
 BIN = Path(sys.executable).parent
@@ -78,10 +79,10 @@ def test_list_and_status_show_which_repos_are_sparse(preset: Path, builders: Bui
     assert builders("new", "s", "--repos", "alpha,beta").code == 0
     listed = builders("list", "--fast")
     assert "alpha(sparse),beta" in listed.out
-    assert json.loads(builders("list", "--json").out)[0]["sparse"] == {"alpha": ["src/pkg01"]}
+    assert valid("list", builders("list", "--json").out)["builders"][0]["sparse"] == {"alpha": ["src/pkg01"]}
     status = builders("status", "s")
     assert "alpha (sparse)" in status.out and "beta (sparse)" not in status.out
-    rows = json.loads(builders("status", "s", "--json").out)["worktrees"]
+    rows = valid("status", builders("status", "s", "--json").out)["worktrees"]
     assert {w["label"]: w["sparse"] for w in rows} == {"root": None, "alpha": ["src/pkg01"], "beta": None}
 
 
