@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 
 from sample_workspace import IDENTITY, make_workspace
-from workspace_builders import output
+from workspace_builders.base import output
 
 HERE = Path(__file__).resolve().parent.parent
 DEMO = HERE / ".demo"

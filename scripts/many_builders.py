@@ -13,9 +13,11 @@ import shutil
 import sys
 from pathlib import Path
 
-from workspace_builders import git, parallel, state
-from workspace_builders.state import BuilderState, RepoState
-from workspace_builders.workspace import discover
+from workspace_builders.base import parallel
+from workspace_builders.gitlayer import git
+from workspace_builders.model import state
+from workspace_builders.model.state import BuilderState, RepoState
+from workspace_builders.model.workspace import discover
 
 ORIGIN_HEAD = "refs/remotes/origin/HEAD"
 

@@ -13,8 +13,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from workspace_builders import git
-from workspace_builders.scaffold import scaffold
+from workspace_builders.commands.scaffold import scaffold
+from workspace_builders.gitlayer import git
 
 DEFAULT_REPOS = ("ai-dev", "domain-apis", "k8s-lab")
 IDENTITY = ("-c", "user.name=Sample Author", "-c", "user.email=sample@example.com")

@@ -17,7 +17,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "scripts"))
 
 from sample_workspace import commit_all, make_workspace  # noqa: E402
-from workspace_builders import cli, git  # noqa: E402
+from workspace_builders import cli  # noqa: E402
+from workspace_builders.gitlayer import git  # noqa: E402
 
 REPOS = ("alpha", "beta", "gamma")
 

@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 
 from conftest import builders_dir, commit
-from workspace_builders import git
+from workspace_builders.gitlayer import git
 
 pytestmark = pytest.mark.slow
 

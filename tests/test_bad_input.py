@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from conftest import Builders, Unchanged, builders_dir, commit
-from workspace_builders import git
+from workspace_builders.gitlayer import git
 
 BAD_NAMES = {
     "dots": "..",
@@ -292,7 +292,7 @@ def test_a_corrupt_removal_record_is_named_with_the_fix(
             result = builders(*args)
         assert result.code == 2, result.err
         assert f"error: removal record {record} is unreadable" in result.err
-        assert f"hint: move it aside (mv {record} {record}.bad), then run again: builders list --removed" in (
+        assert f"hint: move it aside (mv {record} {record}.bad), then run: builders list --removed" in (
             result.err
         )
         assert result.out == ""

@@ -11,7 +11,7 @@ import pytest
 
 from conftest import builders_dir
 from sample_workspace import make_workspace
-from workspace_builders import git
+from workspace_builders.gitlayer import git
 
 pytestmark = pytest.mark.slow  # `make check` leaves it out; `make test` runs it
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from workspace_builders import config
-from workspace_builders.errors import BuildersError
+from workspace_builders.base.errors import BuildersError
+from workspace_builders.model import config
 
 
 def put(datadir: Path, name: str, root: Path, as_name: str = config.CONFIG_FILE) -> None:
@@ -51,7 +51,7 @@ def test_overlay_alone(datadir: Path, tmp_path: Path) -> None:
 
 def test_empty_file(tmp_path: Path) -> None:
     (tmp_path / config.CONFIG_FILE).write_text("# nothing yet\n")
-    assert config.load(tmp_path) == config.Config(files=(tmp_path / config.CONFIG_FILE,))
+    assert config.load(tmp_path) == config.Config(read_from=(tmp_path / config.CONFIG_FILE,))
 
 
 ERRORS = {

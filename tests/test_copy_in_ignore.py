@@ -8,8 +8,9 @@ import subprocess
 from pathlib import Path
 
 from conftest import Builders, builders_dir, commit
-from workspace_builders import git, state
-from workspace_builders.workspace import discover
+from workspace_builders.gitlayer import git
+from workspace_builders.model import state
+from workspace_builders.model.workspace import discover
 
 
 def secrets_ignored_only_from_now_on(repo: Path) -> str:

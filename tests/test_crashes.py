@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from conftest import REPOS, builders_dir, commit
-from workspace_builders import git
-from workspace_builders.faults import FAULT_ENV
+from workspace_builders.base.faults import FAULT_ENV
+from workspace_builders.gitlayer import git
 
 pytestmark = pytest.mark.slow  # `make check` leaves it out; `make test` runs it
 

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import Builders, builders_dir
-from workspace_builders import git
+from workspace_builders.gitlayer import git
 
 WORKTREES = ("root", "alpha")
 KINDS = ("edit", "untracked", "commit", "stash")

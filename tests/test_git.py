@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from conftest import commit
-from workspace_builders import git
-from workspace_builders.errors import BuildersError
+from workspace_builders.base.errors import BuildersError
+from workspace_builders.gitlayer import git
 
 
 def test_failure_names_command_exit_and_stderr(root: Path) -> None:

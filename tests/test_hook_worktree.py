@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 
 from conftest import Unchanged, builders_dir, commit
-from workspace_builders import git
-from workspace_builders.errors import BuildersError
-from workspace_builders.faults import FAULT_ENV
-from workspace_builders.hook_worktree import builder_name
+from workspace_builders.base.errors import BuildersError
+from workspace_builders.base.faults import FAULT_ENV
+from workspace_builders.commands.hook_worktree import builder_name
+from workspace_builders.gitlayer import git
 
 BIN = Path(sys.executable).parent
 

@@ -12,9 +12,11 @@ from pathlib import Path
 import pytest
 
 from conftest import Builders, Unchanged, builders_dir
-from workspace_builders import git, hooks_install, state
-from workspace_builders.errors import BuildersError
-from workspace_builders.workspace import discover
+from workspace_builders.base.errors import BuildersError
+from workspace_builders.engine import hooks_install
+from workspace_builders.gitlayer import git
+from workspace_builders.model import state
+from workspace_builders.model.workspace import discover
 
 
 def user_git(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:

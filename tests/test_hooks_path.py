@@ -10,8 +10,9 @@ import subprocess
 from pathlib import Path
 
 from conftest import Builders, Unchanged, builders_dir, commit
-from workspace_builders import git, state
-from workspace_builders.workspace import discover
+from workspace_builders.gitlayer import git
+from workspace_builders.model import state
+from workspace_builders.model.workspace import discover
 
 HUSKY_PRE_COMMIT = "#!/bin/sh\necho husky ran pre-commit\n"
 

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from conftest import Builders, Unchanged, builders_dir
 from sample_workspace import make_workspace
-from workspace_builders import git
-from workspace_builders.names import name_problem
+from workspace_builders.base.names import name_problem
+from workspace_builders.gitlayer import git
 
 HOSTILE_SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 pieces = st.sampled_from(

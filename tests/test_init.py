@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from conftest import Builders, Unchanged, builders_dir
-from workspace_builders import git
+from workspace_builders.gitlayer import git
 
 
 def test_add_then_init_inside_the_builder(root: Path, builders: Builders) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from conftest import Builders, Unchanged, builders_dir, commit
-from workspace_builders import git
+from workspace_builders.gitlayer import git
 
 
 def test_a_trailing_slash_from_tab_completion_is_accepted(root: Path, builders: Builders) -> None:

@@ -12,7 +12,8 @@ import jsonschema
 import pytest
 
 from conftest import Builders, builders_dir, commit, mounted
-from workspace_builders import cli, git
+from workspace_builders import cli
+from workspace_builders.gitlayer import git
 
 SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
 

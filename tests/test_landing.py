@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from conftest import Builders, Unchanged, builders_dir, commit
-from workspace_builders import git
-from workspace_builders.faults import FAULT_ENV
-from workspace_builders.landing import compare_url
+from workspace_builders.base.faults import FAULT_ENV
+from workspace_builders.engine.landing import compare_url
+from workspace_builders.gitlayer import git
 
 BIN = Path(sys.executable).parent
 

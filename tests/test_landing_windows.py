@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from conftest import Builders, builders_dir, commit
-from workspace_builders import git
+from workspace_builders.gitlayer import git
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="process groups and signals as on Linux")
 

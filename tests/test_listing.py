@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 from conftest import Builders, Unchanged, builders_dir, commit
-from workspace_builders import git
+from workspace_builders.gitlayer import git
 
 
 def rows(builders: Builders, *flags: str) -> dict[str, dict[str, object]]:

@@ -18,7 +18,7 @@ from mcp import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
 from conftest import Unchanged, builders_dir, commit
-from workspace_builders import git
+from workspace_builders.gitlayer import git
 
 SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
 TIMEOUT = 60  # seconds for any one step: a hang fails the test instead of stalling the run

@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 from conftest import Builders, Unchanged, builders_dir, commit
-from workspace_builders import git
-from workspace_builders.faults import FAULT_ENV
+from workspace_builders.base.faults import FAULT_ENV
+from workspace_builders.gitlayer import git
 
 
 def nested_layout(root: Path) -> Path:

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from workspace_builders import git
-from workspace_builders.errors import BuildersError
-from workspace_builders.names import check_builder_name, parse_repo_specs
+from workspace_builders.base.errors import BuildersError
+from workspace_builders.base.names import check_builder_name, parse_repo_specs
+from workspace_builders.gitlayer import git
 
 
 @settings(max_examples=300, deadline=None)

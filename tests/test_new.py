@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import Builders, Unchanged, builders_dir, commit, snapshot
-from workspace_builders import git
+from workspace_builders.gitlayer import git
 
 
 def test_new_makes_the_sibling_layout(root: Path, builders: Builders) -> None:

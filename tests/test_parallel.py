@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from workspace_builders import parallel
+from workspace_builders.base import parallel
 
 
 @pytest.mark.parametrize("jobs", [1, 2, 8])

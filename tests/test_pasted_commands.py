@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from sample_workspace import make_workspace
-from workspace_builders import cli, git, output
+from workspace_builders import cli
+from workspace_builders.base import output
+from workspace_builders.gitlayer import git
 
 
 def shell(line: str, cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import builders_dir, commit, copy_project
-from workspace_builders import git
+from workspace_builders.gitlayer import git
 
 pytestmark = pytest.mark.slow  # `make check` leaves it out; `make test` runs it
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from conftest import Builders, builders_dir
-from workspace_builders import git, locks
+from workspace_builders.gitlayer import git, locks
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").is_file(), reason="reads processes through /proc")
 

@@ -10,7 +10,7 @@ import pytest
 
 from conftest import Builders, Unchanged, builders_dir
 from sample_workspace import make_repo
-from workspace_builders import git
+from workspace_builders.gitlayer import git
 
 
 def allow_every_protocol() -> None:

@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 from conftest import Builders, Unchanged, builders_dir
-from workspace_builders import git
+from workspace_builders.gitlayer import git
 
 
 def make(builders: Builders, name: str, repos: str = "alpha") -> None:

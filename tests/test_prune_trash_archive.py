@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 from conftest import Builders, builders_dir
-from workspace_builders import git
+from workspace_builders.gitlayer import git
 
 
 def trashed_builder(root: Path, builders: Builders, name: str) -> Path:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from conftest import Builders, Unchanged, builders_dir, commit
-from workspace_builders import git
+from workspace_builders.gitlayer import git
 
 
 def bare_origin(root: Path, name: str) -> Path:

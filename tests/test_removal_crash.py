@@ -18,8 +18,8 @@ import pytest
 
 from conftest import Builders, builders_dir, commit
 from test_removal_judge import files_of
-from workspace_builders import git
-from workspace_builders.faults import FAULT_ENV
+from workspace_builders.base.faults import FAULT_ENV
+from workspace_builders.gitlayer import git
 
 BIN = Path(sys.executable).parent
 

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from conftest import Builders, builders_dir, commit, snapshot
 from test_removal_judge import files_of
-from workspace_builders import git
+from workspace_builders.gitlayer import git
 
 KINDS = (
     "edit",

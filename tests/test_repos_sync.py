@@ -7,7 +7,7 @@ from pathlib import Path
 
 from conftest import Builders, Unchanged, commit
 from sample_workspace import make_repo
-from workspace_builders import git
+from workspace_builders.gitlayer import git
 
 
 def declare(root: Path, repos: dict[str, str | None]) -> None:

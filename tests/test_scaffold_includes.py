@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from conftest import Builders, builders_dir, commit
-from workspace_builders import includes
+from workspace_builders.engine import includes
 
 BIN = Path(sys.executable).parent
 needs_task = pytest.mark.skipif(shutil.which("task", path=str(BIN)) is None, reason="task (go-task-bin) not installed")

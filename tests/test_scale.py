@@ -17,7 +17,7 @@ import pytest
 from conftest import Builders, builders_dir
 from many_builders import add_builders
 from sample_workspace import make_workspace
-from workspace_builders import git, links
+from workspace_builders.gitlayer import git, links
 
 # `builders ARGS` in a Python that counts the state files it opens for reading (an audit hook: no
 # hook in the tool itself) and writes the count to the file named by its first argument.

@@ -13,7 +13,7 @@ import pytest
 
 from conftest import Builders, Unchanged, builders_dir, commit
 from sample_workspace import make_workspace
-from workspace_builders import git
+from workspace_builders.gitlayer import git
 
 BIN = Path(sys.executable).parent
 PORTS = "builders:\n  ports: {first: 21000, size: 3}\n"

@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 
 from conftest import builders_dir
-from workspace_builders import git
+from workspace_builders.gitlayer import git
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="process groups and signals as on Linux")
 

@@ -17,7 +17,7 @@ import pytest
 from conftest import Builders, Unchanged, builders_dir, commit
 from sample_workspace import commit_all
 from test_json_contract import valid
-from workspace_builders import git, links
+from workspace_builders.gitlayer import git, links
 
 BIN = Path(sys.executable).parent
 PRESET = "version: 1\nrepos:\n  alpha:\n    sparse: [src/pkg01]\n  beta:\n  gamma:\n"

@@ -20,7 +20,7 @@ import pytest
 
 from conftest import builders_dir
 from sample_workspace import make_workspace
-from workspace_builders import git, links
+from workspace_builders.gitlayer import git, links
 
 pytestmark = [
     pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="finds git children through /proc"),

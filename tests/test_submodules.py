@@ -7,7 +7,7 @@ from pathlib import Path
 
 from conftest import Builders, builders_dir, commit
 from sample_workspace import make_repo
-from workspace_builders import git
+from workspace_builders.gitlayer import git
 
 
 def with_submodule(root: Path, tmp_path: Path, repo: str = "alpha") -> Path:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from conftest import Builders, builders_dir
-from workspace_builders import git
+from workspace_builders.gitlayer import git
 
 BIN = Path(sys.executable).parent
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from conftest import Unchanged, builders_dir, commit
-from workspace_builders import git
+from workspace_builders.gitlayer import git
 
 pytestmark = pytest.mark.slow  # make and task run per value: `make test` runs it, `make check` not
 

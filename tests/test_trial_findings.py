@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 from conftest import Builders, Unchanged, builders_dir, commit
-from workspace_builders import git, links
+from workspace_builders.gitlayer import git, links
 
 
 def test_remove_refuses_a_worktree_or_repository_in_an_ignored_folder(

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from conftest import Builders, builders_dir, commit
-from workspace_builders import git
+from workspace_builders.gitlayer import git
 
 
 @pytest.fixture

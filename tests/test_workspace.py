@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from conftest import Builders, Unchanged, builders_dir
-from workspace_builders.errors import BuildersError
-from workspace_builders.workspace import discover
+from workspace_builders.base.errors import BuildersError
+from workspace_builders.model.workspace import discover
 
 
 @pytest.mark.parametrize(

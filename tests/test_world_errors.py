@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from conftest import Builders, Unchanged, builders_dir, commit
-from workspace_builders import git, processes
+from workspace_builders.gitlayer import git, processes
 
 BIN = Path(sys.executable).parent
 

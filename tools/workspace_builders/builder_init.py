@@ -1,34 +1,9 @@
-"""`builders init`: nested repo worktrees in a builder, copy-in files and the setup script."""
-
-from __future__ import annotations
+"""The builder_init tool on its own: `python -m workspace_builders.builder_init`."""
 
 import sys
-from pathlib import Path
 
-from plumbum import cli
-
-from workspace_builders.cli import WithDryRunAndJson, run_tool, start_dir
-from workspace_builders.create import init_builder
-from workspace_builders.workspace import discover
-
-
-def init(start: Path, repos: str | None, builder: str | None, dry_run: bool, as_json: bool) -> int:
-    return init_builder(discover(start), repos, builder, dry_run, as_json)
-
-
-class Init(WithDryRunAndJson):
-    DESCRIPTION = "add repo worktrees, copy-in files and run setup, in this builder or the one named"
-
-    repos = cli.SwitchAttr(
-        "--repos", str, argname="REPOS", help="repos to add: a,b or a:base,b or all (default: builders.default_repos)"
-    )
-    builder = cli.SwitchAttr(
-        "--builder", str, argname="NAME", help="the builder's name (default: the builder you are in)"
-    )
-
-    def main(self) -> int:
-        return init(start_dir(), self.repos, self.builder, self.dry_run, self.as_json)
-
+from workspace_builders.cli import run_tool
+from workspace_builders.commands.builder_init import Init
 
 if __name__ == "__main__":
     sys.exit(run_tool(Init, "python -m workspace_builders.builder_init"))

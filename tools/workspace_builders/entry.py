@@ -3,7 +3,7 @@ command line's imports (plumbum's take tens of milliseconds), then cli.main runs
 
 from __future__ import annotations
 
-from workspace_builders import interrupts
+from workspace_builders.base import interrupts
 
 
 def main() -> int:
@@ -11,7 +11,7 @@ def main() -> int:
     try:
         from workspace_builders.cli import main as run_command
     except (KeyboardInterrupt, interrupts.Terminated) as exc:
-        from workspace_builders import output
+        from workspace_builders.base import output
 
         output.error("interrupted", "run the same command again: nothing was changed yet")
         return interrupts.exit_code(exc)

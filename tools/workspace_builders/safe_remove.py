@@ -1,24 +1,9 @@
-"""`builders remove`: take a builder away without ever losing work (the work is in removal.py)."""
-
-from __future__ import annotations
+"""The safe_remove tool on its own: `python -m workspace_builders.safe_remove`."""
 
 import sys
 
-from plumbum import cli
-
-from workspace_builders.cli import WithDryRunAndJson, run_tool, start_dir
-from workspace_builders.removal import remove
-
-
-class Remove(WithDryRunAndJson):
-    DESCRIPTION = "remove a builder and its repo worktrees; refuses when work would be lost"
-
-    force = cli.Flag("--force", help="save what would be lost under refs/builders/archive/..., then remove")
-    keep_branches = cli.Flag("--keep-branches", help="keep the builder's branches even when they hold nothing")
-
-    def main(self, name: str) -> int:
-        return remove(start_dir(), name, self.force, self.keep_branches, self.dry_run, self.as_json)
-
+from workspace_builders.cli import run_tool
+from workspace_builders.commands.safe_remove import Remove
 
 if __name__ == "__main__":
     sys.exit(run_tool(Remove, "python -m workspace_builders.safe_remove"))

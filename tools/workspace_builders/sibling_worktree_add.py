@@ -1,29 +1,9 @@
-"""`builders add`: the builder itself, a worktree of the root in the sibling builders folder, no repos."""
-
-from __future__ import annotations
+"""The sibling_worktree_add tool on its own: `python -m workspace_builders.sibling_worktree_add`."""
 
 import sys
-from pathlib import Path
 
-from plumbum import cli
-
-from workspace_builders.cli import WithDryRunAndJson, run_tool, start_dir
-from workspace_builders.create import create_builder
-from workspace_builders.workspace import discover
-
-
-def add(start: Path, name: str, base: str | None, dry_run: bool, as_json: bool) -> int:
-    return create_builder(discover(start).workspace, name, None, base, dry_run, as_json, with_repos=False)
-
-
-class Add(WithDryRunAndJson):
-    DESCRIPTION = "create only the builder worktree of the root, with no repos"
-
-    base = cli.SwitchAttr("--base", str, argname="BASE", help="the root's base (default HEAD)")
-
-    def main(self, name: str) -> int:
-        return add(start_dir(), name, self.base, self.dry_run, self.as_json)
-
+from workspace_builders.cli import run_tool
+from workspace_builders.commands.sibling_worktree_add import Add
 
 if __name__ == "__main__":
     sys.exit(run_tool(Add, "python -m workspace_builders.sibling_worktree_add"))

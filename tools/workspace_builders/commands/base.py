@@ -1,0 +1,131 @@
+"""What every command is: a plumbum.cli Application whose usage errors end as bad input (exit 2) at the
+one boundary (cli.run_tool), and the switches every command of a kind takes.
+
+plumbum reports usage errors itself, through three methods of its Application (`_parse_args`,
+`_validate_args`, `_handle_argument`); this is the one place that refines them, and
+tests/test_imports.py::test_plumbum_methods_refined_here fails when plumbum changes them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from plumbum import cli
+from plumbum.cli.application import ShowCompletion, ShowHelp, ShowHelpAll, ShowVersion
+from plumbum.cli.switches import PositionalArgumentsError, SwitchError, WrongArgumentType
+
+from workspace_builders import __version__
+from workspace_builders.base.errors import BuildersError, bad_input
+
+# What plumbum raises to print help or the version and stop: not usage errors.
+_META = (ShowHelp, ShowHelpAll, ShowVersion, ShowCompletion)
+
+
+def start_dir() -> Path:
+    """The folder every command starts from (it finds the workspace from there)."""
+    from workspace_builders.model.workspace import start_folder
+
+    return start_folder()
+
+
+def check_config() -> None:
+    """Load and check the config of the workspace the command starts in (kept for the command's own
+    use); outside any workspace there is none, and the command says so itself if it needs one."""
+    from workspace_builders.model.workspace import discover
+
+    try:
+        location = discover(start_dir())
+    except BuildersError:
+        return
+    location.workspace.config  # noqa: B018 (loading it is the check)
+
+
+class Command(cli.Application):
+    """Every command and group: a usage error (unknown or abbreviated switch, missing or extra argument,
+    bad value) becomes bad input at the one boundary, instead of plumbum's own printout."""
+
+    VERSION = __version__
+    ALLOW_ABBREV = False
+    SUBCOMMAND_HELPMSG = False
+    # Parse, then load and check the workspace's config, then act: a broken workspaces.yaml stops
+    # every command run in a workspace, not only those that happen to read it.
+    CHECKS_CONFIG = True
+
+    def usage_error(self, message: str) -> BuildersError:
+        return bad_input(message, f"see: {self.PROGNAME} --help")
+
+    def one_name(self, given: Sequence[str], tail: str = "") -> str | None:
+        """The optional NAME of a command that works on the builder it runs in when none is given
+        (plumbum takes no optional positional argument with a default of None)."""
+        if len(given) > 1:
+            raise self.usage_error(f"unexpected argument: {' '.join(given[1:])}{tail}")
+        return given[0] if given else None
+
+    def _parse_args(self, argv: list[str]) -> tuple[dict[Callable[..., None], Any], list[str]]:
+        try:
+            return super()._parse_args(argv)
+        except SwitchError as exc:
+            raise self.usage_error(_first_line(exc)) from None
+
+    @staticmethod
+    def _handle_argument(val: str, argtype: Callable[[str], Any] | None, name: str) -> Any:
+        try:
+            return cli.Application._handle_argument(val, argtype, name)
+        except WrongArgumentType:  # plumbum's message shows the class and the exception's repr
+            kind = getattr(argtype, "__name__", "value")
+            raise WrongArgumentType(f"--{name}: {val!r} is not a valid {kind}") from None
+
+    def _validate_args(self, swfuncs: Any, tailargs: Sequence[str]) -> Any:
+        try:
+            validated = super()._validate_args(swfuncs, tailargs)
+        except _META:
+            raise
+        except PositionalArgumentsError:
+            raise self.usage_error(self._positional_problem(tailargs)) from None
+        except SwitchError as exc:
+            raise self.usage_error(_first_line(exc)) from None
+        if self.CHECKS_CONFIG and not isinstance(self, Group):
+            check_config()
+        return validated
+
+    def _positional_problem(self, given: Sequence[str]) -> str:
+        import inspect  # only a usage error pays for it
+
+        spec = inspect.getfullargspec(self.main)
+        names = spec.args[1:]
+        if len(given) < len(names):
+            return f"missing argument: {' '.join(names[len(given) :])}"
+        return f"unexpected argument: {' '.join(given[len(names) :])}"
+
+
+class WithJson(Command):
+    as_json = cli.Flag("--json", help="print one JSON document on stdout (shape: README)")
+
+
+class WithDryRunAndJson(WithJson):
+    """What every command that makes or removes builders takes."""
+
+    dry_run = cli.Flag("--dry-run", help="print the plan and change nothing")
+
+
+class Group(Command):
+    """A word that only picks a command: alone it prints its help (exit 2); an unknown command is bad usage."""
+
+    CALL_MAIN_IF_NESTED_COMMAND = False
+    USAGE = "    {progname} [SWITCHES] COMMAND [SWITCHES] [ARGS]...\n"
+
+    def main(self, *words: str) -> int:
+        if words:
+            raise self.usage_error(f"unknown command {words[0]!r}")
+        self.help()
+        return 2
+
+
+def _first_line(exc: Exception) -> str:
+    return _lower_first(str(exc).splitlines()[0].rstrip(":"))
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]

@@ -1,0 +1,379 @@
+"""The moves of the bases of a landing: checked under every repository lock, journalled, only forward.
+
+A landing takes every repository lock it needs in one fixed order, checks every base again under them
+(at the tip planned, its checkout clean, no operation in progress, no index.lock held) and only then
+writes the journal (`<admin>/landing/<name>.json`, tied to the builder's identity) and moves the
+first base. From there it only goes forward: a base is never put back, since someone may already
+have fetched it or built on it. A failure or a stop leaves the journal; `land` again completes it,
+`status` and `verify` name it, and `remove` refuses the builder until it is done.
+
+A base checked out in a clone (or the root) moves with its index and files as one step, under the
+checkout's own index.lock, so no git of anyone else sees it half-made: a copy of the index in the
+lock file is moved from old to new with the files (`read-tree -m -u`), then the ref (compare-and-
+swap), then the lock file becomes the index. If the ref cannot move, the files go back (no one saw
+them). A stop in between leaves the lock; the journal says it is ours, and the next run clears it
+and finishes the move from what is on disk.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from workspace_builders.base import atomic_file, faults, output
+from workspace_builders.base.errors import BuildersError
+from workspace_builders.engine.landing import landed_file, landings, q
+from workspace_builders.engine.landing_rebase import (
+    clear_our_lock,
+    identity,
+    lingering_lock,
+    operation_in_progress,
+    rebasing_it,
+)
+from workspace_builders.gitlayer import git
+from workspace_builders.gitlayer.locks import repository_lock
+from workspace_builders.model import state
+from workspace_builders.model.state import BuilderState
+from workspace_builders.model.workspace import Workspace
+
+RUN_AGAIN = "run the command again: it rebases onto the new tip and lands"
+
+
+@dataclass(frozen=True)
+class Move:
+    label: str
+    repo: str  # the source repository (root or clone)
+    common_dir: str
+    base: str  # the base branch
+    old: str
+    new: str
+    checkout: str | None  # where the base branch is checked out (moved with its working tree)
+
+    @property
+    def ref(self) -> str:
+        return f"refs/heads/{self.base}"
+
+    def as_json(self) -> dict[str, object]:
+        return {"repo": self.label, "base": self.base, "old": self.old, "new": self.new}
+
+
+# --- the journal ---------------------------------------------------------------------------------------
+
+
+def journal_file(ws: Workspace, name: str) -> Path:
+    return ws.admin_dir / "landing" / f"{name}.json"
+
+
+def pending_landing(ws: Workspace, name: str) -> Path | None:
+    """The journal of a landing of builder `name` that was stopped after its first base moved, or
+    None. Such a builder must not be removed before `builders land NAME` has completed it."""
+    path = journal_file(ws, name)
+    return path if path.exists() else None
+
+
+def write_journal(ws: Workspace, record: BuilderState, moves: Sequence[Move], squashed: bool) -> None:
+    document = {
+        "builder": identity(record),
+        "started_at": state.now(),
+        "squash": squashed,
+        "moves": [vars(m) for m in moves],
+    }
+    atomic_file.write(journal_file(ws, record.name), (json.dumps(document, indent=2) + "\n").encode())
+
+
+@dataclass(frozen=True)
+class Journal:
+    path: Path
+    builder: dict[str, str]
+    moves: list[Move]
+    squashed: bool
+
+
+def read_journal(ws: Workspace, name: str) -> Journal | None:
+    path = journal_file(ws, name)
+    first = "look at the bases it names, then "
+    document = atomic_file.read_json(path, "landing journal", first)
+    if document is None:
+        return None
+    try:
+        moves = [Move(**m) for m in document["moves"]]
+        return Journal(path, dict(document.get("builder") or {}), moves, bool(document.get("squash")))
+    except (TypeError, KeyError, AttributeError) as exc:
+        raise atomic_file.unreadable(path, "landing journal", exc, first) from None
+
+
+def record_landing(ws: Workspace, name: str, moves: Sequence[Move], squashed: bool) -> None:
+    """Append what landed to `<admin>/landed/<name>.json`, then drop the journal."""
+    entry = {"landed_at": state.now(), "squash": squashed, "moves": [m.as_json() for m in moves]}
+    document = [*landings(ws, name), entry]
+    atomic_file.write(landed_file(ws, name), (json.dumps(document, indent=2) + "\n").encode())
+    journal_file(ws, name).unlink(missing_ok=True)
+
+
+@contextmanager
+def repositories_locked(common_dirs: Sequence[str]) -> Iterator[None]:
+    """Every repository lock, taken in one fixed order (sorted paths), so two landings into
+    overlapping repos never hold one each while waiting for the other."""
+    with ExitStack() as stack:
+        for common_dir in sorted(set(common_dirs)):
+            stack.enter_context(repository_lock(Path(common_dir)))
+        yield
+
+
+# --- checks under the locks ----------------------------------------------------------------------------
+
+
+def check_before_moving(moves: Sequence[Move]) -> None:
+    """Every base at the tip planned, contained in what lands, and its checkout ready to move with it.
+
+    Called with every repository lock held and before anything moved: a refusal changes nothing.
+    """
+    for move in moves:
+        tip = git.tip_of(Path(move.repo), move.ref)
+        if tip != move.old or not git.is_ancestor(Path(move.repo), move.old, move.new):
+            raise BuildersError(
+                f"{move.label}: {move.base} moved meanwhile (another landing?): it is at {output.short(tip)}, "
+                f"not at {output.short(move.old)} as planned; nothing landed",
+                RUN_AGAIN,
+            )
+        refuse_rebasing(move)
+        if move.checkout:
+            check_checkout(move, Path(move.checkout), ours=False)
+
+
+def refuse_rebasing(move: Move) -> None:
+    where = rebasing_it(Path(move.common_dir), move.ref)
+    if where is not None:
+        raise BuildersError(
+            f"{move.label}: {move.base} is being rebased (git dir {where}); nothing landed",
+            f"finish or abort that rebase first (git -C {q(move.repo)} worktree list shows where), then run the "
+            "command again",
+        )
+
+
+def check_checkout(move: Move, checkout: Path, ours: bool) -> None:
+    """The base's checkout can move with it: no operation under way, no index.lock of anyone else,
+    no uncommitted change (git's own status, which refreshes in memory: a file touched but unchanged
+    is not a change). `ours`: a pending journal names this move, so a lock left is ours."""
+    what = operation_in_progress(checkout)
+    if what:
+        raise BuildersError(
+            f"{move.label}: a {what} is under way in {checkout}, where {move.base} is checked out; nothing landed",
+            f"finish or abort it first (cd {q(checkout)} && git status), then run the command again",
+        )
+    index = git.index_path(checkout)
+    if lingering_lock(index):
+        if not ours:
+            lock = f"{index}.lock"
+            raise BuildersError(
+                f"{move.label}: {lock} is held (a git running in {checkout}, or one that was killed there); "
+                "nothing landed",
+                f"let that git finish; if none runs (fuser {q(lock)} says nothing), remove it: rm {q(lock)}",
+            )
+        clear_our_lock(index, f"left by a landing of ours stopped while it moved {move.base}")
+    if ours:
+        return
+    changes = git.status_entries_all(checkout)
+    landing = set(git.changed_between(Path(move.repo), move.old, move.new))
+    # An untracked file is in the way only where the landing brings a file of that name.
+    in_the_way = [e[3:] for e in changes if not e.startswith("??") or e[3:] in landing]
+    if in_the_way:
+        shown = ", ".join(in_the_way[:5])
+        raise BuildersError(
+            f"{move.label}: its base {move.base} is checked out in {checkout} with uncommitted changes ({shown}); "
+            "nothing landed",
+            f"commit or stash them (git -C {q(checkout)} status), then run the command again",
+        )
+
+
+# --- the moves -----------------------------------------------------------------------------------------
+
+
+def apply_moves(moves: Sequence[Move]) -> None:
+    """Move every base forward, in order; the caller holds the locks and journalled the moves.
+
+    Nothing is put back: a failure leaves the journal for the next run, which completes it.
+    """
+    for move in moves:
+        move_one(move)
+        faults.point(f"land:moved:{move.label}")
+        output.say(f"  {move.label}: {move.base} {output.short(move.old)} -> {output.short(move.new)}")
+
+
+def move_one(move: Move) -> None:
+    if move.checkout is None:
+        done = git.move_ref(Path(move.repo), move.ref, move.new, move.old, "builders land: fast-forward")
+        if done.returncode != 0:
+            raise BuildersError(f"{move.label}: {move.base} could not move: {git.GitFailed(done).message}")
+        faults.point(f"land:ref-moved:{move.label}")
+        return
+    checkout = Path(move.checkout)
+    index = git.index_path(checkout)
+    lock = index.with_name(index.name + ".lock")
+    try:
+        fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError:
+        raise BuildersError(
+            f"{move.label}: {lock} appeared while landing (a git started in {checkout})",
+            f"let it finish, then run the command again to complete the landing: it goes on from here ({q(lock)})",
+        ) from None
+    os.close(fd)
+    if index.exists():
+        shutil.copyfile(index, lock)
+    faults.point(f"land:index-locked:{move.label}")
+    git.refresh_index(checkout, lock)
+    done = git.two_tree_checkout(checkout, move.old, move.new, lock)
+    if done.returncode != 0:
+        os.unlink(lock)  # the index is as it was, and git changed no file when it refused
+        raise BuildersError(
+            f"{move.label}: the files of {checkout} cannot move from {output.short(move.old)} to "
+            f"{output.short(move.new)} with {move.base}: {done.stderr.strip()}",
+            f"look at it (git -C {q(checkout)} status), then run the command again: it completes the landing",
+        )
+    faults.point(f"land:files-moved:{move.label}")
+    moved = git.move_ref(Path(move.repo), move.ref, move.new, move.old, "builders land: fast-forward")
+    if moved.returncode != 0:
+        # No one saw the files move (the index was locked throughout): they go back with it.
+        back = git.two_tree_checkout(checkout, move.new, move.old, lock)
+        os.unlink(lock)
+        raise BuildersError(
+            f"{move.label}: {move.base} moved while landing ({git.GitFailed(moved).message})"
+            + ("" if back.returncode == 0 else f"; the files of {checkout} could not go back: {back.stderr.strip()}"),
+            f"{move.base} moved meanwhile: run the command again, it completes the landing",
+        )
+    faults.point(f"land:ref-moved:{move.label}")
+    os.replace(lock, index)
+    _check_moved(move, checkout)
+
+
+def _check_moved(move: Move, checkout: Path) -> None:
+    if git.tip_of(Path(move.repo), move.ref) != move.new or not git.index_matches(checkout, move.new):
+        raise BuildersError(
+            f"{move.label}: {move.base} and the index of {checkout} do not agree after the move",
+            f"look at it: git -C {q(checkout)} status; then run the command again",
+        )
+
+
+def finish_checkout(move: Move, checkout: Path) -> None:
+    """Bring a checkout a stopped move left half-way to `new` (the ref is moved by the caller): its
+    lock (ours) cleared, every file that differs from the index checked to be the landed version
+    (git wrote it, or had removed it to write it), then moved by git. A file that is neither is
+    someone's change: refused, nothing touched."""
+    check_checkout(move, checkout, ours=True)
+    landing = set(git.changed_between(Path(move.repo), move.old, move.new))
+    entries = [e for e in git.status_entries_all(checkout) if not e.startswith("??") or e[3:] in landing]
+    differing = list(dict.fromkeys(e[3:] for e in entries))
+    if git.index_matches(checkout, move.new):
+        if differing:
+            raise BuildersError(
+                f"{move.label}: {checkout} has uncommitted changes: {', '.join(differing[:5])}",
+                f"commit or stash them (git -C {q(checkout)} status), then run the command again",
+            )
+        return
+    if not git.index_matches(checkout, move.old):
+        raise BuildersError(
+            f"{move.label}: the index of {checkout} is neither at {output.short(move.old)} nor at "
+            f"{output.short(move.new)}, as the stopped landing left it",
+            f"look at it (git -C {q(checkout)} status); once it is clean, run the command again",
+        )
+    wanted = git.blobs_in(Path(move.repo), move.new, differing)
+    present = [p for p in differing if (checkout / p).is_file() and not (checkout / p).is_symlink()]
+    found = git.hash_files(checkout, present)
+    foreign = [p for p in differing if not _landed_or_gone(checkout, p, landing, found.get(p), wanted.get(p))]
+    if foreign:
+        raise BuildersError(
+            f"{move.label}: {checkout} has changes that are not the landed files: {', '.join(foreign[:5])}",
+            f"commit or stash them (git -C {q(checkout)} status), then run the command again",
+        )
+    for p in present:
+        (checkout / p).unlink()  # the landed version, as git wrote it: git writes it again below
+    index = git.index_path(checkout)
+    lock = index.with_name(index.name + ".lock")
+    os.close(os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+    shutil.copyfile(index, lock)
+    done = git.two_tree_checkout(checkout, move.old, move.new, lock)
+    if done.returncode != 0:
+        os.unlink(lock)
+        raise BuildersError(
+            f"{move.label}: the files of {checkout} cannot move to {output.short(move.new)}: {done.stderr.strip()}",
+            f"look at it (git -C {q(checkout)} status), then run the command again",
+        )
+    os.replace(lock, index)
+
+
+# --- completing a stopped landing ----------------------------------------------------------------------
+
+
+def complete(ws: Workspace, record: BuilderState) -> list[Move]:
+    """A landing a stopped run left half-done: every move it journalled, finished forward; the moves
+    that landed. A base someone else moved meanwhile is left to the landing that follows (its builder
+    branch is still ahead of it); one of an earlier builder of the same name is refused."""
+    journal = read_journal(ws, record.name)
+    if journal is None:
+        return []
+    if journal.builder and journal.builder != identity(record):
+        raise BuildersError(
+            f"{journal.path} is a landing of an earlier builder named {record.name!r} "
+            f"(made {journal.builder.get('created_at')}), stopped half-way; nothing was changed",
+            f"see what it moved (cat {q(journal.path)}), then move it aside: mv {q(journal.path)} "
+            f"{q(str(journal.path) + '.done')}",
+        )
+    output.say(f"completing the landing of {record.name!r} that was stopped ({journal.path})")
+    landed: list[Move] = []
+    with repositories_locked([m.common_dir for m in journal.moves]):
+        for move in journal.moves:
+            repo = Path(move.repo)
+            tip = git.tip_of(repo, move.ref)
+            if tip == move.old:
+                refuse_rebasing(move)
+                if move.checkout and not _clean_at(Path(move.checkout), move.old):
+                    finish_checkout(move, Path(move.checkout))  # files first: then the ref, checked
+                    done = git.move_ref(repo, move.ref, move.new, move.old, "builders land: fast-forward")
+                    if done.returncode != 0:
+                        raise BuildersError(f"{move.label}: {move.base} could not move: {git.GitFailed(done).message}")
+                    _check_moved(move, Path(move.checkout))
+                else:
+                    if move.checkout:
+                        check_checkout(move, Path(move.checkout), ours=False)
+                    move_one(move)
+            elif tip == move.new:
+                if move.checkout and not _clean_at(Path(move.checkout), move.new):
+                    finish_checkout(move, Path(move.checkout))
+            elif tip is not None and git.is_ancestor(repo, move.new, tip):
+                pass  # landed, and the base has moved on since (another landing built on it)
+            else:
+                output.say(
+                    f"  {move.label}: {move.base} was moved by someone else meanwhile (to {output.short(tip)}): "
+                    "its part lands with the rest, rebased"
+                )
+                continue
+            landed.append(move)
+            output.say(f"  {move.label}: {move.base} at {output.short(move.new)}")
+        if landed:
+            record_landing(ws, record.name, landed, journal.squashed)
+        else:
+            journal.path.unlink()
+    return landed
+
+
+def _landed_or_gone(checkout: Path, path: str, landing: set[str], found: str | None, wanted: str | None) -> bool:
+    """A differing file a stopped move of ours explains: one the landing changes, and either gone
+    (git removes a file before it writes it anew) or already the landed version."""
+    if path not in landing:
+        return False
+    if not os.path.lexists(checkout / path):
+        return True
+    return found is not None and found == wanted
+
+
+def _clean_at(checkout: Path, commit: str) -> bool:
+    """No lock, the index at `commit`, no tracked file changed (untracked files are not ours)."""
+    index = git.index_path(checkout)
+    if index.with_name(index.name + ".lock").exists() or not git.index_matches(checkout, commit):
+        return False
+    return not [e for e in git.status_entries(checkout) if not e.startswith("??")]

@@ -1,0 +1,153 @@
+"""`land` as one transaction: plan, bring the builder branches up, pin what the gate sees, run it,
+take every repository lock in one fixed order, check everything again under them, and only then
+move the bases (forward only, journalled: see landing_journal).
+
+Before the first base moves, everything this run did can be put back (the builder's own branches,
+which nobody else uses, and only where they are still as the run left them). After it, never.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from workspace_builders.base import faults, interrupts, output
+from workspace_builders.base.errors import BuildersError
+from workspace_builders.engine import builder_scripts, landing_rebase
+from workspace_builders.engine.landing import Tree, count, q
+from workspace_builders.engine.landing_journal import (
+    Move,
+    apply_moves,
+    check_before_moving,
+    record_landing,
+    repositories_locked,
+    write_journal,
+)
+from workspace_builders.engine.landing_rebase import Touched
+from workspace_builders.gitlayer import git
+from workspace_builders.model.state import BuilderState
+from workspace_builders.model.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class Pin:
+    """A builder worktree as the gate is given it: its branch tip, and no change in it."""
+
+    tree: Tree
+    head: str
+
+
+def plan_moves(trees: Sequence[Tree]) -> list[Move]:
+    moves = []
+    for t in trees:
+        if t.ahead > 0:
+            assert t.base_branch and t.base_tip and t.head
+            checkout = str(t.base_checkout) if t.base_checkout else None
+            moves.append(Move(t.label, str(t.source), str(t.common_dir), t.base_branch, t.base_tip, t.head, checkout))
+    return moves
+
+
+@dataclass
+class Landed:
+    moves: list[Move]
+    stopped: bool = False  # a stop request (SIGINT, SIGTERM) came while the bases moved: honoured after
+
+
+def land_builder(ws: Workspace, record: BuilderState, ready: list[Tree], message: str | None) -> Landed:
+    """Land the builder's worktrees in `ready` (each ahead of its base); what moved."""
+    if not ready:
+        return Landed([])
+    touched: list[Touched] = []
+    try:
+        landing_rebase.bring_up(ws, record, ready, merge=False, touched=touched)
+        if message is not None:
+            landing_rebase.squash(ready, message, touched)
+        pins = pin(ready)
+        gate = ws.config.pre_land
+        if gate:
+            code = builder_scripts.run(
+                ws, "pre_land", gate, record.name, Path(record.path), [r.name for r in record.repos], record.ports
+            )
+            if code != 0:
+                raise BuildersError(
+                    f"the pre_land script failed with exit {code}; nothing landed",
+                    f"fix what it found in {q(record.path)}, then run again: builders land {record.name}",
+                )
+            check_pins(pins, record.name)
+        moves = plan_moves(ready)
+        with repositories_locked([m.common_dir for m in moves]):
+            check_pins(pins, record.name)  # and nobody can commit in them through us from here
+            check_before_moving(moves)
+            write_journal(ws, record, moves, squashed=message is not None)
+            touched.clear()  # from here the bases move: the builder branches are what lands
+            return Landed(moves, _move_forward(ws, record, moves, squashed=message is not None))
+    except BaseException as exc:
+        if touched:
+            with interrupts.held_off():
+                _put_back(touched, exc)
+        raise
+
+
+def _move_forward(ws: Workspace, record: BuilderState, moves: list[Move], squashed: bool) -> bool:
+    """Every journalled move, with a stop request held until they are done; whether one came."""
+    try:
+        with interrupts.held_off():
+            faults.point("land:journalled")
+            try:
+                apply_moves(moves)
+            except BuildersError as exc:
+                exc.message += "; the landing is partial and only goes forward (no base is put back)"
+                exc.hint = (
+                    f"{exc.hint}; `builders land {record.name}` completes it"
+                    if exc.hint
+                    else (f"fix that, then complete it: builders land {record.name}")
+                )
+                raise
+            record_landing(ws, record.name, moves, squashed)
+    except (KeyboardInterrupt, interrupts.Terminated):
+        output.say("a stop was asked for while the bases moved: the landing was completed first")
+        return True
+    return False
+
+
+def _put_back(touched: list[Touched], cause: BaseException) -> None:
+    try:
+        landing_rebase.put_back(touched)
+    except BuildersError as exc:
+        output.say(f"  {exc.message}")
+        if isinstance(cause, BuildersError):
+            cause.message += "; " + exc.message  # the first failure stays the error; this one is added
+
+
+def pin(trees: Sequence[Tree]) -> list[Pin]:
+    """Each worktree's tip as the gate will see it; a worktree with changes cannot be pinned."""
+    for t in trees:
+        if _tracked_changes(t.path):
+            raise BuildersError(
+                f"{t.label}: {t.path} has uncommitted changes; nothing landed",
+                f"commit or stash them (git -C {q(t.path)} status), then run the command again",
+            )
+    return [Pin(t, git.head_of(t.path)) for t in trees]
+
+
+def check_pins(pins: Sequence[Pin], name: str) -> None:
+    """Land exactly what the gate saw: every worktree still at its pinned tip, with no change."""
+    for p in pins:
+        head = git.head_of(p.tree.path)
+        changes = _tracked_changes(p.tree.path)
+        if head != p.head or changes:
+            what = f"its tip moved to {output.short(head)}" if head != p.head else f"it has changes ({changes[0][3:]})"
+            raise BuildersError(
+                f"{p.tree.label}: {p.tree.path} changed while the pre_land gate ran ({what}, it gave "
+                f"{output.short(p.head)}); nothing landed",
+                f"commit what belongs to the builder, then run the gate again: builders land {name}",
+            )
+        p.tree.head = head
+        count(p.tree)
+
+
+def _tracked_changes(worktree: Path) -> list[str]:
+    """Changes to tracked files: what the gate would test in place of the commits. (A file the gate
+    writes, such as a report, changes no commit that lands.)"""
+    return [e for e in git.status_entries(worktree) if not e.startswith("??")]

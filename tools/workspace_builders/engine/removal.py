@@ -1,0 +1,479 @@
+"""Removing a builder without ever losing work: the engine behind `builders remove` (and `land --remove`,
+`prune --empty-trash`, and `restore` completing a removal that was stopped).
+
+`git worktree remove` on a builder silently deletes everything under its ignored `repos/`, nested
+worktrees with uncommitted work included. So: guard the path, judge every worktree of the builder
+(removal_judge.py) before anything is deleted, refuse when anything would be lost (or, with --force,
+first save it under an archive ref and write the removal record), remove the nested worktrees through
+their own repositories, and only then the builder. A branch goes only when it is the builder's own
+and every commit on it is on another ref.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from workspace_builders.base import faults, output, parallel
+from workspace_builders.base.errors import BuildersError, bad_input
+from workspace_builders.base.names import check_builder_name, closest
+from workspace_builders.engine import builder_scripts, removal_records
+from workspace_builders.engine.removal_judge import Member, branch_kept_because, check, find_members, recovery_command
+from workspace_builders.gitlayer import archive as archives
+from workspace_builders.gitlayer import git
+from workspace_builders.gitlayer.locks import builder_lock, repository_lock
+from workspace_builders.model import state
+from workspace_builders.model.state import BuilderState
+from workspace_builders.model.workspace import REPOS, ROOT, Workspace, discover
+
+ARCHIVE_PREFIX = archives.PREFIX
+__all__ = ["Member", "guard", "remove", "remove_locked"]
+
+
+def remove(start: Path, name: str, force: bool, keep_branches: bool, dry_run: bool, as_json: bool) -> int:
+    ws = discover(start).workspace
+    check_builder_name(name)
+    with builder_lock(ws, name):
+        code, path = remove_locked(ws, name, force, keep_branches, dry_run, as_json)
+    if not dry_run and path is not None and start.resolve().is_relative_to(path):
+        output.say(f"note: you are inside the builder being removed; after it, cd to the root: cd {ws.root}")
+    return code
+
+
+def remove_locked(
+    ws: Workspace, name: str, force: bool, keep_branches: bool, dry_run: bool, as_json: bool
+) -> tuple[int, Path | None]:
+    """The removal, with the builder's lock held: its exit code and the builder's path (None for a
+    closed builder's branches). Raises a BuildersError, with nothing changed, when it refuses."""
+    record = state.load(ws, name)
+    path = state.path_of(ws, name, record)
+    if record is None and not os.path.lexists(path) and not any(w.path == path for w in git.worktrees(ws.root)):
+        _finish_closed(ws, name, keep_branches, dry_run, as_json)
+        return 0, None
+    guard(ws, path, recorded=record is not None)
+    refuse_pending_landing(ws, name)
+    interrupted = record is not None and record.status == state.REMOVING
+    members = _judged(ws, path, interrupted)
+    _refuse_if_at_risk(name, path, members, force, dry_run)
+    if dry_run:
+        _warn_ignored(ws, path, members, record, dry_run=True)
+        _show(name, path, members, {}, dry_run=True, as_json=as_json)
+        refused = any(m.blockers for m in members) or (any(m.problems for m in members) and not force)
+        return (1 if refused else 0), path
+    if path.is_dir() and ws.config.archive:
+        _run_archive_script(ws, name, path, record)
+        looked_before = {m.label: m.changed for m in members}
+        members = _judged(ws, path, interrupted)
+        if {m.label: m.changed for m in members} != looked_before or any(m.blockers for m in members):
+            output.say("the archive script changed what the builder holds:")
+        _refuse_if_at_risk(name, path, members, force, dry_run)
+    _warn_ignored(ws, path, members, record, dry_run=False)
+    stamp = archives.stamp()
+    found = removal_records.pending(ws, name) if interrupted else None
+    for m in members:
+        if m.needs_archive:
+            archive(ws, name, m, stamp, _archived_before(found, m.label))
+            faults.point(f"remove:archived:{m.label}")
+    document = _record(ws, name, record, members, found[1] if found else None)
+    record_file = found[0] if found else None
+    if record_file is not None:
+        removal_records.write(record_file, document)
+    else:
+        record_file = removal_records.begin(ws, name, document)
+    if record is not None:
+        record.status = state.REMOVING
+        state.save(ws, record)
+    faults.point("remove:state-saved")
+    branches = {m.label: m.branch for m in members if m.branch}
+    _remove_members(ws, path, members, force)
+    faults.point("remove:worktrees")
+    gone = _already_removed(ws, record, members)
+    branches.update({m.label: m.branch for m in gone if m.branch})
+    if keep_branches:
+        deleted: list[str] = []
+        kept = {label: f"{branch} (--keep-branches)" for label, branch in branches.items()}
+    else:
+        deleted, kept = clean_branches(ws, name, [*members, *gone], record)
+    faults.point("remove:branches")
+    document["kept_branches"] = kept
+    document["complete"] = True
+    removal_records.write(record_file, document)
+    state.delete(ws, name)
+    _show(name, path, members, {"deleted": deleted, "kept": kept}, dry_run=False, as_json=as_json)
+    return 0, path
+
+
+def refuse_pending_landing(ws: Workspace, name: str) -> None:
+    """A landing of this builder that was stopped half-way is completed by `land`, never by removal:
+    its journal names the moves still to make, from this builder's branches."""
+    from workspace_builders.engine import landing_journal  # only a removal pays for the import
+
+    journal = landing_journal.pending_landing(ws, name)
+    if journal is not None:
+        raise BuildersError(
+            f"builder {name!r} has a landing that was stopped half-way ({journal}); nothing was changed",
+            f"complete it first: builders land {name}",
+        )
+
+
+def _judged(ws: Workspace, path: Path, interrupted: bool) -> list[Member]:
+    members = find_members(ws, path) if path.is_dir() else []
+    for _, outcome in parallel.each(members, lambda m: check(m, interrupted)):
+        if isinstance(outcome, BaseException):
+            raise outcome
+    return members
+
+
+def _refuse_if_at_risk(name: str, path: Path, members: list[Member], force: bool, dry_run: bool) -> None:
+    blocked = any(m.blockers for m in members)
+    if dry_run or not (blocked or (any(m.problems for m in members) and not force)):
+        return
+    for m in members:
+        if m.blockers or m.problems:
+            output.say(f"  {m.label} ({m.path}): {'; '.join(m.blockers + m.problems)}")
+    hint = (
+        f"move what is named out of {path}, then run again: builders remove {name}"
+        if blocked
+        else f"commit or move it, or archive it and remove anyway: builders remove {name} --force"
+    )
+    raise BuildersError(f"builder {name!r} has work that removal would lose; nothing was changed", hint)
+
+
+def _builder_path_hint(ws: Workspace, name: str) -> BuildersError:
+    match = closest(name, state.builder_names(ws))
+    hint = f"did you mean {match!r}? builders remove {match}" if match else None
+    return bad_input(f"no builder named {name!r}", hint or f"see the builders there are: ls {ws.builders_dir}")
+
+
+def guard(ws: Workspace, path: Path, recorded: bool) -> None:
+    """Refuse any path that removal could turn into a disaster (Orca's guards, and a few more)."""
+
+    def refuse(why: str, hint: str = "check the builder's path; nothing was changed") -> BuildersError:
+        return BuildersError(f"refusing to remove {str(path) or '(empty path)'}: {why}", hint)
+
+    if not str(path) or not path.is_absolute() or path == Path(path.anchor):
+        raise refuse("not a builder path")
+    if path.is_symlink() or os.path.realpath(path) != str(path):
+        raise refuse("a component of the path is a symlink", f"look at it: ls -la {path}")
+    if path == ws.root or ws.root.is_relative_to(path):
+        raise refuse("it is or contains the workspace root")
+    if Path.home().resolve().is_relative_to(path):
+        raise refuse("it contains the home directory")
+    if path.is_relative_to(ws.root):
+        raise refuse(
+            "it is inside the workspace root (the deprecated nested layout)", "move it first: builders migrate"
+        )
+    for repo in ws.known_repos():
+        clone = ws.clone(repo).resolve()
+        if path.is_relative_to(clone) or clone.is_relative_to(path):
+            raise refuse(f"it is, holds or lies in the clone {clone}")
+    if not path.is_relative_to(ws.builders_dir) and not recorded:
+        raise refuse(f"it is outside the builders folder {ws.builders_dir} and no state records it")
+
+
+SHOWN_IGNORED = 8
+
+
+def _warn_ignored(ws: Workspace, path: Path, members: list[Member], record: BuilderState | None, dry_run: bool) -> None:
+    """Name each worktree's ignored files and folders: removal deletes them and no archive holds them
+    (a node_modules-sized folder would not fit). What copy-in brought from the root and is still as
+    it came is left out: it can be copied again."""
+    copied = set(record.copied) if record is not None else set()
+    for m in members:
+        prefix = "" if m.label == ROOT else f"{REPOS}/{m.label}/"
+        named = [e for e in m.ignored if not _all_copied(ws, path, prefix + e, copied)]
+        if not named:
+            continue
+        shown = ", ".join(named[:SHOWN_IGNORED])
+        more = f" (and {len(named) - SHOWN_IGNORED} more)" if len(named) > SHOWN_IGNORED else ""
+        verb = "would be deleted" if dry_run else "deleted"
+        output.say(f"warning: {m.label} ({m.path}): {verb} with the builder, not archived: {shown}{more}")
+
+
+def _all_copied(ws: Workspace, path: Path, entry: str, copied: set[str]) -> bool:
+    """Whether copy-in put every file of this ignored entry (relative to the builder) there, each
+    still as it is at its source."""
+    if not entry.endswith("/"):
+        return entry in copied and _as_copied(ws, path, entry)
+    if not any(c.startswith(entry) for c in copied):
+        return False  # copy-in put nothing there: no need to look inside
+    for folder, dirs, files in os.walk(path / entry):
+        links = [d for d in dirs if os.path.islink(os.path.join(folder, d))]
+        dirs[:] = [d for d in dirs if d not in links]
+        for f in [*files, *links]:
+            relative = Path(folder, f).relative_to(path).as_posix()
+            if relative not in copied or not _as_copied(ws, path, relative):
+                return False
+    return True
+
+
+def _as_copied(ws: Workspace, path: Path, relative: str) -> bool:
+    """Whether the copied file is still byte for byte its source (the root's, or the clone's)."""
+    parts = relative.split("/")
+    source = ws.clone(parts[1]) / "/".join(parts[2:]) if parts[0] == REPOS and len(parts) > 2 else ws.root / relative
+    here = path / relative
+    try:
+        if here.is_symlink() or source.is_symlink():
+            return here.is_symlink() and source.is_symlink() and os.readlink(here) == os.readlink(source)
+        return here.read_bytes() == source.read_bytes()
+    except OSError:
+        return False
+
+
+def _archived_before(found: tuple[Path, dict[str, object]] | None, label: str) -> str | None:
+    """The archive ref the stopped removal made of this worktree, if any."""
+    refs = found[1].get("archive_refs") if found else None
+    value = refs.get(label) if isinstance(refs, dict) else None
+    return str(value).rpartition(" ")[2] if value else None
+
+
+def archive(ws: Workspace, name: str, m: Member, stamp: str, earlier: str | None = None) -> None:
+    """Save what the judge found in this worktree under refs/builders/archive/<name>/<stamp>.
+
+    `earlier`: the archive a stopped removal made of it; a new one that holds the same is dropped."""
+    ref = archives.save(
+        m.repo,
+        m.common_dir,
+        m.path,
+        name,
+        m.label,
+        stamp,
+        "before removal",
+        store=m.store,
+        drop=m.drop,
+        gitlinks=m.gitlinks,
+        keep=m.reflog_only,
+    )
+    if earlier is not None and archives.same_work(m.repo, ref, earlier):
+        git.delete_ref_at(m.repo, ref, git.resolve_commits(m.repo, [ref])[ref] or "")
+        output.say(f"  {m.label}: its work is in {earlier} already (saved by the removal that was stopped)")
+        return
+    m.archive_ref = ref
+    output.say(f"  {m.label}: saved to {m.archive_ref}; get it back with: {recovery_command(m)}")
+
+
+def _run_archive_script(ws: Workspace, name: str, path: Path, record: BuilderState | None) -> None:
+    script = ws.config.archive
+    if not script:
+        return
+    repos = [r.name for r in record.repos] if record else []
+    try:
+        code = builder_scripts.run(ws, "archive", script, name, path, repos, record.ports if record else ())
+    except BuildersError as exc:
+        output.say(f"warning: the archive script could not run ({exc.message}); removing all the same")
+        return
+    if code != 0:
+        output.say(f"warning: the archive script failed with exit {code}; removing all the same")
+
+
+def _remove_members(ws: Workspace, path: Path, members: list[Member], force: bool) -> None:
+    nested = [m for m in members if m.label != ROOT]
+
+    def take(m: Member) -> None:
+        with repository_lock(m.common_dir):
+            # Submodules make git refuse without --force; the judge has found them safe to go.
+            git.remove_worktree(m.repo, m.path, force=force or m.has_submodules, locked=m.locked)
+        output.say(f"  {m.label}: removed {REPOS}/{m.label}")
+        faults.point(f"remove:nested:{m.label}")
+
+    for m, outcome in parallel.each(nested, take):
+        if isinstance(outcome, BaseException):
+            raise BuildersError(
+                f"could not remove {m.path}: {outcome}; the builder itself was left in place",
+                f"look at it, then run again: builders remove {path.name}",
+            )
+    top = next((m for m in members if m.label == ROOT), None)
+    if top is None:
+        return
+    # Never `git worktree remove` a builder that still holds anything under repos/ (it would go silently).
+    leftover = path / REPOS
+    if leftover.is_dir():
+        for folder, dirs, files in os.walk(leftover, topdown=False):
+            if files or any(Path(folder, d).is_symlink() for d in dirs):
+                raise BuildersError(f"{leftover} is not empty; the builder was left in place", f"look: ls -la {folder}")
+            for d in dirs:
+                Path(folder, d).rmdir()
+        leftover.rmdir()
+    with repository_lock(ws.common_dir):
+        git.remove_worktree(ws.root, path, force=force or top.has_submodules, locked=top.locked)
+    output.say(f"  root: removed {path}")
+
+
+def _already_removed(ws: Workspace, record: BuilderState | None, members: list[Member]) -> list[Member]:
+    """Worktrees the state records that are gone already (an interrupted removal took them): their
+    branches still need the same clean-up as the others'."""
+    if record is None:
+        return []
+    present = {m.label for m in members}
+    gone = []
+    if ROOT not in present:
+        gone.append(Member(ROOT, ws.root, ws.common_dir, Path(record.path), record.branch, False))
+    for repo in record.repos:
+        clone = ws.clone(repo.name)
+        if repo.name not in present and (clone / ".git").exists():
+            gone.append(Member(repo.name, clone, clone / ".git", Path(repo.path), repo.branch, False))
+    return gone
+
+
+def clean_branches(
+    ws: Workspace, name: str, members: list[Member], record: BuilderState | None
+) -> tuple[list[str], dict[str, str]]:
+    """Delete each of the builder's own branches whose every commit another ref holds; report the
+    ones kept, and why."""
+
+    def clean(m: Member) -> str | None:
+        """None when deleted or gone; else why the branch is kept."""
+        assert m.branch is not None
+        kept, tip = branch_kept_because(ws, name, m, record, _base_of(m, record)[1])
+        if kept is not None or tip is None:
+            return kept
+        if not git.delete_branch_at(m.repo, m.branch, tip):
+            ref = f"refs/heads/{m.branch}"
+            now = git.resolve_commits(m.repo, [ref])[ref]
+            if now is None:
+                return None  # someone else deleted it meanwhile
+            if now == tip:  # git refused (a lock on the ref, say): say so rather than guess
+                return f"{m.branch} (git could not delete it: kept; try: git -C {m.repo} branch -d {m.branch})"
+            return f"{m.branch} (it moved while being removed: kept)"
+        return None
+
+    deleted: list[str] = []
+    kept: dict[str, str] = {}
+    for m, outcome in parallel.each([m for m in members if m.branch], clean):
+        if isinstance(outcome, BaseException):
+            kept[m.label] = f"{m.branch} (could not check it: {outcome})"
+        elif outcome is None:
+            deleted.append(f"{m.label}: {m.branch}")
+        else:
+            kept[m.label] = outcome
+    return deleted, kept
+
+
+def _base_of(m: Member, record: BuilderState | None) -> tuple[str | None, str | None]:
+    if record is None:
+        return None, None
+    if m.label == ROOT:
+        return record.base_commit, record.base_ref
+    repo = record.repo(m.label)
+    return (repo.base_commit, repo.base_ref) if repo else (None, None)
+
+
+def _record(
+    ws: Workspace, name: str, record: BuilderState | None, members: list[Member], earlier: dict[str, object] | None
+) -> dict[str, object]:
+    """The removal record, written before anything is deleted (`complete` false until the end)."""
+    refs = earlier.get("archive_refs") if earlier else None
+    archived: dict[str, str] = {str(k): str(v) for k, v in refs.items()} if isinstance(refs, dict) else {}
+    for m in members:
+        if m.archive_ref:
+            label = m.label if m.label not in archived else f"{m.label}@{m.archive_ref.rpartition('/')[2]}"
+            archived[label] = f"{m.repo} {m.archive_ref}"
+    trees = earlier.get("worktrees") if earlier else None
+    worktrees: dict[str, object] = dict(trees) if isinstance(trees, dict) else {}
+    for m in members:
+        base_commit, base_ref = _base_of(m, record)
+        worktrees[m.label] = {
+            "repo": str(m.repo),
+            "path": str(m.path),
+            "branch": m.branch,
+            "head": m.head or git.head_commit(m.path),
+            "base_ref": base_ref,
+            "base_commit": base_commit,
+        }
+    return {
+        "name": name,
+        "removed_at": str(earlier["removed_at"]) if earlier else state.now(),
+        "archive_refs": archived,
+        "kept_branches": {},
+        "worktrees": worktrees,
+        "copied": list(record.copied) if record else [],
+        "complete": False,
+    }
+
+
+def _finish_closed(ws: Workspace, name: str, keep_branches: bool, dry_run: bool, as_json: bool) -> None:
+    """A builder whose folder and state are gone (deleted by hand, then closed by prune, which
+    recorded it) may still have its branches: delete those the judge allows, keep the others, and
+    record it."""
+    own = ws.branch(name)
+    if not any(r.get("name") == name for r in state.removals(ws)):
+        raise _builder_path_hint(ws, name)  # no record of such a builder: its branch name proves nothing
+    candidates = [(ROOT, ws.root, ws.common_dir)] + [(c.name, c, c / ".git") for c in ws.clones()]
+    members = []
+    for label, repo, common_dir in candidates:
+        ref = f"refs/heads/{own}"
+        tip = git.resolve_commits(repo, [ref])[ref]
+        if tip is not None:
+            members.append(Member(label, repo, common_dir, ws.builder_path(name), own, False, tip))
+    if not members:
+        raise _builder_path_hint(ws, name)
+    if dry_run:
+        verdicts = {m.label: branch_kept_because(ws, name, m, None, None)[0] for m in members}
+        if as_json:
+            output.json_document({"name": name, "dry_run": True, "branches": verdicts})
+        else:
+            output.result(f"plan to finish closed builder {name} (dry run: nothing changed)")
+            for label, why in verdicts.items():
+                output.result(f"  {label}: {why or f'{own} would be deleted'}")
+        return
+    if keep_branches:
+        deleted: list[str] = []
+        kept = {m.label: f"{own} (--keep-branches)" for m in members}
+    else:
+        deleted, kept = clean_branches(ws, name, members, None)
+    document = {
+        "name": name,
+        "removed_at": state.now(),
+        "archive_refs": {},
+        "kept_branches": kept,
+        "worktrees": {
+            m.label: {"repo": str(m.repo), "path": str(m.path), "branch": own, "head": m.head} for m in members
+        },
+        "complete": True,
+    }
+    removal_records.begin(ws, name, document)
+    if as_json:
+        output.json_document({"name": name, "removed": True, "branches": {"deleted": deleted, "kept": kept}})
+        return
+    output.result(f"closed builder {name} finished: its branches were judged")
+    for line in deleted:
+        output.result(f"  deleted branch in {line}")
+    for label, why in kept.items():
+        output.result(f"  kept branch in {label}: {why}")
+
+
+def _show(
+    name: str, path: Path, members: list[Member], branches: dict[str, object], dry_run: bool, as_json: bool
+) -> None:
+    if as_json:
+        output.json_document(
+            {
+                "name": name,
+                "path": str(path),
+                "dry_run": dry_run,
+                "removed": not dry_run,
+                "worktrees": [m.as_json() for m in members],
+                "branches": branches,
+            }
+        )
+        return
+    if dry_run:
+        output.result(f"plan to remove builder {name} (dry run: nothing changed)")
+        rows = [
+            [m.label, str(m.path), m.branch or "(detached)", "; ".join(m.blockers + m.problems) or "ok"]
+            for m in members
+        ]
+        output.result(output.table(rows, ["worktree", "path", "branch", "check"]))
+        return
+    output.result(f"builder {name} removed")
+    kept = branches.get("kept") or {}
+    if isinstance(kept, dict):
+        for label, why in kept.items():
+            output.result(f"  kept branch in {label}: {why}")
+
+
+def delete_trash_entry(entry: Path) -> None:
+    """Delete a trashed builder whose work `prune --empty-trash` has judged and archived."""
+    import shutil
+
+    shutil.rmtree(entry)

@@ -1,0 +1,70 @@
+"""The link between a linked worktree and its repository, checked at both ends.
+
+The worktree's `.git` file names an admin dir `<common dir>/worktrees/<id>`, and that dir's `gitdir`
+file names the `.git` file back. Only when both hold is the folder that repository's worktree; a
+folder whose link holds at one end only was moved, copied, or left half-made.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from workspace_builders.gitlayer.git import CREATING_MARK, Worktree
+
+
+@dataclass(frozen=True)
+class Link:
+    admin: Path | None  # the admin dir the worktree's .git file names, if it names one in common_dir
+    # (it may be gone: git's prune, or a hand, took it away)
+    names_back: bool  # and that admin dir names the worktree back
+
+    @property
+    def whole(self) -> bool:
+        return self.admin is not None and self.names_back
+
+    @property
+    def finished(self) -> bool:
+        """Whole, and not still marked as being made (git.CREATING_MARK)."""
+        return self.whole and self.admin is not None and read(self.admin / "locked") != CREATING_MARK
+
+
+def read(path: Path) -> str | None:
+    """A small file of git's, stripped; None when it is not a plain file."""
+    if path.is_symlink() or not path.is_file():
+        return None
+    return path.read_text(encoding="utf-8", errors="surrogateescape").strip()
+
+
+def link_of(worktree: Path, common_dir: Path) -> Link:
+    dot_git = worktree / ".git"
+    text = read(dot_git)
+    if text is None or not text.startswith("gitdir: "):
+        return Link(None, False)
+    admin = (worktree / text.removeprefix("gitdir: ")).resolve()  # absolute, or relative to the worktree
+    if admin.parent != (common_dir / "worktrees").resolve():
+        return Link(None, False)
+    back = read(admin / "gitdir")
+    names_back = back is not None and (admin / back).resolve() == dot_git.resolve()
+    return Link(admin, names_back)
+
+
+def entry_of(worktree: Path, common_dir: Path) -> Worktree | None:
+    """What `git worktree list` says of `worktree`, read from its admin dir alone: None unless its link
+    holds at both ends (then git lists it at this path too). One worktree's files, however many
+    worktrees the repository has; `head` is left None when HEAD names a branch (it would take a git
+    call to resolve)."""
+    link = link_of(worktree, common_dir)
+    if not link.whole or link.admin is None:
+        return None
+    return entry_in(link.admin, worktree, prunable=False)
+
+
+def entry_in(admin: Path, worktree: Path, prunable: bool) -> Worktree:
+    """The entry that admin dir `admin` makes git list for `worktree`."""
+    head = read(admin / "HEAD") or ""
+    branch = head.removeprefix("ref: ") if head.startswith("ref: refs/") else None
+    locked = admin / "locked"
+    reason = (read(locked) or "") if os.path.lexists(locked) else None  # git: locked if it exists
+    return Worktree(worktree, None if branch else head or None, branch, reason, prunable)
