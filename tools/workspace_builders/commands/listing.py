@@ -12,7 +12,7 @@ from workspace_builders.base import output, parallel
 from workspace_builders.base.errors import BuildersError, bad_input
 from workspace_builders.base.names import check_builder_name, closest
 from workspace_builders.commands.base import WithJson, start_dir
-from workspace_builders.engine import landing
+from workspace_builders.engine import landing, removal_records
 from workspace_builders.gitlayer import git
 from workspace_builders.model import bases, state
 from workspace_builders.model.state import BuilderState
@@ -147,11 +147,11 @@ def _print_table(rows: list[Row], fast: bool) -> None:
 def _list_removed(ws: Workspace, as_json: bool, name: str | None, last: int | None) -> int:
     """Removals oldest first (`--last N`: the N newest). One narrow row each, the worktrees archived and
     those whose branch was kept; NAME's removals with their refs in full."""
-    records = sorted(state.removals(ws), key=lambda r: str(r["removed_at"]))
+    records = sorted(removal_records.removals(ws), key=lambda r: str(r["removed_at"]))
     if name is not None:
         records = [r for r in records if r["name"] == name]
         if not records:
-            removed = sorted({str(r["name"]) for r in state.removals(ws)})
+            removed = sorted({str(r["name"]) for r in removal_records.removals(ws)})
             match = closest(name, removed)
             hint = f"did you mean {match!r}? builders list --removed {match}" if match else "builders list --removed"
             raise BuildersError(f"no removal of a builder named {name!r} is recorded", hint)

@@ -19,7 +19,7 @@ from workspace_builders.base import atomic_file, faults, output
 from workspace_builders.base.errors import BuildersError, bad_input
 from workspace_builders.base.names import check_builder_name
 from workspace_builders.commands.base import Command, start_dir
-from workspace_builders.engine import builder_files, copy_in, removal
+from workspace_builders.engine import builder_files, copy_in, removal, removal_records
 from workspace_builders.gitlayer import git
 from workspace_builders.gitlayer.locks import builder_lock, repository_lock
 from workspace_builders.model import ports, state
@@ -151,7 +151,7 @@ def _copy_back(ws: Workspace, record: BuilderState, pieces: list[Piece]) -> list
 
 
 def _removal(ws: Workspace, name: str, at: str | None) -> dict[str, object]:
-    found = [r for r in state.removals(ws) if r["name"] == name]
+    found = [r for r in removal_records.removals(ws) if r["name"] == name]
     if at is not None:
         found = [r for r in found if at == r["removed_at"] or any(v.endswith(f"/{at}") for v in _refs(r).values())]
     if not found:

@@ -396,7 +396,7 @@ def _finish_closed(ws: Workspace, name: str, keep_branches: bool, dry_run: bool,
     recorded it) may still have its branches: delete those the judge allows, keep the others, and
     record it."""
     own = ws.branch(name)
-    if not any(r.get("name") == name for r in state.removals(ws)):
+    if not any(r.get("name") == name for r in removal_records.removals(ws)):
         raise _builder_path_hint(ws, name)  # no record of such a builder: its branch name proves nothing
     candidates = [(ROOT, ws.root, ws.common_dir)] + [(c.name, c, c / ".git") for c in ws.clones()]
     members = []

@@ -14,7 +14,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from workspace_builders.base import atomic_file
-from workspace_builders.model import state
 from workspace_builders.model.workspace import Workspace
 
 
@@ -22,7 +21,7 @@ def begin(ws: Workspace, name: str, document: dict[str, object]) -> Path:
     """Write `document` as a new record file of its own, however many removals of `name` happen in
     the same second: complete content under a temporary name, then a hard link that fails rather
     than replace another record."""
-    folder = state.removed_dir(ws)
+    folder = removed_dir(ws)
     folder.mkdir(parents=True, exist_ok=True)
     when = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H%M%S.%fZ")
     temp = folder / f".{name}.{os.getpid()}.{threading.get_ident()}.new"
@@ -50,7 +49,7 @@ def write(path: Path, document: dict[str, object]) -> None:
 
 def pending(ws: Workspace, name: str) -> tuple[Path, dict[str, object]] | None:
     """The record of an unfinished removal of `name` (its run was stopped), if any."""
-    folder = state.removed_dir(ws)
+    folder = removed_dir(ws)
     if not folder.is_dir():
         return None
     for path in sorted(folder.glob(f"{name}.*.json"), reverse=True):
@@ -61,3 +60,27 @@ def pending(ws: Workspace, name: str) -> tuple[Path, dict[str, object]] | None:
         if isinstance(document, dict) and document.get("name") == name and document.get("complete") is False:
             return path, document
     return None
+
+
+def removed_dir(ws: Workspace) -> Path:
+    return ws.admin_dir / "removed"
+
+
+def removals(ws: Workspace) -> list[dict[str, object]]:
+    folder = removed_dir(ws)
+    if not folder.is_dir():
+        return []
+    return [_removal(p) for p in sorted(folder.glob("*.json"))]
+
+
+_REMOVAL_KEYS = ("name", "removed_at", "archive_refs", "kept_branches")
+
+
+def _removal(path: Path) -> dict[str, object]:
+    document: dict[str, object] = atomic_file.read_json(path, "removal record", then="builders list --removed")
+    problem = "" if isinstance(document, dict) else "not a JSON object"
+    if isinstance(document, dict) and not all(key in document for key in _REMOVAL_KEYS):
+        problem = f"it lacks one of {', '.join(_REMOVAL_KEYS)}"
+    if problem:
+        raise atomic_file.unreadable(path, "removal record", problem, then="builders list --removed")
+    return document

@@ -104,53 +104,6 @@ def delete(ws: Workspace, name: str) -> None:
     state_file(ws, name).unlink(missing_ok=True)
 
 
-def removed_dir(ws: Workspace) -> Path:
-    return ws.admin_dir / "removed"
-
-
-def record_removal(
-    ws: Workspace,
-    name: str,
-    archives: dict[str, str],
-    kept_branches: dict[str, str],
-    worktrees: dict[str, dict[str, str | None]] | None = None,
-) -> None:
-    """A short record of a removal, for `builders list --removed` and for getting work back.
-
-    `worktrees` (label -> repo, path, branch, head, base_ref, base_commit) is what `builders restore`
-    makes the builder again from."""
-    when = now()
-    document: dict[str, object] = {
-        "name": name,
-        "removed_at": when,
-        "archive_refs": archives,
-        "kept_branches": kept_branches,
-    }
-    if worktrees is not None:
-        document["worktrees"] = worktrees
-    atomic_file.write(removed_dir(ws) / f"{name}.{when.replace(':', '')}.json", _json_bytes(document))
-
-
-def removals(ws: Workspace) -> list[dict[str, object]]:
-    folder = removed_dir(ws)
-    if not folder.is_dir():
-        return []
-    return [_removal(p) for p in sorted(folder.glob("*.json"))]
-
-
-_REMOVAL_KEYS = ("name", "removed_at", "archive_refs", "kept_branches")
-
-
-def _removal(path: Path) -> dict[str, object]:
-    document: dict[str, object] = atomic_file.read_json(path, "removal record", then="builders list --removed")
-    problem = "" if isinstance(document, dict) else "not a JSON object"
-    if isinstance(document, dict) and not all(key in document for key in _REMOVAL_KEYS):
-        problem = f"it lacks one of {', '.join(_REMOVAL_KEYS)}"
-    if problem:
-        raise atomic_file.unreadable(path, "removal record", problem, then="builders list --removed")
-    return document
-
-
 def named_or_here(location: Location, name: str | None, usage: str) -> BuilderState:
     """The state of builder NAME, or of the builder the command was started in; `usage` is the
     command as its help shows it (`builders run [NAME] -- CMD ARGS...`), for the hints."""
