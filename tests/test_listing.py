@@ -34,6 +34,19 @@ def test_rows_show_repos_dirty_and_ahead(root: Path, builders: Builders) -> None
     assert "alpha,beta" in table and "+1/-1" in table  # a: one ahead in alpha, one behind in the root
 
 
+def test_list_and_status_count_untracked_files_the_users_config_hides(root: Path, builders: Builders) -> None:
+    """`status.showUntrackedFiles=no` hides new files from `git status`; list and status still count
+    them, so a builder holding nothing but new files is never shown as clean."""
+    git.run(root, "config", "--global", "status.showUntrackedFiles", "no")
+    assert builders("new", "a", "--repos", "alpha").code == 0
+    alpha = builders_dir(root) / "a/repos/alpha"
+    (alpha / "new.txt").write_text("only here\n")
+    assert git.run(alpha, "status", "--porcelain") == ""  # what the user's own status shows
+    assert rows(builders)["a"]["dirty"] == 1
+    status = json.loads(builders("status", "a", "--json").out)
+    assert {w["label"]: w["untracked"] for w in status["worktrees"]} == {"root": [], "alpha": ["new.txt"]}
+
+
 def test_fast_skips_status(root: Path, builders: Builders) -> None:
     assert builders("new", "a", "--repos", "alpha").code == 0
     (builders_dir(root) / "a/new.txt").write_text("x")

@@ -109,7 +109,7 @@ def inspect(tree: Tree) -> None:
         raise bad_input(f"{tree.label}: recorded base {tree.base_ref!r} is not a ref", "builders verify")
     tree.common_dir, full = git.common_dir_and_ref(tree.source, tree.base_ref)
     tree.base_branch, tree.problem = _base_branch(tree, full)
-    wait_changes = git.status_started(tree.path)
+    wait_changes = git.status_entries_started(tree.path)
     wait_worktrees = git.worktrees_started(tree.source)
     refs = [tree.branch_ref] + ([tree.base_ref_name] if tree.base_branch else [])
     tree.head = tree.base_tip = None

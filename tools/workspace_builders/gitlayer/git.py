@@ -875,12 +875,6 @@ def repair_worktree(worktree: Path) -> Completed:
 # by a signal cannot leave one behind in someone's worktree.
 
 
-def status_started(worktree: Path) -> Callable[[], list[str]]:
-    """`status_entries`, started now (see: started)."""
-    wait = _begin(("-C", str(worktree), "status", "--porcelain=v1", "-z"), None, _call_env(read_only=True))
-    return lambda: porcelain_entries(_stdout(wait()))
-
-
 def read(repo: Path, *args: str) -> str:
     """A read-only query (`rev-parse`, `for-each-ref`, `rev-list`, `log`, `diff`...): its stdout."""
     return run(repo, *args, read_only=True)
