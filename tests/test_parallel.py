@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import threading
 import time
 
 import pytest
 
 from workspace_builders.base import parallel
+from workspace_builders.base.errors import BuildersError
 
 
 @pytest.mark.parametrize("jobs", [1, 2, 8])
@@ -77,3 +79,33 @@ def test_an_interrupt_joins_every_worker_and_starts_nothing_more() -> None:
         parallel.each(list(range(20)), work, jobs=2)
     assert sorted(started) == sorted(finished)  # nothing still running
     assert len(started) < 20  # and the rest was never started
+
+
+def _work_that_fails(n: int) -> int:
+    if n == 1:
+        raise BuildersError(f"repo {n} failed", f"fix repo {n}")
+    if n == 3:
+        raise OSError(errno.ENOSPC, "No space left on device", f"/nowhere/{n}")
+    return n
+
+
+def test_expected_failures_are_each_named_and_the_step_fails_as_one(capsys: pytest.CaptureFixture[str]) -> None:
+    outcomes = parallel.each([0, 1, 2, 3], _work_that_fails)
+    found = parallel.failures(outcomes)
+    assert [item for item, _ in found] == [1, 3]
+    assert "No space left on device: /nowhere/3" in found[1][1].message  # the world's error, as expected
+    with pytest.raises(BuildersError) as raised:
+        parallel.raise_failures(outcomes)
+    assert raised.value.message == found[1][1].message  # the last is raised for the boundary ...
+    assert "error: repo 1 failed" in capsys.readouterr().err  # ... and every other one is said first
+    parallel.raise_failures(parallel.each([0, 2], _work_that_fails))  # nothing failed: nothing raised
+
+
+def test_a_bug_in_any_item_is_raised_not_reported() -> None:
+    def work(n: int) -> int:
+        if n == 0:
+            raise BuildersError("expected", "hint")
+        raise KeyError(n)
+
+    with pytest.raises(KeyError):
+        parallel.failures(parallel.each([0, 1], work))

@@ -1,4 +1,10 @@
-"""Per-repository work in threads: every item is tried, failures are collected, not raised.
+"""Per-repository work in threads, and the one policy for its failures.
+
+`each` tries every item and collects each outcome, never raising a worker's exception. The caller
+then applies one rule: an expected failure (a BuildersError, or an OSError of the world) is reported
+for every item it hit; a bug in any item is raised at once, for the boundary to report. A step that
+must be whole calls `raise_failures` (each failure said, the run fails as one); a step that may go on
+past a failure (list, verify, push, run) takes `failures` and reports them itself.
 
 The calling thread only waits. An interrupt (Ctrl-C, SIGTERM) reaches it, never a worker: then no
 new item is started, every worker is joined (each finishes the item it is on) and the interrupt goes
@@ -9,7 +15,10 @@ from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+
+from workspace_builders.base import output
+from workspace_builders.base.errors import BuildersError, from_the_world
 
 TYPE_CHECKING = False  # typing would cost an import at every start; annotations are never evaluated
 if TYPE_CHECKING:
@@ -17,6 +26,7 @@ if TYPE_CHECKING:
 
     T = TypeVar("T")
     R = TypeVar("R")
+    K = TypeVar("K")
 
 MAX_THREADS = 8
 _STOPS = {signal.SIGINT, signal.SIGTERM}
@@ -101,3 +111,26 @@ def _wait(event: threading.Event) -> None:
     # Thread.is_alive() can be wrong after a join() that an interrupt cut short.
     while not event.wait(0.05):
         pass
+
+
+def failures(outcomes: Iterable[tuple[K, object]]) -> list[tuple[K, BuildersError]]:
+    """The items whose work failed as expected, each with its error; a bug in any item is raised."""
+    found = []
+    for item, outcome in outcomes:
+        if isinstance(outcome, BuildersError):
+            found.append((item, outcome))
+        elif isinstance(outcome, OSError):
+            found.append((item, from_the_world(outcome)))
+        elif isinstance(outcome, BaseException):
+            raise outcome
+    return found
+
+
+def raise_failures(outcomes: Iterable[tuple[K, object]]) -> None:
+    """Every item was tried: each failure is said, then the step fails as one (the last failure is
+    raised, so the boundary prints it with its hint and its exit code)."""
+    found = failures(outcomes)
+    for _, error in found[:-1]:
+        output.error(error.message, error.hint)
+    if found:
+        raise found[-1][1]

@@ -101,16 +101,11 @@ def list_builders(
     rows = collect(ws, with_bases=not fast, failures=failures, notes=notes)
     if not fast:
         measured = [(row, t) for row in rows for t in row.trees if t.path.is_dir()]
-        for (row, tree), outcome in parallel.each(measured, lambda item: _measure(item[1])):
-            if isinstance(outcome, BaseException):
-                tree.dirty = tree.ahead = tree.behind = None
-                tree.unknown |= {"dirty", "ahead/behind"}
-                failures.append(
-                    (
-                        f"builder {row.name}, worktree {tree.label} ({tree.path}): {outcome}",
-                        f"git -C {tree.path} status",
-                    )
-                )
+        for (row, tree), error in parallel.failures(parallel.each(measured, lambda item: _measure(item[1]))):
+            tree.dirty = tree.ahead = tree.behind = None
+            tree.unknown |= {"dirty", "ahead/behind"}
+            what = f"builder {row.name}, worktree {tree.label} ({tree.path}): {error}"
+            failures.append((what, f"git -C {tree.path} status"))
     if as_json:
         output.json_document({"builders": [row.as_json() for row in rows]})
     else:

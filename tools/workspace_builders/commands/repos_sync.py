@@ -112,10 +112,7 @@ def sync(start: Path, jobs: int | None, fetch: bool, dry_run: bool, as_json: boo
 
     output.say(f"syncing {len(items)} repo(s) into {ws.repos_dir}")
     outcomes = parallel.each(items, _work, report, jobs=jobs or default_jobs())
-    for _, outcome in outcomes:
-        if isinstance(outcome, BaseException) and not isinstance(outcome, BuildersError):
-            raise outcome  # a bug: the boundary reports it
-    failed = [i.name for i, outcome in outcomes if isinstance(outcome, BaseException)]
+    failed = [item.name for item, _ in parallel.failures(outcomes)]
     if as_json:
         rows = [_row(i, _action_done(i, o), o) for i, o in outcomes]
         output.json_document({"dry_run": False, "ok": not failed, "repos": rows})

@@ -27,11 +27,9 @@ def status(start: Path, name: str | None, as_json: bool) -> int:
     ws = location.workspace
     record = landing.builder_record(location, name, "status")
     trees = landing.trees_of(ws, record)
-    details: list[Details] = []
-    for _, outcome in parallel.each(trees, _details):
-        if isinstance(outcome, BaseException):
-            raise outcome
-        details.append(outcome)
+    outcomes = parallel.each(trees, _details)
+    parallel.raise_failures(outcomes)
+    details = [outcome for _, outcome in outcomes if not isinstance(outcome, BaseException)]
     stat = {key: sum(d.diffstat[key] for d in details) for key in STAT_KEYS}
     landed = landing.landings(ws, record.name)
 

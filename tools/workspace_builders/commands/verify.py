@@ -55,12 +55,12 @@ def verify(start: Path, names: list[str], as_json: bool, show_all: bool = False)
         nested, unread = nested_worktrees(ws)
         checks += unread
     items = list(targets.items())
-    for (name, _), outcome in parallel.each(items, lambda item: builder_checks(ws, item[0], *item[1], nested)):
-        if isinstance(outcome, BuildersError):  # git failed on this builder: the others are still checked
-            checks.append(Check(name, ROOT, GIT_FAILED, False, outcome.message, outcome.hint or ""))
-        elif isinstance(outcome, BaseException):
-            raise outcome
-        else:
+    outcomes = parallel.each(items, lambda item: builder_checks(ws, item[0], *item[1], nested))
+    # git failed on a builder: a failed row for it, and the others are still checked
+    for (name, _), error in parallel.failures(outcomes):
+        checks.append(Check(name, ROOT, GIT_FAILED, False, error.message, error.hint or ""))
+    for _, outcome in outcomes:
+        if not isinstance(outcome, BaseException):
             checks += outcome
     if not names:
         checks += unregistered_folders(ws, {w.path for w in root_worktrees})
@@ -239,13 +239,12 @@ def nested_worktrees(ws: Workspace) -> tuple[dict[Path, list[tuple[Path, git.Wor
     and a failed check for each clone where git failed."""
     by_folder: dict[Path, list[tuple[Path, git.Worktree]]] = {}
     unread: list[Check] = []
-    for clone, outcome in parallel.each(ws.clones(), git.worktrees):
-        if isinstance(outcome, BuildersError):
-            hint = f"fix what git says, then run again: builders verify  (look: git -C {clone} worktree list)"
-            unread.append(Check(WORKSPACE, f"{REPOS}/{clone.name}", GIT_FAILED, False, outcome.message, hint))
-        elif isinstance(outcome, BaseException):
-            raise outcome
-        else:
+    outcomes = parallel.each(ws.clones(), git.worktrees)
+    for clone, error in parallel.failures(outcomes):
+        hint = f"fix what git says, then run again: builders verify  (look: git -C {clone} worktree list)"
+        unread.append(Check(WORKSPACE, f"{REPOS}/{clone.name}", GIT_FAILED, False, error.message, hint))
+    for clone, outcome in outcomes:
+        if not isinstance(outcome, BaseException):
             for w in outcome[1:]:
                 by_folder.setdefault(w.path.parent, []).append((clone, w))
     return by_folder, unread

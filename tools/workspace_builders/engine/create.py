@@ -160,7 +160,7 @@ def plan_repos(
     if taken is not None:  # the caller names every taken branch in one error
         taken += [outcome for _, outcome in outcomes if isinstance(outcome, checkout.BranchTaken)]
         outcomes = [(spec, o) for spec, o in outcomes if not isinstance(o, checkout.BranchTaken)]
-    _raise_failures([(spec.name, outcome) for spec, outcome in outcomes])
+    parallel.raise_failures([(spec.name, outcome) for spec, outcome in outcomes])
     return [outcome for _, outcome in outcomes if isinstance(outcome, Checkout)]
 
 
@@ -202,22 +202,6 @@ def _with_sparse(
     if missing:
         output.say(f"warning: {planned.label}: sparse folder(s) not at its base: {', '.join(missing)}")
     return replace(planned, sparse=folders)
-
-
-def _raise_failures(outcomes: Sequence[tuple[str, object]]) -> None:
-    """All-repos style: every repo was tried; report each failure, then fail as one."""
-    failures = [(label, exc) for label, exc in outcomes if isinstance(exc, BaseException)]
-    if not failures:
-        return
-    for _, exc in failures:
-        if not isinstance(exc, BuildersError):
-            raise exc  # a bug: let the boundary report it
-    if len(failures) == 1:
-        raise failures[0][1]
-    errors = [exc for _, exc in failures if isinstance(exc, BuildersError)]
-    for exc in errors[:-1]:
-        output.error(exc.message, exc.hint)
-    raise errors[-1]
 
 
 def plan_lines(checkouts: Sequence[Checkout]) -> str:
@@ -264,7 +248,7 @@ def build(
         repos = [c for c in checkouts if c.label != ROOT]
         done.extend(repos)
         outcomes = parallel.each(repos, checkout.apply, _report)
-        _raise_failures([(c.label, r) for c, r in outcomes])
+        parallel.raise_failures([(c.label, r) for c, r in outcomes])
         faults.point("create:repos")
         _require_finished(checkouts)
         # Taking up a crashed run: what it made may not have had its files copied in yet.
@@ -302,7 +286,7 @@ def _update_submodules(checkouts: Sequence[Checkout]) -> None:
         output.say(f"  {c.label}: submodules {said} ({SUBMODULES_COMMAND})")
 
     outcomes = parallel.each(checkouts, update, report)
-    _raise_failures([(c.label, r) for c, r in outcomes])
+    parallel.raise_failures([(c.label, r) for c, r in outcomes])
 
 
 def _require_finished(checkouts: Sequence[Checkout]) -> None:

@@ -93,11 +93,12 @@ def trees_of(ws: Workspace, record: BuilderState) -> list[Tree]:
     """The builder's worktrees, root first, looked at in parallel; a failure to look is raised."""
     trees = [Tree(ROOT, ws.root, Path(record.path), record.branch, record.base_ref, record.base_commit)]
     trees += [Tree(r.name, ws.clone(r.name), Path(r.path), r.branch, r.base_ref, r.base_commit) for r in record.repos]
-    for tree, outcome in parallel.each(trees, inspect):
-        if isinstance(outcome, BaseException):
-            raise BuildersError(
-                f"{tree.label}: could not look at {tree.path}: {outcome}", f"look at it: git -C {q(tree.path)} status"
-            )
+    failed = parallel.failures(parallel.each(trees, inspect))
+    look = "look at it: git -C {} status"
+    parallel.raise_failures(
+        (tree, BuildersError(f"{tree.label}: could not look at {tree.path}: {error}", look.format(q(tree.path))))
+        for tree, error in failed
+    )
     return trees
 
 
@@ -226,11 +227,12 @@ def fetch(trees: Sequence[Tree]) -> None:
     def one(source: Path) -> None:
         git.fetch(source)
 
-    for source, outcome in parallel.each(sources, one):
-        if isinstance(outcome, BaseException):
-            raise BuildersError(
-                f"fetch failed in {source}: {outcome}", f"try it by hand: git -C {q(source)} fetch --all"
-            )
+    outcomes = parallel.each(sources, one)
+    parallel.raise_failures(
+        (source, BuildersError(f"fetch failed in {source}: {error}", f"try it by hand: git -C {q(source)} fetch --all"))
+        for source, error in parallel.failures(outcomes)
+    )
+    for source, _ in outcomes:
         output.say(f"  fetched {source}")
 
 

@@ -118,9 +118,7 @@ def refuse_pending_landing(ws: Workspace, name: str) -> None:
 
 def _judged(ws: Workspace, path: Path, interrupted: bool) -> list[Member]:
     members = find_members(ws, path) if path.is_dir() else []
-    for _, outcome in parallel.each(members, lambda m: check(m, interrupted)):
-        if isinstance(outcome, BaseException):
-            raise outcome
+    parallel.raise_failures(parallel.each(members, lambda m: check(m, interrupted)))
     return members
 
 
@@ -276,12 +274,16 @@ def _remove_members(ws: Workspace, path: Path, members: list[Member], force: boo
         output.say(f"  {m.label}: removed {REPOS}/{m.label}")
         faults.point(f"remove:nested:{m.label}")
 
-    for m, outcome in parallel.each(nested, take):
-        if isinstance(outcome, BaseException):
-            raise BuildersError(
-                f"could not remove {m.path}: {outcome}; the builder itself was left in place",
+    parallel.raise_failures(
+        (
+            m,
+            BuildersError(
+                f"could not remove {m.path}: {error}; the builder itself was left in place",
                 f"look at it, then run again: builders remove {path.name}",
-            )
+            ),
+        )
+        for m, error in parallel.failures(parallel.each(nested, take))
+    )
     top = next((m for m in members if m.label == ROOT), None)
     if top is None:
         return
