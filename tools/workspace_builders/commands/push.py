@@ -8,7 +8,7 @@ from pathlib import Path
 from plumbum import cli
 
 from workspace_builders.base import output, parallel
-from workspace_builders.base.errors import BuildersError, bad_input
+from workspace_builders.base.errors import bad_input
 from workspace_builders.base.names import did_you_mean
 from workspace_builders.commands.base import WithDryRunAndJson, start_dir
 from workspace_builders.engine import landing
@@ -54,14 +54,12 @@ def push(start: Path, name: str | None, dry_run: bool, as_json: bool, repos: str
             return landing.push_branch(tree.source, REMOTE, tree.branch)
 
         def progress(tree: Tree, outcome: object) -> None:
-            row = rows[tree.label]
-            if isinstance(outcome, BaseException):
-                row["error"] = outcome.message if isinstance(outcome, BuildersError) else str(outcome)
-            else:
-                row["ok"] = True
+            if not isinstance(outcome, BaseException):
+                rows[tree.label]["ok"] = True
                 output.say(f"  {tree.label}: pushed {tree.branch} to {REMOTE}")
 
-        parallel.each(pushable, one, progress)
+        for tree, error in parallel.failures(parallel.each(pushable, one, progress)):
+            rows[tree.label]["error"] = error.message
     failed = [r for r in rows.values() if r["error"]]
     if as_json:
         output.json_document({"name": record.name, "dry_run": dry_run, "repos": list(rows.values())})

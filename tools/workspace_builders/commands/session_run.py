@@ -103,7 +103,9 @@ def exec_in_repos(
                 sys.stdout.write(f"{target.label.ljust(width)} | {line}\n")
                 sys.stdout.flush()
 
-    parallel.each(targets, lambda t: _run_one(t, argv, env, show), jobs=jobs)
+    for target, error in parallel.failures(parallel.each(targets, lambda t: _run_one(t, argv, env, show), jobs=jobs)):
+        show(target, error.message)  # the world stopped it (a folder gone mid-run): nothing more ran there
+        target.exit_code = 1
     failed = [t for t in targets if t.exit_code != 0]
     if as_json:
         output.json_document(
