@@ -222,9 +222,13 @@ def test_opencode_serve_started_in_builders_finds_their_repos_files(root: Path, 
                 assert Path(where["worktree"]) == builder and Path(where["directory"]) == builder
                 # The file is in the repo worktree only: the root has none of that name.
                 found = get_json(at, "/find/file", query="module00000")
-                assert isinstance(found, list) and found[0] == f"repos/{repo}/src/pkg00/module00000.py", found
+                assert isinstance(found, list) and found[:1] == [f"repos/{repo}/src/pkg00/module00000.py"], found
                 assert all(f.startswith(f"repos/{repo}/") for f in found), found
                 assert not any("node_modules" in f for f in found), found
+                # Its grep too: the text is in the repo's README alone (the root's says "A sample workspace").
+                grepped = get_json(at, "/find", pattern=f"# {repo}$")
+                assert isinstance(grepped, list), grepped
+                assert [g["path"]["text"] for g in grepped] == [f"repos/{repo}/README.md"], grepped
                 listed = get_json(at, "/file", path="repos")
                 assert isinstance(listed, list)
                 assert [(e["name"], e["ignored"]) for e in listed] == [(repo, False)]
@@ -265,3 +269,9 @@ def test_claude_worktree_makes_a_whole_builder_through_the_hook(root: Path, clie
     checked = builders_cli(root, "verify")
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert not (root / ".claude/worktrees").exists()  # not Claude Code's own worktree
+    # Claude Code took the path the hook printed as its worktree and ran the session there.
+    (session,) = (tmp_path / "home/.claude/projects").glob("*/*.jsonl")
+    entries = [json.loads(line) for line in session.read_text().splitlines() if line.strip()]
+    (worktree,) = [e["worktreeSession"] for e in entries if e.get("type") == "worktree-state"]
+    assert worktree["worktreePath"] == str(builder) and worktree["hookBased"] is True, worktree
+    assert {e["cwd"] for e in entries if e.get("type") == "user"} == {str(builder)}, log
