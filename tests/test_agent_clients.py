@@ -245,6 +245,24 @@ def test_opencode_reads_the_mcp_registration_hooks_install_writes(root: Path, cl
     assert "builders" in listed.stdout + listed.stderr and "builders mcp" in listed.stdout + listed.stderr
 
 
+def test_claude_mcp_add_writes_the_registration_hooks_install_takes_as_ours(
+    root: Path, clients: Path, tmp_path: Path
+) -> None:
+    """The README's other way to register the server in Claude Code, with the real `claude mcp add`."""
+    env = offline_env(clients, tmp_path / "home")
+    command = [*without_network(), "claude", "mcp", "add", "--scope", "project", "builders", "--", "builders", "mcp"]
+    added = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, timeout=WAIT, check=False)
+    assert added.returncode == 0, added.stdout + added.stderr
+    written = (root / ".mcp.json").read_text()
+    server = json.loads(written)["mcpServers"]["builders"]
+    assert (server["command"], server["args"]) == ("builders", ["mcp"])
+    installed = builders_cli(root, "hooks", "install", "--claude")
+    assert installed.returncode == 0 and ".mcp.json: already has ours" in installed.stderr, installed.stderr
+    assert (root / ".mcp.json").read_text() == written
+    assert builders_cli(root, "hooks", "uninstall", "--claude").returncode == 0
+    assert not (root / ".mcp.json").exists()
+
+
 def test_claude_worktree_makes_a_whole_builder_through_the_hook(root: Path, clients: Path, tmp_path: Path) -> None:
     configure(root, "default_repos: []", "default_repos: [alpha, beta]")
     installed = builders_cli(root, "hooks", "install", "--claude")

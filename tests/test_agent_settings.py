@@ -94,6 +94,22 @@ def test_a_server_named_builders_that_is_not_ours_is_kept(root: Path, builders: 
     assert read(root / ".mcp.json") == mine
 
 
+def test_the_registration_claude_mcp_add_writes_is_taken_as_ours(root: Path, builders: Builders) -> None:
+    """`claude mcp add --scope project builders -- builders mcp` writes the longer form of our entry."""
+    theirs = {"mcpServers": {"builders": {"type": "stdio", "command": "builders", "args": ["mcp"], "env": {}}}}
+    (root / ".mcp.json").write_text(json.dumps(theirs, indent=2) + "\n")
+    result = builders("hooks", "install", "--claude")
+    assert result.code == 0 and ".mcp.json: already has ours" in result.err and "kept the server" not in result.err
+    assert read(root / ".mcp.json") == theirs
+    assert builders("hooks", "uninstall", "--claude").code == 0
+    assert not (root / ".mcp.json").exists()
+    other = {"mcpServers": {"builders": {"type": "stdio", "command": "builders", "args": ["mcp"], "env": {"A": "1"}}}}
+    (root / ".mcp.json").write_text(json.dumps(other))
+    assert "kept the server named 'builders'" in builders("hooks", "install", "--claude").err
+    assert builders("hooks", "uninstall", "--claude").code == 0
+    assert read(root / ".mcp.json") == other  # an env of its own: not ours to take out
+
+
 @pytest.mark.parametrize(
     "file, text, message",
     [
