@@ -163,7 +163,19 @@ def builders_cli(cwd: Path, *args: str, env: dict[str, str] | None = None) -> su
     )
 
 
-START = "opencode serve --port $BUILDER_PORT --hostname 127.0.0.1"
+def readme_blocks(kind: str) -> list[str]:
+    """The fenced blocks of one kind in the README's "Use with agent runtimes" section."""
+    readme = (PROJECT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Use with agent runtimes") : readme.index("## Configuration")]
+    return [block.split("```")[0] for block in section.split(f"```{kind}\n")[1:]]
+
+
+def readme_opencode_config(port: int) -> tuple[str, str]:
+    """The README's OpenCode configuration, as the lines under `builders:` and the rest, at `port`."""
+    (block,) = readme_blocks("yaml")
+    lines = block.splitlines()
+    assert lines[0] == "builders:" and "first: 20000" in lines[1], block
+    return lines[1].replace("first: 20000", f"first: {port}") + "\n", "\n".join(lines[2:]) + "\n"
 
 
 def configure(root: Path, replace: str, by: str, append: str = "") -> None:
@@ -199,8 +211,9 @@ def test_opencode_serve_started_in_builders_finds_their_repos_files(root: Path, 
     if shutil.which("rg") is None:
         pytest.skip("ripgrep (rg) is not installed: OpenCode's file search runs it (apt-get install ripgrep)")
     port = two_free_ports()
-    ports = f"builders:\n  ports: {{first: {port}, size: 1}}\n"
-    configure(root, "builders:\n", ports, append=f'scripts:\n  start: "{START}"\n')
+    ports, scripts = readme_opencode_config(port)  # as the README shows it
+    assert 'start: "opencode serve --port $BUILDER_PORT --hostname 127.0.0.1"' in scripts
+    configure(root, "builders:\n", "builders:\n" + ports, append=scripts)
     env = offline_env(clients, tmp_path / "home")
     first_log, second_log = tmp_path / "first.log", tmp_path / "second.log"
     with process_group(["builders", "new", "oc1", "--repos", "alpha", "--start"], root, env, first_log) as first:

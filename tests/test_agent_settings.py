@@ -38,6 +38,18 @@ def test_install_claude_creates_the_settings_and_the_mcp_registration(root: Path
     assert not (root / "opencode.json").exists()
 
 
+def test_the_readme_shows_what_install_writes(root: Path, builders: Builders) -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Use with agent runtimes") : readme.index("### MCP server")]
+    shown = json.loads(section.split("```json\n")[1].split("```")[0])
+    assert builders("hooks", "install", "--claude", "--opencode").code == 0
+    assert read(root / ".claude/settings.json") == shown
+    assert '`{"mcpServers": {"builders": {"command": "builders",\n"args": ["mcp"]}}}`' in section
+    assert read(root / ".mcp.json") == {"mcpServers": {"builders": {"command": "builders", "args": ["mcp"]}}}
+    assert '`"mcp": {"builders": {"type": "local", "command": ["builders", "mcp"]}}`' in section
+    assert read(root / "opencode.json") == {"mcp": {"builders": {"type": "local", "command": ["builders", "mcp"]}}}
+
+
 def test_install_keeps_every_other_key_and_hook_and_is_idempotent(root: Path, builders: Builders) -> None:
     settings = root / ".claude/settings.json"
     settings.parent.mkdir()
