@@ -249,13 +249,29 @@ def test_opencode_serve_started_in_builders_finds_their_repos_files(root: Path, 
         assert git.run(builders_dir(root) / name, "status", "--porcelain") == ""  # nothing git sees was left
 
 
-def test_opencode_reads_the_mcp_registration_hooks_install_writes(root: Path, clients: Path, tmp_path: Path) -> None:
-    assert builders_cli(root, "hooks", "install", "--opencode").returncode == 0
+def test_both_clients_connect_to_the_server_hooks_install_registers(root: Path, clients: Path, tmp_path: Path) -> None:
+    """Registered by `hooks install --claude --opencode` and committed, the server reaches every builder:
+    each real client, started in a builder, starts `builders mcp` and finishes the MCP handshake."""
+    installed = builders_cli(root, "hooks", "install", "--claude", "--opencode")
+    assert installed.returncode == 0, installed.stderr
+    git.run(root, "add", ".claude/settings.json", ".mcp.json", "opencode.json")
+    git.run(root, "commit", "-q", "-m", "workspace-builders for agent runtimes")
+    assert builders_cli(root, "new", "m1").returncode == 0
+    builder = builders_dir(root) / "m1"
     env = offline_env(clients, tmp_path / "home")
-    listed = subprocess.run(
-        ["opencode", "mcp", "list"], cwd=root, env=env, capture_output=True, text=True, timeout=WAIT, check=False
-    )
-    assert "builders" in listed.stdout + listed.stderr and "builders mcp" in listed.stdout + listed.stderr
+    settings = tmp_path / "home/.claude/settings.json"  # the user's consent to the project's servers
+    settings.parent.mkdir(parents=True)
+    settings.write_text('{"enableAllProjectMcpServers": true}\n')
+
+    def listed(*command: str) -> str:
+        done = subprocess.run(command, cwd=builder, env=env, capture_output=True, text=True, timeout=WAIT, check=False)
+        return done.stdout + done.stderr
+
+    opencode = listed("opencode", "mcp", "list")
+    assert "builders" in opencode and "builders mcp" in opencode and "connected" in opencode, opencode
+    assert "failed" not in opencode.lower(), opencode
+    claude = listed(*without_network(), "claude", "mcp", "list")
+    assert "builders: builders mcp - ✔ Connected" in claude, claude
 
 
 def test_claude_mcp_add_writes_the_registration_hooks_install_takes_as_ours(
