@@ -138,6 +138,9 @@ def test_a_whole_session_new_commit_status_land_remove(root: Path) -> None:
     assert git.run(root / "repos/alpha", "log", "-1", "--format=%s").strip() == "feature"  # the base moved
     assert seen["removed"]["removed"] is True and not made.exists()
     assert [r["name"] for r in seen["gone"]["removed"]] == ["s"]
+    # The very document the command prints with --json.
+    printed = subprocess.run([*SERVER[:-1], "list", "--removed", "--json"], cwd=root, capture_output=True, text=True)
+    assert printed.returncode == 0 and json.loads(printed.stdout) == seen["gone"]
 
 
 def test_failures_are_tool_errors_with_error_and_hint_and_change_nothing(root: Path, unchanged: Unchanged) -> None:
