@@ -138,6 +138,7 @@ def test_names_that_cannot_be_made_valid(raw: str) -> None:
         ('{"name": ""}', "names no worktree"),
         ('{"name": "!!!"}', "no builder name can be made of it"),
         ('{"name": "ok", "cwd": "relative/dir"}', "not an existing absolute folder"),
+        ('{"name": "ok", "cwd": "/"}', "not inside a workspace"),
         ('{"name": "ok", "source_ref": "-x"}', "invalid base"),
     ],
 )
