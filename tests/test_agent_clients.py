@@ -163,7 +163,19 @@ def builders_cli(cwd: Path, *args: str, env: dict[str, str] | None = None) -> su
     )
 
 
-START = "opencode serve --port $BUILDER_PORT --hostname 127.0.0.1"
+def readme_blocks(kind: str) -> list[str]:
+    """The fenced blocks of one kind in the README's "Use with agent runtimes" section."""
+    readme = (PROJECT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Use with agent runtimes") : readme.index("## Configuration")]
+    return [block.split("```")[0] for block in section.split(f"```{kind}\n")[1:]]
+
+
+def readme_opencode_config(port: int) -> tuple[str, str]:
+    """The README's OpenCode configuration, as the lines under `builders:` and the rest, at `port`."""
+    (block,) = readme_blocks("yaml")
+    lines = block.splitlines()
+    assert lines[0] == "builders:" and "first: 20000" in lines[1], block
+    return lines[1].replace("first: 20000", f"first: {port}") + "\n", "\n".join(lines[2:]) + "\n"
 
 
 def configure(root: Path, replace: str, by: str, append: str = "") -> None:
@@ -199,8 +211,9 @@ def test_opencode_serve_started_in_builders_finds_their_repos_files(root: Path, 
     if shutil.which("rg") is None:
         pytest.skip("ripgrep (rg) is not installed: OpenCode's file search runs it (apt-get install ripgrep)")
     port = two_free_ports()
-    ports = f"builders:\n  ports: {{first: {port}, size: 1}}\n"
-    configure(root, "builders:\n", ports, append=f'scripts:\n  start: "{START}"\n')
+    ports, scripts = readme_opencode_config(port)  # as the README shows it
+    assert 'start: "opencode serve --port $BUILDER_PORT --hostname 127.0.0.1"' in scripts
+    configure(root, "builders:\n", "builders:\n" + ports, append=scripts)
     env = offline_env(clients, tmp_path / "home")
     first_log, second_log = tmp_path / "first.log", tmp_path / "second.log"
     with process_group(["builders", "new", "oc1", "--repos", "alpha", "--start"], root, env, first_log) as first:
@@ -222,9 +235,13 @@ def test_opencode_serve_started_in_builders_finds_their_repos_files(root: Path, 
                 assert Path(where["worktree"]) == builder and Path(where["directory"]) == builder
                 # The file is in the repo worktree only: the root has none of that name.
                 found = get_json(at, "/find/file", query="module00000")
-                assert isinstance(found, list) and found[0] == f"repos/{repo}/src/pkg00/module00000.py", found
+                assert isinstance(found, list) and found[:1] == [f"repos/{repo}/src/pkg00/module00000.py"], found
                 assert all(f.startswith(f"repos/{repo}/") for f in found), found
                 assert not any("node_modules" in f for f in found), found
+                # Its grep too: the text is in the repo's README alone (the root's says "A sample workspace").
+                grepped = get_json(at, "/find", pattern=f"# {repo}$")
+                assert isinstance(grepped, list), grepped
+                assert [g["path"]["text"] for g in grepped] == [f"repos/{repo}/README.md"], grepped
                 listed = get_json(at, "/file", path="repos")
                 assert isinstance(listed, list)
                 assert [(e["name"], e["ignored"]) for e in listed] == [(repo, False)]
@@ -232,13 +249,47 @@ def test_opencode_serve_started_in_builders_finds_their_repos_files(root: Path, 
         assert git.run(builders_dir(root) / name, "status", "--porcelain") == ""  # nothing git sees was left
 
 
-def test_opencode_reads_the_mcp_registration_hooks_install_writes(root: Path, clients: Path, tmp_path: Path) -> None:
-    assert builders_cli(root, "hooks", "install", "--opencode").returncode == 0
+def test_both_clients_connect_to_the_server_hooks_install_registers(root: Path, clients: Path, tmp_path: Path) -> None:
+    """Registered by `hooks install --claude --opencode` and committed, the server reaches every builder:
+    each real client, started in a builder, starts `builders mcp` and finishes the MCP handshake."""
+    installed = builders_cli(root, "hooks", "install", "--claude", "--opencode")
+    assert installed.returncode == 0, installed.stderr
+    git.run(root, "add", ".claude/settings.json", ".mcp.json", "opencode.json")
+    git.run(root, "commit", "-q", "-m", "workspace-builders for agent runtimes")
+    assert builders_cli(root, "new", "m1").returncode == 0
+    builder = builders_dir(root) / "m1"
     env = offline_env(clients, tmp_path / "home")
-    listed = subprocess.run(
-        ["opencode", "mcp", "list"], cwd=root, env=env, capture_output=True, text=True, timeout=WAIT, check=False
-    )
-    assert "builders" in listed.stdout + listed.stderr and "builders mcp" in listed.stdout + listed.stderr
+    settings = tmp_path / "home/.claude/settings.json"  # the user's consent to the project's servers
+    settings.parent.mkdir(parents=True)
+    settings.write_text('{"enableAllProjectMcpServers": true}\n')
+
+    def listed(*command: str) -> str:
+        done = subprocess.run(command, cwd=builder, env=env, capture_output=True, text=True, timeout=WAIT, check=False)
+        return done.stdout + done.stderr
+
+    opencode = listed("opencode", "mcp", "list")
+    assert "builders" in opencode and "builders mcp" in opencode and "connected" in opencode, opencode
+    assert "failed" not in opencode.lower(), opencode
+    claude = listed(*without_network(), "claude", "mcp", "list")
+    assert "builders: builders mcp - ✔ Connected" in claude, claude
+
+
+def test_claude_mcp_add_writes_the_registration_hooks_install_takes_as_ours(
+    root: Path, clients: Path, tmp_path: Path
+) -> None:
+    """The README's other way to register the server in Claude Code, with the real `claude mcp add`."""
+    env = offline_env(clients, tmp_path / "home")
+    command = [*without_network(), "claude", "mcp", "add", "--scope", "project", "builders", "--", "builders", "mcp"]
+    added = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, timeout=WAIT, check=False)
+    assert added.returncode == 0, added.stdout + added.stderr
+    written = (root / ".mcp.json").read_text()
+    server = json.loads(written)["mcpServers"]["builders"]
+    assert (server["command"], server["args"]) == ("builders", ["mcp"])
+    installed = builders_cli(root, "hooks", "install", "--claude")
+    assert installed.returncode == 0 and ".mcp.json: already has ours" in installed.stderr, installed.stderr
+    assert (root / ".mcp.json").read_text() == written
+    assert builders_cli(root, "hooks", "uninstall", "--claude").returncode == 0
+    assert not (root / ".mcp.json").exists()
 
 
 def test_claude_worktree_makes_a_whole_builder_through_the_hook(root: Path, clients: Path, tmp_path: Path) -> None:
@@ -265,3 +316,9 @@ def test_claude_worktree_makes_a_whole_builder_through_the_hook(root: Path, clie
     checked = builders_cli(root, "verify")
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert not (root / ".claude/worktrees").exists()  # not Claude Code's own worktree
+    # Claude Code took the path the hook printed as its worktree and ran the session there.
+    (session,) = (tmp_path / "home/.claude/projects").glob("*/*.jsonl")
+    entries = [json.loads(line) for line in session.read_text().splitlines() if line.strip()]
+    (worktree,) = [e["worktreeSession"] for e in entries if e.get("type") == "worktree-state"]
+    assert worktree["worktreePath"] == str(builder) and worktree["hookBased"] is True, worktree
+    assert {e["cwd"] for e in entries if e.get("type") == "user"} == {str(builder)}, log

@@ -38,6 +38,18 @@ def test_install_claude_creates_the_settings_and_the_mcp_registration(root: Path
     assert not (root / "opencode.json").exists()
 
 
+def test_the_readme_shows_what_install_writes(root: Path, builders: Builders) -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Use with agent runtimes") : readme.index("### MCP server")]
+    shown = json.loads(section.split("```json\n")[1].split("```")[0])
+    assert builders("hooks", "install", "--claude", "--opencode").code == 0
+    assert read(root / ".claude/settings.json") == shown
+    assert '`{"mcpServers": {"builders": {"command": "builders",\n"args": ["mcp"]}}}`' in section
+    assert read(root / ".mcp.json") == {"mcpServers": {"builders": {"command": "builders", "args": ["mcp"]}}}
+    assert '`"mcp": {"builders": {"type": "local", "command": ["builders", "mcp"]}}`' in section
+    assert read(root / "opencode.json") == {"mcp": {"builders": {"type": "local", "command": ["builders", "mcp"]}}}
+
+
 def test_install_keeps_every_other_key_and_hook_and_is_idempotent(root: Path, builders: Builders) -> None:
     settings = root / ".claude/settings.json"
     settings.parent.mkdir()
@@ -92,6 +104,22 @@ def test_a_server_named_builders_that_is_not_ours_is_kept(root: Path, builders: 
     assert read(root / ".mcp.json") == mine
     assert builders("hooks", "uninstall", "--claude").code == 0
     assert read(root / ".mcp.json") == mine
+
+
+def test_the_registration_claude_mcp_add_writes_is_taken_as_ours(root: Path, builders: Builders) -> None:
+    """`claude mcp add --scope project builders -- builders mcp` writes the longer form of our entry."""
+    theirs = {"mcpServers": {"builders": {"type": "stdio", "command": "builders", "args": ["mcp"], "env": {}}}}
+    (root / ".mcp.json").write_text(json.dumps(theirs, indent=2) + "\n")
+    result = builders("hooks", "install", "--claude")
+    assert result.code == 0 and ".mcp.json: already has ours" in result.err and "kept the server" not in result.err
+    assert read(root / ".mcp.json") == theirs
+    assert builders("hooks", "uninstall", "--claude").code == 0
+    assert not (root / ".mcp.json").exists()
+    other = {"mcpServers": {"builders": {"type": "stdio", "command": "builders", "args": ["mcp"], "env": {"A": "1"}}}}
+    (root / ".mcp.json").write_text(json.dumps(other))
+    assert "kept the server named 'builders'" in builders("hooks", "install", "--claude").err
+    assert builders("hooks", "uninstall", "--claude").code == 0
+    assert read(root / ".mcp.json") == other  # an env of its own: not ours to take out
 
 
 @pytest.mark.parametrize(

@@ -135,7 +135,10 @@ def test_names_that_cannot_be_made_valid(raw: str) -> None:
         ("{}", "names no worktree"),
         ('{"name": 5}', "is not a string"),
         ('{"name": "../x"}', "reads as a path"),
+        ('{"name": ""}', "names no worktree"),
+        ('{"name": "!!!"}', "no builder name can be made of it"),
         ('{"name": "ok", "cwd": "relative/dir"}', "not an existing absolute folder"),
+        ('{"name": "ok", "cwd": "/"}', "not inside a workspace"),
         ('{"name": "ok", "source_ref": "-x"}', "invalid base"),
     ],
 )
@@ -181,6 +184,11 @@ def test_source_ref_is_the_base_even_on_a_dirty_root(defaults: Path) -> None:
     assert done.returncode == 0, done.stderr
     builder = assert_whole(defaults, "dirty", done.stdout)
     assert git.run(builder, "rev-parse", "HEAD").strip() == first and not (builder / "extra.txt").exists()
+    older = {"name": "older", "cwd": str(defaults), "base_commit": first}  # the key some builds send
+    done = hook("worktree-create", older, defaults)
+    assert done.returncode == 0, done.stderr
+    builder = assert_whole(defaults, "older", done.stdout)
+    assert git.run(builder, "rev-parse", "HEAD").strip() == first
 
 
 def test_remove_takes_a_clean_builder_away(defaults: Path) -> None:

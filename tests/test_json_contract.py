@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -41,12 +42,30 @@ def schema(name: str) -> dict[str, Any]:
     return loaded
 
 
+def closed(node: Any) -> Any:
+    """`node` with every object it defines closed to any key it does not declare (its own or its
+    oneOf branch's). The schemas stay open (a key added later is no change of shape for a reader); the
+    tests check that each key a command prints today is in its schema."""
+    if isinstance(node, list):
+        return [closed(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    shut = {key: closed(value) for key, value in node.items()}
+    if "type" in node and "properties" in node and "additionalProperties" not in node:
+        shut["unevaluatedProperties"] = False
+    return shut
+
+
+def valid_document(name: str, document: object) -> dict[str, Any]:
+    """`document`, validated against schemas/<name>.schema.json: every key it has is declared there."""
+    jsonschema.Draft202012Validator(closed(schema(name))).validate(document)
+    assert isinstance(document, dict) and document["version"] == 1
+    return document
+
+
 def valid(name: str, text: str) -> dict[str, Any]:
     """The one JSON document in `text`, validated against schemas/<name>.schema.json."""
-    document: dict[str, Any] = json.loads(text)
-    jsonschema.Draft202012Validator(schema(name)).validate(document)
-    assert document["version"] == 1
-    return document
+    return valid_document(name, json.loads(text))
 
 
 def test_every_schema_is_a_valid_draft_2020_12_schema_and_pins_version_1() -> None:
@@ -82,6 +101,13 @@ def test_a_document_that_breaks_its_schema_is_caught() -> None:
     for bad in ({**good, "version": 2}, {"version": 1, "name": "a"}, {**good, "path": 3}):
         with pytest.raises(jsonschema.ValidationError):
             jsonschema.Draft202012Validator(schema("path")).validate(bad)
+    with pytest.raises(jsonschema.ValidationError, match="'stray' was unexpected"):
+        valid_document("path", {**good, "stray": True})  # a key the schema does not declare
+    row = {"name": "root", "path": "/x", "exit_code": 0, "output": []}
+    ran = {"version": 1, "builder": "a", "command": ["true"], "ok": True, "repos": [row]}
+    valid_document("exec", ran)
+    with pytest.raises(jsonschema.ValidationError, match="'stray' was unexpected"):
+        valid_document("exec", {**ran, "repos": [{**row, "stray": 1}]})  # in a nested object too
 
 
 def test_each_commands_document_validates_through_a_whole_session(root: Path, builders: Builders) -> None:
@@ -140,6 +166,38 @@ def test_each_commands_document_validates_through_a_whole_session(root: Path, bu
     (root / "workspaces.local.yaml").write_text(f"repos:\n  alpha:\n    url: '{upstream}'\n")
     assert doc("repos-sync", "repos", "sync", "--dry-run", "--json")["repos"][0]["action"] == "present"
     assert doc("repos-sync", "repos", "sync", "--json")["ok"] is True
+
+
+def test_land_with_push_and_the_removal_of_a_closed_builder_validate(root: Path, builders: Builders) -> None:
+    """The documents of the rarer paths: pushes skipped and failed after a landing, and `remove` of a
+    builder whose folder was deleted by hand (prune closed it; its branches are still there)."""
+    assert builders("new", "p", "--repos", "alpha").code == 0
+    builder = builders_dir(root) / "p"
+    for where in (builder, builder / "repos/alpha"):
+        (where / "landed.txt").write_text("l\n")
+        commit(where, "to land")
+    landed = builders("land", "p", "--push", "--json")
+    assert landed.code == 4, landed.err  # landed; a push did not complete
+    document = valid("land", landed.out)
+    assert document["ok"] is False and [m["repo"] for m in document["landed"]] == ["root", "alpha"]
+    root_push, alpha_push = document["pushed"]
+    assert root_push["ok"] is None and root_push["skipped"] == "no remote 'origin'"
+    assert alpha_push["ok"] is False and alpha_push["error"] and alpha_push["command"].startswith("git -C ")
+
+    assert builders("new", "c", "--repos", "alpha,beta").code == 0
+    closed = builders_dir(root) / "c"
+    (closed / "repos/alpha/kept.txt").write_text("k\n")
+    commit(closed / "repos/alpha", "only on the builder's branch")
+    shutil.rmtree(closed)
+    assert builders("prune").code == 0
+    planned = valid("remove", builders("remove", "c", "--dry-run", "--json").out)
+    assert planned["dry_run"] is True and planned["removed"] is False and planned["worktrees"] == []
+    assert planned["branches"]["deleted"] == ["root: builder/c", "beta: builder/c"]
+    assert list(planned["branches"]["kept"]) == ["alpha"]
+    finished = builders("remove", "c", "--json")
+    assert finished.code == 0, finished.err
+    document = valid("remove", finished.out)
+    assert document["removed"] is True and document["branches"] == planned["branches"]
 
 
 def test_a_document_printed_on_failure_still_validates(root: Path, builders: Builders) -> None:

@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-import jsonschema
 import mcp.types as types
 from mcp import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
 from conftest import Unchanged, builders_dir, commit
+from test_json_contract import valid_document
 from workspace_builders.gitlayer import git
 
 SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
@@ -64,20 +64,13 @@ async def call(
         return await client.call_tool(tool, arguments, progress_callback=on_progress)
 
 
-def valid(schema: str, document: object) -> dict[str, Any]:
-    loaded = json.loads((SCHEMAS / f"{schema}.schema.json").read_text(encoding="utf-8"))
-    jsonschema.Draft202012Validator(loaded).validate(document)
-    assert isinstance(document, dict) and document["version"] == 1
-    return document
-
-
 def result(schema: str, done: types.CallToolResult) -> dict[str, Any]:
     """A tool's result: the command's --json document, as structured content and as the text."""
     assert not done.is_error, done.content
     (text,) = done.content
     assert isinstance(text, types.TextContent)
     assert json.loads(text.text) == done.structured_content
-    return valid(schema, done.structured_content)
+    return valid_document(schema, done.structured_content)
 
 
 def failure(done: types.CallToolResult) -> dict[str, Any]:
@@ -85,7 +78,7 @@ def failure(done: types.CallToolResult) -> dict[str, Any]:
     assert done.is_error
     (text,) = done.content
     assert isinstance(text, types.TextContent)
-    document = valid("error", json.loads(text.text))
+    document = valid_document("error", json.loads(text.text))
     assert document["error"] and document["hint"]
     return document
 
@@ -145,6 +138,9 @@ def test_a_whole_session_new_commit_status_land_remove(root: Path) -> None:
     assert git.run(root / "repos/alpha", "log", "-1", "--format=%s").strip() == "feature"  # the base moved
     assert seen["removed"]["removed"] is True and not made.exists()
     assert [r["name"] for r in seen["gone"]["removed"]] == ["s"]
+    # The very document the command prints with --json.
+    printed = subprocess.run([*SERVER[:-1], "list", "--removed", "--json"], cwd=root, capture_output=True, text=True)
+    assert printed.returncode == 0 and json.loads(printed.stdout) == seen["gone"]
 
 
 def test_failures_are_tool_errors_with_error_and_hint_and_change_nothing(root: Path, unchanged: Unchanged) -> None:
@@ -189,7 +185,7 @@ def test_a_refusal_or_a_failed_command_is_a_tool_error_and_nothing_is_lost(root:
     assert (made / "repos/alpha/wip.txt").read_text() == "work in progress\n"
     failed = seen["failed"]
     assert failed["exit_code"] == 1
-    document = valid("exec", failed["document"])  # the command's own document comes with the error
+    document = valid_document("exec", failed["document"])  # the command's own document comes with the error
     assert document["ok"] is False and [r["exit_code"] for r in document["repos"]] == [1, 1]
 
 

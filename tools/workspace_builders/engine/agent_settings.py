@@ -152,12 +152,23 @@ def take_hooks_out(document: Document) -> Document:
 # --- MCP registrations ---------------------------------------------------------------------------
 
 
+def _is_ours(found: Any, entry: Document) -> bool:
+    """`found` registers our server as `entry` does, maybe in the longer form the runtime's own
+    command writes (`claude mcp add` adds `"type": "stdio"` and an empty `env`)."""
+    if not isinstance(found, dict):
+        return False
+    plain = {k: v for k, v in found.items() if not (k == "env" and v == {})}
+    if plain.get("type") == "stdio" and "type" not in entry:
+        del plain["type"]
+    return plain == entry
+
+
 def add_server(document: Document, key: str, entry: Document, path: Path, notes: list[str]) -> Document:
     after = copy.deepcopy(document)
     servers = _object_at(after, key, path)
-    if SERVER in servers and servers[SERVER] != entry:
+    if SERVER in servers and not _is_ours(servers[SERVER], entry):
         notes.append(f"kept the server named {SERVER!r} already in {path} (not ours: left as it is)")
-    else:
+    elif SERVER not in servers:
         servers[SERVER] = copy.deepcopy(entry)
     return after
 
@@ -165,7 +176,7 @@ def add_server(document: Document, key: str, entry: Document, path: Path, notes:
 def take_server_out(document: Document, key: str, entry: Document) -> Document:
     after = copy.deepcopy(document)
     servers = after.get(key)
-    if isinstance(servers, dict) and servers.get(SERVER) == entry:
+    if isinstance(servers, dict) and _is_ours(servers.get(SERVER), entry):
         del servers[SERVER]
         if not servers:
             del after[key]

@@ -412,7 +412,10 @@ def _finish_closed(ws: Workspace, name: str, keep_branches: bool, dry_run: bool,
     if dry_run:
         verdicts = {m.label: branch_kept_because(ws, name, m, None, None)[0] for m in members}
         if as_json:
-            output.json_document({"name": name, "dry_run": True, "branches": verdicts})
+            would_delete = [f"{label}: {own}" for label, why in verdicts.items() if why is None]
+            would_keep = {label: why for label, why in verdicts.items() if why is not None}
+            plan: dict[str, object] = {"deleted": would_delete, "kept": would_keep}
+            _show(name, ws.builder_path(name), [], plan, dry_run=True, as_json=True)
         else:
             output.result(f"plan to finish closed builder {name} (dry run: nothing changed)")
             for label, why in verdicts.items():
@@ -434,8 +437,8 @@ def _finish_closed(ws: Workspace, name: str, keep_branches: bool, dry_run: bool,
         "complete": True,
     }
     removal_records.begin(ws, name, document)
-    if as_json:
-        output.json_document({"name": name, "removed": True, "branches": {"deleted": deleted, "kept": kept}})
+    if as_json:  # the remove document, with no worktree left to judge
+        _show(name, ws.builder_path(name), [], {"deleted": deleted, "kept": kept}, dry_run=False, as_json=True)
         return
     output.result(f"closed builder {name} finished: its branches were judged")
     for line in deleted:
