@@ -46,9 +46,10 @@ def console(
     fault: str | None = None,
     file_size_limit: int | None = None,
     as_a_user: bool = False,
+    stdin: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """`builders ARGS` run to its end from `cwd`; `file_size_limit` in bytes, as `ulimit -f` sets one;
-    `as_a_user`: bound by file permissions even when the tests run as root."""
+    `as_a_user`: bound by file permissions even when the tests run as root; `stdin` its input."""
 
     def limit() -> None:
         if file_size_limit is not None:
@@ -58,6 +59,7 @@ def console(
         [*(AS_A_USER if as_a_user else ()), BUILDERS, *args],
         cwd=cwd,
         env=env or environment(fault=fault),
+        input=stdin,
         capture_output=True,
         text=True,
         check=False,
