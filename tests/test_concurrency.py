@@ -2,28 +2,19 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from conftest import builders_dir
+from runs import console, start
 from sample_workspace import make_workspace
 from workspace_builders.gitlayer import git
 
 pytestmark = pytest.mark.slow  # `make check` leaves it out; `make test` runs it
 
-BIN = Path(sys.executable).parent
 TEN = tuple(f"repo{i}" for i in range(10))
-
-
-def start(root: Path, *args: str) -> subprocess.Popen[str]:
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
-    return subprocess.Popen(
-        ["builders", *args], cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
 
 
 def finish(procs: list[subprocess.Popen[str]]) -> list[tuple[int, str]]:
@@ -35,7 +26,7 @@ def finish(procs: list[subprocess.Popen[str]]) -> list[tuple[int, str]]:
 
 
 def verify_clean(root: Path) -> None:
-    done = subprocess.run([BIN / "builders", "verify"], cwd=root, capture_output=True, text=True, check=False)
+    done = console(root, "verify")
     assert done.returncode == 0, done.stdout + done.stderr
 
 

@@ -99,7 +99,31 @@ _STRINGS = [
     ('scripts:\n  start: "serve\\0"\n', "scripts.start", 2),
     ('files:\n  .env: "PORT={port}\\0"\n', "files..env", 2),
     ('files:\n  "a\\0b": "x"\n', "files.a\\x00b", 2),
+    ('repos:\n  alpha:\n    sparse: ["sr\\0c"]\n', "repos.alpha.sparse.0", 3),
 ]
+
+
+def _string_places(shape: object, at: tuple[str, ...] = ()) -> set[tuple[str, ...]]:
+    """Every place of the schema that holds a string: "*" a repo name, "**" a path, "0" a list item."""
+    if isinstance(shape, dict):
+        return {place for key, inner in shape.items() for place in _string_places(inner, (*at, key))}
+    if isinstance(shape, list):
+        return _string_places(shape[0], (*at, "0"))
+    return {at} if shape is str else set()
+
+
+def test_the_nul_cases_cover_every_string_of_the_schema() -> None:
+    def general(key: str) -> tuple[str, ...]:
+        parts = key.split(".", 2) if key.startswith("repos.") else key.split(".", 1)
+        if parts[0] == "repos":
+            return ("repos", "*", *parts[2].split("."))
+        if parts[0] == "files":
+            return ("files", "**")
+        if parts[0] == "copy":
+            return ("copy", "0")
+        return (parts[0], *parts[1].split("."))
+
+    assert {general(key) for _, key, _ in _STRINGS} == _string_places(config._SCHEMA)
 
 
 @pytest.mark.parametrize(("text", "key", "line"), _STRINGS, ids=[key for _, key, _ in _STRINGS])

@@ -5,23 +5,19 @@ Each fault point (WORKSPACE_BUILDERS_FAULT) stops the real console script there,
 
 from __future__ import annotations
 
-import os
 import random
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from conftest import REPOS, builders_dir, commit
-from workspace_builders.base.faults import FAULT_ENV
+from runs import console, signal_run, start
 from workspace_builders.gitlayer import git
 
 pytestmark = pytest.mark.slow  # `make check` leaves it out; `make test` runs it
 
-BIN = Path(sys.executable).parent
 CREATE_POINTS = [
     "create:state-saved",
     "create:root",
@@ -41,13 +37,6 @@ REMOVE_POINTS = [
 ]
 
 
-def run(root: Path, *args: str, fault: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
-    if fault:
-        env[FAULT_ENV] = fault
-    return subprocess.run(["builders", *args], cwd=root, env=env, capture_output=True, text=True, check=False)
-
-
 def branches(repo: Path) -> list[str]:
     return git.run(repo, "for-each-ref", "--format=%(refname:short)", "refs/heads/builder/").split()
 
@@ -57,7 +46,7 @@ def repositories(root: Path) -> list[Path]:
 
 
 def assert_clean_after_prune(root: Path) -> None:
-    assert run(root, "prune").returncode == 0
+    assert console(root, "prune").returncode == 0
     for repo in repositories(root):
         assert not [w for w in git.worktrees(repo) if w.prunable], repo
 
@@ -68,14 +57,14 @@ def test_new_killed_then_run_again_completes(root: Path, point: str) -> None:
     (root / ".worktreeinclude").write_text(".env.local\n")
     (root / ".gitignore").write_text((root / ".gitignore").read_text() + ".env.local\n")
     commit(root, "copy .env.local into builders")
-    killed = run(root, "new", "b", "--repos", "all", fault=point)
+    killed = console(root, "new", "b", "--repos", "all", fault=point)
     assert killed.returncode == -signal.SIGKILL, killed.stderr
-    checked = run(root, "verify")
+    checked = console(root, "verify")
     assert checked.returncode == 1  # the partial builder is reported ...
     assert any(line.startswith("b ") and " FAIL " in line for line in checked.stdout.splitlines()), checked.stdout
-    again = run(root, "new", "b", "--repos", "all")
+    again = console(root, "new", "b", "--repos", "all")
     assert again.returncode == 0, again.stderr  # ... and the same command completes it
-    assert run(root, "verify").returncode == 0
+    assert console(root, "verify").returncode == 0
     builder = builders_dir(root) / "b"
     assert (builder / ".env.local").read_text() == "KEY=1\n"
     for repo in repositories(root):
@@ -85,13 +74,13 @@ def test_new_killed_then_run_again_completes(root: Path, point: str) -> None:
 
 @pytest.mark.parametrize("point", REMOVE_POINTS)
 def test_remove_killed_then_run_again_finishes_and_loses_nothing(root: Path, point: str) -> None:
-    assert run(root, "new", "b", "--repos", "all").returncode == 0
+    assert console(root, "new", "b", "--repos", "all").returncode == 0
     builder = builders_dir(root) / "b"
     (builder / "repos/alpha/wip.txt").write_text("alpha work\n")
     (builder / "notes.txt").write_text("root work\n")
-    killed = run(root, "remove", "b", "--force", fault=point)
+    killed = console(root, "remove", "b", "--force", fault=point)
     assert killed.returncode == -signal.SIGKILL, killed.stderr
-    again = run(root, "remove", "b", "--force")
+    again = console(root, "remove", "b", "--force")
     assert again.returncode == 0, again.stderr
     assert not builder.exists()
     # the work is in an archive ref of its repository, whichever run saved it
@@ -100,26 +89,19 @@ def test_remove_killed_then_run_again_finishes_and_loses_nothing(root: Path, poi
         assert any(git.file_text(repo, f"{ref}:{path}") == text for ref in refs), (repo, refs)
     for repo in repositories(root):
         assert branches(repo) == [], repo  # nothing on them: deleted, by one run or the other
-    assert run(root, "verify").returncode == 0
+    assert console(root, "verify").returncode == 0
     assert_clean_after_prune(root)
 
 
 def test_new_killed_at_random_times(root: Path) -> None:
     rng = random.Random(7)
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
     for attempt in range(4):
         name = f"r{attempt}"
-        proc = subprocess.Popen(
-            ["builders", "new", name, "--repos", "all"],
-            cwd=root,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        proc = start(root, "new", name, "--repos", "all", output=False)
         time.sleep(rng.uniform(0.05, 0.6))
-        proc.send_signal(signal.SIGKILL)
+        signal_run(proc, signal.SIGKILL, group=False)
         proc.wait()
-        again = run(root, "new", name, "--repos", "all")
+        again = console(root, "new", name, "--repos", "all")
         assert again.returncode == 0 or "already exists" in again.stderr, again.stderr
-    assert run(root, "verify").returncode == 0
+    assert console(root, "verify").returncode == 0
     assert_clean_after_prune(root)

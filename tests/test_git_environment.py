@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from conftest import Builders, builders_dir, commit
+from runs import console, environment
 from workspace_builders.gitlayer import git
-
-BIN = Path(sys.executable).parent
 
 # What `git -c` would set, given the way a corporate setup or CI does: through the environment.
 CONFIG_ENV = {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "workspace.seen", "GIT_CONFIG_VALUE_0": "from the env"}
@@ -20,8 +18,7 @@ SETUP = "git config --get workspace.seen > seen.txt; env | grep '^GIT_' | sort >
 
 
 def run_builders(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    full = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", **env}
-    return subprocess.run(["builders", *args], cwd=cwd, env=full, capture_output=True, text=True, check=False)
+    return console(cwd, *args, env={**environment(), **env})
 
 
 def variables(listing: Path) -> dict[str, str]:

@@ -8,33 +8,21 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from conftest import Unchanged, builders_dir, commit
+from runs import console, environment
 from workspace_builders.base.errors import BuildersError
-from workspace_builders.base.faults import FAULT_ENV
 from workspace_builders.commands.hook_worktree import builder_name
 from workspace_builders.gitlayer import git
 
-BIN = Path(sys.executable).parent
-
 
 def hook(kind: str, payload: object, cwd: Path, fault: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
-    if fault:
-        env[FAULT_ENV] = fault
     text = payload if isinstance(payload, str) else json.dumps(payload)
-    command = ["builders", "hook", kind]
-    return subprocess.run(command, cwd=cwd, env=env, input=text, capture_output=True, text=True, check=False)
-
-
-def builders_cli(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
-    return subprocess.run(["builders", *args], cwd=root, env=env, capture_output=True, text=True, check=False)
+    return console(cwd, "hook", kind, fault=fault, stdin=text)
 
 
 @pytest.fixture
@@ -52,7 +40,7 @@ def assert_whole(root: Path, name: str, printed: str) -> Path:
     assert sorted(p.name for p in (builder / "repos").iterdir()) == ["alpha", "beta"]
     for repo in ("alpha", "beta"):
         assert git.run(builder / "repos" / repo, "branch", "--show-current").strip() == f"builder/{name}"
-    checked = builders_cli(root, "verify", name)
+    checked = console(root, "verify", name)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     return builder
 
@@ -88,7 +76,7 @@ def test_the_three_payload_generations_make_whole_builders(defaults: Path, tmp_p
     done = hook("worktree-create", {"session_id": "5e55-10n", "cwd": str(root)}, root)
     assert done.returncode == 0, done.stderr
     assert_whole(root, "5e55-10n", done.stdout)
-    assert builders_cli(root, "verify").returncode == 0
+    assert console(root, "verify").returncode == 0
 
 
 def test_a_name_is_made_valid_and_the_builder_branch_follows(defaults: Path) -> None:
@@ -163,7 +151,7 @@ def test_killed_then_called_again_completes(defaults: Path, point: str) -> None:
     payload = {"name": "crash", "cwd": str(defaults)}
     killed = hook("worktree-create", payload, defaults, fault=point)
     assert killed.returncode == -signal.SIGKILL and killed.stdout == ""
-    assert builders_cli(defaults, "verify").returncode == 1  # the partial builder is named
+    assert console(defaults, "verify").returncode == 1  # the partial builder is named
     again = hook("worktree-create", payload, defaults)
     assert again.returncode == 0, again.stderr
     assert_whole(defaults, "crash", again.stdout)
@@ -199,7 +187,7 @@ def test_remove_takes_a_clean_builder_away(defaults: Path) -> None:
     assert removed.stdout == ""
     assert not builder.exists()
     assert git.run(defaults / "repos/alpha", "branch", "--list", "builder/done") == ""
-    assert builders_cli(defaults, "verify").returncode == 0
+    assert console(defaults, "verify").returncode == 0
 
 
 def test_remove_refuses_work_it_would_lose_and_changes_nothing(defaults: Path, unchanged: Unchanged) -> None:
@@ -263,7 +251,7 @@ def test_stopped_during_git_rolls_back_then_completes(defaults: Path, tmp_path: 
     pause.parent.mkdir(exist_ok=True)
     pause.write_text(f"#!/bin/sh\n: > '{paused}'\ncat '{fifo}' > /dev/null\n")
     pause.chmod(0o755)
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    env = environment()
     payload = tmp_path / "payload.json"
     payload.write_text(json.dumps({"name": "stopped", "cwd": str(defaults)}))
     stdin = payload.open("rb")

@@ -4,19 +4,14 @@ one unit, all or none."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from conftest import Builders, Unchanged, builders_dir, commit
-from workspace_builders.base.faults import FAULT_ENV
+from runs import console
 from workspace_builders.engine.landing import compare_url
 from workspace_builders.gitlayer import git
-
-BIN = Path(sys.executable).parent
 
 
 def tip(repo: Path, ref: str = "refs/heads/main") -> str:
@@ -284,13 +279,6 @@ def test_restore_of_an_unknown_removal_is_bad_input(root: Path, builders: Builde
         done = builders("restore", "nobody")
         assert done.code == 2
         assert "error: no removal of 'nobody'" in done.err and "hint: see the removed builders" in done.err
-
-
-def console(root: Path, *args: str, fault: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
-    if fault:
-        env[FAULT_ENV] = fault
-    return subprocess.run(["builders", *args], cwd=root, env=env, capture_output=True, text=True, check=False)
 
 
 @pytest.mark.parametrize(

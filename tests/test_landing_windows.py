@@ -19,11 +19,11 @@ from pathlib import Path
 import pytest
 
 from conftest import Builders, builders_dir, commit
+from runs import console, environment, signal_run, start, wait_for
 from workspace_builders.gitlayer import git
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="process groups and signals as on Linux")
 
-BIN = Path(sys.executable).parent
 REPOS = ("alpha", "beta")
 
 
@@ -89,8 +89,7 @@ class Pause:
 
     def env(self, on: str) -> dict[str, str]:
         return {
-            **os.environ,
-            "PATH": f"{self.bin}{os.pathsep}{BIN}{os.pathsep}{os.environ['PATH']}",
+            **environment(path_first=self.bin),
             "BUILDERS_TEST_PAUSE_ON": on,
             "BUILDERS_TEST_PAUSE_DIR": str(self.dir),
         }
@@ -107,41 +106,14 @@ class Pause:
         (clone / ".git/info/attributes").write_text(f"{path} filter=pause\n")
 
     def wait_reached(self, proc: subprocess.Popen[str]) -> None:
-        deadline = time.monotonic() + 60
-        while not (self.dir / "reached").exists():
-            if proc.poll() is not None:
-                _, err = proc.communicate()
-                pytest.fail(f"the run ended before the window (exit {proc.returncode}): {err}")
-            assert time.monotonic() < deadline, "the window was never reached"
-            time.sleep(0.02)
+        wait_for(self.dir / "reached", proc)
 
     def release(self) -> None:
         (self.dir / "go").touch()
 
 
-def start(root: Path, env: dict[str, str], *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        ["builders", *args],
-        cwd=root,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )
-
-
-def run(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
-    return subprocess.run(["builders", *args], cwd=root, env=env, capture_output=True, text=True, check=False)
-
-
 def stop(proc: subprocess.Popen[str], pause: Pause, sig: int, group: bool) -> tuple[int, str]:
-    if group:
-        os.killpg(proc.pid, sig)
-    else:
-        proc.send_signal(sig)
+    signal_run(proc, sig, group=group)
     time.sleep(0.1)
     pause.release()  # a git left running (its run killed alone) goes on, as it would
     _, err = proc.communicate(timeout=120)
@@ -182,7 +154,7 @@ def test_land_stopped_in_a_window_never_goes_back_and_a_rerun_completes(
     if window == "files-half-written":
         pause.smudge_in(root / "repos/beta", "new.txt")
         on = ""
-    proc = start(root, pause.env(on), "land", "s")
+    proc = start(root, "land", "s", env=pause.env(on))
     pause.wait_reached(proc)
     sig, group = STOPS[stop_with]
     code, err = stop(proc, pause, sig, group)
@@ -197,7 +169,7 @@ def test_land_stopped_in_a_window_never_goes_back_and_a_rerun_completes(
         assert pending == (window == "index-locked")  # the journal is written before the first move
     if sig == signal.SIGKILL and window in ("files-half-written", "files-moved"):
         assert pending and tip(root / "repos/alpha") == work["alpha"]  # alpha moved: only forward from here
-    checked = run(root, "verify", "s")
+    checked = console(root, "verify", "s")
     if pending:
         assert checked.returncode == 1 and "builders land s" in checked.stdout + checked.stderr
     stale = [
@@ -205,7 +177,7 @@ def test_land_stopped_in_a_window_never_goes_back_and_a_rerun_completes(
     ]
     if sig == signal.SIGKILL and window != "gate":
         assert stale  # the run died holding a checkout's index.lock
-    again = run(root, "land", "s")
+    again = console(root, "land", "s")
     assert again.returncode == 0, again.stderr
     for lock in stale:  # recognised as ours (the journal names that move), cleared with a line saying so
         assert f"removed {lock}: left by a landing of ours stopped while it moved main" in again.stderr
@@ -217,7 +189,7 @@ def test_land_stopped_in_a_window_never_goes_back_and_a_rerun_completes(
     assert (root / "repos/beta/new.txt").read_text() == "beta new\n"
     assert (root / "repos/alpha/README.md").read_text() == "alpha, changed\n"
     assert not (root / ".git/builders/landing/s.json").exists()
-    verified = run(root, "verify", "s")
+    verified = console(root, "verify", "s")
     assert verified.returncode == 0, verified.stdout
 
 
@@ -272,7 +244,6 @@ def test_two_and_three_builders_landing_at_once_all_land_and_no_base_goes_back(r
             edit(path / "repos" / repo / f"{name}.txt", f"{name} in {repo}\n")
             commit(path / "repos" / repo, f"{name} work in {repo}")
         work[name] = [git.run(path / "repos" / r, "log", "-1", "--format=%s").strip() for r in REPOS]
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
     for group in (names[:2], names):
         landed = git.run(root / "repos/alpha", "log", "--format=%s", "main").splitlines()
         pending = [n for n in group if f"{n} work in alpha" not in landed]
@@ -280,7 +251,7 @@ def test_two_and_three_builders_landing_at_once_all_land_and_no_base_goes_back(r
         while pending:
             rounds += 1
             assert rounds <= len(names) + 1
-            procs = {n: start(root, env, "land", n) for n in pending}
+            procs = {n: start(root, "land", n) for n in pending}
             outcomes = {n: (p.communicate(timeout=120)[1], p.returncode) for n, p in procs.items()}
             for err, code in outcomes.values():
                 assert code in (0, 1), err
@@ -358,7 +329,7 @@ def test_a_run_stopped_mid_rebase_is_taken_up_by_the_next(
     edit(root / "repos/alpha/other.txt", "from main\n")
     main = commit(root / "repos/alpha", "alpha main moves")
     pause.smudge_in(root / "repos/alpha", "other.txt")  # the rebase stops while it checks out main
-    proc = start(root, pause.env(""), command, "s")
+    proc = start(root, command, "s", env=pause.env(""))
     pause.wait_reached(proc)
     sig, group = STOPS[stop_with]
     code, err = stop(proc, pause, sig, group)
@@ -367,10 +338,10 @@ def test_a_run_stopped_mid_rebase_is_taken_up_by_the_next(
     if stop_with == "KILL-group":  # the rebase was killed with its run: the worktree is mid-rebase
         assert (root / "repos/alpha/.git/worktrees/alpha/rebase-merge").is_dir()
     if (root / ".git/builders/rebasing/s.json").exists():
-        checked = run(root, "verify", "s")
+        checked = console(root, "verify", "s")
         assert checked.returncode == 1 and "builders sync s" in checked.stdout
         assert "a sync of it was stopped mid-rebase: builders sync s takes it up" in builders("status", "s").out
-    again = run(root, command, "s")
+    again = console(root, command, "s")
     assert again.returncode == 0, again.stderr
     assert git.run(alpha, "symbolic-ref", "HEAD").strip() == "refs/heads/builder/s"
     assert not (root / "repos/alpha/.git/worktrees/alpha/rebase-merge").exists()
@@ -379,7 +350,7 @@ def test_a_run_stopped_mid_rebase_is_taken_up_by_the_next(
     assert git.is_ancestor(alpha, main, "HEAD")
     assert "alpha work" in git.run(alpha, "log", "--format=%s", "HEAD").splitlines()
     assert_never_backwards(root / "repos/alpha")
-    assert run(root, "verify", "s").returncode == 0
+    assert console(root, "verify", "s").returncode == 0
 
 
 @pytest.mark.parametrize("command", ["sync", "land"])
@@ -456,9 +427,9 @@ def test_reads_take_no_optional_locks(root: Path, made: Path, tmp_path: Path) ->
         f'#!/bin/sh\necho "locks=${{GIT_OPTIONAL_LOCKS:-1}} $*" >> "{log}"\nexec "{real}" "$@"\n'
     )
     (wrapper_dir / "git").chmod(0o755)
-    env = {**os.environ, "PATH": f"{wrapper_dir}{os.pathsep}{BIN}{os.pathsep}{os.environ['PATH']}"}
+    env = environment(path_first=wrapper_dir)
     for command in (["status", "s"], ["sync", "s"], ["land", "s"]):
-        done = subprocess.run(["builders", *command], cwd=root, env=env, capture_output=True, text=True, check=False)
+        done = console(root, *command, env=env)
         assert done.returncode == 0, done.stderr
     reads = [line for line in log.read_text().splitlines() if f" {made}" in line and " status " in line]
     assert reads and all(line.startswith("locks=0 ") for line in reads), reads
@@ -502,12 +473,7 @@ def test_land_into_a_sparse_checkout_with_user_configs(root: Path, builders: Bui
 
 
 def test_a_base_someone_moved_after_a_stop_lands_the_rest_rebased(root: Path, made: Path, builders: Builders) -> None:
-    env = {
-        **os.environ,
-        "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
-        "WORKSPACE_BUILDERS_FAULT": "land:moved:alpha",
-    }
-    killed = subprocess.run(["builders", "land", "s"], cwd=root, env=env, capture_output=True, text=True, check=False)
+    killed = console(root, "land", "s", fault="land:moved:alpha")
     assert killed.returncode == -9
     beta = root / "repos/beta"
     edit(beta / "teammate.txt", "a teammate's\n")

@@ -8,8 +8,6 @@ import fcntl
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,33 +15,10 @@ from pathlib import Path
 import pytest
 
 from conftest import Builders, builders_dir
-from workspace_builders.gitlayer import git, locks
+from runs import alive, console, processes_running, signal_run, start, wait_for
+from workspace_builders.gitlayer import git, locks, processes
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").is_file(), reason="reads processes through /proc")
-
-BIN = Path(sys.executable).parent
-
-
-def _env() -> dict[str, str]:
-    return {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
-
-
-def start(cwd: Path, *args: str) -> subprocess.Popen[str]:
-    """The console script in a process group of its own, as a terminal would start it."""
-    return subprocess.Popen(
-        [BIN / "builders", *args],
-        cwd=cwd,
-        env=_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )
-
-
-def console(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([BIN / "builders", *args], cwd=cwd, env=_env(), capture_output=True, text=True, check=False)
 
 
 def hook(repo: Path, name: str, body: str) -> None:
@@ -51,21 +26,6 @@ def hook(repo: Path, name: str, body: str) -> None:
     path.parent.mkdir(exist_ok=True)
     path.write_text(f"#!/bin/sh\n{body}\n")
     path.chmod(0o755)
-
-
-def alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return False
-    return stat[stat.rfind(")") + 2] not in "ZX"
-
-
-def wait_for(path: Path, proc: subprocess.Popen[str] | None = None) -> None:
-    """Until `path` exists (a step of the run reached); fails if the run ended first."""
-    while not path.exists():
-        assert proc is None or proc.poll() is None, proc.communicate() if proc else ""
-        time.sleep(0.02)
 
 
 def lock_files(root: Path) -> Iterator[Path]:
@@ -127,10 +87,9 @@ def test_a_git_that_a_killed_run_left_going_holds_the_repository_until_it_ends(
     hook(root / paused, "post-checkout", f'touch "{began}"; while [ ! -e "{go}" ]; do sleep 0.02; done')
     first = start(root, "new", "k", "--repos", "alpha,beta")
     wait_for(began, first)
-    os.killpg(first.pid, signal.SIGKILL)  # the run's whole group: its git runs in a group of its own
+    signal_run(first, signal.SIGKILL, group=True)  # the run's whole group: its git runs in a group of its own
     first.wait()
-    paused_git = [p for p in Path("/proc").iterdir() if p.name.isdigit() and b"worktree\0add" in _cmdline(p)]
-    assert paused_git, "the git the run started goes on"
+    assert processes_running("worktree add"), "the git the run started goes on"
     again = start(root, "new", "k", "--repos", "alpha,beta")
     assert again.stderr is not None
     for line in again.stderr:  # the re-run waits for that git ...
@@ -145,13 +104,6 @@ def test_a_git_that_a_killed_run_left_going_holds_the_repository_until_it_ends(
     assert console(root, "verify", "k").returncode == 0
     assert sorted(p.name for p in (builders_dir(root) / "k" / "repos").iterdir()) == ["alpha", "beta"]
     assert_no_lock_held(root)
-
-
-def _cmdline(proc: Path) -> bytes:
-    try:
-        return (proc / "cmdline").read_bytes()
-    except OSError:
-        return b""
 
 
 # --- stops reach user code -------------------------------------------------------------------------
@@ -169,10 +121,10 @@ def test_a_stop_reaches_execs_commands_and_one_that_ignores_it_is_killed(
     listens = f"sh -c {_quoted(TRAP)} {listening} {signal.Signals(sig).name}"
     script = f"case $PWD in */alpha) exec {listens};; *) exec sh -c {_quoted(DEAF)} {deaf};; esac"
     proc = start(root, "exec", "e", "--", "sh", "-c", script)
-    wait_for(listening, proc)
-    wait_for(deaf, proc)
+    wait_for(listening, proc, written=True)
+    wait_for(deaf, proc, written=True)
     pids = [int(listening.read_text()), int(deaf.read_text())]
-    proc.send_signal(sig)  # to the run alone, as a terminal's Ctrl-C does now: its children have groups of their own
+    signal_run(proc, sig, group=False)  # as a terminal's Ctrl-C does now: its children have groups of their own
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == (143 if sig == signal.SIGTERM else 130), err
     assert "error: interrupted" in err
@@ -186,9 +138,9 @@ def test_a_stop_reaches_the_setup_script_and_the_builder_is_setup_failed(root: P
         f"scripts:\n  setup: {json.dumps(f'sh -c {_quoted(TRAP)} {listening} TERM')}\n"
     )
     proc = start(root, "new", "g")
-    wait_for(listening, proc)
+    wait_for(listening, proc, written=True)
     pid = int(listening.read_text())
-    proc.send_signal(signal.SIGTERM)
+    signal_run(proc, signal.SIGTERM, group=False)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 143, err
     assert "got-TERM" in err  # setup's output goes to stderr
@@ -211,9 +163,9 @@ def test_a_stop_reaches_the_pre_land_gate_and_nothing_lands(root: Path, builders
     clone = root / "repos" / "alpha"
     before = git.run(clone, "rev-parse", "main")
     proc = start(root, "land", "l")
-    wait_for(listening, proc)
+    wait_for(listening, proc, written=True)
     pid = int(listening.read_text())
-    proc.send_signal(signal.SIGTERM)  # to land's pid alone: the gate runs in a group of its own
+    signal_run(proc, signal.SIGTERM, group=False)  # to land's pid alone: the gate runs in a group of its own
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 143, err
     assert "got-TERM" in err
@@ -232,7 +184,7 @@ def test_a_stop_lets_git_finish(root: Path, tmp_path: Path) -> None:
     hook(root, "post-checkout", f'touch "{began}"; while [ ! -e "{go}" ]; do sleep 0.02; done; echo done > "{go}"')
     proc = start(root, "new", "c")
     wait_for(began, proc)
-    os.killpg(proc.pid, signal.SIGINT)  # the terminal's Ctrl-C reaches the run's group, not git's
+    signal_run(proc, signal.SIGINT, group=True)  # the terminal's Ctrl-C reaches the run's group, not git's
     time.sleep(0.2)
     assert proc.poll() is None  # the run waits for git
     go.write_text("go\n")
@@ -255,8 +207,41 @@ def test_run_gives_the_command_sigpipe_at_its_default(root: Path, builders: Buil
     assert "Broken pipe" not in done.stderr
 
 
-def test_exec_and_setup_give_their_commands_sigpipe_at_its_default(root: Path, builders: Builders) -> None:
+def test_exec_gives_its_commands_sigpipe_at_its_default(root: Path, builders: Builders) -> None:
     assert builders("new", "q", "--repos", "alpha").code == 0
     done = console(root, "exec", "q", "--", "sh", "-c", "yes | head -1")
     assert done.returncode == 0, done.stderr
     assert "alpha | y" in done.stdout and "Broken pipe" not in done.stdout
+
+
+# A pipe whose reader ends first: with SIGPIPE ignored, `yes` would print "Broken pipe" and the loop
+# would never end (the bounded wait of `timeout` then fails it with 124).
+PIPED = "timeout 20 sh -c 'while :; do echo x; done' | head -1; yes | head -1"
+
+
+def test_setup_and_start_give_their_scripts_sigpipe_at_its_default(root: Path) -> None:
+    (root / "workspaces.local.yaml").write_text(
+        f"scripts:\n  setup: {json.dumps(PIPED + ' >&2')}\n  start: {json.dumps(PIPED)}\n"
+    )
+    made = console(root, "new", "s")
+    assert made.returncode == 0, made.stderr
+    assert "x\ny\n" in made.stderr and "Broken pipe" not in made.stderr  # setup's output goes to stderr
+    started = console(root, "start", "s")
+    assert started.returncode == 0, started.stderr
+    assert started.stdout == "x\ny\n" and "Broken pipe" not in started.stderr
+
+
+# --- the runner ------------------------------------------------------------------------------------
+
+# What starts a process in Python, by name: only processes.py may say any of them.
+_STARTS = ("subprocess", "os.exec", "os.spawn", "os.system", "os.popen", "os.fork", "posix_spawn", "_popen", "Popen(")
+
+
+def test_the_runner_is_the_only_place_a_process_starts() -> None:
+    package = Path(processes.__file__).parent.parent
+    starting = {
+        str(path.relative_to(package))
+        for path in package.rglob("*.py")
+        if any(word in path.read_text(encoding="utf-8") for word in _STARTS)
+    }
+    assert starting == {"gitlayer/processes.py"}

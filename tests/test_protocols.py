@@ -4,11 +4,13 @@ option are refused when the config is read."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 
 from conftest import Builders, Unchanged, builders_dir
+from runs import console, environment
 from sample_workspace import make_repo
 from workspace_builders.gitlayer import git
 
@@ -93,3 +95,27 @@ def test_a_submodule_with_an_ext_url_runs_nothing_even_when_the_user_allows_it(
     assert not marker.exists()
     assert not (builders_dir(root) / "s").exists()
     assert git.run(clone, "branch", "--list", "builder/s") == ""
+
+
+def test_every_git_call_forbids_ext_and_sync_forces_the_default_protocols(root: Path, tmp_path: Path) -> None:
+    """A `git` on PATH that logs its arguments: each call a run makes starts with the ext:: ban, and
+    the clone and fetch of `repos sync` also set git's default protocols over the user's."""
+    log, wrapper = tmp_path / "calls.log", tmp_path / "logging-bin"
+    wrapper.mkdir()
+    (wrapper / "git").write_text(f'#!/bin/sh\necho "$*" >> "{log}"\nexec "{shutil.which("git")}" "$@"\n')
+    (wrapper / "git").chmod(0o755)
+    upstream = root.parent / "upstream"
+    (root / "workspaces.local.yaml").write_text(
+        f"repos:\n  alpha:\n    url: '{upstream / 'alpha'}'\n  delta:\n    url: '{upstream / 'beta'}'\n"
+    )
+    env = environment(path_first=wrapper)
+    for command in (["new", "p", "--repos", "alpha"], ["status", "p"], ["repos", "sync", "--fetch"], ["remove", "p"]):
+        done = console(root, *command, env=env)
+        assert done.returncode == 0, (command, done.stderr)
+    calls = log.read_text().splitlines()
+    assert len(calls) > 20
+    assert [c for c in calls if not c.startswith("-c protocol.ext.allow=never ")] == []
+    transfers = [c for c in calls if " clone " in c or " fetch " in c]
+    assert any(" clone " in c for c in transfers) and any(" fetch " in c for c in transfers)
+    for call in transfers:
+        assert "-c protocol.allow=user " in call and "-c protocol.file.allow=user " in call, call

@@ -38,7 +38,7 @@ def test_a_repository_without_origin_is_skipped_with_a_note(root: Path, builders
     alpha, beta = bare_origin(root, "alpha"), bare_origin(root, "beta")
     done = builders("push", "s")
     assert done.code == 0, done.err
-    assert f"note: root: skipped, {root} has no remote 'origin' (add one: git -C {root} remote add origin <url>)" in (
+    assert f"note: root: skipped, {root} has no remote 'origin' (add one: git -C {root} remote add origin URL)" in (
         done.err
     )
     assert "error:" not in done.err

@@ -4,24 +4,18 @@ removal and brings every byte back."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
 import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from conftest import Builders, builders_dir, commit
+from runs import console, environment, kill_group_of, signal_run, start, wait_for
 from test_removal_judge import files_of
-from workspace_builders.base.faults import FAULT_ENV
 from workspace_builders.gitlayer import git
-
-BIN = Path(sys.executable).parent
 
 # Runs the real git, except that the `git worktree remove` of the path in PAUSE_AT first says so
 # (its pid in the READY file) and then waits on a fifo no one ever writes: the run is killed right
@@ -53,34 +47,21 @@ def test_remove_force_killed_in_git_worktree_remove_is_found_and_restored(
     fifo, ready = tmp_path / "hold", tmp_path / "ready"
     os.mkfifo(fifo)
     env = {
-        **os.environ,
-        "PATH": f"{wrapper}{os.pathsep}{BIN}{os.pathsep}{os.environ['PATH']}",
+        **environment(path_first=wrapper),
         "REAL_GIT": str(shutil.which("git")),
         "PAUSE_AT": str(builder),  # the builder's own worktree: its nested ones are gone by then
         "FIFO": str(fifo),
         "READY": str(ready),
     }
-    run = subprocess.Popen(
-        ["builders", "remove", "x", "--force"],
-        cwd=root,
-        env=env,
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    run = start(root, "remove", "x", "--force", env=env, output=False)
     try:
-        for _ in range(6000):  # bounded: the run reaches the pause or ends
-            if (ready.exists() and ready.read_text().strip()) or run.poll() is not None:
-                break
-            time.sleep(0.01)
-        assert ready.exists(), f"the run ended (exit {run.poll()}) before git worktree remove of the builder"
+        wait_for(ready, run, written=True)  # the git worktree remove of the builder is paused
     finally:
-        os.killpg(run.pid, signal.SIGKILL)
+        signal_run(run, signal.SIGKILL, group=True)
         run.wait()
         if ready.exists() and ready.read_text().strip():
             # a SIGKILL reaches no child: the paused git would live on, holding what it holds
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(os.getpgid(int(ready.read_text())), signal.SIGKILL)
+            kill_group_of(int(ready.read_text()))
 
     assert builder.is_dir() and not alpha.exists()  # killed half-way: the nested worktrees are gone
     listed = json.loads(builders("list", "--removed", "--json").out)["removed"]
@@ -97,13 +78,6 @@ def test_remove_force_killed_in_git_worktree_remove_is_found_and_restored(
     after = {"root": files_of(builder), "alpha": files_of(alpha), "beta": files_of(builder / "repos/beta")}
     assert after == before
     assert builders("verify", "x").code == 0
-
-
-def console(root: Path, *args: str, fault: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
-    if fault:
-        env[FAULT_ENV] = fault
-    return subprocess.run(["builders", *args], cwd=root, env=env, capture_output=True, text=True, check=False)
 
 
 @pytest.mark.parametrize("point", ["restore:made:root", "restore:made:alpha", "restore:applied:alpha"])

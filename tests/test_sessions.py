@@ -3,28 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from conftest import Builders, Unchanged, builders_dir, commit
+from runs import console, environment, start
 from sample_workspace import make_workspace
 from workspace_builders.gitlayer import git
 
-BIN = Path(sys.executable).parent
 PORTS = "builders:\n  ports: {first: 21000, size: 3}\n"
-
-
-def console(cwd: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    """The real console script (run and start replace their process: they cannot run in-process)."""
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
-    return subprocess.run(
-        [BIN / "builders", *args], cwd=cwd, env=env, input=stdin, capture_output=True, text=True, check=False
-    )
 
 
 def configure(root: Path, text: str) -> None:
@@ -71,11 +60,7 @@ def test_a_state_file_without_ports_still_loads(root: Path, builders: Builders) 
 def test_twenty_parallel_news_get_disjoint_blocks_and_a_removed_block_is_reused(tmp_path: Path) -> None:
     top = make_workspace(tmp_path / "w", ("alpha",), files=1)
     configure(top, PORTS)
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
-    procs = [
-        subprocess.Popen([BIN / "builders", "new", f"s{i}"], cwd=top, env=env, stderr=subprocess.PIPE, text=True)
-        for i in range(20)
-    ]
+    procs = [start(top, "new", f"s{i}") for i in range(20)]
     errors = [p.communicate(timeout=180)[1] for p in procs]
     assert [p.returncode for p in procs] == [0] * 20, errors
     blocks = {f"s{i}": state_of(top, f"s{i}")["ports"] for i in range(20)}
@@ -351,8 +336,7 @@ def test_files_never_through_a_folder_swapped_for_a_symlink_after_the_check(root
         "exit $code\n"
     )
     wrapper.chmod(0o755)
-    env = {**os.environ, "PATH": f"{wrappers}{os.pathsep}{BIN}{os.pathsep}{os.environ['PATH']}"}
-    done = subprocess.run([BIN / "builders", "new", "w"], cwd=root, env=env, capture_output=True, text=True)
+    done = console(root, "new", "w", env=environment(path_first=wrappers))
     assert done.returncode == 0, done.stderr  # the builder is made all the same
     builder = builders_dir(root) / "w"
     assert (builder / "sub").is_symlink()  # the wrapper did swap it in, after the check

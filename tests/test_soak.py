@@ -14,7 +14,6 @@ import itertools
 import os
 import random
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -26,11 +25,11 @@ from pathlib import Path
 import pytest
 
 from conftest import builders_dir
+from runs import signal_run, start
 from workspace_builders.gitlayer import git
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="process groups and signals as on Linux")
 
-BIN = Path(sys.executable).parent
 REPOS = ("alpha", "beta")
 ROUNDS = int(os.environ.get("BUILDERS_SOAK_ROUNDS", "1"))
 AGENTS = int(os.environ.get("BUILDERS_SOAK_AGENTS", "3"))
@@ -51,10 +50,6 @@ class Ledger:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-def _env() -> dict[str, str]:
-    return {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
-
-
 def step(
     root: Path, rng: random.Random, ledger: Ledger, *args: str, done: Callable[[], bool] | None = None, until: str = ""
 ) -> bool:
@@ -65,26 +60,14 @@ def step(
     for _ in range(TRIES):
         if outputs and done is not None and done():
             return True
-        proc = subprocess.Popen(
-            ["builders", *args],
-            cwd=root,
-            env=_env(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,
-            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-        )
+        proc = start(root, *args)
         if rng.random() < STOP_CHANCE:
             time.sleep(rng.uniform(0.05, 1.2))
             sig, group = rng.choice(SIGNALS), rng.random() < 0.5
             if proc.poll() is None:
                 with ledger.lock:
                     ledger.stops += 1
-                if group:
-                    os.killpg(proc.pid, sig)
-                else:
-                    proc.send_signal(sig)
+                signal_run(proc, sig, group=group)
         _, err = proc.communicate(timeout=300)
         assert proc.returncode != 3, f"builders {' '.join(args)} crashed: {err}"
         outputs.append(f"exit {proc.returncode}: {err.strip()[-600:]}")

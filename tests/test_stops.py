@@ -6,19 +6,17 @@ leaves no prunable entry, no branch is left behind, no work is lost.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import random
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from conftest import builders_dir
+from runs import children, command_line, console, signal_run, start
 from sample_workspace import make_workspace
 from workspace_builders.gitlayer import git, links
 
@@ -27,57 +25,14 @@ pytestmark = [
     pytest.mark.slow,  # `make check` leaves it out; `make test` runs it
 ]
 
-BIN = Path(sys.executable).parent
-
-
-def _env() -> dict[str, str]:
-    return {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
-
-
-def run(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["builders", *args], cwd=root, env=_env(), capture_output=True, text=True, check=False)
-
-
-def start(root: Path, *args: str) -> subprocess.Popen[str]:
-    """The console script in a process group of its own, with SIGINT at its default (a background job
-    of a shell script would start with it ignored)."""
-    return subprocess.Popen(
-        ["builders", *args],
-        cwd=root,
-        env=_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )
-
-
-def _children(pid: int) -> list[int]:
-    found: list[int] = []
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        with contextlib.suppress(OSError):  # the task ended meanwhile
-            found += [int(c) for c in (task / "children").read_text().split()]
-    return found
-
-
-def _cmdline(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " ")
-    except OSError:
-        return ""
-
 
 def stop_during_git(proc: subprocess.Popen[str], words: str, sig: int, group: bool, rng: random.Random) -> bool:
     """Send `sig` while a git child whose command line holds `words` runs; False if none was seen."""
     deadline = time.monotonic() + 20
     while proc.poll() is None and time.monotonic() < deadline:
-        if any(words in _cmdline(child) for child in _children(proc.pid)):
+        if any(words in command_line(child) for child in children(proc.pid)):
             time.sleep(rng.uniform(0, 0.01))
-            if group:
-                os.killpg(proc.pid, sig)
-            else:
-                proc.send_signal(sig)
+            signal_run(proc, sig, group=group)
             proc.wait()
             return True
     proc.wait()
@@ -117,7 +72,7 @@ def assert_no_trace(root: Path, name: str, said: str = "") -> None:
 
 
 def assert_pruned_clean(root: Path) -> None:
-    done = run(root, "prune")
+    done = console(root, "prune")
     assert done.returncode == 0, done.stderr
     for repo in repositories(root):
         assert not [w for w in git.worktrees(repo) if w.prunable or w.unfinished], repo
@@ -140,18 +95,18 @@ def test_new_killed_while_git_adds_a_worktree(big: Path, group: bool) -> None:
         hits += hit
         assert_ready_means_whole(big, name)
         if hit:
-            checked = run(big, "verify", name)
+            checked = console(big, "verify", name)
             assert checked.returncode == 1, checked.stdout  # verify names the partial builder
             assert f"{name} " in checked.stdout and "FAIL" in checked.stdout
-        again = run(big, "new", name, "--repos", "all")
+        again = console(big, "new", name, "--repos", "all")
         assert again.returncode == 0, again.stderr  # the same command completes it
-        assert run(big, "verify", name).returncode == 0
+        assert console(big, "verify", name).returncode == 0
         assert_ready_means_whole(big, name)
         builder = builders_dir(big) / name
         assert sorted(p.name for p in (builder / "repos").iterdir()) == [f"r{n}" for n in range(6)]
         for repo in repositories(big):
             assert branches(repo, name) == [f"builder/{name}"]
-        removed = run(big, "remove", name)
+        removed = console(big, "remove", name)
         assert removed.returncode == 0, removed.stderr  # nothing in it to lose
         assert_no_trace(big, name)
     assert hits >= 4  # the stops really fell while git was running
@@ -161,7 +116,7 @@ def test_new_killed_while_git_adds_a_worktree(big: Path, group: bool) -> None:
 @pytest.mark.parametrize("group", [False, True], ids=["run-only", "process-group"])
 def test_init_killed_while_git_adds_a_worktree(big: Path, group: bool) -> None:
     rng = random.Random(23 + group)
-    assert run(big, "new", "i", "--repos", "r0").returncode == 0
+    assert console(big, "new", "i", "--repos", "r0").returncode == 0
     builder = builders_dir(big) / "i"
     (builder / "repos/r0/work.txt").write_text("uncommitted work\n")
     hits = 0
@@ -169,10 +124,10 @@ def test_init_killed_while_git_adds_a_worktree(big: Path, group: bool) -> None:
         proc = start(builder, "init", "--repos", repo)
         hits += stop_during_git(proc, "worktree add", signal.SIGKILL, group, random.Random(attempt + rng.random()))
         assert_ready_means_whole(big, "i")
-        again = run(builder, "init", "--repos", repo)
+        again = console(builder, "init", "--repos", repo)
         assert again.returncode == 0, again.stderr
     assert hits >= 2
-    assert run(big, "verify", "i").returncode == 0
+    assert console(big, "verify", "i").returncode == 0
     assert (builder / "repos/r0/work.txt").read_text() == "uncommitted work\n"
     assert sorted(p.name for p in (builder / "repos").iterdir()) == [f"r{n}" for n in range(6)]
     assert_pruned_clean(big)
@@ -184,13 +139,13 @@ def test_remove_killed_while_git_removes_loses_nothing(big: Path, group: bool) -
     hits = 0
     for attempt in range(4):
         name = f"x{attempt}"
-        assert run(big, "new", name, "--repos", "all").returncode == 0
+        assert console(big, "new", name, "--repos", "all").returncode == 0
         builder = builders_dir(big) / name
         (builder / "repos/r2/wip.txt").write_text(f"work {attempt}\n")
         (builder / "notes.txt").write_text(f"notes {attempt}\n")
         proc = start(big, "remove", name, "--force")
         hits += stop_during_git(proc, "worktree remove", signal.SIGKILL, group, rng)
-        again = run(big, "remove", name, "--force")
+        again = console(big, "remove", name, "--force")
         assert again.returncode == 0, again.stderr
         assert not builder.exists()
         saved = ((big / "repos/r2", "wip.txt", f"work {attempt}\n"), (big, "notes.txt", f"notes {attempt}\n"))
@@ -200,7 +155,7 @@ def test_remove_killed_while_git_removes_loses_nothing(big: Path, group: bool) -
         for repo in repositories(big):
             assert branches(repo, name) == [], repo
     assert hits >= 2
-    assert run(big, "verify").returncode == 0
+    assert console(big, "verify").returncode == 0
     assert_pruned_clean(big)
 
 
@@ -213,25 +168,21 @@ def twelve(tmp_path: Path) -> Path:
 def test_new_of_twelve_repos_interrupted_at_random_moments(twelve: Path, sig: int) -> None:
     rng = random.Random(sig)
     began = time.monotonic()
-    assert run(twelve, "new", "timing", "--repos", "all").returncode == 0
+    assert console(twelve, "new", "timing", "--repos", "all").returncode == 0
     duration = time.monotonic() - began
-    assert run(twelve, "remove", "timing").returncode == 0
+    assert console(twelve, "remove", "timing").returncode == 0
     interrupted = 0
     for attempt in range(8):
         name = f"t{attempt}"
         proc = start(twelve, "new", name, "--repos", "all")
         time.sleep(rng.uniform(0.1, duration))
-        group = attempt % 2 == 1  # Ctrl-C in a terminal reaches git too
-        if group:
-            os.killpg(proc.pid, sig)
-        else:
-            proc.send_signal(sig)
+        signal_run(proc, sig, group=attempt % 2 == 1)  # Ctrl-C in a terminal reaches git too
         _, err = proc.communicate(timeout=60)
         assert_ready_means_whole(twelve, name)
         recorded = state_of(twelve, name)
         if recorded is not None and recorded["status"] == "ready":  # done before the signal counted
-            assert run(twelve, "verify", name).returncode == 0
-            assert run(twelve, "remove", name).returncode == 0
+            assert console(twelve, "verify", name).returncode == 0
+            assert console(twelve, "remove", name).returncode == 0
             continue
         interrupted += 1
         if proc.returncode == -sig:  # stopped while Python itself was starting, before any of ours ran
@@ -243,7 +194,7 @@ def test_new_of_twelve_repos_interrupted_at_random_moments(twelve: Path, sig: in
         # Stopped before it made anything, or rolled back: either way, and as it says, no trace.
         assert_no_trace(twelve, name, err)
     assert interrupted >= 4
-    assert run(twelve, "verify").returncode == 0
+    assert console(twelve, "verify").returncode == 0
     assert_pruned_clean(twelve)
 
 
@@ -254,25 +205,25 @@ def test_prune_racing_new_and_remove_leaves_live_builders_alone(twelve: Path) ->
         name = f"p{attempt}"
         making = start(twelve, "new", name, "--repos", "all")
         while making.poll() is None:
-            assert run(twelve, "prune").returncode == 0
+            assert console(twelve, "prune").returncode == 0
         assert making.returncode == 0, making.stderr.read() if making.stderr else ""
-        assert run(twelve, "verify", name).returncode == 0
+        assert console(twelve, "verify", name).returncode == 0
         removing = start(twelve, "remove", name)
         while removing.poll() is None:
-            assert run(twelve, "prune").returncode == 0
+            assert console(twelve, "prune").returncode == 0
         assert removing.returncode == 0
         assert_no_trace(twelve, name)
         # one removal record, the real one: prune never wrote a false one for the live builder
-        removed = json.loads(run(twelve, "list", "--removed", "--json").stdout)["removed"]
+        removed = json.loads(console(twelve, "list", "--removed", "--json").stdout)["removed"]
         assert [r["name"] for r in removed].count(name) == 1
-    assert run(twelve, "verify").returncode == 0
+    assert console(twelve, "verify").returncode == 0
     assert not (builders_dir(twelve) / ".trash").exists()
 
 
 def test_prune_leaves_a_stopped_creation_to_its_command(twelve: Path) -> None:
     proc = start(twelve, "new", "c", "--repos", "all")
     assert stop_during_git(proc, "worktree add", signal.SIGKILL, True, random.Random(5))
-    assert run(twelve, "prune").returncode == 0
+    assert console(twelve, "prune").returncode == 0
     assert state_of(twelve, "c") is not None  # not closed: `new` completes it
-    assert run(twelve, "new", "c", "--repos", "all").returncode == 0
-    assert run(twelve, "verify", "c").returncode == 0
+    assert console(twelve, "new", "c", "--repos", "all").returncode == 0
+    assert console(twelve, "verify", "c").returncode == 0

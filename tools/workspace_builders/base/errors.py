@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import errno
 import os
-import shlex
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+from workspace_builders.base import output
 
 OPERATION_FAILED = 1
 BAD_INPUT = 2
@@ -61,6 +62,6 @@ def from_the_world(exc: OSError) -> BuildersError:
     if exc.filename is None:
         return BuildersError(said, "fix the cause named above, then run the same command again")
     where = os.fsdecode(exc.filename)
-    folder = shlex.quote(os.path.dirname(where) or ".")
+    folder = output.command(os.path.dirname(where) or ".")
     fix = _FIXES.get(exc.errno or 0, "check it").format(folder=folder)
     return BuildersError(f"{said}: {where}", f"{fix}; then run the same command again")

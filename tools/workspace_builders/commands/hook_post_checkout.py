@@ -41,7 +41,8 @@ def post_checkout(start: Path, args: Sequence[str]) -> int:
         raise BuildersError(
             f"new worktree {worktree} is inside the workspace root (the deprecated nested layout); "
             f"builders live in the sibling folder {ws.builders_dir}",
-            f"move it: git -C {ws.root} worktree move {worktree} {ws.builders_dir / worktree.name}",
+            "move it: "
+            + output.command("git", "-C", ws.root, "worktree", "move", worktree, ws.builders_dir / worktree.name),
         )
     if worktree.parent != ws.builders_dir:
         output.say(f"note: {worktree} is not in the builders folder {ws.builders_dir}; left a plain worktree")

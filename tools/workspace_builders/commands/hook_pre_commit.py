@@ -7,9 +7,9 @@ GIT_INDEX_FILE for `git commit -a` and `git commit <paths>`).
 from __future__ import annotations
 
 import os
-import shlex
 from pathlib import Path
 
+from workspace_builders.base import output
 from workspace_builders.base.errors import BuildersError
 from workspace_builders.commands.base import Command, start_dir
 from workspace_builders.gitlayer import git
@@ -40,8 +40,7 @@ def pre_commit(start: Path) -> int:
             unstage.append(folder.rstrip("/"))
     hints = []
     if unstage:
-        paths = " ".join(map(shlex.quote, unstage))
-        hints.append(f"{_unstage_command(worktree)} -- {paths} (the files stay on disk)")
+        hints.append(f"{output.command(*_unstage_command(worktree), '--', *unstage)} (the files stay on disk)")
     if any(c.path == GITIGNORE for c in staged) and _stops_ignoring_repos(worktree, index_file):
         problems.append(f"{GITIGNORE}: the change stops ignoring {REPOS}/ (clones would be committed as gitlinks)")
         hints.append(f"keep a '{REPOS}/' line in {GITIGNORE}, then: git add {GITIGNORE}")
@@ -53,9 +52,9 @@ def pre_commit(start: Path) -> int:
     )
 
 
-def _unstage_command(worktree: Path) -> str:
+def _unstage_command(worktree: Path) -> tuple[str, ...]:
     # Both leave the files on disk; only the first commit has no HEAD to reset to.
-    return "git reset --quiet" if git.has_commits(worktree) else "git rm -r --cached --quiet"
+    return ("git", "reset", "--quiet") if git.has_commits(worktree) else ("git", "rm", "-r", "--cached", "--quiet")
 
 
 def _nested_folders(ws: Workspace) -> list[str]:

@@ -13,7 +13,7 @@ from workspace_builders.base import output
 from workspace_builders.base.errors import DONE_BUT_FOLLOW_UP_FAILED, BuildersError, bad_input
 from workspace_builders.commands.base import WithDryRunAndJson, start_dir
 from workspace_builders.engine import landing, landing_journal, landing_rebase, landing_transaction
-from workspace_builders.engine.landing import Tree, q
+from workspace_builders.engine.landing import Tree
 from workspace_builders.engine.landing_journal import Move
 from workspace_builders.gitlayer.locks import builder_lock
 from workspace_builders.model.workspace import discover
@@ -102,7 +102,8 @@ def refuse_unmovable(trees: list[Tree]) -> None:
             raise BuildersError(
                 f"{t.label}: its base {t.base_branch} is checked out in {t.base_checkout} with uncommitted "
                 f"changes ({shown}); nothing landed",
-                f"commit or stash them (git -C {q(t.base_checkout or '')} status), then run the command again",
+                f"commit or stash them ({output.command('git', '-C', t.base_checkout or '', 'status')}),"
+                " then run the command again",
             )
 
 
@@ -130,7 +131,7 @@ def _push(moves: list[Move]) -> list[dict[str, object]]:
             output.say(f"  {m.label}: pushed {m.base} to {remote}")
             pushed.append(row)
         except BuildersError as exc:
-            command = f"git -C {q(repo)} push {remote} {m.base}"
+            command = output.command("git", "-C", repo, "push", remote, m.base)
             pushed.append({**row, "ok": False, "error": exc.message, "command": command})
     return pushed
 

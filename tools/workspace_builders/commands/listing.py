@@ -105,7 +105,7 @@ def list_builders(
             tree.dirty = tree.ahead = tree.behind = None
             tree.unknown |= {"dirty", "ahead/behind"}
             what = f"builder {row.name}, worktree {tree.label} ({tree.path}): {error}"
-            failures.append((what, f"git -C {tree.path} status"))
+            failures.append((what, output.command("git", "-C", tree.path, "status")))
     if as_json:
         output.json_document({"builders": [row.as_json() for row in rows]})
     else:
@@ -209,7 +209,12 @@ def collect(
     nested: dict[Path, list[tuple[Path, git.Worktree]]] = {}  # builder path -> its repo worktrees
     for source, entries in listed.items():
         if isinstance(entries, BaseException):
-            failures.append((f"{source}: its worktrees are left out: {entries}", f"git -C {source} worktree list"))
+            failures.append(
+                (
+                    f"{source}: its worktrees are left out: {entries}",
+                    output.command("git", "-C", source, "worktree", "list"),
+                )
+            )
         elif source != ws.root:
             for entry in entries[1:]:
                 if entry.path.parent.name == REPOS:
@@ -253,7 +258,9 @@ def _resolve_bases(
     for source, outcome in git.side_by_side(list(wanted), bases.started):
         if isinstance(outcome, BaseException):
             failed.add(source)
-            failures.append((f"{source}: its bases are unknown: {outcome}", f"git -C {source} status"))
+            failures.append(
+                (f"{source}: its bases are unknown: {outcome}", output.command("git", "-C", source, "status"))
+            )
             continue
         label = ROOT if source == ws.root else source.name
         others = []
@@ -271,7 +278,9 @@ def _resolve_bases(
                 resolved.update({(source, ref): sha for ref, sha in git.resolve_commits(source, others).items()})
             except BuildersError as exc:
                 failed.add(source)
-                failures.append((f"{source}: its bases are unknown: {exc.message}", f"git -C {source} status"))
+                failures.append(
+                    (f"{source}: its bases are unknown: {exc.message}", output.command("git", "-C", source, "status"))
+                )
     return resolved, failed
 
 

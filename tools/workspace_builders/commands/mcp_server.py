@@ -75,8 +75,11 @@ def _error_of(lines: Sequence[str], argv: Sequence[str], code: int) -> tuple[str
     for at, line in enumerate(lines):
         if line.startswith("error: "):
             hint = next((h[6:] for h in lines[at + 1 :] if h.startswith("hint: ")), "")
-            return line[7:], hint or f"see the output lines; try by hand: builders {' '.join(argv)}"
-    return f"builders {' '.join(argv)} exited with {code}", "see the output lines and the document, when there is one"
+            return line[7:], hint or f"see the output lines; try by hand: {output.command('builders', *argv)}"
+    return (
+        f"{output.command('builders', *argv)} exited with {code}",
+        "see the output lines and the document, when there is one",
+    )
 
 
 def _server(start: Path, root: Path) -> Any:

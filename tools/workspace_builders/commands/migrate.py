@@ -79,7 +79,7 @@ def plan(ws: Workspace) -> list[Relocation]:
         if name_problem(move.name):
             move.refused = f"its folder name is not a valid builder name ({name_problem(move.name)})"
         elif entry.locked:
-            move.refused = f"locked (git -C {ws.root} worktree unlock {entry.path})"
+            move.refused = f"locked ({output.command('git', '-C', ws.root, 'worktree', 'unlock', entry.path)})"
         elif locked:
             move.refused = f"nested worktrees locked: {', '.join(locked)}"
         elif move.target.exists():

@@ -98,7 +98,8 @@ def _prune_admin_entries(ws: Workspace, dry_run: bool, report: dict[str, list[st
         if isinstance(outcome, BaseException):
             output.error(
                 f"{repo}: {outcome}",
-                f"fix what git says (git -C {repo} worktree prune --verbose), then run again: builders prune",
+                f"fix what git says ({output.command('git', '-C', repo, 'worktree', 'prune', '--verbose')}),"
+                " then run again: builders prune",
             )
             failed = True
         else:
@@ -217,7 +218,8 @@ def _repair_nested(ws: Workspace, moved: Path) -> set[Path]:
             done = git.repair_worktree(entry)
             if done.returncode != 0:
                 clone = ws.clone(entry.name)
-                output.error(f"{entry}: {git.GitFailed(done).message}", f"git -C {entry} worktree repair")
+                repair = output.command("git", "-C", entry, "worktree", "repair")
+                output.error(f"{entry}: {git.GitFailed(done).message}", repair)
                 failed.add(clone)
     return failed
 
@@ -286,7 +288,10 @@ def _archive_trashed(ws: Workspace, entry: Path, name: str) -> list[Saved]:
     """Save the work of every worktree in a trashed builder, as the removal judge finds it."""
     if not (entry / ".git").is_file() or (entry / ".git").is_symlink():
         if any(files for _, _, files in os.walk(entry)):
-            raise BuildersError(f"{entry} is not a worktree, so nothing can archive it", f"look at it: ls -la {entry}")
+            raise BuildersError(
+                f"{entry} is not a worktree, so nothing can archive it",
+                f"look at it: {output.command('ls', '-la', entry)}",
+            )
         return []  # only empty folders: nothing to save
     strays = []
     worktrees = [(ROOT, entry)]
@@ -358,14 +363,19 @@ def _archive_one(folder: Path, name: str, label: str, stamp: str, m: Member | No
     admin = _admin_dir(folder)
     common_dir = admin.parent.parent
     if admin.parent.name != "worktrees" or not (common_dir / "HEAD").is_file():
-        raise BuildersError(f"{folder}: its repository {common_dir} is not there", f"look at it: cat {folder}/.git")
+        raise BuildersError(
+            f"{folder}: its repository {common_dir} is not there",
+            f"look at it: {output.command('cat', folder / '.git')}",
+        )
     return archives.save_unlinked(common_dir, folder, name, label, stamp, why), common_dir
 
 
 def _admin_dir(folder: Path) -> Path:
     text = (folder / ".git").read_text(encoding="utf-8", errors="replace").strip()
     if not text.startswith("gitdir: "):
-        raise BuildersError(f"{folder}/.git names no repository", f"look at it: cat {folder}/.git")
+        raise BuildersError(
+            f"{folder}/.git names no repository", f"look at it: {output.command('cat', folder / '.git')}"
+        )
     admin = Path(text.removeprefix("gitdir: "))
     return admin if admin.is_absolute() else (folder / admin).resolve()
 

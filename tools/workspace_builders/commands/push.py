@@ -45,7 +45,7 @@ def push(start: Path, name: str | None, dry_run: bool, as_json: bool, repos: str
         if not url:
             output.say(
                 f"note: {tree.label}: skipped, {tree.source} has no remote {REMOTE!r} (add one: "
-                f"git -C {tree.source} remote add {REMOTE} <url>)"
+                f"{output.command('git', '-C', tree.source, 'remote', 'add', REMOTE)} URL)"
             )
     if not dry_run:
         pushable = [t for t in trees if rows[t.label]["url"]]
@@ -75,8 +75,15 @@ def push(start: Path, name: str | None, dry_run: bool, as_json: bool, repos: str
     for row in failed:
         output.error(
             f"{row['repo']}: push of {row['branch']} failed: {row['error']}",
-            f"push it by hand: git -C {ws.clone(str(row['repo'])) if row['repo'] != ROOT else ws.root} "
-            f"push {REMOTE} {row['branch']}",
+            "push it by hand: "
+            + output.command(
+                "git",
+                "-C",
+                ws.clone(str(row["repo"])) if row["repo"] != ROOT else ws.root,
+                "push",
+                REMOTE,
+                str(row["branch"]),
+            ),
         )
     return 1 if failed else 0
 

@@ -33,7 +33,9 @@ ORIG = ".orig"
 def scaffold(start: Path, dry_run: bool, *, force: bool = False, hooks: bool = True, quiet: bool = False) -> int:
     location = discover(start)
     if location.in_builder:
-        raise bad_input("scaffold writes into the workspace root, not a builder", f"cd {location.workspace.root}")
+        raise bad_input(
+            "scaffold writes into the workspace root, not a builder", output.command("cd", location.workspace.root)
+        )
     root = location.workspace.root
     say = (lambda line: None) if quiet else output.say
 
@@ -86,7 +88,9 @@ def scaffold(start: Path, dry_run: bool, *, force: bool = False, hooks: bool = T
     else:
         say("hooks not installed (--no-hooks); later: builders hooks install")
     if not dry_run:
-        say(f"next: commit the files (git -C {root} add -A && git -C {root} commit -m 'add workspace-builders')")
+        add = output.command("git", "-C", root, "add", "-A")
+        commit = output.command("git", "-C", root, "commit", "-m", "add workspace-builders")
+        say(f"next: commit the files ({add} && {commit})")
     return code
 
 

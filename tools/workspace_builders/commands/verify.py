@@ -8,7 +8,6 @@ are git's own.
 from __future__ import annotations
 
 import os
-import shlex
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -26,6 +25,10 @@ from workspace_builders.model.workspace import REPOS, ROOT, Workspace, discover
 
 WORKSPACE = "(workspace)"
 GIT_FAILED = "git can read it"  # the check row of a repository or builder where git failed
+
+
+def _fix_then_verify(repo: Path, *look: str) -> str:
+    return f"fix what git says, then run again: builders verify  (look: {output.command('git', '-C', repo, *look)})"
 
 
 @dataclass
@@ -150,7 +153,7 @@ def named_targets(ws: Workspace, names: list[str]) -> tuple[Targets, Nested, lis
                 try:
                     entries = listing(clone)[1:]
                 except BuildersError as exc:
-                    hint = f"fix what git says, then run again: builders verify  (look: git -C {clone} worktree list)"
+                    hint = _fix_then_verify(clone, "worktree", "list")
                     unread.append(Check(WORKSPACE, f"{REPOS}/{clone.name}", GIT_FAILED, False, exc.message, hint))
                     continue
                 seen = {w.path for _, w in nested.get(folder, [])}
@@ -160,7 +163,7 @@ def named_targets(ws: Workspace, names: list[str]) -> tuple[Targets, Nested, lis
     named = {row.worktree for row in unread}
     for clone, outcome in readable:
         if isinstance(outcome, BuildersError) and f"{REPOS}/{clone.name}" not in named:
-            hint = f"fix what git says, then run again: builders verify  (look: git -C {clone} status)"
+            hint = _fix_then_verify(clone, "status")
             unread.append(Check(WORKSPACE, f"{REPOS}/{clone.name}", GIT_FAILED, False, outcome.message, hint))
     return targets, nested, unread
 
@@ -204,7 +207,8 @@ def search_sees_repos(ws: Workspace) -> Check:
             SEES_REPOS,
             False,
             f"the root's {ignore} re-includes {REPOS}/ but is not committed: new builders will not have it",
-            f"git -C {ws.root} add {ignore} && git -C {ws.root} commit -m 'let search tools see {REPOS}/' {ignore}",
+            f"{output.command('git', '-C', ws.root, 'add', ignore)} && "
+            + output.command("git", "-C", ws.root, "commit", "-m", f"let search tools see {REPOS}/", ignore),
         )
     return Check(
         WORKSPACE,
@@ -227,7 +231,8 @@ def unregistered_folders(ws: Workspace, registered: set[Path]) -> list[Check]:
             "registered with git",
             False,
             f"{folder} is not a worktree git knows",
-            f"if it is one whose link broke: git -C {ws.root} worktree repair {folder}; else: builders prune",
+            f"if it is one whose link broke: {output.command('git', '-C', ws.root, 'worktree', 'repair', folder)};"
+            " else: builders prune",
         )
         for folder in sorted(ws.builders_dir.iterdir())
         if folder.is_dir() and folder.name != ".trash" and folder not in registered
@@ -241,7 +246,7 @@ def nested_worktrees(ws: Workspace) -> tuple[dict[Path, list[tuple[Path, git.Wor
     unread: list[Check] = []
     outcomes = parallel.each(ws.clones(), git.worktrees)
     for clone, error in parallel.failures(outcomes):
-        hint = f"fix what git says, then run again: builders verify  (look: git -C {clone} worktree list)"
+        hint = _fix_then_verify(clone, "worktree", "list")
         unread.append(Check(WORKSPACE, f"{REPOS}/{clone.name}", GIT_FAILED, False, error.message, hint))
     for clone, outcome in outcomes:
         if not isinstance(outcome, BaseException):
@@ -278,7 +283,8 @@ def builder_checks(
         "layout: a folder, not a symlink",
         not path.is_symlink(),
         f"{path} was replaced by a symlink to {os.path.realpath(path)}",
-        f"put the folder back in place: rm {path} && mv {os.path.realpath(path)} {path}",
+        f"put the folder back in place: {output.command('rm', path)} && "
+        + output.command("mv", os.path.realpath(path), path),
     )
     nested = path.is_relative_to(ws.root)
     add(
@@ -347,8 +353,8 @@ def orphan_landings(ws: Workspace, builders: set[str]) -> list[Check]:
             "landing: none stopped half-way",
             False,
             f"a landing of a builder that is gone was stopped after its first base moved ({journal})",
-            f"see which bases it moved (cat {shlex.quote(str(journal))}); land the rest by hand, then: "
-            f"mv {shlex.quote(str(journal))} {shlex.quote(str(journal) + '.done')}",
+            f"see which bases it moved ({output.command('cat', journal)}); land the rest by hand, then: "
+            + output.command("mv", journal, f"{journal}.done"),
         )
         for journal in journals
         if journal.stem not in builders
@@ -400,15 +406,16 @@ def link_checks(common_dir: Path, entry: git.Worktree, branch: str | None) -> li
             "link: not prunable",
             not entry.prunable,
             f"git would prune it: {entry.path} is gone",
-            f"if you moved the folder, link it again first: git -C {common_dir.parent} worktree repair NEW_PATH;"
-            " else: builders prune",
+            "if you moved the folder, link it again first: "
+            f"{output.command('git', '-C', common_dir.parent, 'worktree', 'repair')} NEW_PATH; else: builders prune",
         )
     )
     short = entry.short_branch
-    results.append(("HEAD on a branch", short is not None, "detached HEAD", f"git -C {entry.path} switch {branch}"))
+    switch = output.command("git", "-C", entry.path, "switch", branch or "BRANCH")
+    results.append(("HEAD on a branch", short is not None, "detached HEAD", switch))
     if short is not None and branch is not None:
         results.append(
-            ("branch", short == branch, f"on {short}, expected {branch}", f"git -C {entry.path} switch {branch}")
+            ("branch", short == branch, f"on {short}, expected {branch}", switch)
         )
     return results
 
@@ -416,7 +423,7 @@ def link_checks(common_dir: Path, entry: git.Worktree, branch: str | None) -> li
 def _both_ends(common_dir: Path, worktree: Path) -> list[tuple[str, bool, str, str]]:
     link = links.link_of(worktree, common_dir)
     to_admin = link.admin is not None and link.admin.is_dir()
-    repair = f"git -C {common_dir.parent} worktree repair {worktree}"
+    repair = output.command("git", "-C", common_dir.parent, "worktree", "repair", worktree)
     return [
         (
             "link: .git names its admin dir",

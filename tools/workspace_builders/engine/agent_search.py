@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from workspace_builders.base import output
 from workspace_builders.model.workspace import REPOS
 
 IGNORE = ".ignore"
@@ -36,7 +37,7 @@ def shows_repos_in(folder: Path) -> bool:
 
 
 def fix_command(root: Path) -> str:
-    return (
-        f"printf '%s\\n' '{RULE}' >> {root}/{IGNORE} && git -C {root} add {IGNORE} && "
-        f"git -C {root} commit -m 'let search tools see {REPOS}/' {IGNORE}"
-    )
+    add_rule = output.command("printf", "%s\\n", RULE)
+    stage = output.command("git", "-C", root, "add", IGNORE)
+    commit = output.command("git", "-C", root, "commit", "-m", f"let search tools see {REPOS}/", IGNORE)
+    return f"{add_rule} >> {output.command(root / IGNORE)} && {stage} && {commit}"

@@ -188,8 +188,12 @@ def take_server_out(document: Document, key: str, entry: Document) -> Document:
 
 def plan(root: Path, claude: bool, opencode: bool, installing: bool) -> list[Change]:
     """Every file's change, read and checked before any is written."""
-    retry = (
-        f"builders hooks {'install' if installing else 'uninstall'}" + " --claude" * claude + " --opencode" * opencode
+    retry = output.command(
+        "builders",
+        "hooks",
+        "install" if installing else "uninstall",
+        *["--claude"] * claude,
+        *["--opencode"] * opencode,
     )
     wanted: list[tuple[str, str | None, Document | None]] = []  # file, MCP key (None: hooks), server entry
     if claude:
@@ -237,10 +241,10 @@ def apply(root: Path, changes: list[Change], dry_run: bool, installing: bool) ->
         written.append(change.relative)
         output.say(f"{change.relative}: {verb} {change.path}")
     if written and not dry_run:
-        files = " ".join(written)
+        add = output.command("git", "-C", root, "add", *written)
+        commit = output.command("git", "-C", root, "commit", "-m", "workspace-builders for agent runtimes", *written)
         output.say(
             f"next: commit {'them' if len(written) > 1 else 'it'}, so every builder and clone of the root has "
-            f"{'them' if len(written) > 1 else 'it'}: git -C {root} add {files} && "
-            f"git -C {root} commit -m 'workspace-builders for agent runtimes' {files}"
+            f"{'them' if len(written) > 1 else 'it'}: {add} && {commit}"
         )
     return 0

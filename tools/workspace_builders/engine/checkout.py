@@ -80,18 +80,21 @@ def plan(
             said = exc.completed.stderr.strip().splitlines()[-1:] or [exc.message]
             raise bad_input(
                 f"{label}: base {bases[0]!r} cannot be resolved in {source}: {said[0]}",
-                f"check it with: git -C {source} log -1 {bases[0]}  (or name a branch, tag or commit)",
+                f"check it with: {output.command('git', '-C', source, 'log', '-1', bases[0], '--')}"
+                "  (or name a branch, tag or commit)",
             ) from None
         base_ref = next((b for b in bases if found[b]), None)
         if base_ref is None:
             if explicit:
                 raise bad_input(
                     f"{label}: base {bases[0]!r} names no commit in {source}",
-                    f"check it with: git -C {source} log -1 {bases[0]}  (fetch it, or name another base)",
+                    f"check it with: {output.command('git', '-C', source, 'log', '-1', bases[0], '--')}"
+                    "  (fetch it, or name another base)",
                 )
             raise bad_input(
                 f"{label}: {source} has no commits",
-                f'make a first commit: git -C {source} commit --allow-empty -m "initial commit"',
+                "make a first commit: "
+                + output.command("git", "-C", source, "commit", "--allow-empty", "-m", "initial commit"),
             )
         base_commit = found[base_ref]
         assert base_commit is not None
@@ -108,12 +111,13 @@ def plan(
                 if not links.link_of(target, common_dir).whole:
                     raise BuildersError(
                         f"{label}: {target} is {source}'s worktree, but its link is broken at one end",
-                        f"repair it: git -C {source} worktree repair {target}; then run the same command again",
+                        f"repair it: {output.command('git', '-C', source, 'worktree', 'repair', target)}; "
+                        "then run the same command again",
                     )
                 return Checkout(label, source, common_dir, target, branch, base_ref, base_commit, PRESENT, trash)
             raise BuildersError(
                 f"{label}: {target} already exists and is not {source}'s worktree on {branch}",
-                f"move it away or pick another builder name (look first: ls -la {target})",
+                f"move it away or pick another builder name (look first: {output.command('ls', '-la', target)})",
             )
         action = CREATE
         if on_branch is not None:
@@ -228,7 +232,7 @@ class BranchTaken(BuildersError):
         branch_ref = f"refs/heads/{branch}"
         self.in_use = base_ref in (branch, branch_ref) or any(w.branch == branch_ref for w in git.worktrees(source))
         self.label, self.source, self.branch = label, source, branch
-        self.delete = f"git -C {source} branch -d {branch}"
+        self.delete = output.command("git", "-C", source, "branch", "-d", branch)
         if self.in_use:
             hint = f"pick another builder name: {branch} is checked out or is the base, not a leftover builder branch"
         else:
@@ -267,7 +271,8 @@ def apply(checkout: Checkout) -> None:
         if not link.whole or link.admin is None:
             raise BuildersError(
                 f"{checkout.label}: git made {checkout.target}, but its link does not hold at both ends",
-                f"look: git -C {checkout.source} worktree list --porcelain; then run the same command again",
+                f"look: {output.command('git', '-C', checkout.source, 'worktree', 'list', '--porcelain')}; "
+                "then run the same command again",
             )
         git.finish_worktree(link.admin)
 

@@ -48,13 +48,15 @@ def plan_builder(ws: Workspace, name: str, base: str | None, previous: BuilderSt
     if not git.has_commits(ws.root):
         raise bad_input(
             f"the workspace root {ws.root} has no commits",
-            f'make a first commit: git -C {ws.root} commit --allow-empty -m "initial commit"',
+            "make a first commit: "
+            + output.command("git", "-C", ws.root, "commit", "--allow-empty", "-m", "initial commit"),
         )
     ws.require_repos_ignored()
     if previous is not None and previous.status == state.READY:
         raise BuildersError(
             f"builder {name!r} already exists at {previous.path}",
-            f"add repos to it with: builders init --builder {name} --repos ..., or pick another name",
+            f"add repos to it with: {output.command('builders', 'init', '--builder', name, '--repos')} REPOS,"
+            " or pick another name",
         )
     branches = bases.read(ws.root)
     planned = checkout.plan(
@@ -502,14 +504,15 @@ def _adopt(ws: Workspace, name: str, path: Path) -> BuilderState:
     entry = next((w for w in git.worktrees(ws.root) if w.path.resolve() == path.resolve()), None)
     if entry is None or entry.path.resolve() == ws.root:
         match = closest(name, state.builder_names(ws))
-        hint = f"did you mean {match!r}? builders init --builder {match} ..." if match else None
+        hint = f"did you mean {match!r}? {output.command('builders', 'init', '--builder', match)}" if match else None
         raise bad_input(
-            f"no builder {name!r}: {path} is not a worktree of {ws.root}", hint or f"create it: builders new {name}"
+            f"no builder {name!r}: {path} is not a worktree of {ws.root}",
+            hint or f"create it: {output.command('builders', 'new', name)}",
         )
     if entry.branch is None:
         raise BuildersError(
             f"builder {name!r} at {path} has a detached HEAD",
-            f"put it on a branch first: git -C {path} switch -c {ws.branch(name)}",
+            f"put it on a branch first: {output.command('git', '-C', path, 'switch', '-c', ws.branch(name))}",
         )
     head = entry.head or git.NULL_SHA
     # Its base by the one rule (what land, sync and status then use), not the bare commit it began at.

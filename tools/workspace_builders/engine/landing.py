@@ -13,7 +13,6 @@ local branch of the same name. Anything else (a tag, a commit) cannot be landed 
 
 from __future__ import annotations
 
-import shlex
 import sys
 from collections.abc import Sequence
 from contextlib import redirect_stdout
@@ -73,11 +72,6 @@ class Tree:
 # --- finding the builder and its worktrees ------------------------------------------------------------
 
 
-def q(path: Path | str) -> str:
-    """A path as a hint prints it: quoted for the shell, so the hint works as printed."""
-    return shlex.quote(str(path))
-
-
 def builder_record(location: Location, name: str | None, command: str) -> BuilderState:
     """The state of builder `name`, or of the builder the command runs in; a ready one only."""
     record = state.named_or_here(location, name, f"builders {command} [NAME]")
@@ -94,9 +88,14 @@ def trees_of(ws: Workspace, record: BuilderState) -> list[Tree]:
     trees = [Tree(ROOT, ws.root, Path(record.path), record.branch, record.base_ref, record.base_commit)]
     trees += [Tree(r.name, ws.clone(r.name), Path(r.path), r.branch, r.base_ref, r.base_commit) for r in record.repos]
     failed = parallel.failures(parallel.each(trees, inspect))
-    look = "look at it: git -C {} status"
     parallel.raise_failures(
-        (tree, BuildersError(f"{tree.label}: could not look at {tree.path}: {error}", look.format(q(tree.path))))
+        (
+            tree,
+            BuildersError(
+                f"{tree.label}: could not look at {tree.path}: {error}",
+                f"look at it: {output.command('git', '-C', tree.path, 'status')}",
+            ),
+        )
         for tree, error in failed
     )
     return trees
@@ -131,7 +130,8 @@ def inspect(tree: Tree) -> None:
         # Commits made there are on no builder branch: landing the branch would leave them behind.
         tree.problem = (
             f"{tree.path} is not on its branch {tree.branch} (a detached HEAD or another branch): what is "
-            f"committed there would not land; put it on the branch (git -C {q(tree.path)} switch {tree.branch})"
+            "committed there would not land; put it on the branch "
+            f"({output.command('git', '-C', tree.path, 'switch', tree.branch)})"
         )
     where = next((w.path for w in listed if tree.base_branch and w.branch == tree.base_ref_name), None)
     if where is not None and where.resolve() == tree.common_dir.resolve():
@@ -169,7 +169,8 @@ def _base_branch(tree: Tree, full: str) -> tuple[str | None, str | None]:
                 return rest.removeprefix(f"{remote}/"), None
     return None, (
         f"its base {tree.base_ref!r} is not a branch (a tag, a commit or a detached HEAD) in {tree.source}: "
-        f"there is no branch to land on; land it by hand (git -C {q(tree.source)} merge --ff-only {tree.branch})"
+        "there is no branch to land on; land it by hand "
+        f"({output.command('git', '-C', tree.source, 'merge', '--ff-only', tree.branch)})"
     )
 
 
@@ -187,7 +188,8 @@ def refuse_dirty(trees: Sequence[Tree], name: str, why: str) -> None:
         labels = ", ".join(t.label for t in dirty)
         raise BuildersError(
             f"builder {name!r} has uncommitted or untracked work in: {labels}, which {why}; nothing was changed",
-            f"commit or stash it first (git -C {q(dirty[0].path)} status), then run the command again",
+            f"commit or stash it first ({output.command('git', '-C', dirty[0].path, 'status')}),"
+            " then run the command again",
         )
 
 
@@ -211,13 +213,14 @@ def refuse_rewritten(trees: Sequence[Tree]) -> None:
             raise BuildersError(
                 f"{t.label}: its base {t.base_branch} was rewritten: it no longer holds {output.short(t.base_commit)}, "
                 f"the commit {t.branch} was made from; nothing was changed",
-                f"put only the builder's own commits onto it: cd {q(t.path)} && git rebase --onto "
+                f"put only the builder's own commits onto it: {output.command('cd', t.path)} && git rebase --onto "
                 f"{t.base_branch} {t.base_commit} {t.branch}",
             )
 
 
 def _problem_hint(tree: Tree) -> str:
-    return (tree.problem or "").rpartition("; ")[2] or f"look at it: git -C {q(tree.source)} branch -a"
+    look = output.command("git", "-C", tree.source, "branch", "-a")
+    return (tree.problem or "").rpartition("; ")[2] or f"look at it: {look}"
 
 
 def fetch(trees: Sequence[Tree]) -> None:
@@ -229,7 +232,13 @@ def fetch(trees: Sequence[Tree]) -> None:
 
     outcomes = parallel.each(sources, one)
     parallel.raise_failures(
-        (source, BuildersError(f"fetch failed in {source}: {error}", f"try it by hand: git -C {q(source)} fetch --all"))
+        (
+            source,
+            BuildersError(
+                f"fetch failed in {source}: {error}",
+                f"try it by hand: {output.command('git', '-C', source, 'fetch', '--all')}",
+            ),
+        )
         for source, error in parallel.failures(outcomes)
     )
     for source, _ in outcomes:

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from workspace_builders.base import atomic_file, faults, output
 from workspace_builders.base.errors import BuildersError
-from workspace_builders.engine.landing import landed_file, landings, q
+from workspace_builders.engine.landing import landed_file, landings
 from workspace_builders.engine.landing_rebase import (
     clear_our_lock,
     identity,
@@ -151,8 +151,9 @@ def refuse_rebasing(move: Move) -> None:
     if where is not None:
         raise BuildersError(
             f"{move.label}: {move.base} is being rebased (git dir {where}); nothing landed",
-            f"finish or abort that rebase first (git -C {q(move.repo)} worktree list shows where), then run the "
-            "command again",
+            "finish or abort that rebase first "
+            f"({output.command('git', '-C', move.repo, 'worktree', 'list')} shows where),"
+            " then run the command again",
         )
 
 
@@ -164,7 +165,7 @@ def check_checkout(move: Move, checkout: Path, ours: bool) -> None:
     if what:
         raise BuildersError(
             f"{move.label}: a {what} is under way in {checkout}, where {move.base} is checked out; nothing landed",
-            f"finish or abort it first (cd {q(checkout)} && git status), then run the command again",
+            f"finish or abort it first ({output.command('cd', checkout)} && git status), then run the command again",
         )
     index = git.index_path(checkout)
     if lingering_lock(index):
@@ -173,7 +174,8 @@ def check_checkout(move: Move, checkout: Path, ours: bool) -> None:
             raise BuildersError(
                 f"{move.label}: {lock} is held (a git running in {checkout}, or one that was killed there); "
                 "nothing landed",
-                f"let that git finish; if none runs (fuser {q(lock)} says nothing), remove it: rm {q(lock)}",
+                f"let that git finish; if none runs ({output.command('fuser', lock)} says nothing), remove it: "
+                + output.command("rm", lock),
             )
         clear_our_lock(index, f"left by a landing of ours stopped while it moved {move.base}")
     if ours:
@@ -187,7 +189,7 @@ def check_checkout(move: Move, checkout: Path, ours: bool) -> None:
         raise BuildersError(
             f"{move.label}: its base {move.base} is checked out in {checkout} with uncommitted changes ({shown}); "
             "nothing landed",
-            f"commit or stash them (git -C {q(checkout)} status), then run the command again",
+            f"commit or stash them ({output.command('git', '-C', checkout, 'status')}), then run the command again",
         )
 
 
@@ -220,7 +222,8 @@ def move_one(move: Move) -> None:
     except FileExistsError:
         raise BuildersError(
             f"{move.label}: {lock} appeared while landing (a git started in {checkout})",
-            f"let it finish, then run the command again to complete the landing: it goes on from here ({q(lock)})",
+            "let it finish, then run the command again to complete the landing: it goes on from here "
+            f"({output.command(lock)})",
         ) from None
     os.close(fd)
     if index.exists():
@@ -233,7 +236,8 @@ def move_one(move: Move) -> None:
         raise BuildersError(
             f"{move.label}: the files of {checkout} cannot move from {output.short(move.old)} to "
             f"{output.short(move.new)} with {move.base}: {done.stderr.strip()}",
-            f"look at it (git -C {q(checkout)} status), then run the command again: it completes the landing",
+            f"look at it ({output.command('git', '-C', checkout, 'status')}), then run the command again:"
+            " it completes the landing",
         )
     faults.point(f"land:files-moved:{move.label}")
     moved = git.move_ref(Path(move.repo), move.ref, move.new, move.old, "builders land: fast-forward")
@@ -255,7 +259,7 @@ def _check_moved(move: Move, checkout: Path) -> None:
     if git.tip_of(Path(move.repo), move.ref) != move.new or not git.index_matches(checkout, move.new):
         raise BuildersError(
             f"{move.label}: {move.base} and the index of {checkout} do not agree after the move",
-            f"look at it: git -C {q(checkout)} status; then run the command again",
+            f"look at it: {output.command('git', '-C', checkout, 'status')}; then run the command again",
         )
 
 
@@ -272,14 +276,14 @@ def finish_checkout(move: Move, checkout: Path) -> None:
         if differing:
             raise BuildersError(
                 f"{move.label}: {checkout} has uncommitted changes: {', '.join(differing[:5])}",
-                f"commit or stash them (git -C {q(checkout)} status), then run the command again",
+                f"commit or stash them ({output.command('git', '-C', checkout, 'status')}), then run the command again",
             )
         return
     if not git.index_matches(checkout, move.old):
         raise BuildersError(
             f"{move.label}: the index of {checkout} is neither at {output.short(move.old)} nor at "
             f"{output.short(move.new)}, as the stopped landing left it",
-            f"look at it (git -C {q(checkout)} status); once it is clean, run the command again",
+            f"look at it ({output.command('git', '-C', checkout, 'status')}); once it is clean, run the command again",
         )
     wanted = git.blobs_in(Path(move.repo), move.new, differing)
     present = [p for p in differing if (checkout / p).is_file() and not (checkout / p).is_symlink()]
@@ -288,7 +292,7 @@ def finish_checkout(move: Move, checkout: Path) -> None:
     if foreign:
         raise BuildersError(
             f"{move.label}: {checkout} has changes that are not the landed files: {', '.join(foreign[:5])}",
-            f"commit or stash them (git -C {q(checkout)} status), then run the command again",
+            f"commit or stash them ({output.command('git', '-C', checkout, 'status')}), then run the command again",
         )
     for p in present:
         (checkout / p).unlink()  # the landed version, as git wrote it: git writes it again below
@@ -301,7 +305,7 @@ def finish_checkout(move: Move, checkout: Path) -> None:
         os.unlink(lock)
         raise BuildersError(
             f"{move.label}: the files of {checkout} cannot move to {output.short(move.new)}: {done.stderr.strip()}",
-            f"look at it (git -C {q(checkout)} status), then run the command again",
+            f"look at it ({output.command('git', '-C', checkout, 'status')}), then run the command again",
         )
     os.replace(lock, index)
 
@@ -320,8 +324,8 @@ def complete(ws: Workspace, record: BuilderState) -> list[Move]:
         raise BuildersError(
             f"{journal.path} is a landing of an earlier builder named {record.name!r} "
             f"(made {journal.builder.get('created_at')}), stopped half-way; nothing was changed",
-            f"see what it moved (cat {q(journal.path)}), then move it aside: mv {q(journal.path)} "
-            f"{q(str(journal.path) + '.done')}",
+            f"see what it moved ({output.command('cat', journal.path)}), then move it aside: "
+            + output.command("mv", journal.path, f"{journal.path}.done"),
         )
     output.say(f"completing the landing of {record.name!r} that was stopped ({journal.path})")
     landed: list[Move] = []

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from workspace_builders.base import atomic_file, faults, interrupts, output, parallel
 from workspace_builders.base.errors import BuildersError
-from workspace_builders.engine.landing import Tree, count, q
+from workspace_builders.engine.landing import Tree, count
 from workspace_builders.gitlayer import git
 from workspace_builders.gitlayer.locks import repository_lock
 from workspace_builders.model.state import BuilderState
@@ -142,7 +142,7 @@ def recover(ws: Workspace, record: BuilderState) -> None:
                     raise BuildersError(
                         f"{label}: the {what} a stopped sync left in {worktree} cannot be aborted: "
                         + done.stderr.strip(),
-                        f"look at it: cd {q(worktree)} && git status",
+                        f"look at it: {output.command('cd', worktree)} && git status",
                     )
                 output.say(f"  {label}: aborted the {what} a stopped sync left in {worktree}")
     path.unlink()
@@ -209,7 +209,7 @@ def bring_up(ws: Workspace, record: BuilderState, trees: Sequence[Tree], merge: 
             names = ", ".join(outcome)
             raise BuildersError(
                 f"{tree.label}: {how} onto {tree.base_branch} stops on a conflict in: {names}; {back}",
-                f"resolve it by hand: cd {q(tree.path)} && git {how} {tree.base_branch}",
+                f"resolve it by hand: {output.command('cd', tree.path)} && git {how} {tree.base_branch}",
             )
         raise BuildersError(f"{tree.label}: {how} failed: {outcome}; {back}")
     record_file(ws, record.name).unlink(missing_ok=True)

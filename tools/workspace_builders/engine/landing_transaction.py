@@ -15,7 +15,7 @@ from pathlib import Path
 from workspace_builders.base import faults, interrupts, output
 from workspace_builders.base.errors import BuildersError
 from workspace_builders.engine import builder_scripts, landing_rebase
-from workspace_builders.engine.landing import Tree, count, q
+from workspace_builders.engine.landing import Tree, count
 from workspace_builders.engine.landing_journal import (
     Move,
     apply_moves,
@@ -72,7 +72,7 @@ def land_builder(ws: Workspace, record: BuilderState, ready: list[Tree], message
             if code != 0:
                 raise BuildersError(
                     f"the pre_land script failed with exit {code}; nothing landed",
-                    f"fix what it found in {q(record.path)}, then run again: builders land {record.name}",
+                    f"fix what it found in {output.command(record.path)}, then run again: builders land {record.name}",
                 )
             check_pins(pins, record.name)
         moves = plan_moves(ready)
@@ -126,7 +126,7 @@ def pin(trees: Sequence[Tree]) -> list[Pin]:
         if _tracked_changes(t.path):
             raise BuildersError(
                 f"{t.label}: {t.path} has uncommitted changes; nothing landed",
-                f"commit or stash them (git -C {q(t.path)} status), then run the command again",
+                f"commit or stash them ({output.command('git', '-C', t.path, 'status')}), then run the command again",
             )
     return [Pin(t, git.head_of(t.path)) for t in trees]
 

@@ -36,7 +36,9 @@ def remove(start: Path, name: str, force: bool, keep_branches: bool, dry_run: bo
     with builder_lock(ws, name):
         code, path = remove_locked(ws, name, force, keep_branches, dry_run, as_json)
     if not dry_run and path is not None and start.resolve().is_relative_to(path):
-        output.say(f"note: you are inside the builder being removed; after it, cd to the root: cd {ws.root}")
+        output.say(
+            f"note: you are inside the builder being removed; after it, cd to the root: {output.command('cd', ws.root)}"
+        )
     return code
 
 
@@ -112,7 +114,7 @@ def refuse_pending_landing(ws: Workspace, name: str) -> None:
     if journal is not None:
         raise BuildersError(
             f"builder {name!r} has a landing that was stopped half-way ({journal}); nothing was changed",
-            f"complete it first: builders land {name}",
+            f"complete it first: {output.command('builders', 'land', name)}",
         )
 
 
@@ -130,17 +132,18 @@ def _refuse_if_at_risk(name: str, path: Path, members: list[Member], force: bool
         if m.blockers or m.problems:
             output.say(f"  {m.label} ({m.path}): {'; '.join(m.blockers + m.problems)}")
     hint = (
-        f"move what is named out of {path}, then run again: builders remove {name}"
+        f"move what is named out of {path}, then run again: {output.command('builders', 'remove', name)}"
         if blocked
-        else f"commit or move it, or archive it and remove anyway: builders remove {name} --force"
+        else f"commit or move it, or archive it and remove anyway: {output.command('builders', 'remove', name)} --force"
     )
     raise BuildersError(f"builder {name!r} has work that removal would lose; nothing was changed", hint)
 
 
 def _builder_path_hint(ws: Workspace, name: str) -> BuildersError:
     match = closest(name, state.builder_names(ws))
-    hint = f"did you mean {match!r}? builders remove {match}" if match else None
-    return bad_input(f"no builder named {name!r}", hint or f"see the builders there are: ls {ws.builders_dir}")
+    hint = f"did you mean {match!r}? {output.command('builders', 'remove', match)}" if match else None
+    there = output.command("ls", ws.builders_dir)
+    return bad_input(f"no builder named {name!r}", hint or f"see the builders there are: {there}")
 
 
 def guard(ws: Workspace, path: Path, recorded: bool) -> None:
@@ -152,7 +155,7 @@ def guard(ws: Workspace, path: Path, recorded: bool) -> None:
     if not str(path) or not path.is_absolute() or path == Path(path.anchor):
         raise refuse("not a builder path")
     if path.is_symlink() or os.path.realpath(path) != str(path):
-        raise refuse("a component of the path is a symlink", f"look at it: ls -la {path}")
+        raise refuse("a component of the path is a symlink", f"look at it: {output.command('ls', '-la', path)}")
     if path == ws.root or ws.root.is_relative_to(path):
         raise refuse("it is or contains the workspace root")
     if Path.home().resolve().is_relative_to(path):
@@ -279,7 +282,7 @@ def _remove_members(ws: Workspace, path: Path, members: list[Member], force: boo
             m,
             BuildersError(
                 f"could not remove {m.path}: {error}; the builder itself was left in place",
-                f"look at it, then run again: builders remove {path.name}",
+                f"look at it, then run again: {output.command('builders', 'remove', path.name)}",
             ),
         )
         for m, error in parallel.failures(parallel.each(nested, take))
@@ -292,7 +295,10 @@ def _remove_members(ws: Workspace, path: Path, members: list[Member], force: boo
     if leftover.is_dir():
         for folder, dirs, files in os.walk(leftover, topdown=False):
             if files or any(Path(folder, d).is_symlink() for d in dirs):
-                raise BuildersError(f"{leftover} is not empty; the builder was left in place", f"look: ls -la {folder}")
+                raise BuildersError(
+                    f"{leftover} is not empty; the builder was left in place",
+                    f"look: {output.command('ls', '-la', folder)}",
+                )
             for d in dirs:
                 Path(folder, d).rmdir()
         leftover.rmdir()
@@ -335,7 +341,8 @@ def clean_branches(
             if now is None:
                 return None  # someone else deleted it meanwhile
             if now == tip:  # git refused (a lock on the ref, say): say so rather than guess
-                return f"{m.branch} (git could not delete it: kept; try: git -C {m.repo} branch -d {m.branch})"
+                delete = output.command("git", "-C", m.repo, "branch", "-d", m.branch)
+                return f"{m.branch} (git could not delete it: kept; try: {delete})"
             return f"{m.branch} (it moved while being removed: kept)"
         return None
 

@@ -15,7 +15,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from workspace_builders.base import parallel
+from workspace_builders.base import output, parallel
 from workspace_builders.base.errors import BuildersError
 from workspace_builders.gitlayer import git
 from workspace_builders.model.state import BuilderState
@@ -64,7 +64,7 @@ class Member:
 
 
 def recovery_command(m: Member) -> str:
-    return f"git -C {m.repo} worktree add --detach {m.path} {m.archive_ref}"
+    return output.command("git", "-C", m.repo, "worktree", "add", "--detach", m.path, m.archive_ref or "")
 
 
 def find_members(ws: Workspace, path: Path) -> list[Member]:
@@ -168,7 +168,7 @@ def check(m: Member, interrupted: bool = False) -> None:
     _check_history(m)
     m.needs_archive = bool(m.store or m.drop or m.gitlinks or m.reflog_only or _detached_work(m))
     if m.locked:
-        m.problems.append(f"locked (see: git -C {m.repo} worktree list --verbose)")
+        m.problems.append(f"locked (see: {output.command('git', '-C', m.repo, 'worktree', 'list', '--verbose')})")
     ignored = git.ignored_entries(m.path)
     # The builder's repos/ holds the nested worktrees, each a member with its own ignored entries.
     m.ignored = [e for e in ignored if m.label != ROOT or not (e.rstrip("/") + "/").startswith(f"{REPOS}/")]

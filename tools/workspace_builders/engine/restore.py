@@ -176,7 +176,9 @@ def _plan(ws: Workspace, name: str, removal: dict[str, object], resuming: bool =
     ]
     builder_path = Path(str(trees.get(ROOT, {}).get("path") or ws.builder_path(name)))
     if os.path.lexists(builder_path) and not resuming:
-        raise BuildersError(f"{builder_path} exists", f"move it away first: mv {builder_path} {builder_path}.old")
+        raise BuildersError(
+            f"{builder_path} exists", f"move it away first: {output.command('mv', builder_path, f'{builder_path}.old')}"
+        )
     pieces = []
     for label in labels:
         entry = trees.get(label, {})
@@ -187,7 +189,8 @@ def _plan(ws: Workspace, name: str, removal: dict[str, object], resuming: bool =
         snapshot = _resolve(repo, archived.rpartition(" ")[2]) if archived else None
         if archived and snapshot is None:
             raise BuildersError(
-                f"{label}: the archive ref {archived} is gone", f"look: git -C {repo} for-each-ref refs/builders"
+                f"{label}: the archive ref {archived} is gone",
+                f"look: {output.command('git', '-C', repo, 'for-each-ref', 'refs/builders')}",
             )
         parent = _resolve(repo, f"{snapshot}^1") if snapshot else None
         tip = _resolve(repo, f"refs/heads/{branch}")
@@ -201,7 +204,8 @@ def _plan(ws: Workspace, name: str, removal: dict[str, object], resuming: bool =
         if snapshot and tip is not None and tip != parent and not resuming:
             raise BuildersError(
                 f"{label}: {branch} moved since the archive was made ({tip[:10]}, archived on {str(parent)[:10]})",
-                f"get the archived work by hand: git -C {repo} worktree add --detach {path} {snapshot}",
+                "get the archived work by hand: "
+                + output.command("git", "-C", repo, "worktree", "add", "--detach", path, snapshot),
             )
         base_ref = str(entry.get("base_ref") or (label == ROOT and "HEAD") or _default_base(repo))
         base_commit = str(entry.get("base_commit") or _merge_base(repo, start, base_ref))

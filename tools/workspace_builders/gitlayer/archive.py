@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
+from workspace_builders.base import output
 from workspace_builders.base.errors import BuildersError
 from workspace_builders.gitlayer import git
 
@@ -62,7 +63,8 @@ def save(
         tree = git.tree_of_index(worktree, scratch, _updates(worktree, store, drop, gitlinks or {}))
         if tree is None:
             raise BuildersError(
-                f"{worktree}: its index cannot be archived (an unfinished merge?)", f"git -C {worktree} status"
+                f"{worktree}: its index cannot be archived (an unfinished merge?)",
+                f"look at it: {output.command('git', '-C', worktree, 'status')}",
             )
         message = f"builders: {label} of builder {name}, saved {why}"
         if staged:

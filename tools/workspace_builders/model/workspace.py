@@ -77,15 +77,16 @@ class Workspace:
         if not self.repos_dir.is_dir():
             raise bad_input(
                 f"the workspace root has no {REPOS}/ folder: {self.repos_dir}",
-                f"mkdir {self.repos_dir} && git clone <url> {self.repos_dir}/<name>  (or: builders repos sync)",
+                f"{output.command('mkdir', self.repos_dir)} && "
+                f"{output.command('git', 'clone', 'URL', self.repos_dir / 'NAME')}  (or: builders repos sync)",
             )
 
     def require_repos_ignored(self) -> None:
         if not git.is_ignored(self.root, f"{REPOS}/"):
             raise bad_input(
                 f"{REPOS}/ is not ignored in {self.root}: clones would show up as embedded repositories",
-                f"echo '{REPOS}/' >> {self.root}/.gitignore && "
-                f"git -C {self.root} commit -m 'ignore {REPOS}/' .gitignore",
+                f"{output.command('echo', f'{REPOS}/')} >> {output.command(self.root / '.gitignore')} && "
+                + output.command("git", "-C", self.root, "commit", "-m", f"ignore {REPOS}/", ".gitignore"),
             )
 
     def check_builders_dir(self) -> None:
@@ -95,7 +96,7 @@ class Workspace:
         if os.path.lexists(where) and not (where.is_dir() and not where.is_symlink()):
             raise bad_input(
                 f"builders folder {where} is not a folder (a file or a symlink is in the way)",
-                f"move it away: mv {where} {where}.old",
+                f"move it away: {output.command('mv', where, f'{where}.old')}",
             )
         if self.root.is_relative_to(where) or where == Path.home().resolve():
             raise bad_input(
