@@ -8,7 +8,6 @@ are git's own.
 from __future__ import annotations
 
 import os
-import shlex
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from workspace_builders.base.errors import BuildersError
 from workspace_builders.base.names import check_builder_name, closest, did_you_mean
 from workspace_builders.commands.base import WithJson, start_dir
 from workspace_builders.engine import agent_search
+from workspace_builders.engine.landing import q
 from workspace_builders.gitlayer import git, links
 from workspace_builders.model import state
 from workspace_builders.model.state import BuilderState
@@ -150,7 +150,7 @@ def named_targets(ws: Workspace, names: list[str]) -> tuple[Targets, Nested, lis
                 try:
                     entries = listing(clone)[1:]
                 except BuildersError as exc:
-                    hint = f"fix what git says, then run again: builders verify  (look: git -C {clone} worktree list)"
+                    hint = f"fix what git says (look: git -C {q(clone)} worktree list), then run again: builders verify"
                     unread.append(Check(WORKSPACE, f"{REPOS}/{clone.name}", GIT_FAILED, False, exc.message, hint))
                     continue
                 seen = {w.path for _, w in nested.get(folder, [])}
@@ -160,7 +160,7 @@ def named_targets(ws: Workspace, names: list[str]) -> tuple[Targets, Nested, lis
     named = {row.worktree for row in unread}
     for clone, outcome in readable:
         if isinstance(outcome, BuildersError) and f"{REPOS}/{clone.name}" not in named:
-            hint = f"fix what git says, then run again: builders verify  (look: git -C {clone} status)"
+            hint = f"fix what git says (look: git -C {q(clone)} status), then run again: builders verify"
             unread.append(Check(WORKSPACE, f"{REPOS}/{clone.name}", GIT_FAILED, False, outcome.message, hint))
     return targets, nested, unread
 
@@ -204,7 +204,8 @@ def search_sees_repos(ws: Workspace) -> Check:
             SEES_REPOS,
             False,
             f"the root's {ignore} re-includes {REPOS}/ but is not committed: new builders will not have it",
-            f"git -C {ws.root} add {ignore} && git -C {ws.root} commit -m 'let search tools see {REPOS}/' {ignore}",
+            f"git -C {q(ws.root)} add {ignore} && "
+            f"git -C {q(ws.root)} commit -m 'let search tools see {REPOS}/' {ignore}",
         )
     return Check(
         WORKSPACE,
@@ -227,7 +228,7 @@ def unregistered_folders(ws: Workspace, registered: set[Path]) -> list[Check]:
             "registered with git",
             False,
             f"{folder} is not a worktree git knows",
-            f"if it is one whose link broke: git -C {ws.root} worktree repair {folder}; else: builders prune",
+            f"if it is one whose link broke: git -C {q(ws.root)} worktree repair {q(folder)}; else: builders prune",
         )
         for folder in sorted(ws.builders_dir.iterdir())
         if folder.is_dir() and folder.name != ".trash" and folder not in registered
@@ -241,7 +242,7 @@ def nested_worktrees(ws: Workspace) -> tuple[dict[Path, list[tuple[Path, git.Wor
     unread: list[Check] = []
     for clone, outcome in parallel.each(ws.clones(), git.worktrees):
         if isinstance(outcome, BuildersError):
-            hint = f"fix what git says, then run again: builders verify  (look: git -C {clone} worktree list)"
+            hint = f"fix what git says (look: git -C {q(clone)} worktree list), then run again: builders verify"
             unread.append(Check(WORKSPACE, f"{REPOS}/{clone.name}", GIT_FAILED, False, outcome.message, hint))
         elif isinstance(outcome, BaseException):
             raise outcome
@@ -279,7 +280,7 @@ def builder_checks(
         "layout: a folder, not a symlink",
         not path.is_symlink(),
         f"{path} was replaced by a symlink to {os.path.realpath(path)}",
-        f"put the folder back in place: rm {path} && mv {os.path.realpath(path)} {path}",
+        f"put the folder back in place: rm {q(path)} && mv {q(os.path.realpath(path))} {q(path)}",
     )
     nested = path.is_relative_to(ws.root)
     add(
@@ -348,8 +349,8 @@ def orphan_landings(ws: Workspace, builders: set[str]) -> list[Check]:
             "landing: none stopped half-way",
             False,
             f"a landing of a builder that is gone was stopped after its first base moved ({journal})",
-            f"see which bases it moved (cat {shlex.quote(str(journal))}); land the rest by hand, then: "
-            f"mv {shlex.quote(str(journal))} {shlex.quote(str(journal) + '.done')}",
+            f"see which bases it moved (cat {q(str(journal))}); land the rest by hand, then: "
+            f"mv {q(str(journal))} {q(str(journal) + '.done')}",
         )
         for journal in journals
         if journal.stem not in builders
@@ -371,16 +372,16 @@ def landing_checks(ws: Workspace, record: BuilderState) -> list[Check]:
             ROOT,
             "landing: none stopped half-way",
             journal is None,
-            f"a landing was stopped after its first base moved ({journal})",
-            f"builders land {record.name}  (completes it; bases only move forward)",
+            f"a landing was stopped after its first base moved ({journal}); land completes it, bases only move forward",
+            f"builders land {record.name}",
         ),
         Check(
             record.name,
             ROOT,
             "sync: none stopped mid-rebase",
             not stopped_sync.exists(),
-            f"a sync or land was stopped while it rebased ({stopped_sync})",
-            f"builders sync {record.name}  (aborts the stopped rebase, then syncs)",
+            f"a sync or land was stopped while it rebased ({stopped_sync}); sync aborts that rebase, then syncs",
+            f"builders sync {record.name}",
         ),
     ]
 
@@ -401,23 +402,32 @@ def link_checks(common_dir: Path, entry: git.Worktree, branch: str | None) -> li
             "link: not prunable",
             not entry.prunable,
             f"git would prune it: {entry.path} is gone",
-            f"if you moved the folder, link it again first: git -C {common_dir.parent} worktree repair NEW_PATH;"
+            f"if you moved the folder, link it again first: git -C {q(common_dir.parent)} worktree repair NEW_PATH;"
             " else: builders prune",
         )
     )
     short = entry.short_branch
-    results.append(("HEAD on a branch", short is not None, "detached HEAD", f"git -C {entry.path} switch {branch}"))
+    results.append(("HEAD on a branch", short is not None, *_detached(entry.path, common_dir, branch)))
     if short is not None and branch is not None:
         results.append(
-            ("branch", short == branch, f"on {short}, expected {branch}", f"git -C {entry.path} switch {branch}")
+            ("branch", short == branch, f"on {short}, expected {branch}", f"git -C {q(entry.path)} switch {branch}")
         )
     return results
+
+
+def _detached(worktree: Path, common_dir: Path, branch: str | None) -> tuple[str, str]:
+    """Why a worktree's HEAD is detached, and the command that puts it back on its branch: while a
+    rebase is under way there, `git switch` cannot, and the rebase's own end does."""
+    admin = links.link_of(worktree, common_dir).admin
+    if admin is not None and any((admin / d).is_dir() for d in ("rebase-merge", "rebase-apply")):
+        return "detached HEAD: a rebase is under way", f"git -C {q(worktree)} rebase --abort"
+    return "detached HEAD", f"git -C {q(worktree)} switch {branch}"
 
 
 def _both_ends(common_dir: Path, worktree: Path) -> list[tuple[str, bool, str, str]]:
     link = links.link_of(worktree, common_dir)
     to_admin = link.admin is not None and link.admin.is_dir()
-    repair = f"git -C {common_dir.parent} worktree repair {worktree}"
+    repair = f"git -C {q(common_dir.parent)} worktree repair {q(worktree)}"
     return [
         (
             "link: .git names its admin dir",
@@ -441,4 +451,3 @@ class Verify(WithJson):
 
     def main(self, *names: str) -> int:
         return verify(start_dir(), list(names), self.as_json, self.show_all)
-

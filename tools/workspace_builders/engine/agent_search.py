@@ -8,6 +8,7 @@ own `.gitignore` still hides its `node_modules/` and build output.
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 from workspace_builders.model.workspace import REPOS
@@ -37,6 +38,6 @@ def shows_repos_in(folder: Path) -> bool:
 
 def fix_command(root: Path) -> str:
     return (
-        f"printf '%s\\n' '{RULE}' >> {root}/{IGNORE} && git -C {root} add {IGNORE} && "
-        f"git -C {root} commit -m 'let search tools see {REPOS}/' {IGNORE}"
+        f"printf '%s\\n' '{RULE}' >> {shlex.quote(str(root / IGNORE))} && git -C {shlex.quote(str(root))} "
+        f"add {IGNORE} && git -C {shlex.quote(str(root))} commit -m 'let search tools see {REPOS}/' {IGNORE}"
     )
