@@ -150,7 +150,7 @@ def named_targets(ws: Workspace, names: list[str]) -> tuple[Targets, Nested, lis
                 try:
                     entries = listing(clone)[1:]
                 except BuildersError as exc:
-                    hint = f"fix what git says (look: git -C {q(clone)} worktree list), then run again: builders verify"
+                    hint = _unreadable(clone, "worktree list")
                     unread.append(Check(WORKSPACE, f"{REPOS}/{clone.name}", GIT_FAILED, False, exc.message, hint))
                     continue
                 seen = {w.path for _, w in nested.get(folder, [])}
@@ -160,9 +160,13 @@ def named_targets(ws: Workspace, names: list[str]) -> tuple[Targets, Nested, lis
     named = {row.worktree for row in unread}
     for clone, outcome in readable:
         if isinstance(outcome, BuildersError) and f"{REPOS}/{clone.name}" not in named:
-            hint = f"fix what git says (look: git -C {q(clone)} status), then run again: builders verify"
+            hint = _unreadable(clone, "status")
             unread.append(Check(WORKSPACE, f"{REPOS}/{clone.name}", GIT_FAILED, False, outcome.message, hint))
     return targets, nested, unread
+
+
+def _unreadable(clone: Path, look: str) -> str:
+    return f"fix what git says, then run again: builders verify  (look: git -C {q(clone)} {look})"
 
 
 def workspace_checks(ws: Workspace) -> list[Check]:
@@ -242,7 +246,7 @@ def nested_worktrees(ws: Workspace) -> tuple[dict[Path, list[tuple[Path, git.Wor
     unread: list[Check] = []
     for clone, outcome in parallel.each(ws.clones(), git.worktrees):
         if isinstance(outcome, BuildersError):
-            hint = f"fix what git says (look: git -C {q(clone)} worktree list), then run again: builders verify"
+            hint = _unreadable(clone, "worktree list")
             unread.append(Check(WORKSPACE, f"{REPOS}/{clone.name}", GIT_FAILED, False, outcome.message, hint))
         elif isinstance(outcome, BaseException):
             raise outcome
