@@ -363,6 +363,18 @@ def test_a_commit_made_while_the_gate_runs_stops_the_landing(root: Path, made: P
     assert git.run(alpha, "log", "-1", "--format=%s").strip() == "made while the gate ran"  # kept
 
 
+def test_an_edit_made_while_a_passing_gate_runs_stops_the_landing(root: Path, made: Path, builders: Builders) -> None:
+    alpha = made / "repos/alpha"
+    (root / "workspaces.local.yaml").write_text(f"scripts:\n  pre_land: 'echo late >> {alpha}/README.md'\n")
+    before = {n: tip(root / "repos" / n) for n in REPOS}
+    done = builders("land", "s")
+    assert done.code == 1
+    assert f"alpha: {alpha} changed while the pre_land gate ran (it has changes (README.md)" in done.err
+    assert "nothing landed" in done.err and "hint: commit what belongs to the builder, then run the gate " in done.err
+    assert {n: tip(root / "repos" / n) for n in REPOS} == before
+    assert (alpha / "README.md").read_text() == "alpha, changed\nlate\n"  # kept as it was written
+
+
 def test_edits_made_while_a_failing_gate_ran_are_never_wiped(root: Path, made: Path, builders: Builders) -> None:
     for repo in REPOS:  # so that both are rebased, then put back
         edit(root / "repos" / repo / "other.txt", "fine\n")
@@ -606,7 +618,9 @@ def test_a_base_being_rebased_in_its_clone_is_never_moved_under_it(root: Path, m
     assert_never_backwards(beta)
 
 
-@pytest.mark.parametrize("in_the_way", ["ignored file", "file where a folder goes", "folder where a file goes"])
+@pytest.mark.parametrize(
+    "in_the_way", ["ignored file", "file where a folder goes", "folder where a file goes", "folder the landing empties"]
+)
 def test_what_is_in_the_way_of_a_landed_file_refuses_before_anything_moves(
     root: Path, made: Path, builders: Builders, in_the_way: str
 ) -> None:
@@ -622,9 +636,15 @@ def test_what_is_in_the_way_of_a_landed_file_refuses_before_anything_moves(
     elif in_the_way == "file where a folder goes":
         mine, shown = beta / "sub", "sub"
         edit(mine, "mine, a file\n")
-    else:
+    elif in_the_way == "folder where a file goes":
         mine, shown = beta / "new.txt/keep.txt", "new.txt/"
         edit(mine, "mine, in a folder\n")
+    else:  # the builder turns the tracked folder src/pkg00 into a file; an untracked file of the clone is in it
+        git.run(made / "repos/beta", "rm", "-r", "-q", "src/pkg00")
+        edit(made / "repos/beta/src/pkg00", "a file now\n")
+        commit(made / "repos/beta", "beta: src/pkg00 becomes a file")
+        mine, shown = beta / "src/pkg00/mine.txt", "src/pkg00/"
+        edit(mine, "mine, untracked\n")
     before = {n: tip(root / "repos" / n) for n in REPOS}
     done = builders("land", "s")
     assert done.code == 1, done.err
@@ -637,11 +657,13 @@ def test_what_is_in_the_way_of_a_landed_file_refuses_before_anything_moves(
     looked = subprocess.run(hint, shell=True, capture_output=True, text=True, check=False)
     assert looked.returncode == 0 and shown.rstrip("/") in looked.stdout, looked.stderr
     aside = root.parent / "aside"
-    shutil.move(beta / shown.rstrip("/"), aside)
+    shutil.move(mine if in_the_way == "folder the landing empties" else beta / shown.rstrip("/"), aside)
     again = builders("land", "s")
     assert again.code == 0, again.err
     assert (beta / "sub/deep.txt").read_text() == "landed\n" and (beta / "new.txt").read_text() == "beta new\n"
     assert aside.exists()
+    if in_the_way == "folder the landing empties":
+        assert (beta / "src/pkg00").read_text() == "a file now\n"
     for n in REPOS:
         assert_never_backwards(root / "repos" / n)
         assert_checkout_whole(root / "repos" / n)

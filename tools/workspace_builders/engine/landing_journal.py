@@ -206,13 +206,24 @@ def in_the_way_of(move: Move, checkout: Path) -> list[str]:
         if os.path.lexists(place):
             if not _a_folder(place):
                 found.append(change.path)
-            elif not any(p.startswith(f"{change.path}/") for p in leaving):  # not a folder the landing empties
+            elif not _emptied(checkout, change.path, leaving):
                 found.append(f"{change.path}/")
             continue
         parts = Path(change.path).parts
         files_above = ["/".join(parts[:n]) for n in range(1, len(parts)) if _a_file(checkout.joinpath(*parts[:n]))]
         found += [above for above in files_above[:1] if above not in leaving]
     return list(dict.fromkeys(found))
+
+
+def _emptied(checkout: Path, folder: str, leaving: set[str]) -> bool:
+    """Whether every file in `folder` is one the landing deletes (it turns the folder into a file)."""
+    for top, dirs, files in os.walk(checkout / folder):
+        inside = Path(top).relative_to(checkout).as_posix()
+        if any(f"{inside}/{name}" not in leaving for name in files) or any(
+            Path(top, d).is_symlink() and f"{inside}/{d}" not in leaving for d in dirs
+        ):
+            return False
+    return True
 
 
 def _a_folder(path: Path) -> bool:
