@@ -668,3 +668,35 @@ def test_what_is_in_the_way_of_a_landed_file_refuses_before_anything_moves(
     for n in REPOS:
         assert_never_backwards(root / "repos" / n)
         assert_checkout_whole(root / "repos" / n)
+
+
+def test_a_lock_someone_holds_open_is_never_cleared_as_ours(root: Path, made: Path, builders: Builders) -> None:
+    """A sync stopped mid-run leaves its record; its index.lock is cleared by the next run only while
+    no running process has it open (a git of the agent's that took it since keeps it)."""
+    edit(root / "repos/alpha/other.txt", "from main\n")
+    commit(root / "repos/alpha", "alpha main moves")
+    env = {
+        **os.environ,
+        "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
+        "WORKSPACE_BUILDERS_FAULT": "sync:rebased:alpha",
+    }
+    killed = subprocess.run(["builders", "sync", "s"], cwd=root, env=env, capture_output=True, text=True, check=False)
+    assert killed.returncode == -9 and (root / ".git/builders/rebasing/s.json").exists()
+    lock = root / "repos/alpha/.git/worktrees/alpha/index.lock"
+    holder = subprocess.Popen(["sh", "-c", 'exec 3>"$0"; exec sleep 60', str(lock)])
+    try:
+        deadline = time.monotonic() + 10
+        while not lock.exists():
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        held = builders("sync", "s")
+        assert held.code == 1
+        assert f"error: {lock} is held open by a running process" in held.err and "it was not removed" in held.err
+        assert lock.exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    done = builders("sync", "s")
+    assert done.code == 0, done.err
+    assert f"removed {lock}: a git of a stopped sync left it" in done.err
+    assert not lock.exists() and not (root / ".git/builders/rebasing/s.json").exists()
