@@ -101,3 +101,18 @@ def test_started_worktree_list_matches_the_plain_call(root: Path) -> None:
     wait = git.worktrees_started(alpha)
     assert wait() == git.worktrees(alpha)
     assert [w.path for w in git.worktrees(alpha)] == [alpha, root.parent / "alpha-side"]
+
+
+def test_every_clean_or_dirty_decision_sees_untracked_files_that_user_config_hides(root: Path) -> None:
+    """`status.showUntrackedFiles=no` hides an untracked file from plain `git status`; no question
+    this toolkit asks (is it clean? what is in it?) may miss it."""
+    clone = root / "repos/alpha"
+    git.run(clone, "config", "status.showUntrackedFiles", "no")
+    assert git.is_clean(clone) and git.status_entries(clone) == []
+    (clone / "deep/er").mkdir(parents=True)
+    (clone / "deep/er/note.txt").write_text("mine\n")
+    assert git.run(clone, "status", "--porcelain") == ""  # what the user's config shows
+    assert not git.is_clean(clone)
+    assert git.status_entries(clone) == ["?? deep/"]
+    assert git.status_entries_all(clone) == ["?? deep/er/note.txt"]
+    assert "?? deep/er/note.txt" in git.every_change(clone)

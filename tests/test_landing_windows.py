@@ -234,39 +234,88 @@ def test_a_touched_but_unchanged_file_is_not_dirt(root: Path, made: Path, builde
     assert_checkout_whole(root / "repos/alpha")
 
 
-def test_two_and_three_builders_landing_at_once_all_land_and_no_base_goes_back(root: Path, builders: Builders) -> None:
-    names = ("p", "q", "r")
-    work: dict[str, list[str]] = {}
+OVERLAPPING = {"p": ("alpha", "beta"), "q": ("beta", "gamma"), "r": ("alpha", "gamma")}
+
+
+def overlapping_builders(root: Path, builders: Builders, names: tuple[str, ...]) -> None:
+    """Each named builder with a commit of its own in each of its repos (see OVERLAPPING)."""
     for name in names:
-        assert builders("new", name, "--repos", "alpha,beta").code == 0
-        path = builders_dir(root) / name
-        for repo in REPOS:
-            edit(path / "repos" / repo / f"{name}.txt", f"{name} in {repo}\n")
-            commit(path / "repos" / repo, f"{name} work in {repo}")
-        work[name] = [git.run(path / "repos" / r, "log", "-1", "--format=%s").strip() for r in REPOS]
-    for group in (names[:2], names):
-        landed = git.run(root / "repos/alpha", "log", "--format=%s", "main").splitlines()
-        pending = [n for n in group if f"{n} work in alpha" not in landed]
-        rounds = 0
-        while pending:
-            rounds += 1
-            assert rounds <= len(names) + 1
-            procs = {n: start(root, "land", n) for n in pending}
-            outcomes = {n: (p.communicate(timeout=120)[1], p.returncode) for n, p in procs.items()}
-            for err, code in outcomes.values():
-                assert code in (0, 1), err
-                if code == 1:
-                    assert "moved meanwhile" in err and "run the command again" in err, err
-            pending = [n for n, (_, code) in outcomes.items() if code != 0]
-            assert len(pending) < len(procs)  # someone always wins
-    for repo in REPOS:
+        assert builders("new", name, "--repos", ",".join(OVERLAPPING[name])).code == 0
+        for repo in OVERLAPPING[name]:
+            work = builders_dir(root) / name / "repos" / repo
+            edit(work / f"{name}.txt", f"{name} in {repo}\n")
+            commit(work, f"{name} work in {repo}")
+
+
+def assert_all_landed(root: Path, names: tuple[str, ...]) -> None:
+    for repo in ("alpha", "beta", "gamma"):
         clone = root / "repos" / repo
         subjects = git.run(clone, "log", "--format=%s", "main").splitlines()
         for name in names:
-            assert f"{name} work in {repo}" in subjects
-            assert (clone / f"{name}.txt").read_text() == f"{name} in {repo}\n"
+            if repo in OVERLAPPING[name]:
+                assert f"{name} work in {repo}" in subjects
+                assert (clone / f"{name}.txt").read_text() == f"{name} in {repo}\n"
         assert_never_backwards(clone)
         assert_checkout_whole(clone)
+
+
+@pytest.mark.parametrize("names", [("p", "q"), ("p", "q", "r")], ids=["two", "three"])
+def test_builders_landing_into_overlapping_repos_at_once_lose_cleanly_and_land_on_a_rerun(
+    root: Path, builders: Builders, tmp_path: Path, names: tuple[str, ...]
+) -> None:
+    """All of them pass their gate on the same base tips; the last released wins; each of the
+    others finds a base it would move already moved (no base moves before that check, so none is
+    ever put back), says so, and lands when run again."""
+    overlapping_builders(root, builders, names)
+    gate = tmp_path / "gate"
+    gate.mkdir()
+    (root / "workspaces.local.yaml").write_text(
+        f"scripts:\n  pre_land: 'touch {gate}/at-$BUILDER_NAME; "
+        f"while [ ! -e {gate}/go-$BUILDER_NAME ]; do sleep 0.02; done'\n"
+    )
+    procs = {n: start(root, "land", n) for n in names}
+    deadline = time.monotonic() + 120
+    while not all((gate / f"at-{n}").exists() for n in names):  # every one past its rebase, in its gate
+        assert time.monotonic() < deadline and all(p.poll() is None for p in procs.values())
+        time.sleep(0.02)
+    before = {r: tip(root / "repos" / r) for r in ("alpha", "beta", "gamma")}
+    winner, *losers = reversed(names)
+    for name in (winner, *losers):
+        (gate / f"go-{name}").touch()
+        err = procs[name].communicate(timeout=120)[1]
+        if name == winner:
+            assert procs[name].returncode == 0, err
+            continue
+        assert procs[name].returncode == 1, err
+        assert "moved meanwhile" in err and "nothing landed" in err, err
+        assert f"hint: run it again, it rebases onto the new tip and lands: builders land {name}" in err
+        for repo in OVERLAPPING[name]:  # not one base of the loser moved, not even the first one
+            assert f"{name} work in {repo}" not in git.run(root / "repos" / repo, "log", "--format=%s", "main")
+    for repo in ("alpha", "beta", "gamma"):
+        assert git.is_ancestor(root / "repos" / repo, before[repo], tip(root / "repos" / repo))
+    for name in losers:
+        again = console(root, "land", name)
+        assert again.returncode == 0, again.stderr
+    assert_all_landed(root, names)
+
+
+def test_three_builders_racing_freely_all_land_and_no_base_goes_back(root: Path, builders: Builders) -> None:
+    names = ("p", "q", "r")
+    overlapping_builders(root, builders, names)
+    pending = list(names)
+    rounds = 0
+    while pending:
+        rounds += 1
+        assert rounds <= len(names)
+        procs = {n: start(root, "land", n) for n in pending}
+        outcomes = {n: (p.communicate(timeout=120)[1], p.returncode) for n, p in procs.items()}
+        for name, (err, code) in outcomes.items():
+            assert code in (0, 1), err
+            if code == 1:
+                assert "moved meanwhile" in err and f"builders land {name}" in err, err
+        pending = [n for n, (_, code) in outcomes.items() if code != 0]
+        assert len(pending) < len(procs)  # someone always wins
+    assert_all_landed(root, names)
 
 
 def test_a_commit_made_while_the_gate_runs_stops_the_landing(root: Path, made: Path, builders: Builders) -> None:
@@ -282,6 +331,18 @@ def test_a_commit_made_while_the_gate_runs_stops_the_landing(root: Path, made: P
     assert "nothing landed" in done.err
     assert {n: tip(root / "repos" / n) for n in REPOS} == before
     assert git.run(alpha, "log", "-1", "--format=%s").strip() == "made while the gate ran"  # kept
+
+
+def test_an_edit_made_while_a_passing_gate_runs_stops_the_landing(root: Path, made: Path, builders: Builders) -> None:
+    alpha = made / "repos/alpha"
+    (root / "workspaces.local.yaml").write_text(f"scripts:\n  pre_land: 'echo late >> {alpha}/README.md'\n")
+    before = {n: tip(root / "repos" / n) for n in REPOS}
+    done = builders("land", "s")
+    assert done.code == 1
+    assert f"alpha: {alpha} changed while the pre_land gate ran (it has changes (README.md)" in done.err
+    assert "nothing landed" in done.err and "hint: commit what belongs to the builder, then run the gate " in done.err
+    assert {n: tip(root / "repos" / n) for n in REPOS} == before
+    assert (alpha / "README.md").read_text() == "alpha, changed\nlate\n"  # kept as it was written
 
 
 def test_edits_made_while_a_failing_gate_ran_are_never_wiped(root: Path, made: Path, builders: Builders) -> None:
@@ -431,8 +492,9 @@ def test_reads_take_no_optional_locks(root: Path, made: Path, tmp_path: Path) ->
     for command in (["status", "s"], ["sync", "s"], ["land", "s"]):
         done = console(root, *command, env=env)
         assert done.returncode == 0, done.stderr
-    reads = [line for line in log.read_text().splitlines() if f" {made}" in line and " status " in line]
-    assert reads and all(line.startswith("locks=0 ") for line in reads), reads
+    reads = [line for line in log.read_text().splitlines() if " status " in line or " diff " in line]
+    assert any(f" {made}" in line for line in reads) and any(f" {root}/repos/" in line for line in reads)
+    assert all(line.startswith("locks=0 ") for line in reads), [r for r in reads if not r.startswith("locks=0 ")]
 
 
 def test_verify_names_a_stopped_landing_whose_builder_is_gone(root: Path, builders: Builders) -> None:
@@ -520,3 +582,82 @@ def test_a_base_being_rebased_in_its_clone_is_never_moved_under_it(root: Path, m
     assert done.code == 0, done.err
     assert "beta work" in git.run(beta, "log", "--format=%s", "main").splitlines()
     assert_never_backwards(beta)
+
+
+@pytest.mark.parametrize(
+    "in_the_way", ["ignored file", "file where a folder goes", "folder where a file goes", "folder the landing empties"]
+)
+def test_what_is_in_the_way_of_a_landed_file_refuses_before_anything_moves(
+    root: Path, made: Path, builders: Builders, in_the_way: str
+) -> None:
+    """An ignored file git would overwrite without a word, or a path git would refuse half-way: found
+    under the locks before the first base moves, named, and kept; the hint's command shows them."""
+    beta = root / "repos/beta"
+    edit(made / "repos/beta/sub/deep.txt", "landed\n")
+    commit(made / "repos/beta", "beta: a folder")
+    if in_the_way == "ignored file":
+        edit(beta / ".git/info/exclude", "new.txt\n")
+        mine, shown = beta / "new.txt", "new.txt"
+        edit(mine, "mine, ignored\n")
+    elif in_the_way == "file where a folder goes":
+        mine, shown = beta / "sub", "sub"
+        edit(mine, "mine, a file\n")
+    elif in_the_way == "folder where a file goes":
+        mine, shown = beta / "new.txt/keep.txt", "new.txt/"
+        edit(mine, "mine, in a folder\n")
+    else:  # the builder turns the tracked folder src/pkg00 into a file; an untracked file of the clone is in it
+        git.run(made / "repos/beta", "rm", "-r", "-q", "src/pkg00")
+        edit(made / "repos/beta/src/pkg00", "a file now\n")
+        commit(made / "repos/beta", "beta: src/pkg00 becomes a file")
+        mine, shown = beta / "src/pkg00/mine.txt", "src/pkg00/"
+        edit(mine, "mine, untracked\n")
+    before = {n: tip(root / "repos" / n) for n in REPOS}
+    done = builders("land", "s")
+    assert done.code == 1, done.err
+    assert f"error: beta: its base main is checked out in {beta}, which has untracked or ignored files" in done.err
+    assert f"({shown}); nothing landed" in done.err
+    assert {n: tip(root / "repos" / n) for n in REPOS} == before  # alpha did not move first
+    assert not (root / ".git/builders/landing/s.json").exists()
+    assert mine.read_text().startswith("mine")
+    hint = done.err.split("(they are: ", 1)[1].split("), then run the command again")[0]
+    looked = subprocess.run(hint, shell=True, capture_output=True, text=True, check=False)
+    assert looked.returncode == 0 and shown.rstrip("/") in looked.stdout, looked.stderr
+    aside = root.parent / "aside"
+    shutil.move(mine if in_the_way == "folder the landing empties" else beta / shown.rstrip("/"), aside)
+    again = builders("land", "s")
+    assert again.code == 0, again.err
+    assert (beta / "sub/deep.txt").read_text() == "landed\n" and (beta / "new.txt").read_text() == "beta new\n"
+    assert aside.exists()
+    if in_the_way == "folder the landing empties":
+        assert (beta / "src/pkg00").read_text() == "a file now\n"
+    for n in REPOS:
+        assert_never_backwards(root / "repos" / n)
+        assert_checkout_whole(root / "repos" / n)
+
+
+def test_a_lock_someone_holds_open_is_never_cleared_as_ours(root: Path, made: Path, builders: Builders) -> None:
+    """A sync stopped mid-run leaves its record; its index.lock is cleared by the next run only while
+    no running process has it open (a git of the agent's that took it since keeps it)."""
+    edit(root / "repos/alpha/other.txt", "from main\n")
+    commit(root / "repos/alpha", "alpha main moves")
+    env = environment(fault="sync:rebased:alpha")
+    killed = subprocess.run(["builders", "sync", "s"], cwd=root, env=env, capture_output=True, text=True, check=False)
+    assert killed.returncode == -9 and (root / ".git/builders/rebasing/s.json").exists()
+    lock = root / "repos/alpha/.git/worktrees/alpha/index.lock"
+    holder = subprocess.Popen(["sh", "-c", 'exec 3>"$0"; exec sleep 60', str(lock)])
+    try:
+        deadline = time.monotonic() + 10
+        while not lock.exists():
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        held = builders("sync", "s")
+        assert held.code == 1
+        assert f"error: {lock} is held open by a running process" in held.err and "it was not removed" in held.err
+        assert lock.exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    done = builders("sync", "s")
+    assert done.code == 0, done.err
+    assert f"removed {lock}: a git of a stopped sync left it" in done.err
+    assert not lock.exists() and not (root / ".git/builders/rebasing/s.json").exists()

@@ -376,16 +376,16 @@ def landing_checks(ws: Workspace, record: BuilderState) -> list[Check]:
             ROOT,
             "landing: none stopped half-way",
             journal is None,
-            f"a landing was stopped after its first base moved ({journal})",
-            f"builders land {record.name}  (completes it; bases only move forward)",
+            f"a landing was stopped after its first base moved ({journal}); land completes it, bases only move forward",
+            f"builders land {record.name}",
         ),
         Check(
             record.name,
             ROOT,
             "sync: none stopped mid-rebase",
             not stopped_sync.exists(),
-            f"a sync or land was stopped while it rebased ({stopped_sync})",
-            f"builders sync {record.name}  (aborts the stopped rebase, then syncs)",
+            f"a sync or land was stopped while it rebased ({stopped_sync}); sync aborts that rebase, then syncs",
+            f"builders sync {record.name}",
         ),
     ]
 
@@ -411,13 +411,22 @@ def link_checks(common_dir: Path, entry: git.Worktree, branch: str | None) -> li
         )
     )
     short = entry.short_branch
-    switch = output.command("git", "-C", entry.path, "switch", branch or "BRANCH")
-    results.append(("HEAD on a branch", short is not None, "detached HEAD", switch))
+    results.append(("HEAD on a branch", short is not None, *_detached(entry.path, common_dir, branch)))
     if short is not None and branch is not None:
+        switch = output.command("git", "-C", entry.path, "switch", branch)
         results.append(
             ("branch", short == branch, f"on {short}, expected {branch}", switch)
         )
     return results
+
+
+def _detached(worktree: Path, common_dir: Path, branch: str | None) -> tuple[str, str]:
+    """Why a worktree's HEAD is detached, and the command that puts it back on its branch: while a
+    rebase is under way there, `git switch` cannot, and the rebase's own end does."""
+    admin = links.link_of(worktree, common_dir).admin
+    if admin is not None and any((admin / d).is_dir() for d in ("rebase-merge", "rebase-apply")):
+        return "detached HEAD: a rebase is under way", output.command("git", "-C", worktree, "rebase", "--abort")
+    return "detached HEAD", output.command("git", "-C", worktree, "switch", branch or "BRANCH")
 
 
 def _both_ends(common_dir: Path, worktree: Path) -> list[tuple[str, bool, str, str]]:
@@ -447,4 +456,3 @@ class Verify(WithJson):
 
     def main(self, *names: str) -> int:
         return verify(start_dir(), list(names), self.as_json, self.show_all)
-

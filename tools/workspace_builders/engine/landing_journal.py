@@ -41,8 +41,6 @@ from workspace_builders.model import state
 from workspace_builders.model.state import BuilderState
 from workspace_builders.model.workspace import Workspace
 
-RUN_AGAIN = "run the command again: it rebases onto the new tip and lands"
-
 
 @dataclass(frozen=True)
 class Move:
@@ -128,7 +126,7 @@ def repositories_locked(common_dirs: Sequence[str]) -> Iterator[None]:
 # --- checks under the locks ----------------------------------------------------------------------------
 
 
-def check_before_moving(moves: Sequence[Move]) -> None:
+def check_before_moving(moves: Sequence[Move], name: str) -> None:
     """Every base at the tip planned, contained in what lands, and its checkout ready to move with it.
 
     Called with every repository lock held and before anything moved: a refusal changes nothing.
@@ -139,7 +137,7 @@ def check_before_moving(moves: Sequence[Move]) -> None:
             raise BuildersError(
                 f"{move.label}: {move.base} moved meanwhile (another landing?): it is at {output.short(tip)}, "
                 f"not at {output.short(move.old)} as planned; nothing landed",
-                RUN_AGAIN,
+                f"run it again, it rebases onto the new tip and lands: builders land {name}",
             )
         refuse_rebasing(move)
         if move.checkout:
@@ -180,17 +178,64 @@ def check_checkout(move: Move, checkout: Path, ours: bool) -> None:
         clear_our_lock(index, f"left by a landing of ours stopped while it moved {move.base}")
     if ours:
         return
-    changes = git.status_entries_all(checkout)
-    landing = set(git.changed_between(Path(move.repo), move.old, move.new))
-    # An untracked file is in the way only where the landing brings a file of that name.
-    in_the_way = [e[3:] for e in changes if not e.startswith("??") or e[3:] in landing]
-    if in_the_way:
-        shown = ", ".join(in_the_way[:5])
+    changed = [e[3:] for e in git.status_entries(checkout) if not e.startswith("??")]
+    if changed:
         raise BuildersError(
-            f"{move.label}: its base {move.base} is checked out in {checkout} with uncommitted changes ({shown}); "
-            "nothing landed",
+            f"{move.label}: its base {move.base} is checked out in {checkout} with uncommitted changes "
+            f"({', '.join(changed[:5])}); nothing landed",
             f"commit or stash them ({output.command('git', '-C', checkout, 'status')}), then run the command again",
         )
+    in_the_way = in_the_way_of(move, checkout)
+    if in_the_way:
+        raise BuildersError(
+            f"{move.label}: its base {move.base} is checked out in {checkout}, which has untracked or ignored "
+            f"files where the landing brings files ({', '.join(in_the_way[:5])}); nothing landed",
+            f"move them out of the way (they are: {output.command('cd', checkout)} && "
+            f"{output.command('ls', '-ld', '--', *(p.rstrip('/') for p in in_the_way[:5]))}), "
+            "then run the command again",
+        )
+
+
+def in_the_way_of(move: Move, checkout: Path) -> list[str]:
+    """What is on disk, untracked or ignored, where the landing brings a file: a file of that name
+    (git would overwrite an ignored one without a word), a folder there, or a file where it needs a
+    folder. Checked before anything moves, so that git never refuses a checkout half-way through a
+    landing whose first base has moved."""
+    changes = git.tree_changes(Path(move.repo), move.old, move.new)
+    leaving = {c.path for c in changes if c.status == "D"}
+    found: list[str] = []
+    for change in (c for c in changes if c.status == "A"):
+        place = checkout / change.path
+        if os.path.lexists(place):
+            if not _a_folder(place):
+                found.append(change.path)
+            elif not _emptied(checkout, change.path, leaving):
+                found.append(f"{change.path}/")
+            continue
+        parts = Path(change.path).parts
+        files_above = ["/".join(parts[:n]) for n in range(1, len(parts)) if _a_file(checkout.joinpath(*parts[:n]))]
+        found += [above for above in files_above[:1] if above not in leaving]
+    return list(dict.fromkeys(found))
+
+
+def _emptied(checkout: Path, folder: str, leaving: set[str]) -> bool:
+    """Whether every file in `folder` is one the landing deletes (it turns the folder into a file)."""
+    for top, dirs, files in os.walk(checkout / folder):
+        inside = Path(top).relative_to(checkout).as_posix()
+        if any(f"{inside}/{name}" not in leaving for name in files) or any(
+            Path(top, d).is_symlink() and f"{inside}/{d}" not in leaving for d in dirs
+        ):
+            return False
+    return True
+
+
+def _a_folder(path: Path) -> bool:
+    return path.is_dir() and not path.is_symlink()
+
+
+def _a_file(path: Path) -> bool:
+    """Anything on disk but a real folder (a file, a symlink)."""
+    return os.path.lexists(path) and not _a_folder(path)
 
 
 # --- the moves -----------------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from workspace_builders.base import atomic_file, faults, interrupts, output, par
 from workspace_builders.base.errors import BuildersError
 from workspace_builders.engine.landing import Tree, count
 from workspace_builders.gitlayer import git
-from workspace_builders.gitlayer.locks import repository_lock
+from workspace_builders.gitlayer.locks import open_elsewhere, repository_lock
 from workspace_builders.model.state import BuilderState
 from workspace_builders.model.workspace import Workspace
 
@@ -72,9 +72,15 @@ def lingering_lock(index: Path) -> bool:
 def clear_our_lock(index: Path, why: str) -> None:
     """Remove the index.lock a git of ours left when it was killed (with its own nested lock when
     it worked on a copy). The caller holds the repository lock, so no git of ours still runs there,
-    and knows from its record that this run's git was working in that worktree."""
+    and knows from its record that this run's git was working in that worktree; a lock some running
+    process holds open (someone's git that took it since) is left alone and named."""
     for lock in (index.with_name(index.name + ".lock.lock"), index.with_name(index.name + ".lock")):
         if lock.is_file() and not lock.is_symlink():
+            if open_elsewhere(lock):
+                raise BuildersError(
+                    f"{lock} is held open by a running process (a git started there since); it was not removed",
+                    f"let it finish ({output.command('fuser', lock)} names it), then run the command again",
+                )
             lock.unlink()
             output.say(f"  removed {lock}: {why}")
 

@@ -78,7 +78,7 @@ def land_builder(ws: Workspace, record: BuilderState, ready: list[Tree], message
         moves = plan_moves(ready)
         with repositories_locked([m.common_dir for m in moves]):
             check_pins(pins, record.name)  # and nobody can commit in them through us from here
-            check_before_moving(moves)
+            check_before_moving(moves, record.name)
             write_journal(ws, record, moves, squashed=message is not None)
             touched.clear()  # from here the bases move: the builder branches are what lands
             return Landed(moves, _move_forward(ws, record, moves, squashed=message is not None))

@@ -1089,8 +1089,9 @@ def checked_out_branch(worktree: Path) -> str | None:
 
 
 def is_clean(worktree: Path) -> bool:
-    """Whether git can read the worktree's status and it shows nothing at all."""
-    done = attempt(worktree, "status", "--porcelain", "-z", read_only=True)
+    """Whether git can read the worktree's status and it shows nothing at all, untracked files
+    included whatever `status.showUntrackedFiles` says."""
+    done = attempt(worktree, "status", "--porcelain", "-z", "--untracked-files=all", read_only=True)
     return done.returncode == 0 and not done.stdout
 
 

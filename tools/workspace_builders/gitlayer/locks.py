@@ -63,6 +63,19 @@ def _start_time(pid: int) -> str:
     return "ended" if fields[0] in ("Z", "X") else fields[19]  # a zombie has ended: only its pid is left
 
 
+def open_elsewhere(path: Path) -> bool:
+    """Whether a running process has the file `path` open (read from /proc/*/fd; False where there
+    is no /proc). A lock file git left when it was killed is open nowhere; one a live git writes is."""
+    target = os.path.realpath(path)
+    for fds in Path("/proc").glob("[0-9]*/fd"):
+        try:
+            if any(os.readlink(entry.path) == target for entry in os.scandir(fds)):
+                return True
+        except OSError:  # the process ended meanwhile, or is not ours to look at
+            continue
+    return False
+
+
 def _alive(pid: int, started: str) -> bool:
     if started == "-":  # no /proc: whether the pid exists at all
         try:
