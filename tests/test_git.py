@@ -101,3 +101,19 @@ def test_started_worktree_list_matches_the_plain_call(root: Path) -> None:
     wait = git.worktrees_started(alpha)
     assert wait() == git.worktrees(alpha)
     assert [w.path for w in git.worktrees(alpha)] == [alpha, root.parent / "alpha-side"]
+
+
+def test_span_patch_id_is_the_patch_id_of_the_squash(root: Path) -> None:
+    repo = root / "repos/alpha"
+    start = git.head_commit(repo)
+    assert start is not None
+    (repo / "one.txt").write_text("one\n")
+    commit(repo, "one")
+    (repo / "one.txt").write_text("one, then two\n")
+    (repo / "bin.dat").write_bytes(b"\x00\xff binary\n")
+    tip = commit(repo, "two")
+    git.run(repo, "reset", "--quiet", "--soft", start)
+    squash = commit(repo, "both as one")
+    spans = git.span_patch_ids(repo, [(start, tip), (tip, tip)])
+    assert spans == {tip: git.patch_ids(repo, [squash])[squash]}  # an empty span has none
+    assert git.patch_ids(repo, [tip])[tip] != spans[tip]

@@ -95,18 +95,34 @@ def test_an_amend_that_changed_the_content_is_work_named_by_what_made_it(
     assert git.is_ancestor(root / "repos/alpha", first, ref)
 
 
-def test_land_remove_after_a_rebase_removes_the_builder(root: Path, builder: Path, builders: Builders) -> None:
+@pytest.mark.parametrize(
+    "how", [["sync"], [], ["--squash", "-m", "all of x"]], ids=["synced", "rebased-by-land", "squashed"]
+)
+def test_land_remove_after_a_rebase_removes_the_builder(
+    root: Path, builder: Path, builders: Builders, how: list[str]
+) -> None:
     alpha = builder / "repos/alpha"
     (alpha / "feature.txt").write_text("work\n")
     commit(alpha, "alpha work")
+    (alpha / "feature.txt").write_text("work, then more\n")
+    commit(alpha, "alpha more work")
+    (builder / "root-notes.txt").write_text("in the root\n")
+    commit(builder, "root work")
     (root / "repos/alpha/other.txt").write_text("main moved\n")
     commit(root / "repos/alpha", "main moves on")
-    assert builders("sync", "x").code == 0  # rebases: the pre-rebase copy stays in the reflog
-    done = builders("land", "x", "--remove")
+    (root / "shared.txt").write_text("root main moved\n")
+    commit(root, "root main moves on")
+    if how == ["sync"]:
+        assert builders("sync", "x").code == 0  # rebases: the pre-rebase copies stay in the reflog
+        how = []
+    done = builders("land", "x", *how, "--remove")  # no --force: what the reflog keeps has landed
     assert done.code == 0, done.err
+    assert "reflog" not in done.err
     assert not builder.exists()
-    assert git.run(root / "repos/alpha", "show", "main:feature.txt") == "work\n"
-    assert "builder/x" not in branches(root / "repos/alpha")
+    assert git.run(root / "repos/alpha", "show", "main:feature.txt") == "work, then more\n"
+    assert git.run(root, "show", "main:root-notes.txt") == "in the root\n"
+    assert "builder/x" not in branches(root / "repos/alpha") and "builder/x" not in branches(root)
+    assert archive_refs(root / "repos/alpha") == [] and archive_refs(root) == []
 
 
 def test_a_commit_left_on_a_detached_head_is_work(

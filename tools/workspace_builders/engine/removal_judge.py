@@ -221,7 +221,8 @@ def _check_history(m: Member) -> None:
     """Commits that only this worktree's HEAD (detached) or HEAD reflog reaches: removal deletes both.
 
     A commit whose patch is on a ref already (the copy a rebase or an amend left behind, or a commit
-    landed by cherry-pick) is not work; the others are, each named by what the reflog says made it."""
+    landed by cherry-pick), or a line of them whose whole change is one commit on a ref (landed as a
+    squash), is not work; the others are, each named by what the reflog says made it."""
     head = m.head or git.head_commit(m.path)
     logged = git.head_reflog(m.path)
     tips = list(dict.fromkeys([*([head] if head else []), *(entry.commit for entry in logged)]))
@@ -264,6 +265,12 @@ def _patches_nowhere_else(repo: Path, unreached: list[str], tips: list[str], ref
                 work.add(commit)
         elif len(parents.get(commit, [])) < 2 or any(p in work for p in parents[commit]):
             work.add(commit)  # no patch of its own: an empty commit is work, a merge is its parents'
+    for tip in git.independent(repo, [c for c in unreached if c in work]) if work else []:
+        # A squash landing holds a whole line of commits as one: their change, taken together, is
+        # one commit of a kept ref.
+        forks = git.fork_points(repo, [tip], refs)
+        if len(forks) == 1 and git.span_patch_ids(repo, [(forks[0], tip)]).get(tip) in elsewhere:
+            work -= set(git.commits_no_ref_reaches(repo, [tip], refs))
     return [c for c in unreached if c in work]
 
 

@@ -796,6 +796,32 @@ def patch_ids(repo: Path, commits: Sequence[str]) -> dict[str, str]:
     return found
 
 
+def span_patch_ids(repo: Path, spans: Sequence[tuple[str, str]]) -> dict[str, str]:
+    """tip -> the `git patch-id --stable` of the whole change from base to tip, for each (base, tip):
+    what a squash of those commits would hold (spans with no change have none)."""
+    shown = ""
+    for base, tip in spans:
+        diff = run(
+            repo,
+            "diff-tree",
+            "-p",
+            "--no-color",
+            "--no-ext-diff",
+            "--no-textconv",
+            "--full-index",
+            "--binary",
+            base,
+            tip,
+        )
+        shown += f"commit {tip}\n{diff}"
+    out = run(repo, "patch-id", "--stable", input=shown) if shown else ""
+    found = {}
+    for line in out.splitlines():
+        patch, _, tip = line.partition(" ")
+        found[tip] = patch
+    return found
+
+
 def containing_refs(repo: Path, commit: str, patterns: Sequence[str]) -> list[str]:
     """The refs under `patterns` (refs/heads/, refs/remotes/, ...) that contain `commit`."""
     return run(repo, "for-each-ref", "--contains", commit, "--format=%(refname)", *patterns).splitlines()
