@@ -411,7 +411,9 @@ def test_prune_leaves_a_builder_being_made_alone(root: Path, builder: Path, buil
     assert "a builder being made: not an orphan" in result.out
 
 
-def test_empty_trash_keeps_detached_commits_and_records_the_archive(root: Path, builders: Builders) -> None:
+def test_empty_trash_keeps_detached_commits_and_records_the_archive(
+    root: Path, builders: Builders, unchanged: Unchanged
+) -> None:
     assert builders("new", "t", "--repos", "alpha").code == 0
     builder = builders_dir(root) / "t"
     alpha = builder / "repos/alpha"
@@ -429,3 +431,37 @@ def test_empty_trash_keeps_detached_commits_and_records_the_archive(root: Path, 
     listed = json.loads(builders("list", "--removed", "--json").out)["removed"]
     trashed = [r for r in listed if r["name"] == "t" and r["archive_refs"]]
     assert trashed and trashed[-1]["archive_refs"]["alpha"].endswith(ref)
+    # restore finds it; the work was made on a commit its branch is not at: it says how to get it
+    with unchanged():
+        refused = builders("restore", "t")
+    assert refused.code == 1
+    assert f"alpha: builder/t is at {git.run(root / 'repos/alpha', 'rev-parse', 'builder/t')[:10]}" in refused.err
+    assert f"but the archived work was made on {lost[:10]}" in refused.err
+    hint = refused.err.split("hint: get the archived work by hand: ", 1)[1].split()
+    assert hint[:2] == ["git", "-C"]
+    git.run(Path(hint[2]), *hint[3:])
+    assert (alpha / "detached.txt").read_text() == "on a detached head\n"
+
+
+def test_a_trashed_builder_comes_back_byte_for_byte_from_its_record(root: Path, builders: Builders) -> None:
+    assert builders("new", "t", "--repos", "alpha").code == 0
+    builder = builders_dir(root) / "t"
+    alpha = builder / "repos/alpha"
+    (builder / ".gitattributes").write_text("* text=auto\n")
+    (builder / "windows.txt").write_bytes(b"one\r\ntwo\r\n")
+    (builder / "README.md").write_bytes(b"edited in the root\r\n")
+    (alpha / "README.md").write_bytes(b"edited in alpha\r\n")
+    (alpha / "deep").mkdir()
+    (alpha / "deep/new.bin").write_bytes(b"\x00\xff\r\n")
+    before = {"root": files_of(builder), "alpha": files_of(alpha)}
+    import shutil
+
+    shutil.rmtree(root / ".git/worktrees/t")  # the builder's own link is gone: it is an orphan
+    assert builders("prune").code == 0
+    emptied = builders("prune", "--empty-trash", "--older-than", "0d")
+    assert emptied.code == 0, emptied.err
+    assert not list((builders_dir(root) / ".trash").iterdir())
+    restored = builders("restore", "t")
+    assert restored.code == 0, restored.err
+    assert {"root": files_of(builder), "alpha": files_of(alpha)} == before
+    assert builders("verify", "t").code == 0
