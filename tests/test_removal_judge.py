@@ -211,7 +211,7 @@ def test_crlf_files_come_back_as_they_were_on_disk(root: Path, builder: Path, bu
     round_trip(builders, alpha)
 
 
-@pytest.mark.parametrize("where", ["scratch", "node_modules/vendored"])
+@pytest.mark.parametrize("where", ["scratch", "node_modules/vendored", "a-worktree", "node_modules/a-worktree"])
 def test_a_nested_repository_is_refused_even_with_force(
     root: Path, builder: Path, builders: Builders, unchanged: Unchanged, where: str
 ) -> None:
@@ -219,8 +219,11 @@ def test_a_nested_repository_is_refused_even_with_force(
     (root / "repos/alpha/.git/info").mkdir(exist_ok=True)
     (root / "repos/alpha/.git/info/exclude").write_text("node_modules/\n")
     nested = alpha / where
-    nested.mkdir(parents=True)
-    git.run(nested, "init", "--quiet")
+    if where.endswith("a-worktree"):  # a `.git` file: a worktree of another repository
+        git.run(root / "repos/beta", "worktree", "add", "--quiet", "-b", "aside", str(nested))
+    else:
+        nested.mkdir(parents=True)
+        git.run(nested, "init", "--quiet")
     (nested / "own.txt").write_text("its own work\n")
     commit(nested, "a commit only it has")
     for flags in ([], ["--force"]):
@@ -235,12 +238,13 @@ def test_a_nested_repository_is_refused_even_with_force(
 
 
 def with_submodule(root: Path, builders: Builders) -> tuple[Path, Path]:
-    """A builder `x` whose alpha has a submodule `sub` (cloned from upstream beta), checked out."""
+    """A builder `x` whose alpha has a submodule `sub` (cloned from upstream beta), checked out,
+    and beta beside it (a refusal removes neither)."""
     upstream = root.parent / "upstream/beta"
     clone = root / "repos/alpha"
     git.run(clone, "-c", "protocol.file.allow=always", "submodule", "add", "--quiet", str(upstream), "sub")
     git.run(clone, "commit", "--quiet", "-m", "add a submodule")
-    assert builders("new", "x", "--repos", "alpha:main").code == 0
+    assert builders("new", "x", "--repos", "alpha:main,beta").code == 0
     alpha = builders_dir(root) / "x/repos/alpha"
     git.run(alpha, "-c", "protocol.file.allow=always", "submodule", "update", "--init", "--quiet")
     assert (alpha / "sub/README.md").is_file()
@@ -284,6 +288,15 @@ def test_a_branch_the_builder_merely_had_checked_out_is_never_deleted(
     assert "main" in branches(root / "repos/alpha")
     assert "kept branch in alpha: main (not made by this builder: kept)" in result.out
     assert "builder/x" in branches(root / "repos/alpha")  # not judged: no worktree had it
+
+
+def test_a_root_branch_the_builder_switched_to_is_never_deleted(root: Path, builder: Path, builders: Builders) -> None:
+    git.run(root, "branch", "release")
+    git.run(builder, "switch", "--quiet", "release")
+    result = builders("remove", "x")
+    assert result.code == 0, result.err
+    assert "kept branch in root: release (not made by this builder: kept)" in result.out
+    assert "release" in branches(root) and "builder/x" in branches(root)
 
 
 def test_stacked_builders_removed_in_order_lose_nothing(root: Path, builders: Builders) -> None:
@@ -338,6 +351,21 @@ def test_two_removals_of_one_name_in_a_second_keep_both_records(root: Path, buil
     assert len(records) == 2
     listed = json.loads(builders("list", "--removed", "--json").out)["removed"]
     assert [r["name"] for r in listed] == ["x", "x"] and all(r["complete"] for r in listed)
+
+
+def test_records_begun_at_once_never_overwrite_each_other(root: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from workspace_builders.engine import removal_records
+    from workspace_builders.model.workspace import discover
+
+    ws = discover(root).workspace
+    documents = [{"name": "x", "removed_at": "now", "archive_refs": {}, "kept_branches": {}, "n": n} for n in range(40)]
+    with ThreadPoolExecutor(8) as pool:
+        paths = list(pool.map(lambda d: removal_records.begin(ws, "x", d), documents))
+    assert len(set(paths)) == 40
+    assert sorted(json.loads(p.read_text())["n"] for p in paths) == list(range(40))
+    assert sorted(p.name for p in removal_records.removed_dir(ws).iterdir()) == sorted(p.name for p in paths)
 
 
 def test_a_stopped_landing_refuses_removal(root: Path, builder: Path, builders: Builders, unchanged: Unchanged) -> None:
@@ -405,8 +433,14 @@ def test_prune_leaves_a_builder_being_made_alone(root: Path, builder: Path, buil
     import shutil
 
     shutil.move(str(root / ".git/worktrees/x"), str(root / "x-admin-aside"))
+    from workspace_builders.gitlayer.locks import builder_lock
+    from workspace_builders.model.workspace import discover
+
+    with builder_lock(discover(root).workspace, "x"):  # as a run making it holds it
+        held = builders("prune")
     result = builders("prune")
     shutil.move(str(root / "x-admin-aside"), str(root / ".git/worktrees/x"))
+    assert held.code == 0 and f"left alone: {builder} (a run is working on it)" in held.out
     assert builder.is_dir(), result.out
     assert "a builder being made: not an orphan" in result.out
 
