@@ -258,7 +258,7 @@ def test_a_clean_submodule_does_not_stop_removal(root: Path, builders: Builders)
     assert not alpha.exists()
 
 
-@pytest.mark.parametrize("work", ["dirt", "unpushed"])
+@pytest.mark.parametrize("work", ["dirt", "unpushed", "stashed"])
 def test_a_submodule_with_work_is_refused_even_with_force(
     root: Path, builders: Builders, unchanged: Unchanged, work: str
 ) -> None:
@@ -266,11 +266,18 @@ def test_a_submodule_with_work_is_refused_even_with_force(
     (sub / "sub-work.txt").write_text("in the submodule\n")
     if work == "unpushed":
         commit(sub, "a commit on no remote")
+    if work == "stashed":  # its stash lives in its git dir, which goes with the worktree
+        git.run(sub, "stash", "push", "--quiet", "--include-untracked")
+        assert git.run(sub, "status", "--porcelain") == ""
     for flags in ([], ["--force"]):
         with unchanged():
             result = builders("remove", "x", *flags)
         assert result.code == 1, result.err
-        said = "1 uncommitted or untracked: sub-work.txt" if work == "dirt" else "1 commit(s) on no remote-tracking ref"
+        said = {
+            "dirt": "1 uncommitted or untracked: sub-work.txt",
+            "unpushed": "1 commit(s) on no remote-tracking ref",
+            "stashed": "3 commit(s) on no remote-tracking ref",
+        }[work]
         assert f"submodule sub: {said}" in result.err
 
 

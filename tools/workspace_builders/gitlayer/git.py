@@ -828,9 +828,9 @@ def containing_refs(repo: Path, commit: str, patterns: Sequence[str]) -> list[st
 
 
 def unpushed_in_submodule(submodule: Path) -> int:
-    """How many commits the submodule's HEAD, branches and tags reach that none of its remote-tracking
-    refs does: its git dir goes with the worktree."""
-    out = run(submodule, "rev-list", "--count", "HEAD", "--branches", "--tags", "--not", "--remotes")
+    """How many commits the submodule's HEAD and local refs (branches, tags, its stash...) reach that
+    none of its remote-tracking refs does: its git dir goes with the worktree."""
+    out = run(submodule, "rev-list", "--count", "HEAD", "--all", "--not", "--remotes")
     return int(out.strip() or 0)
 
 
