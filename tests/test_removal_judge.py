@@ -141,6 +141,27 @@ def test_a_commit_left_on_a_detached_head_is_work(
     assert git.is_ancestor(root / "repos/beta", lost, ref)
 
 
+def test_a_commit_only_a_ref_of_the_worktree_itself_reaches_is_work(
+    root: Path, builder: Path, builders: Builders, unchanged: Unchanged
+) -> None:
+    alpha = builder / "repos/alpha"
+    (alpha / "kept.txt").write_text("never on HEAD\n")
+    git.run(alpha, "add", "kept.txt")
+    tree = git.run(alpha, "write-tree").strip()
+    git.run(alpha, "reset", "--quiet")
+    (alpha / "kept.txt").unlink()
+    made = git.run(alpha, "commit-tree", "-p", "HEAD", "-m", "made by a tool", tree).strip()
+    git.run(alpha, "update-ref", "refs/worktree/keep", made)  # deleted with the worktree
+    with unchanged():
+        result = builders("remove", "x")
+    assert result.code == 1
+    said = "1 commit tip(s) only this worktree's own refs or HEAD reflog reach, with changes on no branch"
+    assert f"{said}: {made[:10]} (its ref refs/worktree/keep)" in result.err
+    assert builders("remove", "x", "--force").code == 0
+    (ref,) = archive_refs(root / "repos/alpha")
+    assert git.is_ancestor(root / "repos/alpha", made, ref)
+
+
 # --- what git hides ----------------------------------------------------------------------------
 
 

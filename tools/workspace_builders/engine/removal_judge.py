@@ -218,14 +218,16 @@ def _check_submodules(m: Member, gitlinks: dict[str, str]) -> None:
 
 
 def _check_history(m: Member) -> None:
-    """Commits that only this worktree's HEAD (detached) or HEAD reflog reaches: removal deletes both.
+    """Commits that only this worktree's HEAD (detached), HEAD reflog or own refs (refs/worktree/,
+    refs/bisect/...) reach: removal deletes them all.
 
     A commit whose patch is on a ref already (the copy a rebase or an amend left behind, or a commit
     landed by cherry-pick), or a line of them whose whole change is one commit on a ref (landed as a
     squash), is not work; the others are, each named by what the reflog says made it."""
     head = m.head or git.head_commit(m.path)
     logged = git.head_reflog(m.path)
-    tips = list(dict.fromkeys([*([head] if head else []), *(entry.commit for entry in logged)]))
+    own = git.worktree_own_refs(m.path)
+    tips = list(dict.fromkeys([*([head] if head else []), *(entry.commit for entry in logged), *own.values()]))
     if not tips:
         return
     refs = git.ref_tips(m.repo)
@@ -242,8 +244,10 @@ def _check_history(m: Member) -> None:
     left = [c for c in tip_commits if not (detached and git.is_ancestor(m.repo, c, head or c))]
     if left:
         made_by = {entry.commit: entry.action for entry in reversed(logged)}
+        made_by.update({commit: f"its ref {ref}" for ref, commit in own.items()})
         shown = "; ".join(f"{c[:10]} ({made_by.get(c, 'reached from the reflog')})" for c in left[:SHOWN])
-        m.problems.append(f"{len(left)} commit tip(s) only the HEAD reflog reaches, with changes on no branch: {shown}")
+        reach = "this worktree's own refs or HEAD reflog reach" if own else "the HEAD reflog reaches"
+        m.problems.append(f"{len(left)} commit tip(s) only {reach}, with changes on no branch: {shown}")
     m.reflog_only = [c for c in tip_commits if c != head]
 
 

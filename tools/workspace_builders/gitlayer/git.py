@@ -736,6 +736,26 @@ def head_reflog(worktree: Path) -> list[LoggedCommit]:
     return found
 
 
+def worktree_own_refs(worktree: Path) -> dict[str, str]:
+    """ref -> commit, for the refs that belong to this worktree alone (refs/worktree/, refs/bisect/,
+    refs/rewritten/): they are deleted with it."""
+    out = run(
+        worktree,
+        "for-each-ref",
+        "--format=%(refname) %(objectname) %(objecttype)",
+        "refs/worktree/",
+        "refs/bisect/",
+        "refs/rewritten/",
+        read_only=True,
+    )
+    found = {}
+    for line in out.splitlines():
+        ref, commit, kind = line.split(" ")
+        if kind == "commit":
+            found[ref] = commit
+    return found
+
+
 def commits_no_ref_reaches(repo: Path, tips: Sequence[str], refs: Sequence[str]) -> list[str]:
     """The commits `tips` reach and none of `refs` does; newest first."""
     if not tips:
