@@ -125,6 +125,41 @@ def test_land_remove_after_a_rebase_removes_the_builder(
     assert archive_refs(root / "repos/alpha") == [] and archive_refs(root) == []
 
 
+def test_a_leftover_whose_tree_has_landed_is_no_work_but_an_empty_commit_is(
+    root: Path, builder: Path, builders: Builders, unchanged: Unchanged
+) -> None:
+    alpha, clone = builder / "repos/alpha", root / "repos/alpha"
+    start = git.run(clone, "rev-parse", "main").strip()
+    (alpha / "feature.txt").write_text("work\n")
+    commit(alpha, "alpha work")
+    (clone / "other.txt").write_text("main moved\n")
+    commit(clone, "main moves on")
+    assert builders("land", "x").code == 0
+    landed = git.run(clone, "rev-parse", "main^{tree}").strip()
+    # what a squash made on a base that moved meanwhile leaves: the landed tree, on the old base
+    stale = git.run(alpha, "commit-tree", "-p", start, "-m", "squashed on a stale base", landed).strip()
+    git.run(alpha, "reset", "--quiet", "--hard", stale)
+    git.run(alpha, "reset", "--quiet", "--hard", "main")
+    assert builders("remove", "x", "--dry-run").code == 0
+    git.run(alpha, "commit", "--quiet", "--allow-empty", "-m", "a marker, its message the work")
+    marker = git.run(alpha, "rev-parse", "HEAD").strip()
+    git.run(alpha, "reset", "--quiet", "--hard", "main")
+    with unchanged():
+        refused = builders("remove", "x")
+    assert refused.code == 1
+    assert f"1 commit tip(s) only the HEAD reflog reaches, with changes on no branch: {marker[:10]}" in refused.err
+    assert stale[:10] not in refused.err
+    # a line that ends where it began (a change, then its revert) has landed nothing: work
+    (alpha / "tried.txt").write_text("tried\n")
+    commit(alpha, "tried")
+    git.run(alpha, "revert", "--no-edit", "HEAD")
+    reverted = git.run(alpha, "rev-parse", "HEAD").strip()
+    git.run(alpha, "reset", "--quiet", "--hard", "main")
+    with unchanged():
+        refused = builders("remove", "x")
+    assert refused.code == 1 and reverted[:10] in refused.err
+
+
 def test_a_commit_left_on_a_detached_head_is_work(
     root: Path, builder: Path, builders: Builders, unchanged: Unchanged
 ) -> None:

@@ -696,6 +696,14 @@ def tree_of(repo: Path, commit: str) -> str:
     return run(repo, "rev-parse", f"{commit}^{{tree}}").strip()
 
 
+def trees_of(repo: Path, commits: Sequence[str]) -> dict[str, str]:
+    """commit -> its tree, in one call."""
+    if not commits:
+        return {}
+    out = run(repo, "log", "--no-walk=unsorted", "--format=%H %T", "--stdin", input="".join(f"{c}\n" for c in commits))
+    return dict(line.split(" ") for line in out.splitlines() if line)
+
+
 def head_commit(worktree: Path) -> str | None:
     return resolve_commits(worktree, ["HEAD"])["HEAD"]
 
@@ -896,6 +904,14 @@ def blob_bytes(repo: Path, blob: str) -> bytes:
 def merge_base(repo: Path, one: str, other: str) -> str | None:
     done = attempt(repo, "merge-base", one, other)
     return done.stdout.strip() if done.returncode == 0 else None
+
+
+def octopus_base(repo: Path, commits: Sequence[str]) -> str | None:
+    """The best common ancestor of all `commits` (`merge-base --octopus`); None when they have none."""
+    if not commits:
+        return None
+    done = attempt(repo, "merge-base", "--octopus", *commits, read_only=True)
+    return (done.stdout.strip() or None) if done.returncode == 0 else None
 
 
 def restore_worktree(repo: Path, path: Path, branch: str, start: str | None) -> None:
