@@ -125,6 +125,59 @@ def test_land_remove_after_a_rebase_removes_the_builder(
     assert archive_refs(root / "repos/alpha") == [] and archive_refs(root) == []
 
 
+# Runs the real git; the first `git rebase` first commits on main in $CLONE, as another landing
+# would between land's look at the bases and its rebase.
+MOVING_GIT = """#!/bin/sh
+case " $* " in
+  *" rebase --quiet "*) if [ ! -e "$CLONE/.git/moved-once" ]; then
+      touch "$CLONE/.git/moved-once"
+      (unset GIT_DIR GIT_INDEX_FILE GIT_WORK_TREE; cd "$CLONE" && echo teammate > teammate.txt &&
+       "$REAL_GIT" add teammate.txt && "$REAL_GIT" commit -q -m teammate)
+    fi ;;
+esac
+exec "$REAL_GIT" "$@"
+"""
+
+
+def test_a_squash_landing_retried_after_the_base_moved_removes_without_force(
+    root: Path, builder: Path, tmp_path: Path
+) -> None:
+    import shutil
+    import subprocess
+    import sys
+
+    alpha, clone = builder / "repos/alpha", root / "repos/alpha"
+    (alpha / "feature.txt").write_text("work\n")
+    commit(alpha, "alpha work")
+    (clone / "first.txt").write_text("main moved\n")
+    commit(clone, "main moves on")  # the landing has to rebase
+    wrapper = tmp_path / "moving-git"
+    wrapper.mkdir()
+    (wrapper / "git").write_text(MOVING_GIT)
+    (wrapper / "git").chmod(0o755)
+    env = {
+        **os.environ,
+        "PATH": f"{wrapper}{os.pathsep}{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "REAL_GIT": str(shutil.which("git")),
+        "CLONE": str(clone),
+    }
+
+    def land() -> subprocess.CompletedProcess[str]:
+        args = ["builders", "land", "x", "--squash", "-m", "all of x", "--remove"]
+        return subprocess.run(args, cwd=root, env=env, capture_output=True, text=True, check=False, timeout=300)
+
+    first = land()
+    assert first.returncode == 1 and "moved meanwhile" in first.stderr and "nothing landed" in first.stderr
+    (clone / "second.txt").write_text("and again\n")
+    commit(clone, "main moves again")  # the next try lands on another tip still
+    done = land()
+    assert done.returncode == 0, done.stderr
+    assert not builder.exists()
+    assert git.run(clone, "log", "-1", "--format=%s", "main").strip() == "all of x"
+    assert git.run(clone, "show", "main:feature.txt") == "work\n"
+    assert git.run(clone, "show", "main:teammate.txt") == "teammate\n"
+
+
 def test_a_leftover_whose_tree_has_landed_is_no_work_but_an_empty_commit_is(
     root: Path, builder: Path, builders: Builders, unchanged: Unchanged
 ) -> None:

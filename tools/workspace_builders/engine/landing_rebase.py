@@ -171,7 +171,9 @@ def bring_up(ws: Workspace, record: BuilderState, trees: Sequence[Tree], merge: 
             if merge:
                 done = git.merge_in(tree.path, tree.base_ref_name, f"Merge {tree.base_branch} into {tree.branch}")
             else:
-                done = git.rebase_onto(tree.path, tree.base_ref_name)
+                # Onto the tip looked at, not the branch as it is now: what lands (a squash made on
+                # that tip included) is what was planned, and a base moved since is refused later.
+                done = git.rebase_onto(tree.path, tree.base_tip or tree.base_ref_name)
             faults.point(f"sync:rebased:{tree.label}")
             if done.returncode == 0:
                 item.left = git.head_of(tree.path)
