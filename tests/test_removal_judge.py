@@ -166,8 +166,11 @@ def test_a_squash_landing_retried_after_the_base_moved_removes_without_force(
         args = ["builders", "land", "x", "--squash", "-m", "all of x", "--remove"]
         return subprocess.run(args, cwd=root, env=env, capture_output=True, text=True, check=False, timeout=300)
 
+    before = git.run(alpha, "rev-parse", "HEAD").strip()
     first = land()
     assert first.returncode == 1 and "moved meanwhile" in first.stderr and "nothing landed" in first.stderr
+    assert "not put back" not in first.stderr  # the squash undone, then the rebase
+    assert git.run(alpha, "rev-parse", "builder/x").strip() == before
     (clone / "second.txt").write_text("and again\n")
     commit(clone, "main moves again")  # the next try lands on another tip still
     done = land()

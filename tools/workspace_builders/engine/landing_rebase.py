@@ -227,7 +227,7 @@ def put_back(touched: Sequence[Touched]) -> None:
     made, nothing changed): what anyone else wrote there since is never undone.
     """
     refused: list[str] = []
-    for item in touched:
+    for item in reversed(touched):  # the last move first: a squash is undone before its rebase
         tree = item.tree
         try:
             with repository_lock(tree.common_dir):
