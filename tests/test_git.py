@@ -116,3 +116,35 @@ def test_every_clean_or_dirty_decision_sees_untracked_files_that_user_config_hid
     assert git.status_entries(clone) == ["?? deep/"]
     assert git.status_entries_all(clone) == ["?? deep/er/note.txt"]
     assert "?? deep/er/note.txt" in git.every_change(clone)
+
+
+def test_span_patch_id_is_the_patch_id_of_the_squash(root: Path) -> None:
+    repo = root / "repos/alpha"
+    start = git.head_commit(repo)
+    assert start is not None
+    (repo / "one.txt").write_text("one\n")
+    commit(repo, "one")
+    (repo / "one.txt").write_text("one, then two\n")
+    (repo / "bin.dat").write_bytes(b"\x00\xff binary\n")
+    tip = commit(repo, "two")
+    git.run(repo, "reset", "--quiet", "--soft", start)
+    squash = commit(repo, "both as one")
+    spans = git.span_patch_ids(repo, [(start, tip), (tip, tip)])
+    assert spans == {tip: git.patch_ids(repo, [squash])[squash]}  # an empty span has none
+    assert git.patch_ids(repo, [tip])[tip] != spans[tip]
+
+
+def test_trees_own_refs_and_octopus_base(root: Path, tmp_path: Path) -> None:
+    repo = root / "repos/alpha"
+    start = git.head_commit(repo)
+    assert start is not None
+    (repo / "a.txt").write_text("a\n")
+    one = commit(repo, "one")
+    assert git.trees_of(repo, [one, start]) == {c: git.tree_of(repo, c) for c in (one, start)}
+    assert git.octopus_base(repo, [one, start]) == start and git.octopus_base(repo, []) is None
+    linked = tmp_path / "linked"
+    git.run(repo, "worktree", "add", "--quiet", "--detach", str(linked), start)
+    git.run(linked, "update-ref", "refs/worktree/keep", one)
+    git.run(linked, "update-ref", "refs/bisect/bad", start)
+    assert git.worktree_own_refs(linked) == {"refs/worktree/keep": one, "refs/bisect/bad": start}
+    assert git.worktree_own_refs(repo) == {}  # another worktree's own refs are its alone

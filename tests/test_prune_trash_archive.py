@@ -97,3 +97,22 @@ def test_an_unlinked_trashed_builder_keeps_bytes_and_refuses_a_nested_repository
     assert result.code == 0, result.err
     (ref,) = archive_refs(root, "u")
     assert git.blob_bytes(root, git.run(root, "rev-parse", f"{ref}:windows.txt").strip()) == b"one\r\ntwo\r\n"
+
+
+def test_a_repository_inside_a_trashed_nested_worktree_is_never_deleted(root: Path, builders: Builders) -> None:
+    entry = trashed_builder(root, builders, "n")
+    nested = entry / "repos/alpha"  # still linked to its clone: judged by the removal judge
+    (root / "repos/alpha/.git/info").mkdir(exist_ok=True)
+    (root / "repos/alpha/.git/info/exclude").write_text("vendor/\n")
+    inner = nested / "vendor/lib"
+    git.run(nested, "init", "--quiet", str(inner))
+    (inner / "own.txt").write_text("its own\n")
+    git.run(inner, "add", "own.txt")
+    git.run(inner, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "--quiet", "-m", "only here")
+    head = git.run(inner, "rev-parse", "HEAD").strip()
+    result = builders("prune", "--empty-trash", "--older-than", "0d")
+    assert result.code == 1
+    assert f"error: kept {entry} in the trash: its work could not be archived" in result.err
+    assert "vendor/lib: a git repository or worktree inside the worktree" in result.err
+    assert git.run(inner, "rev-parse", "HEAD").strip() == head and (inner / "own.txt").read_text() == "its own\n"
+    assert archive_refs(root, "n") == [] and archive_refs(root / "repos/alpha", "n") == []

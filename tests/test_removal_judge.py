@@ -95,18 +95,125 @@ def test_an_amend_that_changed_the_content_is_work_named_by_what_made_it(
     assert git.is_ancestor(root / "repos/alpha", first, ref)
 
 
-def test_land_remove_after_a_rebase_removes_the_builder(root: Path, builder: Path, builders: Builders) -> None:
+@pytest.mark.parametrize(
+    "how", [["sync"], [], ["--squash", "-m", "all of x"]], ids=["synced", "rebased-by-land", "squashed"]
+)
+def test_land_remove_after_a_rebase_removes_the_builder(
+    root: Path, builder: Path, builders: Builders, how: list[str]
+) -> None:
     alpha = builder / "repos/alpha"
     (alpha / "feature.txt").write_text("work\n")
     commit(alpha, "alpha work")
+    (alpha / "feature.txt").write_text("work, then more\n")
+    commit(alpha, "alpha more work")
+    (builder / "root-notes.txt").write_text("in the root\n")
+    commit(builder, "root work")
     (root / "repos/alpha/other.txt").write_text("main moved\n")
     commit(root / "repos/alpha", "main moves on")
-    assert builders("sync", "x").code == 0  # rebases: the pre-rebase copy stays in the reflog
-    done = builders("land", "x", "--remove")
+    (root / "shared.txt").write_text("root main moved\n")
+    commit(root, "root main moves on")
+    if how == ["sync"]:
+        assert builders("sync", "x").code == 0  # rebases: the pre-rebase copies stay in the reflog
+        how = []
+    done = builders("land", "x", *how, "--remove")  # no --force: what the reflog keeps has landed
     assert done.code == 0, done.err
+    assert "reflog" not in done.err
     assert not builder.exists()
-    assert git.run(root / "repos/alpha", "show", "main:feature.txt") == "work\n"
-    assert "builder/x" not in branches(root / "repos/alpha")
+    assert git.run(root / "repos/alpha", "show", "main:feature.txt") == "work, then more\n"
+    assert git.run(root, "show", "main:root-notes.txt") == "in the root\n"
+    assert "builder/x" not in branches(root / "repos/alpha") and "builder/x" not in branches(root)
+    assert archive_refs(root / "repos/alpha") == [] and archive_refs(root) == []
+
+
+# Runs the real git; the first `git rebase` first commits on main in $CLONE, as another landing
+# would between land's look at the bases and its rebase.
+MOVING_GIT = """#!/bin/sh
+case " $* " in
+  *" rebase --quiet "*) if [ ! -e "$CLONE/.git/moved-once" ]; then
+      touch "$CLONE/.git/moved-once"
+      (unset GIT_DIR GIT_INDEX_FILE GIT_WORK_TREE; cd "$CLONE" && echo teammate > teammate.txt &&
+       "$REAL_GIT" add teammate.txt && "$REAL_GIT" commit -q -m teammate)
+    fi ;;
+esac
+exec "$REAL_GIT" "$@"
+"""
+
+
+def test_a_squash_landing_retried_after_the_base_moved_removes_without_force(
+    root: Path, builder: Path, tmp_path: Path
+) -> None:
+    import shutil
+    import subprocess
+    import sys
+
+    alpha, clone = builder / "repos/alpha", root / "repos/alpha"
+    (alpha / "feature.txt").write_text("work\n")
+    commit(alpha, "alpha work")
+    (clone / "first.txt").write_text("main moved\n")
+    commit(clone, "main moves on")  # the landing has to rebase
+    wrapper = tmp_path / "moving-git"
+    wrapper.mkdir()
+    (wrapper / "git").write_text(MOVING_GIT)
+    (wrapper / "git").chmod(0o755)
+    env = {
+        **os.environ,
+        "PATH": f"{wrapper}{os.pathsep}{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "REAL_GIT": str(shutil.which("git")),
+        "CLONE": str(clone),
+    }
+
+    def land() -> subprocess.CompletedProcess[str]:
+        args = ["builders", "land", "x", "--squash", "-m", "all of x", "--remove"]
+        return subprocess.run(args, cwd=root, env=env, capture_output=True, text=True, check=False, timeout=300)
+
+    before = git.run(alpha, "rev-parse", "HEAD").strip()
+    first = land()
+    assert first.returncode == 1 and "moved meanwhile" in first.stderr and "nothing landed" in first.stderr
+    assert "not put back" not in first.stderr  # the squash undone, then the rebase
+    assert git.run(alpha, "rev-parse", "builder/x").strip() == before
+    (clone / "second.txt").write_text("and again\n")
+    commit(clone, "main moves again")  # the next try lands on another tip still
+    done = land()
+    assert done.returncode == 0, done.stderr
+    assert not builder.exists()
+    assert git.run(clone, "log", "-1", "--format=%s", "main").strip() == "all of x"
+    assert git.run(clone, "show", "main:feature.txt") == "work\n"
+    assert git.run(clone, "show", "main:teammate.txt") == "teammate\n"
+
+
+def test_a_leftover_whose_tree_has_landed_is_no_work_but_an_empty_commit_is(
+    root: Path, builder: Path, builders: Builders, unchanged: Unchanged
+) -> None:
+    alpha, clone = builder / "repos/alpha", root / "repos/alpha"
+    start = git.run(clone, "rev-parse", "main").strip()
+    (alpha / "feature.txt").write_text("work\n")
+    commit(alpha, "alpha work")
+    (clone / "other.txt").write_text("main moved\n")
+    commit(clone, "main moves on")
+    assert builders("land", "x").code == 0
+    landed = git.run(clone, "rev-parse", "main^{tree}").strip()
+    # what a squash made on a base that moved meanwhile leaves: the landed tree, on the old base
+    stale = git.run(alpha, "commit-tree", "-p", start, "-m", "squashed on a stale base", landed).strip()
+    git.run(alpha, "reset", "--quiet", "--hard", stale)
+    git.run(alpha, "reset", "--quiet", "--hard", "main")
+    assert builders("remove", "x", "--dry-run").code == 0
+    git.run(alpha, "commit", "--quiet", "--allow-empty", "-m", "a marker, its message the work")
+    marker = git.run(alpha, "rev-parse", "HEAD").strip()
+    git.run(alpha, "reset", "--quiet", "--hard", "main")
+    with unchanged():
+        refused = builders("remove", "x")
+    assert refused.code == 1
+    assert f"1 commit tip(s) only the HEAD reflog reaches, with changes on no branch: {marker[:10]}" in refused.err
+    assert stale[:10] not in refused.err
+    # a line that ends where it began (a change, then its revert) has landed nothing: work
+    (alpha / "tried.txt").write_text("tried\n")
+    commit(alpha, "tried")
+    git.run(alpha, "revert", "--no-edit", "HEAD")
+    reverted = git.run(alpha, "rev-parse", "HEAD").strip()
+    git.run(alpha, "reset", "--quiet", "--hard", "main")
+    with unchanged():
+        refused = builders("remove", "x")
+    assert refused.code == 1 and reverted[:10] in refused.err
 
 
 def test_a_commit_left_on_a_detached_head_is_work(
@@ -123,6 +230,27 @@ def test_a_commit_left_on_a_detached_head_is_work(
     assert builders("remove", "x", "--force").code == 0
     (ref,) = archive_refs(root / "repos/beta")
     assert git.is_ancestor(root / "repos/beta", lost, ref)
+
+
+def test_a_commit_only_a_ref_of_the_worktree_itself_reaches_is_work(
+    root: Path, builder: Path, builders: Builders, unchanged: Unchanged
+) -> None:
+    alpha = builder / "repos/alpha"
+    (alpha / "kept.txt").write_text("never on HEAD\n")
+    git.run(alpha, "add", "kept.txt")
+    tree = git.run(alpha, "write-tree").strip()
+    git.run(alpha, "reset", "--quiet")
+    (alpha / "kept.txt").unlink()
+    made = git.run(alpha, "commit-tree", "-p", "HEAD", "-m", "made by a tool", tree).strip()
+    git.run(alpha, "update-ref", "refs/worktree/keep", made)  # deleted with the worktree
+    with unchanged():
+        result = builders("remove", "x")
+    assert result.code == 1
+    said = "1 commit tip(s) only this worktree's own refs or HEAD reflog reach, with changes on no branch"
+    assert f"{said}: {made[:10]} (its ref refs/worktree/keep)" in result.err
+    assert builders("remove", "x", "--force").code == 0
+    (ref,) = archive_refs(root / "repos/alpha")
+    assert git.is_ancestor(root / "repos/alpha", made, ref)
 
 
 # --- what git hides ----------------------------------------------------------------------------
@@ -195,7 +323,7 @@ def test_crlf_files_come_back_as_they_were_on_disk(root: Path, builder: Path, bu
     round_trip(builders, alpha)
 
 
-@pytest.mark.parametrize("where", ["scratch", "node_modules/vendored"])
+@pytest.mark.parametrize("where", ["scratch", "node_modules/vendored", "a-worktree", "node_modules/a-worktree"])
 def test_a_nested_repository_is_refused_even_with_force(
     root: Path, builder: Path, builders: Builders, unchanged: Unchanged, where: str
 ) -> None:
@@ -203,8 +331,11 @@ def test_a_nested_repository_is_refused_even_with_force(
     (root / "repos/alpha/.git/info").mkdir(exist_ok=True)
     (root / "repos/alpha/.git/info/exclude").write_text("node_modules/\n")
     nested = alpha / where
-    nested.mkdir(parents=True)
-    git.run(nested, "init", "--quiet")
+    if where.endswith("a-worktree"):  # a `.git` file: a worktree of another repository
+        git.run(root / "repos/beta", "worktree", "add", "--quiet", "-b", "aside", str(nested))
+    else:
+        nested.mkdir(parents=True)
+        git.run(nested, "init", "--quiet")
     (nested / "own.txt").write_text("its own work\n")
     commit(nested, "a commit only it has")
     for flags in ([], ["--force"]):
@@ -219,12 +350,13 @@ def test_a_nested_repository_is_refused_even_with_force(
 
 
 def with_submodule(root: Path, builders: Builders) -> tuple[Path, Path]:
-    """A builder `x` whose alpha has a submodule `sub` (cloned from upstream beta), checked out."""
+    """A builder `x` whose alpha has a submodule `sub` (cloned from upstream beta), checked out,
+    and beta beside it (a refusal removes neither)."""
     upstream = root.parent / "upstream/beta"
     clone = root / "repos/alpha"
     git.run(clone, "-c", "protocol.file.allow=always", "submodule", "add", "--quiet", str(upstream), "sub")
     git.run(clone, "commit", "--quiet", "-m", "add a submodule")
-    assert builders("new", "x", "--repos", "alpha:main").code == 0
+    assert builders("new", "x", "--repos", "alpha:main,beta").code == 0
     alpha = builders_dir(root) / "x/repos/alpha"
     git.run(alpha, "-c", "protocol.file.allow=always", "submodule", "update", "--init", "--quiet")
     assert (alpha / "sub/README.md").is_file()
@@ -238,7 +370,7 @@ def test_a_clean_submodule_does_not_stop_removal(root: Path, builders: Builders)
     assert not alpha.exists()
 
 
-@pytest.mark.parametrize("work", ["dirt", "unpushed"])
+@pytest.mark.parametrize("work", ["dirt", "unpushed", "stashed"])
 def test_a_submodule_with_work_is_refused_even_with_force(
     root: Path, builders: Builders, unchanged: Unchanged, work: str
 ) -> None:
@@ -246,11 +378,18 @@ def test_a_submodule_with_work_is_refused_even_with_force(
     (sub / "sub-work.txt").write_text("in the submodule\n")
     if work == "unpushed":
         commit(sub, "a commit on no remote")
+    if work == "stashed":  # its stash lives in its git dir, which goes with the worktree
+        git.run(sub, "stash", "push", "--quiet", "--include-untracked")
+        assert git.run(sub, "status", "--porcelain") == ""
     for flags in ([], ["--force"]):
         with unchanged():
             result = builders("remove", "x", *flags)
         assert result.code == 1, result.err
-        said = "1 uncommitted or untracked: sub-work.txt" if work == "dirt" else "1 commit(s) on no remote-tracking ref"
+        said = {
+            "dirt": "1 uncommitted or untracked: sub-work.txt",
+            "unpushed": "1 commit(s) on no remote-tracking ref",
+            "stashed": "3 commit(s) on no remote-tracking ref",
+        }[work]
         assert f"submodule sub: {said}" in result.err
 
 
@@ -268,6 +407,15 @@ def test_a_branch_the_builder_merely_had_checked_out_is_never_deleted(
     assert "main" in branches(root / "repos/alpha")
     assert "kept branch in alpha: main (not made by this builder: kept)" in result.out
     assert "builder/x" in branches(root / "repos/alpha")  # not judged: no worktree had it
+
+
+def test_a_root_branch_the_builder_switched_to_is_never_deleted(root: Path, builder: Path, builders: Builders) -> None:
+    git.run(root, "branch", "release")
+    git.run(builder, "switch", "--quiet", "release")
+    result = builders("remove", "x")
+    assert result.code == 0, result.err
+    assert "kept branch in root: release (not made by this builder: kept)" in result.out
+    assert "release" in branches(root) and "builder/x" in branches(root)
 
 
 def test_stacked_builders_removed_in_order_lose_nothing(root: Path, builders: Builders) -> None:
@@ -322,6 +470,21 @@ def test_two_removals_of_one_name_in_a_second_keep_both_records(root: Path, buil
     assert len(records) == 2
     listed = json.loads(builders("list", "--removed", "--json").out)["removed"]
     assert [r["name"] for r in listed] == ["x", "x"] and all(r["complete"] for r in listed)
+
+
+def test_records_begun_at_once_never_overwrite_each_other(root: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from workspace_builders.engine import removal_records
+    from workspace_builders.model.workspace import discover
+
+    ws = discover(root).workspace
+    documents = [{"name": "x", "removed_at": "now", "archive_refs": {}, "kept_branches": {}, "n": n} for n in range(40)]
+    with ThreadPoolExecutor(8) as pool:
+        paths = list(pool.map(lambda d: removal_records.begin(ws, "x", d), documents))
+    assert len(set(paths)) == 40
+    assert sorted(json.loads(p.read_text())["n"] for p in paths) == list(range(40))
+    assert sorted(p.name for p in removal_records.removed_dir(ws).iterdir()) == sorted(p.name for p in paths)
 
 
 def test_a_stopped_landing_refuses_removal(root: Path, builder: Path, builders: Builders, unchanged: Unchanged) -> None:
@@ -389,13 +552,21 @@ def test_prune_leaves_a_builder_being_made_alone(root: Path, builder: Path, buil
     import shutil
 
     shutil.move(str(root / ".git/worktrees/x"), str(root / "x-admin-aside"))
+    from workspace_builders.gitlayer.locks import builder_lock
+    from workspace_builders.model.workspace import discover
+
+    with builder_lock(discover(root).workspace, "x"):  # as a run making it holds it
+        held = builders("prune")
     result = builders("prune")
     shutil.move(str(root / "x-admin-aside"), str(root / ".git/worktrees/x"))
+    assert held.code == 0 and f"left alone: {builder} (a run is working on it)" in held.out
     assert builder.is_dir(), result.out
     assert "a builder being made: not an orphan" in result.out
 
 
-def test_empty_trash_keeps_detached_commits_and_records_the_archive(root: Path, builders: Builders) -> None:
+def test_empty_trash_keeps_detached_commits_and_records_the_archive(
+    root: Path, builders: Builders, unchanged: Unchanged
+) -> None:
     assert builders("new", "t", "--repos", "alpha").code == 0
     builder = builders_dir(root) / "t"
     alpha = builder / "repos/alpha"
@@ -413,3 +584,37 @@ def test_empty_trash_keeps_detached_commits_and_records_the_archive(root: Path, 
     listed = json.loads(builders("list", "--removed", "--json").out)["removed"]
     trashed = [r for r in listed if r["name"] == "t" and r["archive_refs"]]
     assert trashed and trashed[-1]["archive_refs"]["alpha"].endswith(ref)
+    # restore finds it; the work was made on a commit its branch is not at: it says how to get it
+    with unchanged():
+        refused = builders("restore", "t")
+    assert refused.code == 1
+    assert f"alpha: builder/t is at {git.run(root / 'repos/alpha', 'rev-parse', 'builder/t')[:10]}" in refused.err
+    assert f"but the archived work was made on {lost[:10]}" in refused.err
+    hint = refused.err.split("hint: get the archived work by hand: ", 1)[1].split()
+    assert hint[:2] == ["git", "-C"]
+    git.run(Path(hint[2]), *hint[3:])
+    assert (alpha / "detached.txt").read_text() == "on a detached head\n"
+
+
+def test_a_trashed_builder_comes_back_byte_for_byte_from_its_record(root: Path, builders: Builders) -> None:
+    assert builders("new", "t", "--repos", "alpha").code == 0
+    builder = builders_dir(root) / "t"
+    alpha = builder / "repos/alpha"
+    (builder / ".gitattributes").write_text("* text=auto\n")
+    (builder / "windows.txt").write_bytes(b"one\r\ntwo\r\n")
+    (builder / "README.md").write_bytes(b"edited in the root\r\n")
+    (alpha / "README.md").write_bytes(b"edited in alpha\r\n")
+    (alpha / "deep").mkdir()
+    (alpha / "deep/new.bin").write_bytes(b"\x00\xff\r\n")
+    before = {"root": files_of(builder), "alpha": files_of(alpha)}
+    import shutil
+
+    shutil.rmtree(root / ".git/worktrees/t")  # the builder's own link is gone: it is an orphan
+    assert builders("prune").code == 0
+    emptied = builders("prune", "--empty-trash", "--older-than", "0d")
+    assert emptied.code == 0, emptied.err
+    assert not list((builders_dir(root) / ".trash").iterdir())
+    restored = builders("restore", "t")
+    assert restored.code == 0, restored.err
+    assert {"root": files_of(builder), "alpha": files_of(alpha)} == before
+    assert builders("verify", "t").code == 0

@@ -1,8 +1,8 @@
 """Several agents at once, each looping new -> commits -> a teammate's commit on a base -> sync -> land
--> remove, with runs stopped at random (SIGKILL, SIGINT, SIGTERM, to the run or its process group;
-a fixed seed). Each stopped step is run again until it completes. Afterwards every commit is
-accounted for (by SHA on the base, or, once rebased, by its patch there), no base went backwards,
-every base checkout is clean, nothing is pending.
+-> remove (plain, never --force), with runs stopped at random (SIGKILL, SIGINT, SIGTERM, to the run
+or its process group; a fixed seed). Each stopped step is run again until it completes. Afterwards
+every commit is accounted for (by SHA on the base, or, once rebased, by its patch there), no base went
+backwards, every base checkout is clean, nothing is pending.
 
 Short in the suite; a longer soak by hand: BUILDERS_SOAK_ROUNDS=20 BUILDERS_SOAK_AGENTS=4
 BUILDERS_SOAK_SEED=7 .venv/bin/pytest -q tests/test_soak.py
@@ -37,7 +37,6 @@ SEED = int(os.environ.get("BUILDERS_SOAK_SEED", "19"))
 STOP_CHANCE = 0.35
 TRIES = 12
 SIGNALS = (signal.SIGKILL, signal.SIGINT, signal.SIGTERM)
-REFLOG_ONLY = "commits only its HEAD reflog reaches"
 
 
 @dataclass
@@ -50,16 +49,13 @@ class Ledger:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-def step(
-    root: Path, rng: random.Random, ledger: Ledger, *args: str, done: Callable[[], bool] | None = None, until: str = ""
-) -> bool:
-    """Run `builders ARGS` until it completes (True), stopping some tries at a random moment. `done`
-    says whether a stopped try had completed all the same (a `new` stopped after `ready`); a refusal
-    that says `until` ends the tries (False)."""
+def step(root: Path, rng: random.Random, ledger: Ledger, *args: str, done: Callable[[], bool] | None = None) -> None:
+    """Run `builders ARGS` until it completes, stopping some tries at a random moment. `done` says
+    whether a stopped try had completed all the same (a `new` stopped after `ready`)."""
     outputs: list[str] = []
     for _ in range(TRIES):
         if outputs and done is not None and done():
-            return True
+            return
         proc = start(root, *args)
         if rng.random() < STOP_CHANCE:
             time.sleep(rng.uniform(0.05, 1.2))
@@ -72,18 +68,19 @@ def step(
         assert proc.returncode != 3, f"builders {' '.join(args)} crashed: {err}"
         outputs.append(f"exit {proc.returncode}: {err.strip()[-600:]}")
         if proc.returncode == 0:
-            return True
-        if until and proc.returncode == 1 and until in err:
-            return False
+            return
     pytest.fail(f"builders {' '.join(args)} never completed:\n" + "\n".join(outputs))
 
 
-def commit_file(worktree: Path, name: str, text: str, subject: str) -> str | None:
+def commit_file(worktree: Path, name: str, text: str, subject: str, why: list[str] | None = None) -> str | None:
+    """The new commit, or None with what git said added to `why`."""
     (worktree / name).write_text(text, encoding="utf-8")
-    if git.attempt(worktree, "add", "--", name).returncode != 0:
-        return None
-    if git.attempt(worktree, "commit", "--quiet", "-m", subject).returncode != 0:
-        return None
+    for args in (("add", "--", name), ("commit", "--quiet", "-m", subject)):
+        done = git.attempt(worktree, *args)
+        if done.returncode != 0:
+            if why is not None:
+                why.append(f"git {args[0]}: {done.stderr.strip()}")
+            return None
     return git.run(worktree, "rev-parse", "HEAD").strip()
 
 
@@ -91,15 +88,16 @@ def teammate(root: Path, repo: str, label: str, ledger: Ledger) -> None:
     """A commit made straight on the base, in its checkout, as a teammate would; retried while a
     landing holds the checkout's index."""
     clone = root / "repos" / repo
+    why: list[str] = []
     for attempt in range(200):
-        sha = commit_file(clone, f"{label}.txt", f"{label}\n", f"teammate {label}")
+        sha = commit_file(clone, f"{label}.txt", f"{label}\n", f"teammate {label}", why)
         if sha is not None:
             with ledger.lock:
                 ledger.teammate_commits.append((repo, sha, f"teammate {label}"))
             return
         git.attempt(clone, "reset", "--quiet", "--", f"{label}.txt")
         time.sleep(0.05 + attempt * 0.01)
-    pytest.fail(f"teammate could not commit in {clone}")
+    pytest.fail(f"teammate could not commit in {clone}; git said, last: {why[-3:]}")
 
 
 def agent(root: Path, index: int, ledger: Ledger, failures: list[BaseException]) -> None:
@@ -119,12 +117,9 @@ def agent(root: Path, index: int, ledger: Ledger, failures: list[BaseException])
             teammate(root, rng.choice(REPOS), f"{name}-mate", ledger)
             step(root, rng, ledger, "sync", name)
             step(root, rng, ledger, "land", name)
-            removed = partial(_removed, state, path)
-            if not step(root, rng, ledger, "remove", name, done=removed, until=REFLOG_ONLY):
-                # A rebase that was stopped, or put back, leaves its replayed commits in the
-                # worktree's HEAD reflog, which removal keeps unless forced: archived, then. Their
-                # patches are on the base by now (checked at the end).
-                step(root, rng, ledger, "remove", name, "--force", done=removed)
+            # A plain remove, never --force: what a stopped or put-back rebase left in the HEAD
+            # reflog has its patch on the base by now, so it is no work.
+            step(root, rng, ledger, "remove", name, done=partial(_removed, state, path))
     except BaseException as exc:  # handed to the main thread, which fails the test
         failures.append(exc)
 

@@ -177,7 +177,9 @@ def bring_up(ws: Workspace, record: BuilderState, trees: Sequence[Tree], merge: 
             if merge:
                 done = git.merge_in(tree.path, tree.base_ref_name, f"Merge {tree.base_branch} into {tree.branch}")
             else:
-                done = git.rebase_onto(tree.path, tree.base_ref_name)
+                # Onto the tip looked at, not the branch as it is now: what lands (a squash made on
+                # that tip included) is what was planned, and a base moved since is refused later.
+                done = git.rebase_onto(tree.path, tree.base_tip or tree.base_ref_name)
             faults.point(f"sync:rebased:{tree.label}")
             if done.returncode == 0:
                 item.left = git.head_of(tree.path)
@@ -231,7 +233,7 @@ def put_back(touched: Sequence[Touched]) -> None:
     made, nothing changed): what anyone else wrote there since is never undone.
     """
     refused: list[str] = []
-    for item in touched:
+    for item in reversed(touched):  # the last move first: a squash is undone before its rebase
         tree = item.tree
         try:
             with repository_lock(tree.common_dir):

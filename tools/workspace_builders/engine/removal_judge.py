@@ -218,13 +218,17 @@ def _check_submodules(m: Member, gitlinks: dict[str, str]) -> None:
 
 
 def _check_history(m: Member) -> None:
-    """Commits that only this worktree's HEAD (detached) or HEAD reflog reaches: removal deletes both.
+    """Commits that only this worktree's HEAD (detached), HEAD reflog or own refs (refs/worktree/,
+    refs/bisect/...) reach: removal deletes them all.
 
     A commit whose patch is on a ref already (the copy a rebase or an amend left behind, or a commit
-    landed by cherry-pick) is not work; the others are, each named by what the reflog says made it."""
+    landed by cherry-pick), or a line of them whose whole change is one commit on a ref (landed as a
+    squash), or one whose tree a ref's commit has, is not work; the others are, each named by what
+    the reflog says made it."""
     head = m.head or git.head_commit(m.path)
     logged = git.head_reflog(m.path)
-    tips = list(dict.fromkeys([*([head] if head else []), *(entry.commit for entry in logged)]))
+    own = git.worktree_own_refs(m.path)
+    tips = list(dict.fromkeys([*([head] if head else []), *(entry.commit for entry in logged), *own.values()]))
     if not tips:
         return
     refs = git.ref_tips(m.repo)
@@ -241,18 +245,22 @@ def _check_history(m: Member) -> None:
     left = [c for c in tip_commits if not (detached and git.is_ancestor(m.repo, c, head or c))]
     if left:
         made_by = {entry.commit: entry.action for entry in reversed(logged)}
+        made_by.update({commit: f"its ref {ref}" for ref, commit in own.items()})
         shown = "; ".join(f"{c[:10]} ({made_by.get(c, 'reached from the reflog')})" for c in left[:SHOWN])
-        m.problems.append(f"{len(left)} commit tip(s) only the HEAD reflog reaches, with changes on no branch: {shown}")
+        reach = "this worktree's own refs or HEAD reflog reach" if own else "the HEAD reflog reaches"
+        m.problems.append(f"{len(left)} commit tip(s) only {reach}, with changes on no branch: {shown}")
     m.reflog_only = [c for c in tip_commits if c != head]
 
 
 def _patches_nowhere_else(repo: Path, unreached: list[str], tips: list[str], refs: list[str]) -> list[str]:
     """Those of `unreached` whose change no ref holds (compared by `git patch-id --stable`)."""
-    forks = git.fork_points(repo, tips, refs)
+    # Copies are on the refs past where the unreached commits fork off; past the oldest of those
+    # forks, as a copy may sit below a newer fork (a landed commit, then work made on top of it).
+    bottom = git.octopus_base(repo, git.fork_points(repo, tips, refs))
     # A copy is made after its original (a rebase, an amend, a cherry-pick set the committer time
     # anew): older commits need no comparing. A day of slack for clocks that disagree.
     not_before = git.oldest_commit_time(repo, unreached) - 86400
-    kept = git.commits_since(repo, refs, forks, PATCH_WINDOW, not_before)
+    kept = git.commits_since(repo, refs, [bottom] if bottom else [], PATCH_WINDOW, not_before)
     elsewhere = set(git.patch_ids(repo, kept).values())
     mine = git.patch_ids(repo, unreached)
     parents = git.parents_of(repo, unreached)
@@ -264,6 +272,20 @@ def _patches_nowhere_else(repo: Path, unreached: list[str], tips: list[str], ref
                 work.add(commit)
         elif len(parents.get(commit, [])) < 2 or any(p in work for p in parents[commit]):
             work.add(commit)  # no patch of its own: an empty commit is work, a merge is its parents'
+    forked = {tip: git.fork_points(repo, [tip], refs) for tip in git.independent(repo, sorted(work))} if work else {}
+    lines = {tip: forks[0] for tip, forks in forked.items() if len(forks) == 1}  # tip -> where it forks off
+    trees = git.trees_of(repo, list(dict.fromkeys([*lines, *lines.values(), *kept, *refs]))) if lines else {}
+    on_refs = {trees[c] for c in [*kept, *refs] if c in trees}
+    for tip, fork in lines.items():
+        # A line of commits landed as one: their change taken together is one commit of a ref (a
+        # squash), or the tip's tree, a change from the fork's, is a ref's commit's (a squash made
+        # on a base that moved meanwhile). A line that changes nothing in the end is work.
+        changed = trees.get(tip) != trees.get(fork)
+        landed = changed and tip in mine and trees.get(tip) in on_refs
+        if changed and not landed:
+            landed = git.span_patch_ids(repo, [(fork, tip)]).get(tip) in elsewhere
+        if landed:
+            work -= set(git.commits_no_ref_reaches(repo, [tip], refs))
     return [c for c in unreached if c in work]
 
 

@@ -201,9 +201,11 @@ def _plan(ws: Workspace, name: str, removal: dict[str, object], resuming: bool =
                 f"{label}: neither the branch {branch} nor a commit to make it at is left in {repo}",
                 "restore the others by hand (builders list --removed names what was kept)",
             )
-        if snapshot and tip is not None and tip != parent and not resuming:
+        # An archive with no parent (a trashed worktree whose link was gone: its HEAD unknown) holds
+        # the whole folder, and goes back onto the branch as it is.
+        if snapshot and parent is not None and tip is not None and tip != parent and not resuming:
             raise BuildersError(
-                f"{label}: {branch} moved since the archive was made ({tip[:10]}, archived on {str(parent)[:10]})",
+                f"{label}: {branch} is at {tip[:10]}, but the archived work was made on {parent[:10]}",
                 "get the archived work by hand: "
                 + output.command("git", "-C", repo, "worktree", "add", "--detach", path, snapshot),
             )

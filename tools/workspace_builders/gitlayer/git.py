@@ -696,6 +696,14 @@ def tree_of(repo: Path, commit: str) -> str:
     return run(repo, "rev-parse", f"{commit}^{{tree}}").strip()
 
 
+def trees_of(repo: Path, commits: Sequence[str]) -> dict[str, str]:
+    """commit -> its tree, in one call."""
+    if not commits:
+        return {}
+    out = run(repo, "log", "--no-walk=unsorted", "--format=%H %T", "--stdin", input="".join(f"{c}\n" for c in commits))
+    return dict(line.split(" ") for line in out.splitlines() if line)
+
+
 def head_commit(worktree: Path) -> str | None:
     return resolve_commits(worktree, ["HEAD"])["HEAD"]
 
@@ -733,6 +741,26 @@ def head_reflog(worktree: Path) -> list[LoggedCommit]:
         commit, _, action = line.partition(" ")
         if len(commit) >= 40:
             found.append(LoggedCommit(commit, action))
+    return found
+
+
+def worktree_own_refs(worktree: Path) -> dict[str, str]:
+    """ref -> commit, for the refs that belong to this worktree alone (refs/worktree/, refs/bisect/,
+    refs/rewritten/): they are deleted with it."""
+    out = run(
+        worktree,
+        "for-each-ref",
+        "--format=%(refname) %(objectname) %(objecttype)",
+        "refs/worktree/",
+        "refs/bisect/",
+        "refs/rewritten/",
+        read_only=True,
+    )
+    found = {}
+    for line in out.splitlines():
+        ref, commit, kind = line.split(" ")
+        if kind == "commit":
+            found[ref] = commit
     return found
 
 
@@ -796,15 +824,41 @@ def patch_ids(repo: Path, commits: Sequence[str]) -> dict[str, str]:
     return found
 
 
+def span_patch_ids(repo: Path, spans: Sequence[tuple[str, str]]) -> dict[str, str]:
+    """tip -> the `git patch-id --stable` of the whole change from base to tip, for each (base, tip):
+    what a squash of those commits would hold (spans with no change have none)."""
+    shown = ""
+    for base, tip in spans:
+        diff = run(
+            repo,
+            "diff-tree",
+            "-p",
+            "--no-color",
+            "--no-ext-diff",
+            "--no-textconv",
+            "--full-index",
+            "--binary",
+            base,
+            tip,
+        )
+        shown += f"commit {tip}\n{diff}"
+    out = run(repo, "patch-id", "--stable", input=shown) if shown else ""
+    found = {}
+    for line in out.splitlines():
+        patch, _, tip = line.partition(" ")
+        found[tip] = patch
+    return found
+
+
 def containing_refs(repo: Path, commit: str, patterns: Sequence[str]) -> list[str]:
     """The refs under `patterns` (refs/heads/, refs/remotes/, ...) that contain `commit`."""
     return run(repo, "for-each-ref", "--contains", commit, "--format=%(refname)", *patterns).splitlines()
 
 
 def unpushed_in_submodule(submodule: Path) -> int:
-    """How many commits the submodule's HEAD, branches and tags reach that none of its remote-tracking
-    refs does: its git dir goes with the worktree."""
-    out = run(submodule, "rev-list", "--count", "HEAD", "--branches", "--tags", "--not", "--remotes")
+    """How many commits the submodule's HEAD and local refs (branches, tags, its stash...) reach that
+    none of its remote-tracking refs does: its git dir goes with the worktree."""
+    out = run(submodule, "rev-list", "--count", "HEAD", "--all", "--not", "--remotes")
     return int(out.strip() or 0)
 
 
@@ -850,6 +904,14 @@ def blob_bytes(repo: Path, blob: str) -> bytes:
 def merge_base(repo: Path, one: str, other: str) -> str | None:
     done = attempt(repo, "merge-base", one, other)
     return done.stdout.strip() if done.returncode == 0 else None
+
+
+def octopus_base(repo: Path, commits: Sequence[str]) -> str | None:
+    """The best common ancestor of all `commits` (`merge-base --octopus`); None when they have none."""
+    if not commits:
+        return None
+    done = attempt(repo, "merge-base", "--octopus", *commits, read_only=True)
+    return (done.stdout.strip() or None) if done.returncode == 0 else None
 
 
 def restore_worktree(repo: Path, path: Path, branch: str, start: str | None) -> None:
