@@ -136,6 +136,24 @@ def commit(path: Path, message: str = "change") -> str:
     return git.run(path, "rev-parse", "HEAD").strip()
 
 
+def edit(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+@pytest.fixture
+def made(root: Path, builders: Builders) -> Path:
+    """Builder `s` with alpha, beta, gamma; a commit in alpha and one in beta."""
+    done = builders("new", "s", "--repos", "alpha,beta,gamma")
+    assert done.code == 0, done.err
+    path = builders_dir(root) / "s"
+    edit(path / "repos/alpha/README.md", "alpha, changed\n")
+    commit(path / "repos/alpha", "alpha work")
+    edit(path / "repos/beta/new.txt", "beta new\n")
+    commit(path / "repos/beta", "beta work")
+    return path
+
+
 def mounted(app: type[Application], prefix: tuple[str, ...] = ()) -> dict[tuple[str, ...], str | type[Application]]:
     """Every command path under `app` (groups too), with what is mounted there: a dotted path, or the class
     once plumbum has imported it."""

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Builders, Unchanged, builders_dir, commit
+from conftest import Builders, Unchanged, commit, edit
 from runs import console
 from workspace_builders.engine.landing import compare_url
 from workspace_builders.gitlayer import git
@@ -20,24 +20,6 @@ def tip(repo: Path, ref: str = "refs/heads/main") -> str:
 
 def refs(repo: Path) -> str:
     return git.run(repo, "for-each-ref", "--format=%(refname) %(objectname)")
-
-
-def edit(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-
-
-@pytest.fixture
-def made(root: Path, builders: Builders) -> Path:
-    """Builder `s` with alpha, beta, gamma; a commit in alpha and one in beta."""
-    done = builders("new", "s", "--repos", "alpha,beta,gamma")
-    assert done.code == 0, done.err
-    path = builders_dir(root) / "s"
-    edit(path / "repos/alpha/README.md", "alpha, changed\n")
-    commit(path / "repos/alpha", "alpha work")
-    edit(path / "repos/beta/new.txt", "beta new\n")
-    commit(path / "repos/beta", "beta work")
-    return path
 
 
 def test_land_fast_forwards_each_base_and_nothing_else(root: Path, builders: Builders, made: Path) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Builders, builders_dir, commit
+from conftest import Builders, builders_dir, commit, edit
 from runs import console, environment, signal_run, start, wait_for
 from workspace_builders.gitlayer import git
 
@@ -29,11 +29,6 @@ REPOS = ("alpha", "beta")
 
 def tip(repo: Path, ref: str = "refs/heads/main") -> str:
     return git.run(repo, "rev-parse", "--verify", ref).strip()
-
-
-def edit(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
 
 
 def assert_never_backwards(repo: Path, ref: str = "refs/heads/main") -> None:
@@ -48,19 +43,6 @@ def assert_checkout_whole(clone: Path) -> None:
     assert git.run(clone, "status", "--porcelain", "--untracked-files=no") == "", clone
     assert not (clone / ".git/index.lock").exists()
     assert git.attempt(clone, "diff-index", "--cached", "--quiet", "HEAD").returncode == 0
-
-
-@pytest.fixture
-def made(root: Path, builders: Builders) -> Path:
-    """Builder `s` with alpha, beta, gamma; a commit in alpha and one in beta."""
-    done = builders("new", "s", "--repos", "alpha,beta,gamma")
-    assert done.code == 0, done.err
-    path = builders_dir(root) / "s"
-    edit(path / "repos/alpha/README.md", "alpha, changed\n")
-    commit(path / "repos/alpha", "alpha work")
-    edit(path / "repos/beta/new.txt", "beta new\n")
-    commit(path / "repos/beta", "beta work")
-    return path
 
 
 class Pause:
