@@ -18,14 +18,14 @@ from plumbum import cli
 
 from workspace_builders.base import output, parallel
 from workspace_builders.base.errors import BuildersError, bad_input
-from workspace_builders.commands.base import WithDryRunAndJson, start_dir
+from workspace_builders.commands.base import WithDryRunAndJson
 from workspace_builders.engine import checkout, removal, removal_records
 from workspace_builders.engine.removal_judge import Member, check, repositories_inside
 from workspace_builders.gitlayer import archive as archives
 from workspace_builders.gitlayer import git, links
 from workspace_builders.gitlayer.locks import repository_lock, try_builder_lock
 from workspace_builders.model import state
-from workspace_builders.model.workspace import REPOS, ROOT, TRASH, Workspace, discover
+from workspace_builders.model.workspace import REPOS, ROOT, TRASH, Workspace
 
 _AGE = re.compile(r"(\d+)([dhm])")
 _SECONDS = {"d": 86400, "h": 3600, "m": 60}
@@ -33,8 +33,7 @@ _STAMP = "%Y%m%dT%H%M%SZ"
 _TRASHED_AT = re.compile(r"-(\d{8}T\d{6}Z)$")
 
 
-def prune(start: Path, dry_run: bool, as_json: bool, empty_trash: bool, older_than: str | None) -> int:
-    ws = discover(start).workspace
+def prune(ws: Workspace, dry_run: bool, as_json: bool, empty_trash: bool, older_than: str | None) -> int:
     max_age = _parse_age(older_than) if older_than else None
     if max_age is not None and not empty_trash:
         raise bad_input("--older-than goes with --empty-trash", "builders prune --empty-trash --older-than 7d")
@@ -379,5 +378,5 @@ class Prune(WithDryRunAndJson):
     )
 
     def main(self) -> int:
-        return prune(start_dir(), self.dry_run, self.as_json, self.empty_trash, self.older_than)
+        return prune(self.location().workspace, self.dry_run, self.as_json, self.empty_trash, self.older_than)
 

@@ -18,13 +18,13 @@ from plumbum import cli
 from workspace_builders.base import atomic_file, faults, output
 from workspace_builders.base.errors import BuildersError, bad_input
 from workspace_builders.base.names import check_builder_name
-from workspace_builders.commands.base import Command, start_dir
+from workspace_builders.commands.base import Command
 from workspace_builders.engine import builder_files, copy_in, removal, removal_records
 from workspace_builders.gitlayer import git
 from workspace_builders.gitlayer.locks import builder_lock, repository_lock
 from workspace_builders.model import ports, state
 from workspace_builders.model.state import BuilderState, RepoState
-from workspace_builders.model.workspace import REPOS, Workspace, discover
+from workspace_builders.model.workspace import REPOS, Workspace
 
 ROOT = "root"
 ORIGIN_HEAD = "refs/remotes/origin/HEAD"
@@ -45,8 +45,7 @@ class Piece:
     base_commit: str
 
 
-def restore(start: Path, name: str, at: str | None) -> int:
-    ws = discover(start).workspace
+def restore(ws: Workspace, name: str, at: str | None) -> int:
     check_builder_name(name)
     with builder_lock(ws, name):
         mark = _read_mark(ws, name)
@@ -237,4 +236,4 @@ class Restore(Command):
     at = cli.SwitchAttr("--at", str, help="which removal: its time (list --removed) or its archive stamp")
 
     def main(self, name: str) -> int:
-        return restore(start_dir(), name, self.at)
+        return restore(self.location().workspace, name, self.at)
