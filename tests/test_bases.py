@@ -41,7 +41,10 @@ def test_after_an_unpushed_land_the_next_builder_starts_from_the_local_branch(ro
     assert (row["ahead"], row["behind"]) == (0, 0)
     status = builders("status", "first", "--json")
     assert status.code == 0
-    assert [(w["ahead"], w["behind"]) for w in json.loads(status.out)["worktrees"]] == [(0, 0), (0, 0)]
+    worktrees = json.loads(status.out)["worktrees"]
+    assert [(w["ahead"], w["behind"]) for w in worktrees] == [(0, 0), (0, 0)]
+    assert worktrees[1]["upstream"] == {"ref": "origin/main", "track": "ahead 1"}  # how main stands to its remote
+    assert "main [origin/main: ahead 1]" in builders("status", "first").out
     # and the note says the local branch is ahead of its remote
     assert "note: alpha: main is 1 commit(s) ahead of origin/main" in listed.err
     made = builders("new", "second", "--repos", "alpha")

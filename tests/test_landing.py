@@ -147,6 +147,23 @@ def test_a_dirty_worktree_refuses_sync_only_where_it_would_be_rebased(
     assert git.is_ancestor(made / "repos/alpha", tip(root / "repos/alpha"), "HEAD")
 
 
+def test_a_dirty_worktree_refuses_land_only_where_it_has_commits_to_land(
+    root: Path, builders: Builders, made: Path, unchanged: Unchanged
+) -> None:
+    edit(made / "repos/gamma/README.md", "dirty, but gamma has nothing to land\n")
+    edit(made / "repos/beta/scratch.txt", "untracked in a worktree that lands\n")
+    with unchanged():
+        refused = builders("land", "s")
+    assert refused.code == 1
+    assert "error: builder 's' has uncommitted or untracked work in: beta" in refused.err
+    assert "gamma" not in refused.err.splitlines()[0]
+    (made / "repos/beta/scratch.txt").unlink()
+    done = builders("land", "s")
+    assert done.code == 0, done.err
+    assert tip(root / "repos/beta") == tip(made / "repos/beta", "HEAD")
+    assert (made / "repos/gamma/README.md").read_text() == "dirty, but gamma has nothing to land\n"
+
+
 def test_a_dirty_base_checkout_refuses_landing(
     root: Path, builders: Builders, made: Path, unchanged: Unchanged
 ) -> None:
