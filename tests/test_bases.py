@@ -25,6 +25,7 @@ def state_of(root: Path, name: str) -> dict[str, object]:
     return loaded
 
 
+@pytest.mark.quick
 def test_after_an_unpushed_land_the_next_builder_starts_from_the_local_branch(root: Path, builders: Builders) -> None:
     assert builders("new", "first", "--repos", "alpha").code == 0
     worktree = builders_dir(root) / "first/repos/alpha"
@@ -98,6 +99,7 @@ def test_a_dirty_root_on_a_branch_does_not_block_new(root: Path, builders: Build
     assert (root / "README.md").read_text() == "edited\n"
 
 
+@pytest.mark.quick
 @pytest.mark.parametrize(("via", "spelled"), [(None, "--repos beta:HEAD"), ("make", "REPOS=beta:HEAD")])
 def test_a_dirty_detached_clone_is_refused_in_the_words_of_the_interface(
     root: Path, builders: Builders, unchanged: Unchanged, monkeypatch: pytest.MonkeyPatch, via: str | None, spelled: str

@@ -36,6 +36,7 @@ def test_every_command_has_help(builders: Builders, unchanged: Unchanged, path: 
     assert result.err == ""
 
 
+@pytest.mark.quick
 def test_top_help_lists_every_command(builders: Builders) -> None:
     result = builders("--help")
     assert result.code == 0
@@ -55,6 +56,7 @@ def test_a_group_alone_prints_its_help(builders: Builders, group: str) -> None:
             assert f"\n    {path[1]} " in result.out
 
 
+@pytest.mark.quick
 def test_unknown_subcommand_of_a_group(builders: Builders, unchanged: Unchanged) -> None:
     with unchanged():
         result = builders("hooks", "frob")
@@ -62,11 +64,13 @@ def test_unknown_subcommand_of_a_group(builders: Builders, unchanged: Unchanged)
     assert result.err == "error: unknown command 'frob'\nhint: see: builders hooks --help\n"
 
 
+@pytest.mark.quick
 def test_version(builders: Builders) -> None:
     result = builders("--version")
     assert result.code == 0 and result.out == f"builders {__version__}\n"
 
 
+@pytest.mark.quick
 def test_dash_c_points_at_a_workspace_from_outside(
     root: Path, tmp_path: Path, builders: Builders, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -45,6 +45,7 @@ def made(root: Path, builders: Builders) -> Path:
     return path
 
 
+@pytest.mark.quick
 def test_land_fast_forwards_each_base_and_nothing_else(root: Path, builders: Builders, made: Path) -> None:
     gamma, origin = refs(root / "repos/gamma"), refs(root.parent / "upstream/alpha")
     root_refs = refs(root)
@@ -125,6 +126,7 @@ def test_sync_merge_makes_a_merge_commit(root: Path, builders: Builders, made: P
     assert len(parents) == 2
 
 
+@pytest.mark.quick
 def test_a_dirty_worktree_refuses_sync_only_where_it_would_be_rebased(
     root: Path, builders: Builders, made: Path, unchanged: Unchanged
 ) -> None:
@@ -383,6 +385,7 @@ def test_a_stopped_landing_whose_bases_moved_on_is_complete(root: Path, builders
     assert not (root / ".git/builders/landing/s.json").exists()
 
 
+@pytest.mark.quick
 def test_land_keeps_the_builder_when_a_push_failed(root: Path, builders: Builders, made: Path) -> None:
     bare_origin(root, "alpha")
     git.run(root / "repos/beta", "remote", "set-url", "origin", str(root.parent / "no-such-remote"))
