@@ -133,6 +133,29 @@ def test_list_notes_a_base_branch_behind_its_remote(root: Path, tmp_path: Path, 
     assert "+0/-0" in listed.out  # counted against the local main, which has not moved
 
 
+@pytest.mark.parametrize(("via", "called", "spelled"), [(None, "--repos", "--repos {}"), ("task", "REPOS", "REPOS={}")])
+def test_a_bad_repos_value_is_named_as_it_was_given(
+    builders: Builders,
+    unchanged: Unchanged,
+    monkeypatch: pytest.MonkeyPatch,
+    via: str | None,
+    called: str,
+    spelled: str,
+) -> None:
+    if via:
+        monkeypatch.setenv("BUILDERS_VIA", via)
+    with unchanged():
+        alone = builders("new", "x", "--repos", "all,alpha")
+        invalid = builders("new", "x", "--repos", "../alpha")
+        twice = builders("new", "x", "--repos", "alpha,alpha")
+    assert alone.code == invalid.code == twice.code == 2
+    assert f"error: 'all' stands alone in {called}" in alone.err
+    assert f"hint: use {spelled.format('all')}, or list the repos by name" in alone.err
+    assert f"error: invalid repo '../alpha' in {called}:" in invalid.err
+    assert f"e.g. {spelled.format('ai-dev,k8s-lab:origin/main')}" in invalid.err
+    assert f"error: repo 'alpha' is listed twice in {called}" in twice.err
+
+
 @pytest.mark.parametrize("tool", ["make", "task"])
 def test_the_templates_hint_in_their_own_words(root: Path, unchanged: Unchanged, tool: str) -> None:
     bin_dir = Path(sys.executable).parent
