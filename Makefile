@@ -25,7 +25,7 @@ test: lint
 # config, the JSON contract, the CLI, a smoke of each command), stopping at the first failure.
 # `make test` runs the whole suite, as CI does.
 check: lint
-	$(BIN)/pytest -q -x -m quick
+	$(BIN)/pytest -q -x -m quick $(shell grep -l 'mark\.quick' tests/test_*.py)
 
 demo: $(STAMP)
 	$(BIN)/python scripts/demo.py

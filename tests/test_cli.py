@@ -56,7 +56,6 @@ def test_a_group_alone_prints_its_help(builders: Builders, group: str) -> None:
             assert f"\n    {path[1]} " in result.out
 
 
-@pytest.mark.quick
 def test_unknown_subcommand_of_a_group(builders: Builders, unchanged: Unchanged) -> None:
     with unchanged():
         result = builders("hooks", "frob")

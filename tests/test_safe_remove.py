@@ -123,7 +123,6 @@ def test_locked_worktree_is_refused_then_forced(
     assert not builder.exists()
 
 
-@pytest.mark.quick
 def test_force_archives_exactly_what_was_there(root: Path, builder: Path, builders: Builders) -> None:
     nested = builder / "repos/alpha"
     (nested / "README.md").write_text("edited, not committed\n")

@@ -13,7 +13,6 @@ from workspace_builders.base.errors import BuildersError
 from workspace_builders.model.workspace import discover
 
 
-@pytest.mark.quick
 @pytest.mark.parametrize(
     ("start", "worktree"),
     [
