@@ -101,3 +101,12 @@ def test_started_worktree_list_matches_the_plain_call(root: Path) -> None:
     wait = git.worktrees_started(alpha)
     assert wait() == git.worktrees(alpha)
     assert [w.path for w in git.worktrees(alpha)] == [alpha, root.parent / "alpha-side"]
+
+
+def test_trees_of_gives_each_commits_tree(root: Path) -> None:
+    first = git.run(root, "rev-parse", "HEAD").strip()
+    (root / "more.txt").write_text("more\n")
+    second = commit(root, "more")
+    found = git.trees_of(root, [second, first])
+    assert found == {c: git.run(root, "rev-parse", f"{c}^{{tree}}").strip() for c in (first, second)}
+    assert git.trees_of(root, []) == {}

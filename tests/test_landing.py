@@ -189,6 +189,20 @@ def test_squash_lands_one_commit_per_repo(root: Path, builders: Builders, made: 
     assert tip(alpha) == tip(made / "repos/alpha", "HEAD")
 
 
+def test_squash_then_remove_takes_the_builder_away(root: Path, builders: Builders, made: Path) -> None:
+    """The builder's commits, and the copies the rebase left, are held whole by the squash on the base."""
+    edit(made / "repos/alpha/second.txt", "second\n")
+    commit(made / "repos/alpha", "alpha second step")
+    edit(root / "repos/alpha/theirs.txt", "theirs\n")
+    commit(root / "repos/alpha", "alpha main moves on")  # the landing rebases first
+    done = builders("land", "s", "--squash", "-m", "the whole fix", "--remove")
+    assert done.code == 0, done.err
+    assert not made.exists() and "builder s removed" in done.out
+    assert git.run(root / "repos/alpha", "log", "-1", "--format=%s", "main").strip() == "the whole fix"
+    assert (root / "repos/alpha/second.txt").read_text() == "second\n"
+    assert (root / "repos/alpha/README.md").read_text() == "alpha, changed\n"
+
+
 def test_squash_needs_a_message(root: Path, builders: Builders, made: Path, unchanged: Unchanged) -> None:
     with unchanged():
         done = builders("land", "s", "--squash")

@@ -5,7 +5,8 @@ For each worktree of a builder: every change (untracked files one by one whateve
 assume-unchanged hide from `status`, nested repositories anywhere (ignored folders too), submodules'
 own changes and commits not on their remote-tracking refs (their git dir goes with the worktree),
 a lock, and commits only the HEAD reflog reaches whose change is on no ref (a rebase or amend leaves
-copies whose patch is on a branch: those are not work). Then, for each branch, whether deleting it
+copies whose patch is on a branch, a squash one commit on a branch with the tree of their last: those
+are not work). Then, for each branch, whether deleting it
 loses a commit. The removal engine (removal.py) acts only on what this module found.
 """
 
@@ -255,10 +256,19 @@ def _patches_nowhere_else(repo: Path, unreached: list[str], tips: list[str], ref
     kept = git.commits_since(repo, refs, forks, PATCH_WINDOW, not_before)
     elsewhere = set(git.patch_ids(repo, kept).values())
     mine = git.patch_ids(repo, unreached)
+    # A squash (`land --squash`) puts one commit on a ref whose tree is the tree of the builder's last
+    # commit: that commit and the builder's commits before it are held there as a whole, and so are
+    # the copies a rebase left of them.
+    on_refs = set(git.trees_of(repo, kept).values())
+    squashed = [c for c, tree in git.trees_of(repo, unreached).items() if tree in on_refs]
+    held = set(git.commits_no_ref_reaches(repo, squashed, refs))
+    elsewhere |= {mine[c] for c in held if c in mine}
     parents = git.parents_of(repo, unreached)
     work: set[str] = set()
     for commit in reversed(unreached):  # oldest first: a merge's parents are decided before it
         patch = mine.get(commit)
+        if commit in held:
+            continue
         if patch is not None:
             if patch not in elsewhere:
                 work.add(commit)

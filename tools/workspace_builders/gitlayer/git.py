@@ -764,6 +764,14 @@ def commits_since(repo: Path, refs: Sequence[str], since: Sequence[str], limit: 
     return run(repo, "rev-list", *args, input=lines).split()
 
 
+def trees_of(repo: Path, commits: Sequence[str]) -> dict[str, str]:
+    """commit -> its tree. One git call."""
+    if not commits:
+        return {}
+    out = run(repo, "log", "--no-walk=unsorted", "--format=%H %T", "--stdin", input="".join(f"{c}\n" for c in commits))
+    return dict(line.split(" ", 1) for line in out.splitlines() if " " in line)
+
+
 def oldest_commit_time(repo: Path, commits: Sequence[str]) -> int:
     """The earliest committer time (epoch seconds) of `commits`."""
     out = run(repo, "log", "--no-walk=unsorted", "--format=%ct", "--stdin", input="".join(f"{c}\n" for c in commits))
