@@ -21,10 +21,11 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/pytest
 
-# The quick loop while working: lint, types and the fast tests, stopping at the first failure
-# (the crash, stop and concurrency tests are marked slow: `make test` runs them, as CI does).
+# The quick loop while working, under a minute: lint, types and the tests marked quick (imports, names,
+# config, the JSON contract, the CLI, a smoke of each command), stopping at the first failure.
+# `make test` runs the whole suite, as CI does.
 check: lint
-	$(BIN)/pytest -q -x -m "not slow"
+	$(BIN)/pytest -q -x -m quick $(shell grep -l 'mark\.quick' tests/test_*.py)
 
 demo: $(STAMP)
 	$(BIN)/python scripts/demo.py

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from workspace_builders.commands.scaffold import scaffold
 from workspace_builders.gitlayer import git
+from workspace_builders.model.workspace import discover
 
 DEFAULT_REPOS = ("ai-dev", "domain-apis", "k8s-lab")
 IDENTITY = ("-c", "user.name=Sample Author", "-c", "user.email=sample@example.com")
@@ -50,7 +51,7 @@ def make_workspace(
     git.run(root, "init", "--quiet", "--initial-branch=main")
     (root / "README.md").write_text("# A sample workspace root\n", encoding="utf-8")
     if scaffolded:
-        scaffold(root, dry_run=False, hooks=False, quiet=True)
+        scaffold(discover(root), dry_run=False, hooks=False, quiet=True)
     commit_all(root, "workspace root with workspace-builders templates" if scaffolded else "workspace root")
     (root / "repos").mkdir()
     for name in repos:

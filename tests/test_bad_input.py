@@ -234,7 +234,14 @@ def test_malformed_yaml_stops_every_command_that_reads_it(
     assert "workspaces.yaml:3: malformed YAML" in result.err and "hint: fix the YAML syntax" in result.err
 
 
-@pytest.mark.parametrize("args", CONFIG_COMMANDS.values(), ids=CONFIG_COMMANDS.keys())
+# `make check` runs these four of them; `make test` all.
+QUICK_CONFIG = {"new", "list", "status", "land --dry-run"}
+
+
+@pytest.mark.parametrize(
+    "args",
+    [pytest.param(v, id=k, marks=[pytest.mark.quick] if k in QUICK_CONFIG else []) for k, v in CONFIG_COMMANDS.items()],
+)
 def test_a_typo_in_the_config_stops_every_command(
     root: Path, builders: Builders, unchanged: Unchanged, args: list[str]
 ) -> None:
@@ -250,6 +257,7 @@ def test_a_typo_in_the_config_stops_every_command(
         assert said.out == ""
 
 
+@pytest.mark.quick
 @pytest.mark.usefixtures("broken_config")
 def test_a_broken_config_does_not_block_help_version_or_scaffold(root: Path, builders: Builders) -> None:
     for args in (["--version"], ["--help"], ["list", "--help"], ["land", "--help"]):

@@ -25,6 +25,7 @@ def state_of(root: Path, name: str) -> dict[str, object]:
     return loaded
 
 
+@pytest.mark.quick
 def test_after_an_unpushed_land_the_next_builder_starts_from_the_local_branch(root: Path, builders: Builders) -> None:
     assert builders("new", "first", "--repos", "alpha").code == 0
     worktree = builders_dir(root) / "first/repos/alpha"
@@ -41,7 +42,10 @@ def test_after_an_unpushed_land_the_next_builder_starts_from_the_local_branch(ro
     assert (row["ahead"], row["behind"]) == (0, 0)
     status = builders("status", "first", "--json")
     assert status.code == 0
-    assert [(w["ahead"], w["behind"]) for w in json.loads(status.out)["worktrees"]] == [(0, 0), (0, 0)]
+    worktrees = json.loads(status.out)["worktrees"]
+    assert [(w["ahead"], w["behind"]) for w in worktrees] == [(0, 0), (0, 0)]
+    assert worktrees[1]["upstream"] == {"ref": "origin/main", "track": "ahead 1"}  # how main stands to its remote
+    assert "main [origin/main: ahead 1]" in builders("status", "first").out
     # and the note says the local branch is ahead of its remote
     assert "note: alpha: main is 1 commit(s) ahead of origin/main" in listed.err
     made = builders("new", "second", "--repos", "alpha")
@@ -95,6 +99,7 @@ def test_a_dirty_root_on_a_branch_does_not_block_new(root: Path, builders: Build
     assert (root / "README.md").read_text() == "edited\n"
 
 
+@pytest.mark.quick
 @pytest.mark.parametrize(("via", "spelled"), [(None, "--repos beta:HEAD"), ("make", "REPOS=beta:HEAD")])
 def test_a_dirty_detached_clone_is_refused_in_the_words_of_the_interface(
     root: Path, builders: Builders, unchanged: Unchanged, monkeypatch: pytest.MonkeyPatch, via: str | None, spelled: str
@@ -126,6 +131,29 @@ def test_list_notes_a_base_branch_behind_its_remote(root: Path, tmp_path: Path, 
     assert listed.code == 0, listed.err
     assert "note: alpha: main is 1 commit(s) behind origin/main" in listed.err
     assert "+0/-0" in listed.out  # counted against the local main, which has not moved
+
+
+@pytest.mark.parametrize(("via", "called", "spelled"), [(None, "--repos", "--repos {}"), ("task", "REPOS", "REPOS={}")])
+def test_a_bad_repos_value_is_named_as_it_was_given(
+    builders: Builders,
+    unchanged: Unchanged,
+    monkeypatch: pytest.MonkeyPatch,
+    via: str | None,
+    called: str,
+    spelled: str,
+) -> None:
+    if via:
+        monkeypatch.setenv("BUILDERS_VIA", via)
+    with unchanged():
+        alone = builders("new", "x", "--repos", "all,alpha")
+        invalid = builders("new", "x", "--repos", "../alpha")
+        twice = builders("new", "x", "--repos", "alpha,alpha")
+    assert alone.code == invalid.code == twice.code == 2
+    assert f"error: 'all' stands alone in {called}" in alone.err
+    assert f"hint: use {spelled.format('all')}, or list the repos by name" in alone.err
+    assert f"error: invalid repo '../alpha' in {called}:" in invalid.err
+    assert f"e.g. {spelled.format('ai-dev,k8s-lab:origin/main')}" in invalid.err
+    assert f"error: repo 'alpha' is listed twice in {called}" in twice.err
 
 
 @pytest.mark.parametrize("tool", ["make", "task"])

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -33,6 +36,7 @@ def test_every_command_has_help(builders: Builders, unchanged: Unchanged, path: 
     assert result.err == ""
 
 
+@pytest.mark.quick
 def test_top_help_lists_every_command(builders: Builders) -> None:
     result = builders("--help")
     assert result.code == 0
@@ -59,11 +63,13 @@ def test_unknown_subcommand_of_a_group(builders: Builders, unchanged: Unchanged)
     assert result.err == "error: unknown command 'frob'\nhint: see: builders hooks --help\n"
 
 
+@pytest.mark.quick
 def test_version(builders: Builders) -> None:
     result = builders("--version")
     assert result.code == 0 and result.out == f"builders {__version__}\n"
 
 
+@pytest.mark.quick
 def test_dash_c_points_at_a_workspace_from_outside(
     root: Path, tmp_path: Path, builders: Builders, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -91,3 +97,64 @@ def test_dash_c_to_a_missing_folder_is_bad_input(
     assert result.code == 2 and result.out == ""
     assert f"error: -C {tmp_path / 'nowhere'}: No such file or directory" in result.err
     assert "hint: name an existing folder inside a workspace" in result.err
+
+
+# `builders ARGS` in a Python that counts the opens of the config files (an audit hook: no hook in the
+# tool itself), written to the file named by its first argument at each one (`run` becomes its CMD).
+COUNTING = """
+import sys
+reads = 0
+def count(event, args):
+    global reads
+    if event == "open" and isinstance(args[0], str) and args[0].endswith("/workspaces.yaml"):
+        reads += 1
+        with open(sys.argv[1], "w") as out:
+            out.write(str(reads))
+sys.addaudithook(count)
+from workspace_builders.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+ONCE = [
+    ["new", "x", "--repos", "alpha"],
+    ["list"],
+    ["list", "--fast"],
+    ["status", "x"],
+    ["path", "x"],
+    ["exec", "x", "--", "true"],
+    ["run", "x", "--", "true"],
+    ["land", "x", "--dry-run"],
+    ["sync", "x", "--dry-run"],
+    ["push", "x", "--dry-run"],
+    ["init", "--builder", "x", "--repos", "beta", "--dry-run"],
+    ["verify"],
+    ["prune", "--dry-run"],
+    ["hooks", "install", "--dry-run"],
+    ["remove", "x"],
+]
+
+
+def test_each_command_finds_the_workspace_and_reads_its_config_once(root: Path, tmp_path: Path) -> None:
+    """The boundary finds the workspace and checks its config; the command acts on what it found."""
+    (root / "workspaces.yaml").write_text("version: 1\nbuilders:\n  default_repos: []\n")
+    log = tmp_path / "git.log"
+    wrapper = tmp_path / "bin/git"
+    wrapper.parent.mkdir()
+    wrapper.write_text(f'#!/bin/sh\nprintf "%s\\n" "$*" >> "{log}"\nexec "{shutil.which("git")}" "$@"\n')
+    wrapper.chmod(0o755)
+    env = {**os.environ, "PATH": f"{wrapper.parent}{os.pathsep}{os.environ['PATH']}"}
+    reads = tmp_path / "reads"
+    for args in ONCE:
+        log.unlink(missing_ok=True)
+        reads.unlink(missing_ok=True)
+        done = subprocess.run(
+            [sys.executable, "-c", COUNTING, str(reads), *args], cwd=root, env=env, capture_output=True, text=True
+        )
+        assert done.returncode == 0, (args, done.stderr)
+        located = [
+            line
+            for line in log.read_text().splitlines()
+            if f"-C {root} rev-parse" in line and "--show-toplevel" in line
+        ]
+        assert len(located) == 1, (args, located)
+        assert reads.read_text() == "1", args

@@ -10,6 +10,8 @@ import pytest
 from workspace_builders.base.errors import BuildersError
 from workspace_builders.model import config
 
+pytestmark = pytest.mark.quick  # every test here runs in `make check`
+
 
 def put(datadir: Path, name: str, root: Path, as_name: str = config.CONFIG_FILE) -> None:
     shutil.copy(datadir / name, root / as_name)

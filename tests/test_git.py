@@ -148,3 +148,12 @@ def test_trees_own_refs_and_octopus_base(root: Path, tmp_path: Path) -> None:
     git.run(linked, "update-ref", "refs/bisect/bad", start)
     assert git.worktree_own_refs(linked) == {"refs/worktree/keep": one, "refs/bisect/bad": start}
     assert git.worktree_own_refs(repo) == {}  # another worktree's own refs are its alone
+
+
+def test_trees_of_gives_each_commits_tree(root: Path) -> None:
+    first = git.run(root, "rev-parse", "HEAD").strip()
+    (root / "more.txt").write_text("more\n")
+    second = commit(root, "more")
+    found = git.trees_of(root, [second, first])
+    assert found == {c: git.run(root, "rev-parse", f"{c}^{{tree}}").strip() for c in (first, second)}
+    assert git.trees_of(root, []) == {}

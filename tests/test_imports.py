@@ -17,6 +17,8 @@ from plumbum import cli as plumbum_cli
 from conftest import mounted
 from workspace_builders import cli
 
+pytestmark = pytest.mark.quick  # every test here runs in `make check`
+
 PACKAGE = Path(cli.__file__).resolve().parent
 # Lowest first: a module may import from its own layer or any layer below it, never above.
 LAYERS = ("base", "gitlayer", "model", "engine", "commands")

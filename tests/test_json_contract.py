@@ -16,6 +16,8 @@ from conftest import Builders, builders_dir, commit, mounted
 from workspace_builders import cli
 from workspace_builders.gitlayer import git
 
+pytestmark = pytest.mark.quick  # every test here runs in `make check`
+
 SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
 
 # The schema of each command that takes --json (`list --removed` has its own: list-removed).

@@ -22,6 +22,7 @@ def refs(repo: Path) -> str:
     return git.run(repo, "for-each-ref", "--format=%(refname) %(objectname)")
 
 
+@pytest.mark.quick
 def test_land_fast_forwards_each_base_and_nothing_else(root: Path, builders: Builders, made: Path) -> None:
     gamma, origin = refs(root / "repos/gamma"), refs(root.parent / "upstream/alpha")
     root_refs = refs(root)
@@ -102,6 +103,7 @@ def test_sync_merge_makes_a_merge_commit(root: Path, builders: Builders, made: P
     assert len(parents) == 2
 
 
+@pytest.mark.quick
 def test_a_dirty_worktree_refuses_sync_only_where_it_would_be_rebased(
     root: Path, builders: Builders, made: Path, unchanged: Unchanged
 ) -> None:
@@ -122,6 +124,23 @@ def test_a_dirty_worktree_refuses_sync_only_where_it_would_be_rebased(
     assert done.code == 0, done.err
     assert (made / "repos/gamma/README.md").read_text() == "dirty too, but gamma has nothing to rebase\n"
     assert git.is_ancestor(made / "repos/alpha", tip(root / "repos/alpha"), "HEAD")
+
+
+def test_a_dirty_worktree_refuses_land_only_where_it_has_commits_to_land(
+    root: Path, builders: Builders, made: Path, unchanged: Unchanged
+) -> None:
+    edit(made / "repos/gamma/README.md", "dirty, but gamma has nothing to land\n")
+    edit(made / "repos/beta/scratch.txt", "untracked in a worktree that lands\n")
+    with unchanged():
+        refused = builders("land", "s")
+    assert refused.code == 1
+    assert "error: builder 's' has uncommitted or untracked work in: beta" in refused.err
+    assert "gamma" not in refused.err.splitlines()[0]
+    (made / "repos/beta/scratch.txt").unlink()
+    done = builders("land", "s")
+    assert done.code == 0, done.err
+    assert tip(root / "repos/beta") == tip(made / "repos/beta", "HEAD")
+    assert (made / "repos/gamma/README.md").read_text() == "dirty, but gamma has nothing to land\n"
 
 
 def test_a_dirty_base_checkout_refuses_landing(
@@ -145,6 +164,20 @@ def test_squash_lands_one_commit_per_repo(root: Path, builders: Builders, made: 
     assert git.run(alpha, "log", "-1", "--format=%s %P").strip() == f"the whole session {old}"
     assert (alpha / "second.txt").read_text() == "two\n" and (alpha / "README.md").read_text() == "alpha, changed\n"
     assert tip(alpha) == tip(made / "repos/alpha", "HEAD")
+
+
+def test_squash_then_remove_takes_the_builder_away(root: Path, builders: Builders, made: Path) -> None:
+    """The builder's commits, and the copies the rebase left, are held whole by the squash on the base."""
+    edit(made / "repos/alpha/second.txt", "second\n")
+    commit(made / "repos/alpha", "alpha second step")
+    edit(root / "repos/alpha/theirs.txt", "theirs\n")
+    commit(root / "repos/alpha", "alpha main moves on")  # the landing rebases first
+    done = builders("land", "s", "--squash", "-m", "the whole fix", "--remove")
+    assert done.code == 0, done.err
+    assert not made.exists() and "builder s removed" in done.out
+    assert git.run(root / "repos/alpha", "log", "-1", "--format=%s", "main").strip() == "the whole fix"
+    assert (root / "repos/alpha/second.txt").read_text() == "second\n"
+    assert (root / "repos/alpha/README.md").read_text() == "alpha, changed\n"
 
 
 def test_squash_needs_a_message(root: Path, builders: Builders, made: Path, unchanged: Unchanged) -> None:
@@ -336,6 +369,7 @@ def test_a_stopped_landing_whose_bases_moved_on_is_complete(root: Path, builders
     assert not (root / ".git/builders/landing/s.json").exists()
 
 
+@pytest.mark.quick
 def test_land_keeps_the_builder_when_a_push_failed(root: Path, builders: Builders, made: Path) -> None:
     bare_origin(root, "alpha")
     git.run(root / "repos/beta", "remote", "set-url", "origin", str(root.parent / "no-such-remote"))

@@ -6,6 +6,8 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
+
 from conftest import Builders, Unchanged, builders_dir, commit
 from workspace_builders.gitlayer import git
 
@@ -16,6 +18,7 @@ def rows(builders: Builders, *flags: str) -> dict[str, dict[str, object]]:
     return {row["name"]: row for row in json.loads(result.out)["builders"]}
 
 
+@pytest.mark.quick
 def test_rows_show_repos_dirty_and_ahead(root: Path, builders: Builders) -> None:
     assert builders("new", "a", "--repos", "alpha,beta").code == 0
     assert builders("new", "b").code == 0
@@ -73,6 +76,7 @@ def test_removed(root: Path, builders: Builders) -> None:
     assert "refs/builders/archive/a/" in builders("list", "--removed", "a").out
 
 
+@pytest.mark.quick
 def test_removed_rows_are_narrow_and_take_a_name_and_last(
     root: Path, builders: Builders, unchanged: Unchanged
 ) -> None:

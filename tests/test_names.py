@@ -12,6 +12,8 @@ from workspace_builders.base.errors import BuildersError
 from workspace_builders.base.names import check_builder_name, parse_repo_specs
 from workspace_builders.gitlayer import git
 
+pytestmark = pytest.mark.quick  # every test here runs in `make check`
+
 
 @settings(max_examples=300, deadline=None)
 @given(st.text(min_size=0, max_size=70))

@@ -13,6 +13,7 @@ from conftest import Builders, Unchanged, builders_dir, commit, snapshot
 from workspace_builders.gitlayer import git
 
 
+@pytest.mark.quick
 def test_new_makes_the_sibling_layout(root: Path, builders: Builders) -> None:
     result = builders("new", "slack", "--repos", "alpha,beta")
     assert result.code == 0, result.err
@@ -83,6 +84,7 @@ def test_configured_builders_dir_and_prefix(root: Path, builders: Builders) -> N
     assert git.run(builder / "repos/alpha", "branch", "--show-current").strip() == "agent/x"
 
 
+@pytest.mark.quick
 def test_dry_run_prints_the_plan_and_changes_nothing(root: Path, builders: Builders, unchanged: Unchanged) -> None:
     with unchanged():
         result = builders("new", "slack", "--repos", "alpha,beta", "--dry-run")
@@ -113,6 +115,7 @@ def test_existing_builder_is_refused(root: Path, builders: Builders, unchanged: 
     assert "already exists" in result.err and "builders init --builder x" in result.err
 
 
+@pytest.mark.quick
 def test_rollback_when_one_repo_fails_midway(root: Path, builders: Builders) -> None:
     """A failing post-checkout hook in beta makes its `git worktree add` fail after it made things."""
     hook = root / "repos/beta/.git/hooks/post-checkout"
@@ -198,6 +201,7 @@ def test_rerun_after_a_crash_keeps_what_the_crashed_run_made(root: Path, builder
     assert json.loads(builders("verify", "--json", "x").out)["ok"]
 
 
+@pytest.mark.quick
 def test_every_taken_branch_is_named_in_one_error_with_a_hint_that_works(
     root: Path, builders: Builders, unchanged: Unchanged
 ) -> None:

@@ -34,6 +34,7 @@ def made(root: Path, builders: Builders) -> Path:
     return path
 
 
+@pytest.mark.quick
 def test_a_repository_without_origin_is_skipped_with_a_note(root: Path, builders: Builders, made: Path) -> None:
     alpha, beta = bare_origin(root, "alpha"), bare_origin(root, "beta")
     done = builders("push", "s")

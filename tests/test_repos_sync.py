@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from conftest import Builders, Unchanged, commit
 from sample_workspace import make_repo
 from workspace_builders.gitlayer import git
@@ -104,6 +106,7 @@ def test_sync_creates_repos_folder(tmp_path: Path, root: Path, builders: Builder
     assert not [p for p in (fresh / "repos").iterdir() if p.name.startswith(".")]  # no temporary folders left
 
 
+@pytest.mark.quick
 def test_no_declared_repos_is_a_note_not_an_error(root: Path, builders: Builders, unchanged: Unchanged) -> None:
     # the sample root has clones made by hand and no `repos:` key: that is a supported workspace
     with unchanged():

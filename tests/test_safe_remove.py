@@ -24,6 +24,7 @@ def branches(repo: Path) -> list[str]:
     return git.run(repo, "for-each-ref", "--format=%(refname:short)", "refs/heads").split()
 
 
+@pytest.mark.quick
 def test_clean_builder_goes_with_its_empty_branches(root: Path, builder: Path, builders: Builders) -> None:
     result = builders("remove", "x", "--json")
     assert result.code == 0, result.err
@@ -71,6 +72,7 @@ def test_work_at_risk_is_refused_and_nothing_changes(
     assert dry.code == 1 and said in dry.out
 
 
+@pytest.mark.quick
 def test_commits_on_the_branch_are_kept_not_lost(root: Path, builder: Path, builders: Builders) -> None:
     (builder / "repos/alpha/feature.txt").write_text("work\n")
     work = commit(builder / "repos/alpha", "unpushed work")

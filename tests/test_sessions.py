@@ -87,6 +87,7 @@ def test_run_passes_env_cwd_stdin_and_exit_code(root: Path, builders: Builders) 
     assert done.stdout.splitlines() == [f"s|{builder}|{root}|alpha,beta|21000", str(builder), "typed in"]
 
 
+@pytest.mark.quick
 def test_run_without_a_name_inside_a_builder_and_switches_after_the_dashes(root: Path, builders: Builders) -> None:
     assert builders("new", "s", "--repos", "alpha").code == 0
     inside = builders_dir(root) / "s/repos/alpha"

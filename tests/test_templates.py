@@ -65,6 +65,27 @@ def test_make_twins(root: Path) -> None:
     assert done.returncode != 0 and "error: NAME is required" in done.stderr
 
 
+@pytest.mark.parametrize("tool", ["make", pytest.param("task", marks=needs_task)])
+def test_land_targets_take_args_and_msg_to_the_real_command(root: Path, tool: str) -> None:
+    """`ARGS=--squash MSG=...` and `ARGS=--remove` reach `builders land` as switches of its own."""
+    target = ["make", "--no-print-directory", "builder-land"] if tool == "make" else ["task", "builder:land"]
+    for name, commits in (("s", 2), ("r", 1)):
+        assert shell(root, "builders", "new", name, "--repos", "alpha").returncode == 0
+        worktree = builders_dir(root) / name / "repos/alpha"
+        for n in range(commits):
+            (worktree / f"{name}{n}.txt").write_text(f"{n}\n")
+            git.run(worktree, "add", f"{name}{n}.txt")
+            git.run(worktree, "commit", "-q", "-m", f"{name} step {n}")
+    before = git.run(root / "repos/alpha", "rev-parse", "main").strip()
+    squashed = shell(root, *target, "NAME=s", "ARGS=--squash", "MSG=the whole fix")
+    assert squashed.returncode == 0, squashed.stderr
+    log = git.run(root / "repos/alpha", "log", "--format=%s %P", f"{before}..main").splitlines()
+    assert log == [f"the whole fix {before}"]  # one commit on the old tip, with the message given
+    removed = shell(root, *target, "NAME=r", "ARGS=--remove")
+    assert removed.returncode == 0, removed.stderr
+    assert (root / "repos/alpha/r0.txt").read_text() == "0\n" and not (builders_dir(root) / "r").exists()
+
+
 def test_console_script_exit_codes(root: Path) -> None:
     assert shell(root, "builders", "new", "bad/name").returncode == 2
     assert shell(root, "builders", "--version").stdout.strip().endswith("0.1.0")

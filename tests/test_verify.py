@@ -27,6 +27,7 @@ def failures(builders: Builders, *names: str) -> set[tuple[str, str, str]]:
     return failed
 
 
+@pytest.mark.quick
 def test_sound_builder_passes(builder: Path, builders: Builders) -> None:
     assert failures(builders) == set()
     result = builders("verify")
@@ -44,6 +45,7 @@ def test_sound_builder_passes(builder: Path, builders: Builders) -> None:
     assert "FAIL" not in every.out
 
 
+@pytest.mark.quick
 def test_failures_are_shown_once_with_their_fix_and_a_summary(root: Path, builder: Path, builders: Builders) -> None:
     git.run(builder / "repos/alpha", "switch", "-q", "-c", "other")
     result = builders("verify")

@@ -1,8 +1,9 @@
 """The `builders` command (a plumbum.cli Application), and the one boundary that turns errors into exit codes.
 
 Exit codes: 0 ok; 1 the operation failed or a check found problems; 2 bad usage or bad input
-(nothing was changed); 3 unexpected error (a bug; the traceback is written to a log); 130 interrupted
-(SIGINT), 143 terminated (SIGTERM).
+(nothing was changed); 3 unexpected error (a bug; the traceback is written to a log); 4 `land` landed
+but its --push or --remove did not complete; 127 `run`/`exec`: the command is not there; 130
+interrupted (SIGINT), 143 terminated (SIGTERM).
 Each command is an Application at the end of its own module, mounted here by its dotted path, so
 running a command imports only that module (and `builders --help` imports them all, for their lines).
 """

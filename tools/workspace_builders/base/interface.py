@@ -15,3 +15,8 @@ def option(switch: str, variable: str, value: str) -> str:
     if os.environ.get(VIA) in TEMPLATES:
         return f"{variable}={value}"
     return f"{switch} {value}"
+
+
+def called(switch: str, variable: str) -> str:
+    """What the user typed the value as: `--repos` on the command line, `REPOS` through a template."""
+    return variable if os.environ.get(VIA) in TEMPLATES else switch

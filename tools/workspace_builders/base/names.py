@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from workspace_builders.base import interface
 from workspace_builders.base.errors import bad_input
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
@@ -81,13 +82,15 @@ def parse_repo_specs(text: str) -> list[RepoSpec]:
         problem = name_problem(name)
         if problem:
             raise bad_input(
-                f"invalid repo {item!r} in REPOS: {problem}",
-                "list repos as name or name:base, separated by commas, e.g. REPOS=ai-dev,k8s-lab:origin/main",
+                f"invalid repo {item!r} in {interface.called('--repos', 'REPOS')}: {problem}",
+                "list repos as name or name:base, separated by commas, e.g. "
+                + interface.option("--repos", "REPOS", "ai-dev,k8s-lab:origin/main"),
             )
         if sep:
             check_ref(base, f"base for repo {name!r}")
         if name in seen:
-            raise bad_input(f"repo {name!r} is listed twice in REPOS", "name each repo once")
+            given = interface.called("--repos", "REPOS")
+            raise bad_input(f"repo {name!r} is listed twice in {given}", "name each repo once")
         seen.add(name)
         specs.append(RepoSpec(name, base if sep else None))
     return specs

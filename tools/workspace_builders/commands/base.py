@@ -19,6 +19,10 @@ from plumbum.cli.switches import PositionalArgumentsError, SwitchError, WrongArg
 from workspace_builders import __version__
 from workspace_builders.base.errors import BuildersError, bad_input
 
+TYPE_CHECKING = False  # annotations are never evaluated
+if TYPE_CHECKING:
+    from workspace_builders.model.workspace import Location
+
 # What plumbum raises to print help or the version and stop: not usage errors.
 _META = (ShowHelp, ShowHelpAll, ShowVersion, ShowCompletion)
 
@@ -30,16 +34,18 @@ def start_dir() -> Path:
     return start_folder()
 
 
-def check_config() -> None:
-    """Load and check the config of the workspace the command starts in (kept for the command's own
-    use); outside any workspace there is none, and the command says so itself if it needs one."""
+def find_workspace(check_config: bool = True) -> Location | BuildersError:
+    """The workspace the command starts in, its config loaded and checked (a broken one raises); outside
+    any workspace, the error that says so, for the command to raise if it needs one."""
     from workspace_builders.model.workspace import discover
 
     try:
         location = discover(start_dir())
-    except BuildersError:
-        return
-    location.workspace.config  # noqa: B018 (loading it is the check)
+    except BuildersError as exc:
+        return exc
+    if check_config:
+        location.workspace.config  # noqa: B018 (loading it is the check)
+    return location
 
 
 class Command(cli.Application):
@@ -52,6 +58,7 @@ class Command(cli.Application):
     # Parse, then load and check the workspace's config, then act: a broken workspaces.yaml stops
     # every command run in a workspace, not only those that happen to read it.
     CHECKS_CONFIG = True
+    _found: Location | BuildersError | None = None
 
     def usage_error(self, message: str) -> BuildersError:
         return bad_input(message, f"see: {self.PROGNAME} --help")
@@ -87,8 +94,17 @@ class Command(cli.Application):
         except SwitchError as exc:
             raise self.usage_error(_first_line(exc)) from None
         if self.CHECKS_CONFIG and not isinstance(self, Group):
-            check_config()
+            self._found = find_workspace()
         return validated
+
+    def location(self) -> Location:
+        """The workspace this command runs in, found once at the boundary with its config checked (the
+        commands act on this one, never discover it again); the error when it starts outside one."""
+        found = self._found if self._found is not None else find_workspace(self.CHECKS_CONFIG)
+        self._found = found
+        if isinstance(found, BuildersError):
+            raise found
+        return found
 
     def _positional_problem(self, given: Sequence[str]) -> str:
         import inspect  # only a usage error pays for it

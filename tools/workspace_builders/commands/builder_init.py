@@ -2,17 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from plumbum import cli
 
-from workspace_builders.commands.base import WithDryRunAndJson, start_dir
+from workspace_builders.commands.base import WithDryRunAndJson
 from workspace_builders.engine.create import init_builder
-from workspace_builders.model.workspace import discover
-
-
-def init(start: Path, repos: str | None, builder: str | None, dry_run: bool, as_json: bool) -> int:
-    return init_builder(discover(start), repos, builder, dry_run, as_json)
 
 
 class Init(WithDryRunAndJson):
@@ -26,5 +19,5 @@ class Init(WithDryRunAndJson):
     )
 
     def main(self) -> int:
-        return init(start_dir(), self.repos, self.builder, self.dry_run, self.as_json)
+        return init_builder(self.location(), self.repos, self.builder, self.dry_run, self.as_json)
 

@@ -15,17 +15,17 @@ from pathlib import Path
 from workspace_builders.base import output
 from workspace_builders.base.errors import BuildersError, bad_input
 from workspace_builders.base.names import check_builder_name
-from workspace_builders.commands.base import Command, start_dir
+from workspace_builders.commands.base import Command
 from workspace_builders.engine.create import init_builder
 from workspace_builders.gitlayer import git
 from workspace_builders.model import state
-from workspace_builders.model.workspace import discover
+from workspace_builders.model.workspace import Location
 
 # The pre-commit framework passes git's hook arguments in these instead.
 _FRAMEWORK_ARGS = ("PRE_COMMIT_FROM_REF", "PRE_COMMIT_TO_REF", "PRE_COMMIT_CHECKOUT_TYPE")
 
 
-def post_checkout(start: Path, args: Sequence[str]) -> int:
+def post_checkout(location: Location, args: Sequence[str]) -> int:
     if not args:
         args = [os.environ.get(key, "") for key in _FRAMEWORK_ARGS]
     if len(args) != 3:
@@ -33,7 +33,6 @@ def post_checkout(start: Path, args: Sequence[str]) -> int:
     previous = args[0]
     if os.environ.get(git.RUNNING_MARK) or previous.strip("0") or not previous:
         return 0  # workspace-builders made this checkout, or it is an ordinary one
-    location = discover(start)
     ws, worktree = location.workspace, location.worktree
     if not location.in_builder:
         return 0  # the root itself: not a linked worktree
@@ -73,4 +72,4 @@ class PostCheckout(Command):
 
     def main(self, *old_new_flag: str) -> int:
         # No arguments: the pre-commit framework passes them in the environment instead.
-        return post_checkout(start_dir(), old_new_flag)
+        return post_checkout(self.location(), old_new_flag)

@@ -11,15 +11,14 @@ from pathlib import Path
 
 from workspace_builders.base import output
 from workspace_builders.base.errors import BuildersError
-from workspace_builders.commands.base import Command, start_dir
+from workspace_builders.commands.base import Command
 from workspace_builders.gitlayer import git
-from workspace_builders.model.workspace import REPOS, Workspace, discover
+from workspace_builders.model.workspace import REPOS, Location, Workspace
 
 GITIGNORE = ".gitignore"
 
 
-def pre_commit(start: Path) -> int:
-    location = discover(start)
+def pre_commit(location: Location) -> int:
     ws, worktree = location.workspace, location.worktree
     given = os.environ.get("GIT_INDEX_FILE")
     index_file = (Path.cwd() / given) if given else None  # git may pass it relative to the hook's folder
@@ -80,4 +79,4 @@ class PreCommit(Command):
     DESCRIPTION = "what git's pre-commit hook runs: refuse a commit that would break the workspace layout"
 
     def main(self) -> int:
-        return pre_commit(start_dir())
+        return pre_commit(self.location())

@@ -26,7 +26,7 @@ from workspace_builders.commands.base import Command, start_dir
 from workspace_builders.engine.create import create_builder
 from workspace_builders.engine.removal import remove
 from workspace_builders.model import state
-from workspace_builders.model.workspace import Workspace, discover
+from workspace_builders.model.workspace import Location, Workspace, discover
 
 # The payload named the worktree differently across Claude Code versions: newest first.
 NAME_KEYS = ("name", "worktree_name")
@@ -188,7 +188,7 @@ def worktree_remove(payload: dict[str, Any]) -> int:
     ws = location.workspace
     name = _builder_at(ws, location.worktree, path)
     with stdout_kept_for_the_result():
-        return remove(ws.root, name, force=False, keep_branches=False, dry_run=False, as_json=False)
+        return remove(Location(ws, ws.root), name, force=False, keep_branches=False, dry_run=False, as_json=False)
 
 
 def _builder_at(ws: Workspace, worktree: Path, path: Path) -> str:

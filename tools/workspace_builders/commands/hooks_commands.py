@@ -7,10 +7,9 @@ from plumbum import cli
 
 from workspace_builders.base import output
 from workspace_builders.base.errors import BuildersError
-from workspace_builders.commands.base import Command, start_dir
+from workspace_builders.commands.base import Command
 from workspace_builders.engine import agent_settings
 from workspace_builders.engine.hooks_install import install, uninstall
-from workspace_builders.model.workspace import discover
 
 
 class Install(Command):
@@ -23,10 +22,11 @@ class Install(Command):
     opencode = cli.Flag("--opencode", help="also the MCP server in OpenCode's opencode.json")
 
     def main(self) -> int:
-        root = discover(start_dir()).workspace.root
+        ws = self.location().workspace
+        root = ws.root
         changes = agent_settings.plan(root, self.claude, self.opencode, installing=True)  # checked before any write
         try:
-            code = install(start_dir(), self.force, self.dry_run)
+            code = install(ws, self.force, self.dry_run)
         except BuildersError as exc:
             if not changes:
                 raise
@@ -45,7 +45,7 @@ class Uninstall(Command):
     opencode = cli.Flag("--opencode", help="also take ours out of opencode.json")
 
     def main(self) -> int:
-        root = discover(start_dir()).workspace.root
-        changes = agent_settings.plan(root, self.claude, self.opencode, installing=False)
-        code = uninstall(start_dir(), self.dry_run)
-        return agent_settings.apply(root, changes, self.dry_run, installing=False) or code
+        ws = self.location().workspace
+        changes = agent_settings.plan(ws.root, self.claude, self.opencode, installing=False)
+        code = uninstall(ws, self.dry_run)
+        return agent_settings.apply(ws.root, changes, self.dry_run, installing=False) or code

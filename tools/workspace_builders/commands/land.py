@@ -11,23 +11,22 @@ from plumbum import cli
 
 from workspace_builders.base import output
 from workspace_builders.base.errors import DONE_BUT_FOLLOW_UP_FAILED, BuildersError, bad_input
-from workspace_builders.commands.base import WithDryRunAndJson, start_dir
+from workspace_builders.commands.base import WithDryRunAndJson
 from workspace_builders.engine import landing, landing_journal, landing_rebase, landing_transaction
 from workspace_builders.engine.landing import Tree
 from workspace_builders.engine.landing_journal import Move
 from workspace_builders.gitlayer.locks import builder_lock
-from workspace_builders.model.workspace import discover
+from workspace_builders.model.workspace import Location
 
 
 def land(
-    start: Path, name: str | None, squash: bool, message: str | None, push: bool, remove: bool, dry_run: bool,
+    location: Location, name: str | None, squash: bool, message: str | None, push: bool, remove: bool, dry_run: bool,
     as_json: bool,
 ) -> int:  # fmt: skip
     if squash and not (message or "").strip():
         raise bad_input("--squash needs a commit message", 'builders land NAME --squash -m "what this builder did"')
     if message is not None and not squash:
         raise bad_input("-m is the message of the --squash commit", 'builders land NAME --squash -m "..."')
-    location = discover(start)
     ws = location.workspace
     record = landing.builder_record(location, name, "land")
     stopped = False
@@ -63,7 +62,7 @@ def land(
         output.say(f"builder {record.name} kept: " + ("a push failed (below)" if failed else "the run was stopped"))
     elif remove:
         try:
-            removed = landing.remove_builder(start, record.name, quiet_stdout=as_json) == 0
+            removed = landing.remove_builder(location, record.name, quiet_stdout=as_json) == 0
         except BuildersError as exc:  # the removal refused (work it would lose): the landing stands
             output.error(exc.message, exc.hint)
         follow_up_failed = follow_up_failed or not removed
@@ -176,7 +175,7 @@ class Land(WithDryRunAndJson):
 
     def main(self, *name: str) -> int:  # NAME is optional inside a builder
         return land(
-            start_dir(),
+            self.location(),
             self.one_name(name),
             self.squash,
             self.message,

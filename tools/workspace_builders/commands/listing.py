@@ -11,16 +11,15 @@ from plumbum import cli
 from workspace_builders.base import output, parallel
 from workspace_builders.base.errors import BuildersError, bad_input
 from workspace_builders.base.names import check_builder_name, closest
-from workspace_builders.commands.base import WithJson, start_dir
+from workspace_builders.commands.base import WithJson
 from workspace_builders.engine import landing, removal_records
 from workspace_builders.gitlayer import git
 from workspace_builders.model import bases, state
 from workspace_builders.model.state import BuilderState
-from workspace_builders.model.workspace import REPOS, ROOT, Workspace, discover
+from workspace_builders.model.workspace import REPOS, ROOT, Workspace
 
 
-def builder_path(start: Path, name: str) -> Path:
-    ws = discover(start).workspace
+def builder_path(ws: Workspace, name: str) -> Path:
     check_builder_name(name)
     path = state.path_of(ws, name, state.load(ws, name))
     if not path.is_dir():
@@ -84,9 +83,8 @@ class Row:
 
 
 def list_builders(
-    start: Path, as_json: bool, fast: bool, removed: bool, name: str | None = None, last: int | None = None
+    ws: Workspace, as_json: bool, fast: bool, removed: bool, name: str | None = None, last: int | None = None
 ) -> int:
-    ws = discover(start).workspace
     if (name is not None or last is not None) and not removed:
         given = "NAME" if name is not None else "--last"
         raise bad_input(f"{given} goes with --removed", f"builders list --removed {name or ''}".rstrip())
@@ -337,14 +335,15 @@ class List(WithJson):
     last = cli.SwitchAttr("--last", int, argname="N", help="with --removed: only the N most recent removals")
 
     def main(self, *name: str) -> int:  # NAME: with --removed, that builder's removals, refs in full
-        return list_builders(start_dir(), self.as_json, self.fast, self.removed, self.one_name(name), self.last)
+        ws = self.location().workspace
+        return list_builders(ws, self.as_json, self.fast, self.removed, self.one_name(name), self.last)
 
 
 class BuilderPath(WithJson):
     DESCRIPTION = 'print a builder\'s path, for cd "$(builders path NAME)"'
 
     def main(self, name: str) -> int:
-        path = builder_path(start_dir(), name)
+        path = builder_path(self.location().workspace, name)
         if self.as_json:
             output.json_document({"name": name, "path": str(path)})
         else:

@@ -28,14 +28,14 @@ from workspace_builders.base import output
 from workspace_builders.base.errors import bad_input
 from workspace_builders.commands.base import Command, start_dir
 from workspace_builders.gitlayer import processes
-from workspace_builders.model.workspace import discover
+from workspace_builders.model.workspace import Location
 
 INSTALL_HINT = "pip install 'workspace-builders[mcp]'"
 STOP_WAIT = 60.0  # seconds a cancelled command gets to roll back before it is killed
 OUTPUT_TAIL = 40  # stderr lines a tool error carries
 
 
-def serve(start: Path) -> int:
+def serve(location: Location, start: Path) -> int:
     try:
         import mcp.server.mcpserver  # noqa: F401  (present, or the hint to install it)
     except ModuleNotFoundError as exc:
@@ -43,7 +43,7 @@ def serve(start: Path) -> int:
             raise
         message = "builders mcp needs the MCP SDK (the mcp package), which is not installed"
         raise bad_input(message, INSTALL_HINT) from None
-    root = discover(start).workspace.root  # refuses to start outside a workspace, as every command does
+    root = location.workspace.root
     _server(start, root).run("stdio")
     return 0
 
@@ -285,4 +285,4 @@ class Mcp(Command):
     DESCRIPTION = "serve the builders commands as MCP tools over stdio (needs the [mcp] extra)"
 
     def main(self) -> int:
-        return serve(start_dir())
+        return serve(self.location(), start_dir())  # refuses to start outside a workspace, as every command does

@@ -15,12 +15,12 @@ from plumbum import cli
 from workspace_builders.base import faults, output
 from workspace_builders.base.errors import BuildersError
 from workspace_builders.base.names import name_problem
-from workspace_builders.commands.base import Command, start_dir
+from workspace_builders.commands.base import Command
 from workspace_builders.gitlayer import git
 from workspace_builders.gitlayer.locks import builder_lock, repository_lock
 from workspace_builders.model import state
 from workspace_builders.model.state import BuilderState, RepoState
-from workspace_builders.model.workspace import REPOS, Workspace, discover
+from workspace_builders.model.workspace import REPOS, Workspace
 
 
 @dataclass
@@ -32,8 +32,7 @@ class Relocation:
     refused: str | None = None
 
 
-def migrate(start: Path, dry_run: bool) -> int:
-    ws = discover(start).workspace
+def migrate(ws: Workspace, dry_run: bool) -> int:
     ws.check_builders_dir()
     moves = plan(ws)
     if not moves:
@@ -132,4 +131,4 @@ class Migrate(Command):
     dry_run = cli.Flag("--dry-run", help="print the plan and change nothing")
 
     def main(self) -> int:
-        return migrate(start_dir(), self.dry_run)
+        return migrate(self.location().workspace, self.dry_run)

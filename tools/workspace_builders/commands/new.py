@@ -7,19 +7,18 @@ what this run made. Re-running after a crash takes up what the crashed run left.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 from plumbum import cli
 
-from workspace_builders.commands.base import WithDryRunAndJson, start_dir
+from workspace_builders.commands.base import WithDryRunAndJson
 from workspace_builders.engine import builder_env
 from workspace_builders.engine.create import create_builder
 from workspace_builders.model import sparse, state
-from workspace_builders.model.workspace import discover
+from workspace_builders.model.workspace import Workspace
 
 
 def new(
-    start: Path,
+    ws: Workspace,
     name: str,
     repos: str | None,
     base: str | None,
@@ -29,7 +28,6 @@ def new(
     sparse_folders: Sequence[str] = (),
 ) -> int:
     overrides = sparse.parse_overrides(sparse_folders)  # before anything is looked at
-    ws = discover(start).workspace
     if then_start:
         builder_env.require_start_script(ws)  # before anything is made
     code = create_builder(ws, name, repos, base, dry_run, as_json, sparse_overrides=overrides)
@@ -67,5 +65,12 @@ class New(WithDryRunAndJson):
 
     def main(self, name: str) -> int:
         return new(
-            start_dir(), name, self.repos, self.base, self.dry_run, self.as_json, self.start, self.sparse_folders
+            self.location().workspace,
+            name,
+            self.repos,
+            self.base,
+            self.dry_run,
+            self.as_json,
+            self.start,
+            self.sparse_folders,
         )

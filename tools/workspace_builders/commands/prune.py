@@ -5,22 +5,20 @@ engine/prune.py)."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from plumbum import cli
 
 from workspace_builders.base import output
 from workspace_builders.base.errors import bad_input
-from workspace_builders.commands.base import WithDryRunAndJson, start_dir
+from workspace_builders.commands.base import WithDryRunAndJson
 from workspace_builders.engine import prune as pruning
-from workspace_builders.model.workspace import discover
+from workspace_builders.model.workspace import Workspace
 
 _AGE = re.compile(r"(\d+)([dhm])")
 _SECONDS = {"d": 86400, "h": 3600, "m": 60}
 
 
-def prune(start: Path, dry_run: bool, as_json: bool, empty_trash: bool, older_than: str | None) -> int:
-    ws = discover(start).workspace
+def prune(ws: Workspace, dry_run: bool, as_json: bool, empty_trash: bool, older_than: str | None) -> int:
     max_age = _parse_age(older_than) if older_than else None
     if max_age is not None and not empty_trash:
         raise bad_input("--older-than goes with --empty-trash", "builders prune --empty-trash --older-than 7d")
@@ -53,4 +51,4 @@ class Prune(WithDryRunAndJson):
     )
 
     def main(self) -> int:
-        return prune(start_dir(), self.dry_run, self.as_json, self.empty_trash, self.older_than)
+        return prune(self.location().workspace, self.dry_run, self.as_json, self.empty_trash, self.older_than)

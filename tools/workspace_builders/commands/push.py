@@ -3,25 +3,22 @@ the same name in every repo (one topic across repos). Never forced."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from plumbum import cli
 
 from workspace_builders.base import output, parallel
 from workspace_builders.base.errors import bad_input
 from workspace_builders.base.names import did_you_mean
-from workspace_builders.commands.base import WithDryRunAndJson, start_dir
+from workspace_builders.commands.base import WithDryRunAndJson
 from workspace_builders.engine import landing
 from workspace_builders.engine.landing import Tree
 from workspace_builders.gitlayer import git
 from workspace_builders.model.state import BuilderState
-from workspace_builders.model.workspace import ROOT, discover
+from workspace_builders.model.workspace import ROOT, Location
 
 REMOTE = "origin"
 
 
-def push(start: Path, name: str | None, dry_run: bool, as_json: bool, repos: str | None = None) -> int:
-    location = discover(start)
+def push(location: Location, name: str | None, dry_run: bool, as_json: bool, repos: str | None = None) -> int:
     ws = location.workspace
     record = landing.builder_record(location, name, "push")
     chosen = _chosen(record, repos)
@@ -107,4 +104,4 @@ class Push(WithDryRunAndJson):
     repos = cli.SwitchAttr("--repos", str, argname="a,b", help="push only these worktrees (root for the builder's own)")
 
     def main(self, *name: str) -> int:  # NAME is optional inside a builder
-        return push(start_dir(), self.one_name(name), self.dry_run, self.as_json, self.repos)
+        return push(self.location(), self.one_name(name), self.dry_run, self.as_json, self.repos)

@@ -17,9 +17,9 @@ from plumbum import cli
 
 from workspace_builders.base import output, parallel
 from workspace_builders.base.errors import BuildersError, bad_input
-from workspace_builders.commands.base import WithDryRunAndJson, start_dir
+from workspace_builders.commands.base import WithDryRunAndJson
 from workspace_builders.gitlayer import git
-from workspace_builders.model.workspace import Workspace, discover
+from workspace_builders.model.workspace import Workspace
 
 CLONE = "clone"
 FETCH = "fetch"
@@ -82,8 +82,7 @@ def _work(item: Item) -> str:
     return "present"
 
 
-def sync(start: Path, jobs: int | None, fetch: bool, dry_run: bool, as_json: bool) -> int:
-    ws = discover(start).workspace
+def sync(ws: Workspace, jobs: int | None, fetch: bool, dry_run: bool, as_json: bool) -> int:
     if jobs is not None and jobs < 1:
         raise bad_input(f"--jobs must be 1 or more, not {jobs}", "builders repos sync --jobs 4")
     if not ws.config.repos:
@@ -142,4 +141,4 @@ class Sync(WithDryRunAndJson):
     jobs = cli.SwitchAttr("--jobs", int, argname="N", help="clones at a time (default: CPU count, at most 8)")
 
     def main(self) -> int:
-        return sync(start_dir(), self.jobs, self.fetch, self.dry_run, self.as_json)
+        return sync(self.location().workspace, self.jobs, self.fetch, self.dry_run, self.as_json)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from plumbum import cli
 
-from workspace_builders.commands.base import Command, start_dir
+from workspace_builders.commands.base import Command
 from workspace_builders.engine import restore
 
 
@@ -14,4 +14,4 @@ class Restore(Command):
     at = cli.SwitchAttr("--at", str, help="which removal: its time (list --removed) or its archive stamp")
 
     def main(self, name: str) -> int:
-        return restore.restore(start_dir(), name, self.at)
+        return restore.restore(self.location().workspace, name, self.at)

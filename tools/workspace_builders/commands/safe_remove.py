@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from plumbum import cli
 
-from workspace_builders.commands.base import WithDryRunAndJson, start_dir
+from workspace_builders.commands.base import WithDryRunAndJson
 from workspace_builders.engine.removal import remove
 
 
@@ -15,5 +15,5 @@ class Remove(WithDryRunAndJson):
     keep_branches = cli.Flag("--keep-branches", help="keep the builder's branches even when they hold nothing")
 
     def main(self, name: str) -> int:
-        return remove(start_dir(), name, self.force, self.keep_branches, self.dry_run, self.as_json)
+        return remove(self.location(), name, self.force, self.keep_branches, self.dry_run, self.as_json)
 

@@ -16,9 +16,9 @@ from plumbum import cli
 
 from workspace_builders.base import output
 from workspace_builders.base.errors import BuildersError, bad_input
-from workspace_builders.commands.base import Command, start_dir
+from workspace_builders.commands.base import Command
 from workspace_builders.engine import hooks_install, includes
-from workspace_builders.model.workspace import discover
+from workspace_builders.model.workspace import Location
 
 TEMPLATE = "workspace-root"
 GITIGNORE_BLOCK = "gitignore-block"
@@ -30,8 +30,7 @@ BLOCK_START = "# >>> workspace-builders >>>"
 ORIG = ".orig"
 
 
-def scaffold(start: Path, dry_run: bool, *, force: bool = False, hooks: bool = True, quiet: bool = False) -> int:
-    location = discover(start)
+def scaffold(location: Location, dry_run: bool, *, force: bool = False, hooks: bool = True, quiet: bool = False) -> int:
     if location.in_builder:
         raise bad_input(
             "scaffold writes into the workspace root, not a builder", output.command("cd", location.workspace.root)
@@ -81,7 +80,7 @@ def scaffold(start: Path, dry_run: bool, *, force: bool = False, hooks: bool = T
     code = 0
     if hooks:
         try:
-            code = hooks_install.install(start, force=False, dry_run=dry_run)
+            code = hooks_install.install(location.workspace, force=False, dry_run=dry_run)
         except BuildersError as exc:
             output.error(f"hooks not installed: {exc.message}", exc.hint)
             code = 1
@@ -114,4 +113,4 @@ class Scaffold(Command):
     dry_run = cli.Flag("--dry-run", help="print what would be written and change nothing")
 
     def main(self) -> int:
-        return scaffold(start_dir(), self.dry_run, force=self.force, hooks=not self.no_hooks)
+        return scaffold(self.location(), self.dry_run, force=self.force, hooks=not self.no_hooks)

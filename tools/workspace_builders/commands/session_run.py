@@ -27,29 +27,26 @@ from workspace_builders.commands.base import Command, start_dir
 from workspace_builders.engine import builder_env
 from workspace_builders.gitlayer import processes
 from workspace_builders.model import state
-from workspace_builders.model.workspace import discover
+from workspace_builders.model.workspace import Location
 
 ROOT = "root"
 NOT_STARTED = COMMAND_NOT_FOUND  # the shell's code for a command that could not be run
 
 
-def run(start: Path, name: str | None, argv: Sequence[str]) -> int:
+def run(location: Location, here: Path, name: str | None, argv: Sequence[str]) -> int:
     usage = "builders run [NAME] -- CMD ARGS..."
-    location = discover(start)
     record = state.named_or_here(location, name, usage)
     _require_command(argv, usage)
     env = builder_env.of(location.workspace, record)
     # As a shell says it: what run would have run is not there (exec, over many repos, refuses with 2).
     builder_env.require_program(argv[0], env, usage, COMMAND_NOT_FOUND)
     builder = Path(record.path)
-    here = start.resolve()
     # Where you stand when that is inside the builder (repos/click runs in repos/click), else its top.
-    builder_env.replace_process(argv, here if here.is_relative_to(builder.resolve()) else builder, env)
+    builder_env.replace_process(argv, here if here.resolve().is_relative_to(builder.resolve()) else builder, env)
     return 0  # not reached: the process is the command now
 
 
-def start_session(start: Path, name: str | None) -> int:
-    location = discover(start)
+def start_session(location: Location, name: str | None) -> int:
     record = state.named_or_here(location, name, "builders start [NAME]")
     builder_env.start(location.workspace, record)
     return 0  # not reached
@@ -64,7 +61,7 @@ class Outcome:
 
 
 def exec_in_repos(
-    start: Path,
+    location: Location,
     name: str | None,
     repos: str | None,
     with_root: bool,
@@ -73,7 +70,6 @@ def exec_in_repos(
     argv: Sequence[str],
 ) -> int:
     usage = "builders exec [NAME] -- CMD ARGS..."
-    location = discover(start)
     record = state.named_or_here(location, name, usage)
     _require_command(argv, usage)
     recorded = {r.name: Path(r.path) for r in record.repos}
@@ -183,7 +179,7 @@ class Run(WithCommand):
     DESCRIPTION = "run a command in a builder with its environment: run [NAME] -- CMD ARGS..."
 
     def main(self, *name: str) -> int:
-        return run(start_dir(), self.one_name(name, AFTER_DASHES), self.command)
+        return run(self.location(), start_dir(), self.one_name(name, AFTER_DASHES), self.command)
 
 
 class Exec(WithCommand):
@@ -195,13 +191,12 @@ class Exec(WithCommand):
     jobs = cli.SwitchAttr("--jobs", cli.Range(1, 64), default=parallel.MAX_THREADS, help="how many at once")
 
     def main(self, *name: str) -> int:
-        return exec_in_repos(
-            start_dir(), self.one_name(name, AFTER_DASHES), self.repos, self.root, self.jobs, self.as_json, self.command
-        )
+        named = self.one_name(name, AFTER_DASHES)
+        return exec_in_repos(self.location(), named, self.repos, self.root, self.jobs, self.as_json, self.command)
 
 
 class Start(Command):
     DESCRIPTION = "run scripts.start in a builder, in the foreground, with the builder's environment"
 
     def main(self, *name: str) -> int:
-        return start_session(start_dir(), self.one_name(name))
+        return start_session(self.location(), self.one_name(name))

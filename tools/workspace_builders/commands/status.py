@@ -4,14 +4,13 @@ stands now, changes and last commit; a diffstat of the whole builder; what lande
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from workspace_builders.base import output, parallel
-from workspace_builders.commands.base import WithJson, start_dir
+from workspace_builders.commands.base import WithJson
 from workspace_builders.engine import landing, landing_journal, landing_rebase
 from workspace_builders.engine.landing import Tree
 from workspace_builders.gitlayer import git
-from workspace_builders.model.workspace import discover
+from workspace_builders.model.workspace import Location
 
 STAT_KEYS = ("files", "insertions", "deletions")
 
@@ -22,8 +21,7 @@ class Details:
     diffstat: dict[str, int]
 
 
-def status(start: Path, name: str | None, as_json: bool) -> int:
-    location = discover(start)
+def status(location: Location, name: str | None, as_json: bool) -> int:
     ws = location.workspace
     record = landing.builder_record(location, name, "status")
     trees = landing.trees_of(ws, record)
@@ -124,4 +122,4 @@ class Status(WithJson):
     DESCRIPTION = "a builder's worktrees: branch, base, ahead/behind, changes, last commit; a diffstat"
 
     def main(self, *name: str) -> int:  # NAME is optional inside a builder
-        return status(start_dir(), self.one_name(name), self.as_json)
+        return status(self.location(), self.one_name(name), self.as_json)

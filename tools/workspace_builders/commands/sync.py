@@ -4,22 +4,20 @@ landing_rebase)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from plumbum import cli
 
 from workspace_builders.base import output
-from workspace_builders.commands.base import WithDryRunAndJson, start_dir
+from workspace_builders.commands.base import WithDryRunAndJson
 from workspace_builders.engine import landing, landing_journal, landing_rebase
 from workspace_builders.engine.landing import Tree
 from workspace_builders.engine.landing_rebase import Touched
 from workspace_builders.gitlayer.locks import builder_lock
-from workspace_builders.model.workspace import discover
+from workspace_builders.model.workspace import Location
 
 
-def sync(start: Path, name: str | None, fetch: bool, merge: bool, dry_run: bool, as_json: bool = False) -> int:
-    location = discover(start)
+def sync(location: Location, name: str | None, fetch: bool, merge: bool, dry_run: bool, as_json: bool = False) -> int:
     ws = location.workspace
     record = landing.builder_record(location, name, "sync")
     with builder_lock(ws, record.name):
@@ -75,4 +73,4 @@ class Sync(WithDryRunAndJson):
     merge = cli.Flag("--merge", help="merge the base in (a merge commit) instead of rebasing")
 
     def main(self, *name: str) -> int:  # NAME is optional inside a builder
-        return sync(start_dir(), self.one_name(name), self.fetch, self.merge, self.dry_run, self.as_json)
+        return sync(self.location(), self.one_name(name), self.fetch, self.merge, self.dry_run, self.as_json)

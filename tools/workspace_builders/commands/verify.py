@@ -16,12 +16,12 @@ from plumbum import cli
 from workspace_builders.base import output, parallel
 from workspace_builders.base.errors import BuildersError
 from workspace_builders.base.names import check_builder_name, closest, did_you_mean
-from workspace_builders.commands.base import WithJson, start_dir
+from workspace_builders.commands.base import WithJson
 from workspace_builders.engine import agent_search
 from workspace_builders.gitlayer import git, links
 from workspace_builders.model import state
 from workspace_builders.model.state import BuilderState
-from workspace_builders.model.workspace import REPOS, ROOT, Workspace, discover
+from workspace_builders.model.workspace import REPOS, ROOT, Workspace
 
 WORKSPACE = "(workspace)"
 GIT_FAILED = "git can read it"  # the check row of a repository or builder where git failed
@@ -45,8 +45,7 @@ class Check:
             self.detail = self.hint = ""
 
 
-def verify(start: Path, names: list[str], as_json: bool, show_all: bool = False) -> int:
-    ws = discover(start).workspace
+def verify(ws: Workspace, names: list[str], as_json: bool, show_all: bool = False) -> int:
     for name in names:
         check_builder_name(name)
     if names:
@@ -455,4 +454,5 @@ class Verify(WithJson):
     show_all = cli.Flag("--all", help="list every check, not only the failures")
 
     def main(self, *names: str) -> int:
-        return verify(start_dir(), list(names), self.as_json, self.show_all)
+        return verify(self.location().workspace, list(names), self.as_json, self.show_all)
+

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from workspace_builders.base import faults, interrupts, output, parallel
+from workspace_builders.base import faults, interface, interrupts, output, parallel
 from workspace_builders.base.errors import BuildersError, bad_input
 from workspace_builders.base.names import (
     RepoSpec,
@@ -93,7 +93,10 @@ def select_repos(ws: Workspace, text: str | None) -> list[RepoSpec]:
     known = ws.known_repos()
     if any(s.name == ALL for s in specs) and ALL not in known:
         if len(specs) > 1 or specs[0].base is not None:
-            raise bad_input("'all' stands alone in REPOS", "use REPOS=all, or list the repos by name")
+            raise bad_input(
+                f"'all' stands alone in {interface.called('--repos', 'REPOS')}",
+                f"use {interface.option('--repos', 'REPOS', 'all')}, or list the repos by name",
+            )
         specs = _usable(ws, known)
     unknown = [s.name for s in specs if s.name not in known]
     if unknown:

@@ -16,7 +16,7 @@ from pathlib import Path
 from workspace_builders.base import atomic_file, output
 from workspace_builders.base.errors import BuildersError
 from workspace_builders.gitlayer import git
-from workspace_builders.model.workspace import Workspace, discover
+from workspace_builders.model.workspace import Workspace
 
 HOOKS = ("post-checkout", "pre-commit")
 LEGACY = ".legacy"
@@ -112,8 +112,7 @@ def chain_lines(hooks_path: Path) -> str:
     return f"husky (in {files}): {OURS_FROM_HUSKY}; lefthook (in lefthook.yml): {lefthook}"
 
 
-def install(start: Path, force: bool, dry_run: bool) -> int:
-    ws = discover(start).workspace
+def install(ws: Workspace, force: bool, dry_run: bool) -> int:
     where, hooks_path = hooks_dirs(ws)
     if hooks_path is not None and in_the_project(ws, hooks_path):
         if not force:
@@ -168,8 +167,7 @@ def move_no_replace(source: Path, target: Path) -> None:
     source.unlink()
 
 
-def uninstall(start: Path, dry_run: bool) -> int:
-    ws = discover(start).workspace
+def uninstall(ws: Workspace, dry_run: bool) -> int:
     folders = dict.fromkeys(d for d in hooks_dirs(ws) if d is not None)
     found = [_uninstall_one(where / name, dry_run) for where in folders for name in HOOKS]
     if not any(found):

@@ -291,11 +291,11 @@ def compare_url(remote_url: str, base: str, branch: str) -> str | None:
 # --- removal after landing ----------------------------------------------------------------------------
 
 
-def remove_builder(start: Path, name: str, quiet_stdout: bool) -> int:
+def remove_builder(location: Location, name: str, quiet_stdout: bool) -> int:
     """The safe removal (`builders remove NAME`), its report on stderr when stdout holds JSON."""
     from workspace_builders.engine import removal  # only a landing that removes pays for the import
 
     if quiet_stdout:
         with redirect_stdout(sys.stderr):
-            return removal.remove(start, name, False, False, False, False)
-    return removal.remove(start, name, False, False, False, False)
+            return removal.remove(location, name, False, False, False, False)
+    return removal.remove(location, name, False, False, False, False)

@@ -24,18 +24,18 @@ from workspace_builders.gitlayer import git
 from workspace_builders.gitlayer.locks import builder_lock, repository_lock
 from workspace_builders.model import state
 from workspace_builders.model.state import BuilderState
-from workspace_builders.model.workspace import REPOS, ROOT, Workspace, discover
+from workspace_builders.model.workspace import REPOS, ROOT, Location, Workspace
 
 ARCHIVE_PREFIX = archives.PREFIX
 __all__ = ["Member", "guard", "remove", "remove_locked"]
 
 
-def remove(start: Path, name: str, force: bool, keep_branches: bool, dry_run: bool, as_json: bool) -> int:
-    ws = discover(start).workspace
+def remove(location: Location, name: str, force: bool, keep_branches: bool, dry_run: bool, as_json: bool) -> int:
+    ws = location.workspace
     check_builder_name(name)
     with builder_lock(ws, name):
         code, path = remove_locked(ws, name, force, keep_branches, dry_run, as_json)
-    if not dry_run and path is not None and start.resolve().is_relative_to(path):
+    if not dry_run and path is not None and location.worktree.is_relative_to(path):
         output.say(
             f"note: you are inside the builder being removed; after it, cd to the root: {output.command('cd', ws.root)}"
         )

@@ -4,9 +4,10 @@ For each worktree of a builder: every change (untracked files one by one whateve
 `status.showUntrackedFiles` says, submodules never ignored), edits that skip-worktree or
 assume-unchanged hide from `status`, nested repositories anywhere (ignored folders too), submodules'
 own changes and commits not on their remote-tracking refs (their git dir goes with the worktree),
-a lock, and commits only the HEAD reflog reaches whose change is on no ref (a rebase or amend leaves
-copies whose patch is on a branch: those are not work). Then, for each branch, whether deleting it
-loses a commit. The removal engine (removal.py) acts only on what this module found.
+a lock, and commits only the HEAD reflog (or the worktree's own refs) reaches whose change is on no
+ref (a rebase or amend leaves copies whose patch is on a branch, a squash one commit on a branch whose
+change is the whole line's: those are not work). Then, for each branch, whether deleting it loses a
+commit. The removal engine (removal.py) acts only on what this module found.
 """
 
 from __future__ import annotations

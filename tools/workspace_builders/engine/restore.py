@@ -21,7 +21,7 @@ from workspace_builders.gitlayer import git
 from workspace_builders.gitlayer.locks import builder_lock, repository_lock
 from workspace_builders.model import ports, state
 from workspace_builders.model.state import BuilderState, RepoState
-from workspace_builders.model.workspace import REPOS, Workspace, discover
+from workspace_builders.model.workspace import REPOS, Workspace
 
 ROOT = "root"
 ORIGIN_HEAD = "refs/remotes/origin/HEAD"
@@ -42,8 +42,7 @@ class Piece:
     base_commit: str
 
 
-def restore(start: Path, name: str, at: str | None) -> int:
-    ws = discover(start).workspace
+def restore(ws: Workspace, name: str, at: str | None) -> int:
     check_builder_name(name)
     with builder_lock(ws, name):
         mark = _read_mark(ws, name)

@@ -68,28 +68,9 @@ _SCHEMA: dict[str, Any] = {
 _TYPE_NAMES = {int: "a whole number", str: "a string", list: "a list", dict: "a mapping", bool: "true or false"}
 
 
-_loaded: dict[Path, tuple[tuple[bytes | None, ...], Config]] = {}  # root -> (its files' bytes, their Config)
-
-
 def load(root: Path) -> Config:
-    """The root's config, read once per run: checked at the CLI boundary, then used by the command
-    (read again only if a file changed in between)."""
-    seen = tuple(_stamp(root / name) for name in (CONFIG_FILE, LOCAL_FILE))
-    if root in _loaded and _loaded[root][0] == seen:
-        return _loaded[root][1]
-    config = _load(root)
-    _loaded[root] = (seen, config)
-    return config
-
-
-def _stamp(path: Path) -> bytes | None:
-    try:
-        return path.read_bytes()  # small files: comparing bytes is exact where a timestamp is coarse
-    except (FileNotFoundError, IsADirectoryError):
-        return None
-
-
-def _load(root: Path) -> Config:
+    """The root's config (workspaces.yaml, then workspaces.local.yaml over it), checked. A command reads
+    it once: through the one Workspace the CLI boundary found (`commands.base.Command.location`)."""
     merged: dict[str, Any] = {}
     files = []
     setup_file = None

@@ -28,7 +28,7 @@ class Workspace:
     @cached_property
     def config(self) -> Config:
         """workspaces.yaml and workspaces.local.yaml, loaded and checked at the CLI boundary before
-        any command acts (`cli.check_config`), so a broken file stops every command."""
+        any command acts (`commands.base.find_workspace`), so a broken file stops every command."""
         from workspace_builders.model import config
 
         return config.load(self.root)
