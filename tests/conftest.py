@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -21,6 +22,13 @@ from workspace_builders import cli  # noqa: E402
 from workspace_builders.gitlayer import git  # noqa: E402
 
 REPOS = ("alpha", "beta", "gamma")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The suite runs as from a terminal, whatever started it: a run started as a background job of a
+    shell script begins with SIGINT ignored, and the Ctrl-C tests (and every child they start, which
+    would inherit it) would find no Ctrl-C to take. The tests of that case ignore it themselves."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(autouse=True)
