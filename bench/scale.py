@@ -63,7 +63,9 @@ def _raw_remove(root: Path, trees: Path, names: list[str], label: str) -> None:
 Sized = tuple[int, Callable[[int], None]]  # a workspace's number of builders, and a command run there
 
 
-def _grows(scenario: str, small: Sized, large: Sized, pairs: int, per_builder: bool) -> Comparison:
+def _grows(
+    scenario: str, small: Sized, large: Sized, pairs: int, per_builder: bool, target: float | None = FLAT
+) -> Comparison:
     """The same command in the small workspace and the large one, alternately: the median pair-by-pair
     ratio of the time per builder (`per_builder`) or per call; 1.0 is flat."""
     (n_small, at_small), (n_large, at_large) = small, large
@@ -75,7 +77,7 @@ def _grows(scenario: str, small: Sized, large: Sized, pairs: int, per_builder: b
         f"{statistics.median(larges) / n_large * 1000:.1f} ms/{unit} at {large[0]}",
         f"{statistics.median(smalls) / n_small * 1000:.1f} ms/{unit} at {small[0]}",
         statistics.median((big / n_large) / (little / n_small) for big, little in zip(larges, smalls, strict=True)),
-        FLAT,
+        target,
     )
 
 
@@ -121,6 +123,19 @@ def bench_scale(sizes: tuple[int, ...] = SIZES, repos: int = 3, files: int = 20,
     rows.append(
         _grows(f"remove NAME, {small} -> {large} builders", remove_small, remove_large, pairs, per_builder=False)
     )
+    # For reference: how git's own commands for one builder grow over the same workspaces (what `new`
+    # and `remove NAME` run of git's is part of their rows above).
+    (small_place, _, small_names), (large_place, _, large_names) = spaces[small], spaces[large]
+    small_trees, large_trees = small_place / "workspace-root.builders", large_place / "workspace-root.builders"
+    raw_new_small: Sized = (small, lambda i: _raw_new(small_root, small_trees, small_names, f"git{i}"))
+    raw_new_large: Sized = (large, lambda i: _raw_new(large_root, large_trees, large_names, f"git{i}"))
+    rows.append(
+        _grows(f"raw git new, {small} -> {large} builders", raw_new_small, raw_new_large, pairs, False, target=None)
+    )
+    raw_remove_small: Sized = (small, lambda i: _raw_remove(small_root, small_trees, small_names, f"git{i}"))
+    raw_remove_large: Sized = (large, lambda i: _raw_remove(large_root, large_trees, large_names, f"git{i}"))
+    scenario = f"raw git remove, {small} -> {large} builders"
+    rows.append(_grows(scenario, raw_remove_small, raw_remove_large, pairs, False, target=None))
     for place, _, _ in spaces.values():
         shutil.rmtree(place, ignore_errors=True)
     return rows

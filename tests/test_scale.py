@@ -1,5 +1,5 @@
-"""Cost that stays flat as builders pile up: at a few hundred builders, `new`, `list --fast` and
-`verify NAME` run the same git calls and read the same state files as at ten (`list --fast` one
+"""Cost that stays flat as builders pile up: at a few hundred builders, `new`, `list --fast`,
+`verify NAME` and `remove NAME` run the same git calls and read the same state files as at ten (`list --fast` one
 state file more per builder), counted, never timed. Also: the creation mark is taken off without a
 git process, and never a lock of anyone else's."""
 
@@ -86,22 +86,26 @@ def test_new_list_and_verify_cost_the_same_per_builder_at_hundreds_of_builders(t
     counted = Counted(root, tmp_path)
     add_builders(root, 10, copied=True)
 
-    def measure(new_name: str) -> dict[str, tuple[Counter[str], int]]:
+    def measure(new_name: str, removed: str) -> dict[str, tuple[Counter[str], int]]:
         return {
             "new": counted("new", new_name, "--repos", "all"),
             "list --fast": counted("list", "--fast"),
             "verify NAME": counted("verify", "m0003"),
+            "remove NAME": counted("remove", removed),
         }
 
-    few = measure("extra1")
+    few = measure("extra1", "m0004")
     add_builders(root, 240, prefix="n", copied=True)
-    many = measure("extra2")
-    for command in ("new", "verify NAME"):  # one builder: the same work whatever the number of builders
+    many = measure("extra2", "m0005")
+    for command in ("new", "verify NAME", "remove NAME"):  # one builder: the same work at any number of builders
         assert many[command] == few[command], command
     assert many["list --fast"][0] == few["list --fast"][0]  # one `git worktree list` per repository
-    assert many["list --fast"][1] - few["list --fast"][1] == 241  # one state file per builder, once
+    # One state file per builder, once: 240 more builders, and one made and one removed in between.
+    assert many["list --fast"][1] - few["list --fast"][1] == 240
     assert "worktree unlock" not in few["new"][0]  # the creation mark comes off with no git process
     assert "worktree list" not in few["new"][0]  # its one entry is read from the admin dirs
+    assert "worktree list" not in few["remove NAME"][0]  # so are the entries of the worktrees removed
+    assert few["remove NAME"][0]["worktree remove"] == 3  # the builder and its two repos: it did remove
     assert few["new"][1] <= 4 and few["verify NAME"][1] <= 2  # its own state file, never all of them
 
 

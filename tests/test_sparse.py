@@ -183,6 +183,21 @@ def test_land_rebases_and_fast_forwards_a_sparse_worktree(preset: Path, builders
     assert git.run(alpha, "status", "--porcelain") == "" and git.run(clone, "status", "--porcelain") == ""
 
 
+def test_sync_and_exec_work_in_a_sparse_worktree(preset: Path, builders: Builders) -> None:
+    assert builders("new", "s", "--repos", "alpha,beta").code == 0
+    alpha, clone = builders_dir(preset) / "s/repos/alpha", preset / "repos/alpha"
+    (clone / "src/pkg00/module00000.py").write_text("VALUE = 'moved on'\n", encoding="utf-8")
+    moved = commit(clone, "the base moves on, outside the cone")
+    done = builders("sync", "s")
+    assert done.code == 0, done.err + done.out
+    assert git.run(alpha, "rev-parse", "HEAD").strip() == moved
+    assert files_of(alpha) == ["README.md", "src/pkg01/module00001.py"]  # still only the cone
+    assert git.run(alpha, "status", "--porcelain") == ""
+    ran = builders("exec", "s", "--repos", "alpha", "--", "git", "sparse-checkout", "list")
+    assert ran.code == 0, ran.err
+    assert "src/pkg01" in ran.out
+
+
 def test_remove_and_restore_of_a_sparse_builder(preset: Path, builders: Builders) -> None:
     assert builders("new", "s", "--repos", "alpha").code == 0
     alpha = builders_dir(preset) / "s/repos/alpha"

@@ -7,8 +7,9 @@ crash takes up what the crashed run left. Then copy-in files, mark the builder r
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 from workspace_builders.base import faults, interface, interrupts, output, parallel
@@ -84,8 +85,10 @@ def new_record(name: str, builder: Checkout) -> BuilderState:
 
 
 
-def select_repos(ws: Workspace, text: str | None) -> list[RepoSpec]:
-    """The repos named by REPOS (`a,b:base`, `all`), or the configured default repos."""
+def select_repos(ws: Workspace, text: str | None, seen: dict[str, bases.Branches] | None = None) -> list[RepoSpec]:
+    """The repos named by REPOS (`a,b:base`, `all`), or the configured default repos.
+
+    `seen` is given the branches read on the way (`all` reads every clone's), for planning to use."""
     named = (text or "").strip()
     if named or ws.config.default_repos:
         ws.require_repos_dir()  # a builder of no repos needs none
@@ -97,7 +100,7 @@ def select_repos(ws: Workspace, text: str | None) -> list[RepoSpec]:
                 f"'all' stands alone in {interface.called('--repos', 'REPOS')}",
                 f"use {interface.option('--repos', 'REPOS', 'all')}, or list the repos by name",
             )
-        specs = _usable(ws, known)
+        specs = _usable(ws, known, {} if seen is None else seen)
     unknown = [s.name for s in specs if s.name not in known]
     if unknown:
         where = "workspaces.yaml" if ws.config.repos is not None else f"{ws.repos_dir}/"
@@ -114,18 +117,23 @@ def select_repos(ws: Workspace, text: str | None) -> list[RepoSpec]:
     return specs
 
 
-def _usable(ws: Workspace, known: Sequence[str]) -> list[RepoSpec]:
-    """`all`: every known repo that is cloned and has a commit; the others are named and skipped."""
+def _usable(ws: Workspace, known: Sequence[str], seen: dict[str, bases.Branches]) -> list[RepoSpec]:
+    """`all`: every known repo that is cloned and has a commit; the others are named and skipped.
+
+    A clone's branches say it has a commit (they are what planning reads next, so they are kept in
+    `seen`); only one with no branch at all is asked again, for a tag."""
     cloned = [name for name in known if (ws.clone(name) / ".git").exists()]
     for name in known:
         if name not in cloned:
             output.say(f"skipping {name}: declared but not cloned into {ws.repos_dir}/ (builders repos sync)")
     usable = []
-    for name, outcome in git.side_by_side(cloned, lambda name: git.any_commit_started(ws.clone(name))):
-        if isinstance(outcome, str) and not outcome.strip():
-            output.say(f"skipping {name}: {ws.clone(name)} has no commits")
-        else:
-            usable.append(RepoSpec(name, None))  # a failure to look is planning's to report
+    for name, outcome in git.side_by_side(cloned, lambda name: bases.started(ws.clone(name))):
+        if isinstance(outcome, bases.Branches):
+            seen[name] = outcome
+            if not outcome.tips and not git.any_commit_started(ws.clone(name))().strip():
+                output.say(f"skipping {name}: {ws.clone(name)} has no commits")
+                continue
+        usable.append(RepoSpec(name, None))  # a failure to look is planning's to report
     return usable
 
 
@@ -137,20 +145,22 @@ def plan_repos(
     previous: BuilderState | None,
     taken: list[checkout.BranchTaken] | None = None,
     sparse_overrides: dict[str, sparse.Dirs] | None = None,
+    seen: dict[str, bases.Branches] | None = None,
+    builder: Callable[[], Checkout] | None = None,
 ) -> list[Checkout]:
+    """The checkout of each repo; `builder` plans the builder's own worktree side by side with them
+    (its checkout comes first). `seen`: branches already read, by repo."""
+
     def plan_one(spec: RepoSpec) -> Checkout:
         source = ws.clone(spec.name)
-        found = git.locate(source)
-        if found is None or found.toplevel.resolve() != source.resolve():
-            raise bad_input(f"{spec.name}: {source} is not a git repository", f"re-clone it into {source}")
+        common_dir, branches = _repository(source, (seen or {}).get(spec.name))
         configured = ws.config.repos.get(spec.name) if ws.config.repos else None
         base = spec.base or (configured.base if configured else None)
-        branches = bases.read(source)
         earlier = previous.repo(spec.name) if previous else None
         planned = checkout.plan(
             spec.name,
             source,
-            found.common_dir,
+            common_dir,
             builder_path / REPOS / spec.name,
             branch,
             [base] if base else [branches.default_base()],
@@ -161,12 +171,38 @@ def plan_repos(
         override = (sparse_overrides or {}).get(spec.name)
         return _with_sparse(_with_remote_note(planned, branches), override, earlier, configured)
 
-    outcomes = parallel.each(specs, plan_one)
+    jobs: list[Callable[[], Checkout]] = [partial(plan_one, spec) for spec in specs]
+    labels = [spec.name for spec in specs]
+    if builder is not None:
+        jobs.insert(0, builder)
+        labels.insert(0, ROOT)
+    outcomes = [(label, o) for label, (_, o) in zip(labels, parallel.each(jobs, lambda job: job()), strict=True)]
+    first = outcomes[0][1] if builder is not None else None
+    if isinstance(first, BaseException) and not isinstance(first, checkout.BranchTaken):
+        raise first  # the builder itself cannot be made: that alone is said, as the repos' come after it
     if taken is not None:  # the caller names every taken branch in one error
         taken += [outcome for _, outcome in outcomes if isinstance(outcome, checkout.BranchTaken)]
-        outcomes = [(spec, o) for spec, o in outcomes if not isinstance(o, checkout.BranchTaken)]
-    parallel.raise_failures([(spec.name, outcome) for spec, outcome in outcomes])
+        outcomes = [(label, o) for label, o in outcomes if not isinstance(o, checkout.BranchTaken)]
+    parallel.raise_failures(outcomes)
     return [outcome for _, outcome in outcomes if isinstance(outcome, Checkout)]
+
+
+def _repository(source: Path, branches: bases.Branches | None) -> tuple[Path, bases.Branches]:
+    """A clone's common dir and its branches (those read already, if given), refusing a folder that is
+    no repository of its own.
+
+    A clone whose `.git` is a folder (not a linked worktree's, which holds `commondir`) is its own
+    common dir: git is asked only when reading its branches fails, or for any other layout."""
+    dot_git = source / ".git"
+    if dot_git.is_dir() and not dot_git.is_symlink() and not (dot_git / "commondir").exists():
+        try:
+            return dot_git, branches or bases.read(source)
+        except git.GitFailed:
+            pass  # said below, as for any folder that is no repository
+    found = git.locate(source)
+    if found is None or found.toplevel.resolve() != source.resolve():
+        raise bad_input(f"{source.name}: {source} is not a git repository", f"re-clone it into {source}")
+    return found.common_dir, branches or bases.read(source)
 
 
 def refuse_taken(taken: Sequence[checkout.BranchTaken]) -> None:
@@ -428,7 +464,8 @@ def create_builder(
 
     `sparse_overrides`: repo -> the folders its worktree checks out, over the repo's preset."""
     check_builder_name(name)
-    specs = select_repos(ws, repos) if with_repos else []
+    seen: dict[str, bases.Branches] = {}
+    specs = select_repos(ws, repos, seen) if with_repos else []
     _require_sparse_repos_named(specs, sparse_overrides or {})
     with builder_lock(ws, name):
         previous = state.load(ws, name)
@@ -437,15 +474,20 @@ def create_builder(
             named = {s.name for s in specs}
             specs += [RepoSpec(r.name, r.base_commit) for r in previous.repos if r.name not in named]
         taken: list[checkout.BranchTaken] = []
-        try:
-            builder: Checkout | None = plan_builder(ws, name, base, previous)
-        except checkout.BranchTaken as exc:
-            taken.append(exc)
-            builder = None
-        planned = plan_repos(ws, ws.builder_path(name), ws.branch(name), specs, previous, taken, sparse_overrides)
+        checkouts = plan_repos(
+            ws,
+            ws.builder_path(name),
+            ws.branch(name),
+            specs,
+            previous,
+            taken,
+            sparse_overrides,
+            seen,
+            builder=partial(plan_builder, ws, name, base, previous),
+        )
         refuse_taken(taken)
-        assert builder is not None
-        checkouts = [builder, *planned]
+        builder = checkouts[0]
+        assert builder.label == ROOT
         record = new_record(name, builder)
         record.ports = list(previous.ports) if previous else []
         record_repos(record, checkouts)
@@ -483,12 +525,13 @@ def init_builder(location: Location, repos: str | None, builder: str | None, dry
             "init adds repos to a builder: run it inside one, or name it",
             'cd "$(builders path NAME)" && builders init --repos ..., or: builders init --builder NAME --repos ...',
         )
-    specs = select_repos(ws, repos)
+    seen: dict[str, bases.Branches] = {}
+    specs = select_repos(ws, repos, seen)
     with builder_lock(ws, name):
         previous = state.load(ws, name)
         record = previous or _adopt(ws, name, path)
         branch = record.branch.removeprefix("refs/heads/")
-        checkouts = plan_repos(ws, Path(record.path), branch, specs, previous)
+        checkouts = plan_repos(ws, Path(record.path), branch, specs, previous, seen=seen)
         if dry_run:
             show(checkouts, record, dry_run, as_json)
             return 0

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from workspace_builders.base import output, parallel
 from workspace_builders.base.errors import BuildersError
-from workspace_builders.gitlayer import git
+from workspace_builders.gitlayer import git, links
 from workspace_builders.model.state import BuilderState
 from workspace_builders.model.workspace import REPOS, ROOT, Workspace
 
@@ -72,9 +72,17 @@ def find_members(ws: Workspace, path: Path) -> list[Member]:
     """The nested repo worktrees (from what is on disk, not from state), then the builder itself.
 
     Anything under repos/ that is not a registered worktree is a blocker: it is not ours to delete.
+    Each worktree's entry is read from its own admin dir (`git worktree list` resolves the HEAD of
+    every worktree of the repository: at a thousand builders, more than the rest of a removal); git
+    lists them only where the link does not hold at both ends.
     """
-    listed = git.worktrees(ws.root)
-    builder = next((w for w in listed if w.path == path), None)
+    builder = links.entry_of(path, ws.common_dir)
+    elsewhere: bool | None = None
+    if builder is None:
+        listed = git.worktrees(ws.root)
+        builder = next((w for w in listed if w.path == path), None)
+        if builder is not None:
+            elsewhere = _elsewhere(builder, listed)
     if builder is None:
         raise BuildersError(
             f"{path} is not a registered worktree of {ws.root}",
@@ -95,6 +103,8 @@ def find_members(ws: Workspace, path: Path) -> list[Member]:
             members.append(outcome)
         else:
             stray.append(f"{REPOS}/{entry.name}")
+    if elsewhere is None and builder.branch is not None:
+        elsewhere = links.checked_out_anywhere(ws.common_dir, builder.branch, path)
     top = Member(
         ROOT,
         ws.root,
@@ -102,8 +112,8 @@ def find_members(ws: Workspace, path: Path) -> list[Member]:
         path,
         builder.short_branch,
         builder.locked,
-        builder.head,
-        _elsewhere(builder, listed),
+        builder.head or git.head_commit(path),
+        elsewhere,
     )
     if stray:
         top.blockers.append(f"{', '.join(stray)}: not a worktree this toolkit can remove (move it out first)")
@@ -111,6 +121,19 @@ def find_members(ws: Workspace, path: Path) -> list[Member]:
 
 
 def _nested_member(entry: Path) -> Member | None:
+    common_dir = links.common_dir_named_by(entry)
+    registered = links.entry_of(entry, common_dir) if common_dir is not None else None
+    if common_dir is None or registered is None or common_dir.name != ".git":
+        return _nested_member_listed(entry)
+    main = common_dir.parent
+    elsewhere = registered.branch is not None and links.checked_out_anywhere(common_dir, registered.branch, entry)
+    head = registered.head or git.head_commit(entry)
+    return Member(entry.name, main, common_dir, entry, registered.short_branch, registered.locked, head, elsewhere)
+
+
+def _nested_member_listed(entry: Path) -> Member | None:
+    """A nested worktree as `git worktree list` has it: for a link that does not hold at both ends, or
+    a clone with a separate git dir."""
     listed = git.worktrees(entry)  # one call: the repository's main worktree first, then this one
     registered = next((w for w in listed[1:] if w.path == entry), None)
     if registered is None:

@@ -68,3 +68,31 @@ def entry_in(admin: Path, worktree: Path, prunable: bool) -> Worktree:
     locked = admin / "locked"
     reason = (read(locked) or "") if os.path.lexists(locked) else None  # git: locked if it exists
     return Worktree(worktree, None if branch else head or None, branch, reason, prunable)
+
+
+def common_dir_named_by(worktree: Path) -> Path | None:
+    """The common dir of the repository whose admin dir `worktree`'s `.git` file names (that admin
+    dir's `commondir`); None when either file is missing or says nothing of the kind."""
+    text = read(worktree / ".git")
+    if text is None or not text.startswith("gitdir: "):
+        return None
+    admin = worktree / text.removeprefix("gitdir: ")
+    pointer = read(admin / "commondir")
+    return (admin / pointer).resolve() if pointer else None
+
+
+def checked_out_anywhere(common_dir: Path, branch: str, besides: Path) -> bool:
+    """Whether `branch` (refs/heads/...) is the HEAD of a worktree of the repository other than the one
+    at `besides`: the main worktree's HEAD and each admin dir's, read as `git worktree list` reads them
+    (small files, no git process however many worktrees there are)."""
+    wanted = f"ref: {branch}"
+    if read(common_dir / "HEAD") == wanted and common_dir.parent.resolve() != besides.resolve():
+        return True
+    folder = common_dir / "worktrees"
+    for admin in folder.iterdir() if folder.is_dir() else []:
+        if read(admin / "HEAD") == wanted:
+            pointer = read(admin / "gitdir")
+            where = Path(os.path.normpath(admin / pointer)).parent if pointer else None
+            if where is None or where.resolve() != besides.resolve():
+                return True
+    return False
