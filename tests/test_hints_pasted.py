@@ -3,19 +3,15 @@ workspace whose folder has a space and a quote in its name."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import REPOS, Builders, builders_dir, commit
+from conftest import REPOS, Builders, builders_dir, commit, edit
+from runs import console, environment
 from sample_workspace import make_workspace
-from workspace_builders.base.faults import FAULT_ENV
 from workspace_builders.gitlayer import git
-
-BIN = Path(sys.executable).parent
 
 
 @pytest.fixture
@@ -32,19 +28,16 @@ def made(root: Path, builders: Builders) -> Path:
     return path
 
 
-def edit(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-
-
 def between(text: str, before: str, after: str) -> str:
     assert before in text, text
     return text.split(before, 1)[1].split(after, 1)[0]
 
 
 def pasted(root: Path, command: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
-    return subprocess.run(command, shell=True, cwd=root, env=env, capture_output=True, text=True, check=False)
+    """`command` as pasted into a shell in `root`."""
+    return subprocess.run(
+        command, shell=True, cwd=root, env=environment(), capture_output=True, text=True, check=False
+    )
 
 
 def fix_of(table: str, check: str) -> str:
@@ -93,8 +86,7 @@ def test_a_stopped_sync_is_named_by_verify_with_fixes_that_work_as_printed(
     alpha_clone, alpha_work = root / "repos/alpha", made / "repos/alpha"
     edit(alpha_clone / "other.txt", "from main\n")
     commit(alpha_clone, "alpha main moves")
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", FAULT_ENV: "sync:rebased:alpha"}
-    killed = subprocess.run(["builders", "sync", "s"], cwd=root, env=env, capture_output=True, text=True, check=False)
+    killed = console(root, "sync", "s", fault="sync:rebased:alpha")
     assert killed.returncode == -9
     checked = builders("verify", "s")
     assert checked.code == 1

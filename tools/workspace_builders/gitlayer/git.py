@@ -798,6 +798,10 @@ def oldest_commit_time(repo: Path, commits: Sequence[str]) -> int:
     return min(int(t) for t in out.split())
 
 
+# A patch as git stores it, whatever the user's diff config says: what patch-id must compare.
+_PATCH_AS_IS = ("--no-color", "--no-ext-diff", "--no-textconv", "--full-index", "--binary")
+
+
 def patch_ids(repo: Path, commits: Sequence[str]) -> dict[str, str]:
     """commit -> its `git patch-id --stable` (commits with no diff, merges included, have none)."""
     if not commits:
@@ -807,11 +811,7 @@ def patch_ids(repo: Path, commits: Sequence[str]) -> dict[str, str]:
         "log",
         "--no-walk=unsorted",
         "-p",
-        "--no-color",
-        "--no-ext-diff",
-        "--no-textconv",
-        "--full-index",
-        "--binary",
+        *_PATCH_AS_IS,
         "--format=commit %H",
         "--stdin",
         input="".join(f"{c}\n" for c in commits),
@@ -829,18 +829,7 @@ def span_patch_ids(repo: Path, spans: Sequence[tuple[str, str]]) -> dict[str, st
     what a squash of those commits would hold (spans with no change have none)."""
     shown = ""
     for base, tip in spans:
-        diff = run(
-            repo,
-            "diff-tree",
-            "-p",
-            "--no-color",
-            "--no-ext-diff",
-            "--no-textconv",
-            "--full-index",
-            "--binary",
-            base,
-            tip,
-        )
+        diff = run(repo, "diff-tree", "-p", *_PATCH_AS_IS, base, tip)
         shown += f"commit {tip}\n{diff}"
     out = run(repo, "patch-id", "--stable", input=shown) if shown else ""
     found = {}
