@@ -73,13 +73,15 @@ def step(root: Path, rng: random.Random, ledger: Ledger, *args: str, done: Calla
 
 
 def commit_file(worktree: Path, name: str, text: str, subject: str, why: list[str] | None = None) -> str | None:
-    """The new commit, or None with what git said added to `why`."""
+    """The new commit of the file alone, or None with what git said added to `why`. Only that file:
+    two teammates may stage a file each in one clone at once, and a plain commit by one would take
+    the other's too (the other's then finds nothing to commit)."""
     (worktree / name).write_text(text, encoding="utf-8")
-    for args in (("add", "--", name), ("commit", "--quiet", "-m", subject)):
+    for args in (("add", "--", name), ("commit", "--quiet", "-m", subject, "--", name)):
         done = git.attempt(worktree, *args)
         if done.returncode != 0:
             if why is not None:
-                why.append(f"git {args[0]}: {done.stderr.strip()}")
+                why.append(f"git {args[0]}: {(done.stderr or done.stdout).strip()}")
             return None
     return git.run(worktree, "rev-parse", "HEAD").strip()
 
