@@ -184,7 +184,18 @@ def test_squash_needs_a_message(root: Path, builders: Builders, made: Path, unch
     with unchanged():
         done = builders("land", "s", "--squash")
         assert done.code == 2
-        assert "error: --squash needs a commit message" in done.err and "hint: builders land" in done.err
+        assert "error: --squash needs a commit message" in done.err
+        assert "hint: builders land s --squash -m 'what this builder did'" in done.err
+
+
+def test_a_message_without_squash_gets_the_same_command_with_squash(
+    root: Path, builders: Builders, made: Path, unchanged: Unchanged
+) -> None:
+    with unchanged():
+        done = builders("land", "s", "-m", "the fix's message")
+        assert done.code == 2
+        assert "error: -m is the message of the --squash commit" in done.err
+        assert "hint: builders land s --squash -m 'the fix'\"'\"'s message'" in done.err
 
 
 def test_land_of_an_unknown_builder_is_bad_input(

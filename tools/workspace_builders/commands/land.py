@@ -23,10 +23,12 @@ def land(
     location: Location, name: str | None, squash: bool, message: str | None, push: bool, remove: bool, dry_run: bool,
     as_json: bool,
 ) -> int:  # fmt: skip
+    # The hint is this same command made right, so it works pasted (inside a builder NAME stays out).
+    retry = output.command("builders", "land", *([name] if name else []), "--squash", "-m")
     if squash and not (message or "").strip():
-        raise bad_input("--squash needs a commit message", 'builders land NAME --squash -m "what this builder did"')
+        raise bad_input("--squash needs a commit message", f"{retry} 'what this builder did'")
     if message is not None and not squash:
-        raise bad_input("-m is the message of the --squash commit", 'builders land NAME --squash -m "..."')
+        raise bad_input("-m is the message of the --squash commit", f"{retry} {output.command(message)}")
     ws = location.workspace
     record = landing.builder_record(location, name, "land")
     stopped = False
