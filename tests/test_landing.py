@@ -95,6 +95,20 @@ def test_sync_rebases_every_worktree_onto_its_base(root: Path, builders: Builder
     assert git.run(made / "repos/alpha", "log", "-1", "--format=%s").strip() == "alpha work"
 
 
+def test_sync_fetch_names_a_base_behind_what_it_fetched_and_moves_no_local_branch(
+    root: Path, builders: Builders, made: Path
+) -> None:
+    main = tip(root / "repos/alpha")
+    edit(root.parent / "upstream/alpha/teammate.txt", "theirs\n")
+    commit(root.parent / "upstream/alpha", "a teammate's commit")
+    done = builders("sync", "s", "--fetch")
+    assert done.code == 0, done.err
+    note = "note: alpha: main [origin/main: behind 1]: the sync is onto the local main, which --fetch does not move"
+    assert note in done.err and "note: beta:" not in done.err
+    assert "every worktree is up to date with its base" in done.out
+    assert tip(root / "repos/alpha") == main and not (made / "repos/alpha/teammate.txt").exists()
+
+
 def test_sync_merge_makes_a_merge_commit(root: Path, builders: Builders, made: Path) -> None:
     edit(root / "repos/alpha/other.txt", "fine\n")
     commit(root / "repos/alpha", "alpha main moves")
