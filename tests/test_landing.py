@@ -4,6 +4,7 @@ one unit, all or none."""
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -262,6 +263,24 @@ def test_land_push_pushes_each_landed_base(root: Path, builders: Builders, made:
     done = builders("land", "s", "--push")
     assert done.code == 0, done.err
     assert tip(alpha) == tip(root / "repos/alpha")
+
+
+def test_land_push_with_nothing_to_land_names_a_base_an_earlier_landing_left_unpushed(
+    root: Path, builders: Builders, made: Path
+) -> None:
+    alpha = bare_origin(root, "alpha")
+    bare_origin(root, "beta")
+    assert builders("land", "s").code == 0
+    git.run(root / "repos/alpha", "fetch", "--quiet", "origin")
+    again = builders("land", "s", "--push")
+    assert again.code == 0, again.err
+    assert "nothing to land" in again.out
+    hint = f"push it by hand: git -C {root / 'repos/alpha'} push origin main\n"
+    assert "note: alpha: main [origin/main: ahead 1] was landed before and is not pushed; " + hint in again.err
+    assert tip(alpha) != tip(root / "repos/alpha")
+    note = next(line for line in again.err.splitlines() if line.startswith("note: alpha:"))
+    pasted = subprocess.run(note.split("push it by hand: ", 1)[1], shell=True, check=False)  # as a user pastes it
+    assert pasted.returncode == 0 and tip(alpha) == tip(root / "repos/alpha")
 
 
 def test_a_refused_push_is_named_and_never_forced(root: Path, builders: Builders, made: Path) -> None:

@@ -55,6 +55,8 @@ def land(
         moves, stopped = done.moves, done.stopped
     landed = [*resumed, *moves]
     pushed = _push(landed) if push and landed and not stopped else []
+    if push and not landed:
+        _say_unpushed(trees)
     failed = [p for p in pushed if p["ok"] is False]
     if not as_json:  # what landed comes first; the JSON document, once the removal is known
         _say_landed(record.name, landed)
@@ -115,6 +117,18 @@ def _say_landed(name: str, landed: list[Move]) -> None:
     output.result(f"builder {name} landed:")
     for m in landed:
         output.result(f"  {m.label}: {m.base} {output.short(m.old)} -> {output.short(m.new)}")
+
+
+def _say_unpushed(trees: list[Tree]) -> None:
+    """--push pushes what this run lands; a base that an earlier landing left ahead of its remote is
+    named with the push that sends it, or a re-run with --push would look as if it had pushed it."""
+    for t in trees:
+        if t.base_branch and "ahead" in t.upstream_track:
+            remote = landing.remote_of(t.source, t.base_branch)
+            output.say(
+                f"note: {t.label}: {t.base_branch} [{t.upstream}: {t.upstream_track}] was landed before and is not "
+                f"pushed; push it by hand: {output.command('git', '-C', t.source, 'push', remote, t.base_branch)}"
+            )
 
 
 def _push(moves: list[Move]) -> list[dict[str, object]]:
