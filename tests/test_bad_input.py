@@ -157,6 +157,19 @@ def test_builders_dir_inside_a_clone_is_refused(root: Path, builders: Builders, 
         assert builders("new", "x").code == 2
 
 
+def test_a_misspelt_placeholder_in_builders_dir_is_refused(
+    root: Path, builders: Builders, unchanged: Unchanged
+) -> None:
+    (root / "workspaces.yaml").write_text('builders:\n  dir: "../{rot}.builders"\n')
+    commit(root)
+    with unchanged():
+        result = builders("new", "x", "--repos", "alpha")
+    assert result.code == 2
+    assert "builders.dir '../{rot}.builders': unknown placeholder {rot}" in result.err
+    assert 'hint: fix builders.dir, e.g. dir: "../{root}.builders"' in result.err
+    assert not (root.parent / "{rot}.builders").exists()
+
+
 def test_repos_not_ignored_in_root(root: Path, builders: Builders, unchanged: Unchanged) -> None:
     gitignore = root / ".gitignore"
     gitignore.write_text(gitignore.read_text().replace("repos/\n", ""))

@@ -189,7 +189,7 @@ def test_pre_commit_refuses_a_staged_clone(hooked: Path) -> None:
     done = user_git(hooked, "commit", "-m", "oops")
     assert done.returncode == 1
     assert "repos/alpha: a clone (gitlink) under repos/" in done.stderr
-    assert "hint: git reset --quiet -- repos/alpha (the files stay on disk)" in done.stderr
+    assert "hint: unstage them (the files stay on disk): git reset --quiet -- repos/alpha\n" in done.stderr
     assert user_git(hooked, "reset", "--quiet", "--", "repos/alpha").returncode == 0  # the hint works
     assert user_git(hooked, "diff", "--cached", "--name-only").stdout == ""
     assert user_git(hooked, "log", "--format=%s", "-1").stdout.strip() != "oops"

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -61,6 +62,23 @@ def test_an_unknown_builder_suggests_the_closest(
     assert result.code == code
     assert "error: no builder" in result.err and "slak" in result.err
     assert hint in result.err
+
+
+@pytest.mark.parametrize(
+    "args", [["status", "slack"], ["sync", "slack"], ["land", "slack"], ["exec", "slack", "--", "true"]]
+)
+def test_a_builder_whose_folder_was_deleted_is_named_as_such(
+    root: Path, builders: Builders, unchanged: Unchanged, args: list[str]
+) -> None:
+    assert builders("new", "slack", "--repos", "alpha").code == 0
+    shutil.rmtree(builders_dir(root) / "slack")
+    with unchanged():
+        result = builders(*args)
+    assert result.code == 2
+    assert f"error: builder 'slack' has no folder: {builders_dir(root) / 'slack'} is gone" in result.err
+    assert "did you mean" not in result.err and result.err.endswith(": builders prune\n")
+    assert builders("prune").code == 0  # the hint, as printed
+    assert builders("restore", "slack").code == 0 and builders(*args).code == 0
 
 
 def test_no_prefix_never_suggests_deleting_a_checked_out_or_base_branch(

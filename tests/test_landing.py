@@ -4,6 +4,7 @@ one unit, all or none."""
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -95,6 +96,20 @@ def test_sync_rebases_every_worktree_onto_its_base(root: Path, builders: Builder
     assert git.run(made / "repos/alpha", "log", "-1", "--format=%s").strip() == "alpha work"
 
 
+def test_sync_fetch_names_a_base_behind_what_it_fetched_and_moves_no_local_branch(
+    root: Path, builders: Builders, made: Path
+) -> None:
+    main = tip(root / "repos/alpha")
+    edit(root.parent / "upstream/alpha/teammate.txt", "theirs\n")
+    commit(root.parent / "upstream/alpha", "a teammate's commit")
+    done = builders("sync", "s", "--fetch")
+    assert done.code == 0, done.err
+    note = "note: alpha: main [origin/main: behind 1]: the sync is onto the local main, which --fetch does not move"
+    assert note in done.err and "note: beta:" not in done.err
+    assert "every worktree is up to date with its base" in done.out
+    assert tip(root / "repos/alpha") == main and not (made / "repos/alpha/teammate.txt").exists()
+
+
 def test_sync_merge_makes_a_merge_commit(root: Path, builders: Builders, made: Path) -> None:
     edit(root / "repos/alpha/other.txt", "fine\n")
     commit(root / "repos/alpha", "alpha main moves")
@@ -184,7 +199,18 @@ def test_squash_needs_a_message(root: Path, builders: Builders, made: Path, unch
     with unchanged():
         done = builders("land", "s", "--squash")
         assert done.code == 2
-        assert "error: --squash needs a commit message" in done.err and "hint: builders land" in done.err
+        assert "error: --squash needs a commit message" in done.err
+        assert "hint: builders land s --squash -m 'what this builder did'" in done.err
+
+
+def test_a_message_without_squash_gets_the_same_command_with_squash(
+    root: Path, builders: Builders, made: Path, unchanged: Unchanged
+) -> None:
+    with unchanged():
+        done = builders("land", "s", "-m", "the fix's message")
+        assert done.code == 2
+        assert "error: -m is the message of the --squash commit" in done.err
+        assert "hint: builders land s --squash -m 'the fix'\"'\"'s message'" in done.err
 
 
 def test_land_of_an_unknown_builder_is_bad_input(
@@ -237,6 +263,24 @@ def test_land_push_pushes_each_landed_base(root: Path, builders: Builders, made:
     done = builders("land", "s", "--push")
     assert done.code == 0, done.err
     assert tip(alpha) == tip(root / "repos/alpha")
+
+
+def test_land_push_with_nothing_to_land_names_a_base_an_earlier_landing_left_unpushed(
+    root: Path, builders: Builders, made: Path
+) -> None:
+    alpha = bare_origin(root, "alpha")
+    bare_origin(root, "beta")
+    assert builders("land", "s").code == 0
+    git.run(root / "repos/alpha", "fetch", "--quiet", "origin")
+    again = builders("land", "s", "--push")
+    assert again.code == 0, again.err
+    assert "nothing to land" in again.out
+    hint = f"push it by hand: git -C {root / 'repos/alpha'} push origin main\n"
+    assert "note: alpha: main [origin/main: ahead 1] was landed before and is not pushed; " + hint in again.err
+    assert tip(alpha) != tip(root / "repos/alpha")
+    note = next(line for line in again.err.splitlines() if line.startswith("note: alpha:"))
+    pasted = subprocess.run(note.split("push it by hand: ", 1)[1], shell=True, check=False)  # as a user pastes it
+    assert pasted.returncode == 0 and tip(alpha) == tip(root / "repos/alpha")
 
 
 def test_a_refused_push_is_named_and_never_forced(root: Path, builders: Builders, made: Path) -> None:

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from conftest import Builders, Unchanged, builders_dir, commit
+from runs import environment
 from workspace_builders.gitlayer import git
 
 
@@ -527,6 +529,24 @@ def test_a_closed_builder_is_restored_then_finished_by_remove(
     assert "builder/x" not in branches(root) and "builder/x" not in branches(root / "repos/beta")
     assert git.run(root / "repos/alpha", "rev-parse", "builder/x").strip() == work  # its commit: kept
     assert "kept branch in alpha: builder/x (has commits no other branch has: it is kept)" in finished.out
+
+
+def test_removing_a_builder_deleted_by_hand_before_prune_refuses_with_the_commands_that_finish_it(
+    root: Path, builder: Path, builders: Builders, unchanged: Unchanged
+) -> None:
+    import shutil
+
+    shutil.rmtree(builder)
+    with unchanged():
+        refused = builders("remove", "x")
+    assert refused.code == 1 and f"error: builder 'x' has no folder: {builder} is gone" in refused.err
+    hint = "hint: close it first, then remove it: builders prune && builders remove x\n"
+    assert hint in refused.err
+    line = hint.split(": ", 2)[2]  # as a user pastes it
+    pasted = subprocess.run(line, shell=True, cwd=root, env=environment(), capture_output=True, text=True, check=False)
+    assert pasted.returncode == 0, pasted.stderr
+    assert "builder/x" not in branches(root) and "builder/x" not in branches(root / "repos/beta")
+    assert "x" not in builders("list").out.split()
 
 
 def test_a_branch_of_the_builder_namespace_with_no_record_is_no_builder(

@@ -53,6 +53,18 @@ def test_scaffold_includes_the_targets_into_the_users_files(root: Path, builders
     assert (builders_dir(root) / "viamake/repos/beta").is_dir()
 
 
+@pytest.mark.parametrize(("own", "template"), [("Taskfile.yml", "Taskfile.yaml"), ("GNUmakefile", "Makefile")])
+def test_force_never_writes_the_template_beside_a_users_file_of_another_name(
+    root: Path, builders: Builders, own: str, template: str
+) -> None:
+    (root / template).unlink()
+    (root / own).write_text(OWN_TASKFILE if own.startswith("Taskfile") else OWN_MAKEFILE)
+    result = builders("scaffold", "--force", "--no-hooks")
+    assert result.code == 0, result.err
+    assert not (root / template).exists()  # task and make read the user's file first: this one would be dead
+    assert (root / own).read_text().count("builders.") == 1  # the include of builders.mk / Taskfile.builders.yml
+
+
 def test_the_include_goes_under_existing_includes() -> None:
     text = 'version: "3"\nincludes:\n    docs: ./docs/Taskfile.yml\n\ntasks:\n    a:\n        cmds: [echo a]\n'
     changed = includes._with_task_include(text)

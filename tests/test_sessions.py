@@ -107,7 +107,8 @@ def test_run_without_a_name_inside_a_builder_and_switches_after_the_dashes(root:
     ("args", "message", "hint"),
     [
         (("run", "slakc", "--", "true"), "error: no builder named 'slakc'", "hint: did you mean 'slack'?"),
-        (("run", "slack"), "error: no command given after --", "hint: for example: builders run"),
+        (("run", "slack"), "error: no command given after --", "hint: for example: builders run slack -- git status"),
+        (("exec", "slack"), "error: no command given", "hint: for example: builders exec slack -- git status\n"),
         (("run", "slack", "x", "--", "true"), "error: unexpected argument: x", "hint:"),
         (("run", "--", "true"), "error: not inside a builder: name one", "hint: builders run NAME"),
         (("exec", "slack", "--repos", "alpah", "--", "true"), "error: builder slack has no repo alpah", "'alpha'"),

@@ -107,6 +107,19 @@ def test_admin_dir_naming_another_place(root: Path, builder: Path, builders: Bui
     assert "worktree repair" in builders("verify").out
 
 
+def test_a_builder_folder_deleted_by_hand_gets_fixes_that_work(root: Path, builder: Path, builders: Builders) -> None:
+    shutil.rmtree(builder)
+    rows = json.loads(builders("verify", "--json").out)["checks"]
+    failed = {(c["worktree"], c["check"]): c for c in rows if not c["ok"]}
+    for worktree in ("root", "alpha", "beta"):
+        for check in ("link: .git names its admin dir", "link: admin dir names it back", "link: not prunable"):
+            row = failed[(worktree, check)]
+            # `git worktree repair` of the gone folder would fail pasted: the fix says repair NEW_PATH or prune
+            assert "is gone" in row["detail"] and row["hint"].endswith("NEW_PATH; else: builders prune")
+    assert builders("prune").code == 0
+    assert failures(builders) == set()
+
+
 def test_wrong_branch_and_detached_head(builder: Path, builders: Builders) -> None:
     git.run(builder / "repos/alpha", "switch", "-q", "-c", "other")
     git.run(builder / "repos/beta", "switch", "-q", "--detach")

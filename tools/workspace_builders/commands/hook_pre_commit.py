@@ -39,7 +39,9 @@ def pre_commit(location: Location) -> int:
             unstage.append(folder.rstrip("/"))
     hints = []
     if unstage:
-        hints.append(f"{output.command(*_unstage_command(worktree), '--', *unstage)} (the files stay on disk)")
+        # prose first and the command after it, as in every hint, so the command pastes as printed
+        unstage_them = output.command(*_unstage_command(worktree), "--", *unstage)
+        hints.append(f"unstage them (the files stay on disk): {unstage_them}")
     if any(c.path == GITIGNORE for c in staged) and _stops_ignoring_repos(worktree, index_file):
         problems.append(f"{GITIGNORE}: the change stops ignoring {REPOS}/ (clones would be committed as gitlinks)")
         hints.append(f"keep a '{REPOS}/' line in {GITIGNORE}, then: git add {GITIGNORE}")

@@ -23,10 +23,12 @@ def land(
     location: Location, name: str | None, squash: bool, message: str | None, push: bool, remove: bool, dry_run: bool,
     as_json: bool,
 ) -> int:  # fmt: skip
+    # The hint is this same command made right, so it works pasted (inside a builder NAME stays out).
+    retry = output.command("builders", "land", *([name] if name else []), "--squash", "-m")
     if squash and not (message or "").strip():
-        raise bad_input("--squash needs a commit message", 'builders land NAME --squash -m "what this builder did"')
+        raise bad_input("--squash needs a commit message", f"{retry} 'what this builder did'")
     if message is not None and not squash:
-        raise bad_input("-m is the message of the --squash commit", 'builders land NAME --squash -m "..."')
+        raise bad_input("-m is the message of the --squash commit", f"{retry} {output.command(message)}")
     ws = location.workspace
     record = landing.builder_record(location, name, "land")
     stopped = False
@@ -53,6 +55,8 @@ def land(
         moves, stopped = done.moves, done.stopped
     landed = [*resumed, *moves]
     pushed = _push(landed) if push and landed and not stopped else []
+    if push and not landed:
+        _say_unpushed(trees)
     failed = [p for p in pushed if p["ok"] is False]
     if not as_json:  # what landed comes first; the JSON document, once the removal is known
         _say_landed(record.name, landed)
@@ -113,6 +117,18 @@ def _say_landed(name: str, landed: list[Move]) -> None:
     output.result(f"builder {name} landed:")
     for m in landed:
         output.result(f"  {m.label}: {m.base} {output.short(m.old)} -> {output.short(m.new)}")
+
+
+def _say_unpushed(trees: list[Tree]) -> None:
+    """--push pushes what this run lands; a base that an earlier landing left ahead of its remote is
+    named with the push that sends it, or a re-run with --push would look as if it had pushed it."""
+    for t in trees:
+        if t.base_branch and "ahead" in t.upstream_track:
+            remote = landing.remote_of(t.source, t.base_branch)
+            output.say(
+                f"note: {t.label}: {t.base_branch} [{t.upstream}: {t.upstream_track}] was landed before and is not "
+                f"pushed; push it by hand: {output.command('git', '-C', t.source, 'push', remote, t.base_branch)}"
+            )
 
 
 def _push(moves: list[Move]) -> list[dict[str, object]]:

@@ -48,7 +48,9 @@ def scaffold(location: Location, dry_run: bool, *, force: bool = False, hooks: b
         target = root / template.name
         content = template.read_bytes()
         own = includes.users_file(root, template.name)
-        if own is not None and not force and not (own.is_file() and own.read_bytes() == content):
+        # A user's file of another name (Taskfile.yml, GNUmakefile) is the one task or make reads: it
+        # gets the include, --force or not; the template written beside it would never be read.
+        if own is not None and (own != target or not (force or (own.is_file() and own.read_bytes() == content))):
             includes.include(root, own, template.name, content, dry_run, say)
             continue
         if os.path.lexists(target):

@@ -36,7 +36,7 @@ NOT_STARTED = COMMAND_NOT_FOUND  # the shell's code for a command that could not
 def run(location: Location, here: Path, name: str | None, argv: Sequence[str]) -> int:
     usage = "builders run [NAME] -- CMD ARGS..."
     record = state.named_or_here(location, name, usage)
-    _require_command(argv, usage)
+    _require_command(argv, "run", name)
     env = builder_env.of(location.workspace, record)
     # As a shell says it: what run would have run is not there (exec, over many repos, refuses with 2).
     builder_env.require_program(argv[0], env, usage, COMMAND_NOT_FOUND)
@@ -71,7 +71,7 @@ def exec_in_repos(
 ) -> int:
     usage = "builders exec [NAME] -- CMD ARGS..."
     record = state.named_or_here(location, name, usage)
-    _require_command(argv, usage)
+    _require_command(argv, "exec", name)
     recorded = {r.name: Path(r.path) for r in record.repos}
     wanted = [r.strip().rstrip("/") for r in (repos or "").split(",") if r.strip()] or list(recorded)
     unknown = [r for r in wanted if r not in recorded]
@@ -153,9 +153,10 @@ def _run_one(target: Outcome, argv: Sequence[str], env: dict[str, str], show: Ca
     target.exit_code = processes.wait(child)
 
 
-def _require_command(argv: Sequence[str], usage: str) -> None:
-    if not argv:
-        raise bad_input("no command given after --", f"for example: {usage.replace('CMD ARGS...', 'git status')}")
+def _require_command(argv: Sequence[str], verb: str, name: str | None) -> None:
+    if not argv:  # the example names the builder as it was named, so it runs pasted
+        example = output.command("builders", verb, *([name] if name else []), "--", "git", "status")
+        raise bad_input("no command given after --", f"for example: {example}")
 
 
 AFTER_DASHES = " (the command goes after --: NAME -- CMD ARGS...)"

@@ -28,6 +28,13 @@ def sync(location: Location, name: str | None, fetch: bool, merge: bool, dry_run
         trees = landing.trees_of(ws, record)
         if fetch and not dry_run:
             landing.fetch(trees)
+            trees = landing.trees_of(ws, record)  # each base as it now stands against what was fetched
+            for t in trees:
+                if "behind" in t.upstream_track:  # fetched but not taken: say so, or it looks like nothing came
+                    output.say(
+                        f"note: {t.label}: {t.base_branch} [{t.upstream}: {t.upstream_track}]: "
+                        f"the sync is onto the local {t.base_branch}, which --fetch does not move"
+                    )
         behind = [t for t in trees if t.behind]
         landing.refuse_no_base([t for t in trees if t.behind or t.base_branch is None])
         landing.refuse_problems([t for t in trees if t.off_branch])

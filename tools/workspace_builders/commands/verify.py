@@ -391,7 +391,14 @@ def landing_checks(ws: Workspace, record: BuilderState) -> list[Check]:
 
 def link_checks(common_dir: Path, entry: git.Worktree, branch: str | None) -> list[tuple[str, bool, str, str]]:
     """Both ends of a worktree's link, its branch, and that git would not prune it."""
-    results = _both_ends(common_dir, entry.path)
+    moved_or_gone = (
+        "if you moved the folder, link it again first: "
+        f"{output.command('git', '-C', common_dir.parent, 'worktree', 'repair')} NEW_PATH; else: builders prune"
+    )
+    if os.path.lexists(entry.path):
+        results = _both_ends(common_dir, entry.path)
+    else:  # `git worktree repair` of a folder that is not there fails: the fix is the one for a gone folder
+        results = [(check, False, f"{entry.path} is gone", moved_or_gone) for check in _LINK_CHECKS]
     results.append(
         (
             "complete (not left half-made)",
@@ -400,15 +407,8 @@ def link_checks(common_dir: Path, entry: git.Worktree, branch: str | None) -> li
             "run the command that made it again (builders new/init), or remove it: builders remove NAME",
         )
     )
-    results.append(
-        (
-            "link: not prunable",
-            not entry.prunable,
-            f"git would prune it: {entry.path} is gone",
-            "if you moved the folder, link it again first: "
-            f"{output.command('git', '-C', common_dir.parent, 'worktree', 'repair')} NEW_PATH; else: builders prune",
-        )
-    )
+    gone = f"git would prune it: {entry.path} is gone"
+    results.append(("link: not prunable", not entry.prunable, gone, moved_or_gone))
     short = entry.short_branch
     results.append(("HEAD on a branch", short is not None, *_detached(entry.path, common_dir, branch)))
     if short is not None and branch is not None:
@@ -428,19 +428,22 @@ def _detached(worktree: Path, common_dir: Path, branch: str | None) -> tuple[str
     return "detached HEAD", output.command("git", "-C", worktree, "switch", branch or "BRANCH")
 
 
+_LINK_CHECKS = ("link: .git names its admin dir", "link: admin dir names it back")
+
+
 def _both_ends(common_dir: Path, worktree: Path) -> list[tuple[str, bool, str, str]]:
     link = links.link_of(worktree, common_dir)
     to_admin = link.admin is not None and link.admin.is_dir()
     repair = output.command("git", "-C", common_dir.parent, "worktree", "repair", worktree)
     return [
         (
-            "link: .git names its admin dir",
+            _LINK_CHECKS[0],
             to_admin,
             "" if to_admin else f"{worktree / '.git'} does not name a dir in {common_dir}/worktrees",
             repair,
         ),
         (
-            "link: admin dir names it back",
+            _LINK_CHECKS[1],
             link.names_back,
             "" if link.names_back else "the admin dir's gitdir names another place",
             repair,

@@ -55,6 +55,13 @@ def remove_locked(
     guard(ws, path, recorded=record is not None)
     refuse_pending_landing(ws, name)
     interrupted = record is not None and record.status == state.REMOVING
+    if not interrupted and not os.path.lexists(path) and any(w.path == path for w in git.worktrees(ws.root)):
+        # Deleted by hand: git still has its worktrees, which hold its branches, so removing it here
+        # would report it removed while list, verify and its branches still have it. prune closes it.
+        raise BuildersError(
+            f"builder {name!r} has no folder: {path} is gone (deleted by hand?); nothing was changed",
+            f"close it first, then remove it: builders prune && {output.command('builders', 'remove', name)}",
+        )
     members = _judged(ws, path, interrupted)
     _refuse_if_at_risk(name, path, members, force, dry_run)
     if dry_run:

@@ -6,6 +6,7 @@ an error names the file, the line and the key; then the overlay is deep-merged o
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -227,6 +228,14 @@ def _build(data: dict[str, Any], files: tuple[Path, ...]) -> Config:
     problem = branch_prefix_problem(prefix)
     if problem:
         raise bad_input(f"{where}: builders.branch_prefix {prefix!r}: {problem}", "use a prefix like 'builder/'")
+    builders_dir = builders.get("dir", Config.builders_dir)
+    # `{root}` is the one placeholder; a misspelt one would otherwise make a folder named with braces.
+    unknown = sorted(set(re.findall(r"\{[^{}]*\}", builders_dir)) - {"{root}"})
+    if unknown:
+        raise bad_input(
+            f"{where}: builders.dir {builders_dir!r}: unknown placeholder {unknown[0]} (the only one is {{root}})",
+            'fix builders.dir, e.g. dir: "../{root}.builders"',
+        )
     for name in builders.get("default_repos", []):
         problem = name_problem(name)
         if problem:
@@ -249,7 +258,7 @@ def _build(data: dict[str, Any], files: tuple[Path, ...]) -> Config:
         start=scripts.get("start"),
         builder_files={str(k): v for k, v in (data.get("files") or {}).items()},
         submodules=builders.get("submodules", Config.submodules),
-        builders_dir=builders.get("dir", Config.builders_dir),
+        builders_dir=builders_dir,
         branch_prefix=prefix,
         default_repos=tuple(builders.get("default_repos", ())),
         repos=repos,

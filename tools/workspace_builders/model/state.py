@@ -124,7 +124,13 @@ def named_or_here(location: Location, name: str | None, usage: str) -> BuilderSt
         return record
     check_builder_name(name)
     record = load(ws, name)
-    if record is None or not Path(record.path).is_dir():
+    if record is not None and not Path(record.path).is_dir():
+        # Its state is there and its folder is not (deleted by hand): "did you mean" would name it again.
+        raise bad_input(
+            f"builder {name!r} has no folder: {record.path} is gone",
+            "close it (its branches are kept, for builders restore or builders remove): builders prune",
+        )
+    if record is None:
         match = closest(name, builder_names(ws))
         hint = f"create it: builders new {name}"
         if match:
