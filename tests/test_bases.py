@@ -148,7 +148,10 @@ def test_a_bad_repos_value_is_named_as_it_was_given(
         alone = builders("new", "x", "--repos", "all,alpha")
         invalid = builders("new", "x", "--repos", "../alpha")
         twice = builders("new", "x", "--repos", "alpha,alpha")
-    assert alone.code == invalid.code == twice.code == 2
+        nothing = builders("new", "x", "--repos", " , ")
+    assert alone.code == invalid.code == twice.code == nothing.code == 2
+    assert f"error: ',' in {called} names no repo" in nothing.err
+    assert f"hint: name them: {spelled.format('alpha,beta')}; or leave it out for the default repos" in nothing.err
     assert f"error: 'all' stands alone in {called}" in alone.err
     assert f"hint: use {spelled.format('all')}, or list the repos by name" in alone.err
     assert f"error: invalid repo '../alpha' in {called}:" in invalid.err

@@ -94,6 +94,12 @@ def select_repos(ws: Workspace, text: str | None, seen: dict[str, bases.Branches
         ws.require_repos_dir()  # a builder of no repos needs none
     specs = parse_repo_specs(named) if named else [RepoSpec(name, None) for name in ws.config.default_repos]
     known = ws.known_repos()
+    if named and not specs:  # `--repos ,`: something was typed, and it names nothing
+        example = ",".join(sorted(known)[:2]) or "NAME"
+        raise bad_input(
+            f"{named!r} in {interface.called('--repos', 'REPOS')} names no repo",
+            f"name them: {interface.option('--repos', 'REPOS', example)}; or leave it out for the default repos",
+        )
     if any(s.name == ALL for s in specs) and ALL not in known:
         if len(specs) > 1 or specs[0].base is not None:
             raise bad_input(
