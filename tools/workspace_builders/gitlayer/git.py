@@ -1075,16 +1075,6 @@ def status_entries_all(worktree: Path) -> list[str]:
     return porcelain_entries(run(worktree, "status", "--porcelain=v1", "-z", "--untracked-files=all", read_only=True))
 
 
-def base_branch_of(root: Path, commit: str) -> str:
-    """The base to record for a worktree made from the root with plain git at `commit`: the branch
-    the root is on when it holds that commit (so the worktree lands on it), else the commit itself."""
-    done = attempt(root, "symbolic-ref", "--quiet", "HEAD", read_only=True)
-    branch = done.stdout.strip()
-    if done.returncode == 0 and branch.startswith("refs/heads/") and is_ancestor(root, commit, branch):
-        return branch
-    return commit
-
-
 # --- sparse --------------------------------------------------------------------------------------
 
 
