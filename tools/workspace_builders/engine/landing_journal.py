@@ -25,7 +25,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from workspace_builders.base import atomic_file, faults, output
+from workspace_builders.base import atomic_file, faults, output, parallel
 from workspace_builders.base.errors import BuildersError
 from workspace_builders.engine.landing import landed_file, landings
 from workspace_builders.engine.landing_rebase import (
@@ -126,12 +126,14 @@ def repositories_locked(common_dirs: Sequence[str]) -> Iterator[None]:
 # --- checks under the locks ----------------------------------------------------------------------------
 
 
-def check_before_moving(moves: Sequence[Move], name: str) -> None:
-    """Every base at the tip planned, contained in what lands, and its checkout ready to move with it.
+def check_before_moving(moves: Sequence[Move], name: str) -> dict[str, Path]:
+    """Every base at the tip planned, contained in what lands, and its checkout ready to move with it;
+    the index file of each checkout, by label. The repos are looked at in parallel.
 
     Called with every repository lock held and before anything moved: a refusal changes nothing.
     """
-    for move in moves:
+
+    def one(move: Move) -> Path | None:
         tip = git.tip_of(Path(move.repo), move.ref)
         if tip != move.old or not git.is_ancestor(Path(move.repo), move.old, move.new):
             raise BuildersError(
@@ -140,8 +142,11 @@ def check_before_moving(moves: Sequence[Move], name: str) -> None:
                 f"run it again, it rebases onto the new tip and lands: builders land {name}",
             )
         refuse_rebasing(move)
-        if move.checkout:
-            check_checkout(move, Path(move.checkout), ours=False)
+        return check_checkout(move, Path(move.checkout), ours=False) if move.checkout else None
+
+    outcomes = parallel.each(moves, one)
+    parallel.raise_failures(parallel.failures(outcomes))
+    return {move.label: index for move, index in outcomes if isinstance(index, Path)}
 
 
 def refuse_rebasing(move: Move) -> None:
@@ -155,17 +160,19 @@ def refuse_rebasing(move: Move) -> None:
         )
 
 
-def check_checkout(move: Move, checkout: Path, ours: bool) -> None:
+def check_checkout(move: Move, checkout: Path, ours: bool) -> Path:
     """The base's checkout can move with it: no operation under way, no index.lock of anyone else,
     no uncommitted change (git's own status, which refreshes in memory: a file touched but unchanged
-    is not a change). `ours`: a pending journal names this move, so a lock left is ours."""
-    what = operation_in_progress(checkout)
+    is not a change); its index file. `ours`: a pending journal names this move, so a lock left is
+    ours."""
+    gitdir = git.git_dir(checkout)
+    what = operation_in_progress(checkout, gitdir)
     if what:
         raise BuildersError(
             f"{move.label}: a {what} is under way in {checkout}, where {move.base} is checked out; nothing landed",
             f"finish or abort it first ({output.command('cd', checkout)} && git status), then run the command again",
         )
-    index = git.index_path(checkout)
+    index = gitdir / "index"  # where `git rev-parse --git-path index` says (GIT_INDEX_FILE is never passed on)
     if lingering_lock(index):
         if not ours:
             lock = f"{index}.lock"
@@ -177,7 +184,7 @@ def check_checkout(move: Move, checkout: Path, ours: bool) -> None:
             )
         clear_our_lock(index, f"left by a landing of ours stopped while it moved {move.base}")
     if ours:
-        return
+        return index
     changed = [e[3:] for e in git.status_entries(checkout) if not e.startswith("??")]
     if changed:
         raise BuildersError(
@@ -194,6 +201,7 @@ def check_checkout(move: Move, checkout: Path, ours: bool) -> None:
             f"{output.command('ls', '-ld', '--', *(p.rstrip('/') for p in in_the_way[:5]))}), "
             "then run the command again",
         )
+    return index
 
 
 def in_the_way_of(move: Move, checkout: Path) -> list[str]:
@@ -241,18 +249,19 @@ def _a_file(path: Path) -> bool:
 # --- the moves -----------------------------------------------------------------------------------------
 
 
-def apply_moves(moves: Sequence[Move]) -> None:
-    """Move every base forward, in order; the caller holds the locks and journalled the moves.
+def apply_moves(moves: Sequence[Move], indexes: dict[str, Path]) -> None:
+    """Move every base forward, in order; the caller holds the locks and journalled the moves, and
+    found the index file of each checkout (`indexes`, by label).
 
     Nothing is put back: a failure leaves the journal for the next run, which completes it.
     """
     for move in moves:
-        move_one(move)
+        move_one(move, indexes.get(move.label))
         faults.point(f"land:moved:{move.label}")
         output.say(f"  {move.label}: {move.base} {output.short(move.old)} -> {output.short(move.new)}")
 
 
-def move_one(move: Move) -> None:
+def move_one(move: Move, index: Path | None) -> None:
     if move.checkout is None:
         done = git.move_ref(Path(move.repo), move.ref, move.new, move.old, "builders land: fast-forward")
         if done.returncode != 0:
@@ -260,7 +269,7 @@ def move_one(move: Move) -> None:
         faults.point(f"land:ref-moved:{move.label}")
         return
     checkout = Path(move.checkout)
-    index = git.index_path(checkout)
+    index = index or git.index_path(checkout)
     lock = index.with_name(index.name + ".lock")
     try:
         fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
@@ -301,7 +310,8 @@ def move_one(move: Move) -> None:
 
 
 def _check_moved(move: Move, checkout: Path) -> None:
-    if git.tip_of(Path(move.repo), move.ref) != move.new or not git.index_matches(checkout, move.new):
+    """The index is at the landed commit. (The ref is: its compare-and-swap succeeded.)"""
+    if not git.index_matches(checkout, move.new):
         raise BuildersError(
             f"{move.label}: {move.base} and the index of {checkout} do not agree after the move",
             f"look at it: {output.command('git', '-C', checkout, 'status')}; then run the command again",
@@ -387,9 +397,8 @@ def complete(ws: Workspace, record: BuilderState) -> list[Move]:
                         raise BuildersError(f"{move.label}: {move.base} could not move: {git.GitFailed(done).message}")
                     _check_moved(move, Path(move.checkout))
                 else:
-                    if move.checkout:
-                        check_checkout(move, Path(move.checkout), ours=False)
-                    move_one(move)
+                    index = check_checkout(move, Path(move.checkout), ours=False) if move.checkout else None
+                    move_one(move, index)
             elif tip == move.new:
                 if move.checkout and not _clean_at(Path(move.checkout), move.new):
                     finish_checkout(move, Path(move.checkout))

@@ -37,9 +37,10 @@ def identity(record: BuilderState) -> dict[str, str]:
     return {"name": record.name, "created_at": record.created_at, "path": record.path}
 
 
-def operation_in_progress(worktree: Path) -> str | None:
-    """`rebase`, `merge`, `cherry-pick`, `revert` or `bisect` when one is under way in the worktree."""
-    gitdir = git.git_dir(worktree)
+def operation_in_progress(worktree: Path, gitdir: Path | None = None) -> str | None:
+    """`rebase`, `merge`, `cherry-pick`, `revert` or `bisect` when one is under way in the worktree
+    (whose git dir the caller may know already)."""
+    gitdir = gitdir or git.git_dir(worktree)
     for marker, what in {**IN_PROGRESS, **OTHER_OPERATIONS}.items():
         if (gitdir / marker).exists():
             return what
@@ -182,7 +183,8 @@ def bring_up(ws: Workspace, record: BuilderState, trees: Sequence[Tree], merge: 
                 done = git.rebase_onto(tree.path, tree.base_tip or tree.base_ref_name)
             faults.point(f"sync:rebased:{tree.label}")
             if done.returncode == 0:
-                item.left = git.head_of(tree.path)
+                item.left = tree.head = git.head_of(tree.path)
+                count(tree)  # here, in parallel with the other repos
                 return []
             files = git.conflicted_files(tree.path) or [done.stderr.strip() or done.stdout.strip()]
             git.abort(tree.path, how)
@@ -221,9 +223,6 @@ def bring_up(ws: Workspace, record: BuilderState, trees: Sequence[Tree], merge: 
             )
         raise BuildersError(f"{tree.label}: {how} failed: {outcome}; {back}")
     record_file(ws, record.name).unlink(missing_ok=True)
-    for tree in behind:
-        tree.head = git.head_of(tree.path)
-        count(tree)
 
 
 def put_back(touched: Sequence[Touched]) -> None:

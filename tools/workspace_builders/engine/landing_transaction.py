@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from workspace_builders.base import faults, interrupts, output
+from workspace_builders.base import faults, interrupts, output, parallel
 from workspace_builders.base.errors import BuildersError
 from workspace_builders.engine import builder_scripts, landing_rebase
 from workspace_builders.engine.landing import Tree, count
@@ -63,8 +63,10 @@ def land_builder(ws: Workspace, record: BuilderState, ready: list[Tree], message
         landing_rebase.bring_up(ws, record, ready, merge=False, touched=touched)
         if message is not None:
             landing_rebase.squash(ready, message, touched)
-        pins = pin(ready)
         gate = ws.config.pre_land
+        # With a gate, what it is given is pinned first (a change found before it runs is named as
+        # such); without one, the tips the run looked at are checked once, under the locks.
+        pins = pin(ready) if gate else [Pin(t, t.head or "") for t in ready]
         if gate:
             code = builder_scripts.run(
                 ws, "pre_land", gate, record.name, Path(record.path), [r.name for r in record.repos], record.ports
@@ -74,14 +76,15 @@ def land_builder(ws: Workspace, record: BuilderState, ready: list[Tree], message
                     f"the pre_land script failed with exit {code}; nothing landed",
                     f"fix what it found in {output.command(record.path)}, then run again: builders land {record.name}",
                 )
-            check_pins(pins, record.name)
+            check_pins(pins, record.name, gate=True)
         moves = plan_moves(ready)
         with repositories_locked([m.common_dir for m in moves]):
-            check_pins(pins, record.name)  # and nobody can commit in them through us from here
-            check_before_moving(moves, record.name)
+            # and nobody can commit in them through us from here
+            check_pins(pins, record.name, gate=bool(gate))
+            indexes = check_before_moving(moves, record.name)
             write_journal(ws, record, moves, squashed=message is not None)
             touched.clear()  # from here the bases move: the builder branches are what lands
-            return Landed(moves, _move_forward(ws, record, moves, squashed=message is not None))
+            return Landed(moves, _move_forward(ws, record, moves, indexes, squashed=message is not None))
     except BaseException as exc:
         if touched:
             with interrupts.held_off():
@@ -89,13 +92,15 @@ def land_builder(ws: Workspace, record: BuilderState, ready: list[Tree], message
         raise
 
 
-def _move_forward(ws: Workspace, record: BuilderState, moves: list[Move], squashed: bool) -> bool:
+def _move_forward(
+    ws: Workspace, record: BuilderState, moves: list[Move], indexes: dict[str, Path], squashed: bool
+) -> bool:
     """Every journalled move, with a stop request held until they are done; whether one came."""
     try:
         with interrupts.held_off():
             faults.point("land:journalled")
             try:
-                apply_moves(moves)
+                apply_moves(moves, indexes)
             except BuildersError as exc:
                 exc.message += "; the landing is partial and only goes forward (no base is put back)"
                 exc.hint = (
@@ -131,20 +136,26 @@ def pin(trees: Sequence[Tree]) -> list[Pin]:
     return [Pin(t, git.head_of(t.path)) for t in trees]
 
 
-def check_pins(pins: Sequence[Pin], name: str) -> None:
-    """Land exactly what the gate saw: every worktree still at its pinned tip, with no change."""
-    for p in pins:
+def check_pins(pins: Sequence[Pin], name: str, gate: bool) -> None:
+    """Land exactly what the gate saw (or, with no gate, what the run looked at): every worktree
+    still at its pinned tip, with no change. The worktrees are looked at in parallel."""
+    when, again = ("while the pre_land gate ran", "run the gate again") if gate else ("while landing", "run it again")
+
+    def one(p: Pin) -> None:
+        wait_changes = git.status_entries_started(p.tree.path)
         head = git.head_of(p.tree.path)
-        changes = _tracked_changes(p.tree.path)
+        changes = [e for e in wait_changes() if not e.startswith("??")]
         if head != p.head or changes:
             what = f"its tip moved to {output.short(head)}" if head != p.head else f"it has changes ({changes[0][3:]})"
             raise BuildersError(
-                f"{p.tree.label}: {p.tree.path} changed while the pre_land gate ran ({what}, it gave "
+                f"{p.tree.label}: {p.tree.path} changed {when} ({what}, it was at "
                 f"{output.short(p.head)}); nothing landed",
-                f"commit what belongs to the builder, then run the gate again: builders land {name}",
+                f"commit what belongs to the builder, then {again}: builders land {name}",
             )
         p.tree.head = head
         count(p.tree)
+
+    parallel.raise_failures(parallel.failures(parallel.each(pins, one)))
 
 
 def _tracked_changes(worktree: Path) -> list[str]:

@@ -510,8 +510,37 @@ def status_entries_started(worktree: Path) -> Callable[[], list[str]]:
     return lambda: porcelain_entries(_stdout(wait()))
 
 
+# Whether one commit descends from another never changes once both exist: an answer about two commit
+# ids is kept for the rest of the process, so a run that looks again (before and under its locks)
+# asks git once. Only ids are kept, never a ref or HEAD, whose commit moves; bounded for a
+# long-lived process (the MCP server).
+_ANCESTRY_LIMIT = 4096
+_ancestry: dict[tuple[str, str], bool] = {}
+_counts: dict[tuple[str, str], tuple[int, int]] = {}
+
+
+def _commit_id(rev: str) -> bool:
+    return len(rev) in (40, 64) and all(c in "0123456789abcdef" for c in rev)
+
+
+def _remember(memo: dict[tuple[str, str], T], key: tuple[str, str], answer: T) -> None:
+    if _commit_id(key[0]) and _commit_id(key[1]):
+        if len(memo) >= _ANCESTRY_LIMIT:
+            memo.clear()
+        memo[key] = answer
+
+
 def is_ancestor(repo: Path, commit: str, of: str) -> bool:
-    return attempt(repo, "merge-base", "--is-ancestor", commit, of).returncode == 0
+    if commit == of and _commit_id(commit):
+        return True
+    known = _ancestry.get((commit, of))
+    if known is not None:
+        return known
+    done = attempt(repo, "merge-base", "--is-ancestor", commit, of)
+    if done.returncode not in (0, 1):  # not a yes or a no (a commit that is not there): asked again next time
+        return False
+    _remember(_ancestry, (commit, of), done.returncode == 0)
+    return done.returncode == 0
 
 
 def snapshot_folder(common_dir: Path, folder: Path, index_file: Path, message: str) -> str:
@@ -946,8 +975,15 @@ def ref_records(repo: Path, refs: Sequence[str]) -> list[tuple[str, str, str, st
 
 
 def behind_ahead(repo: Path, base: str, head: str) -> tuple[int, int]:
-    behind, ahead = read(repo, "rev-list", "--left-right", "--count", f"{base}...{head}").split()
-    return int(behind), int(ahead)
+    """Commits of `base` not in `head`, and of `head` not in `base` (see is_ancestor: kept for ids)."""
+    known = _counts.get((base, head))
+    if known is not None:
+        return known
+    behind, ahead = (int(n) for n in read(repo, "rev-list", "--left-right", "--count", f"{base}...{head}").split())
+    _remember(_counts, (base, head), (behind, ahead))
+    _remember(_ancestry, (base, head), behind == 0)
+    _remember(_ancestry, (head, base), ahead == 0)
+    return behind, ahead
 
 
 def last_commit(worktree: Path) -> tuple[str, str, str]:
