@@ -106,7 +106,7 @@ WINDOWS = {
     # the gate runs (before any lock or journal)
     "gate": "",
     # the first checkout's index.lock is ours, its copy made, nothing moved
-    "index-locked": "{root}/repos/alpha update-index",
+    "index-locked": "{root}/repos/alpha read-tree",
     # the first base moved; the second checkout's files being written (a smudge filter waits)
     "files-half-written": "smudge",
     # the second checkout's files and index (in our lock) moved, its branch not yet

@@ -283,8 +283,12 @@ def move_one(move: Move, index: Path | None) -> None:
     if index.exists():
         shutil.copyfile(index, lock)
     faults.point(f"land:index-locked:{move.label}")
-    git.refresh_index(checkout, lock)
     done = git.two_tree_checkout(checkout, move.old, move.new, lock)
+    if done.returncode != 0:
+        # Most often a file touched but unchanged (its stat data stale in the index): git refused
+        # before writing anything, so once the copy is refreshed it is asked again.
+        git.refresh_index(checkout, lock)
+        done = git.two_tree_checkout(checkout, move.old, move.new, lock)
     if done.returncode != 0:
         os.unlink(lock)  # the index is as it was, and git changed no file when it refused
         raise BuildersError(
