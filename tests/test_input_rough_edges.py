@@ -48,8 +48,8 @@ def test_init_repos_suggests_the_closest(root: Path, builders: Builders, unchang
     ("args", "code", "hint"),
     [
         (["remove", "slak"], 2, "hint: did you mean 'slack'? builders remove slack"),
-        (["path", "slak"], 1, "hint: did you mean 'slack'? builders path slack"),
-        (["verify", "slak"], 1, "hint: did you mean 'slack'? builders verify slack"),
+        (["path", "slak"], 2, "hint: did you mean 'slack'? builders path slack"),
+        (["verify", "slak"], 2, "hint: did you mean 'slack'? builders verify slack"),
         (["init", "--builder", "slak"], 2, "hint: did you mean 'slack'? builders init --builder slack"),
     ],
 )

@@ -102,7 +102,7 @@ def test_removed_rows_are_narrow_and_take_a_name_and_last(
     assert "refs/builders/archive/a/" in named.out  # in full
     with unchanged():
         unknown = builders("list", "--removed", "bb")
-        assert unknown.code == 1 and "error: no removal of a builder named 'bb' is recorded" in unknown.err
+        assert unknown.code == 2 and "error: no removal of a builder named 'bb' is recorded" in unknown.err
         assert "hint: did you mean 'b'? builders list --removed b" in unknown.err
         alone = builders("list", "a")
         assert alone.code == 2 and "error: NAME goes with --removed" in alone.err

@@ -149,8 +149,9 @@ def test_builder_without_state_and_state_without_builder(root: Path, builder: Pa
     assert ("ghost", "root", "state has a builder") in failed
 
 
-def test_unknown_name(builder: Path, builders: Builders) -> None:
-    assert builders("verify", "nope").code == 1
+def test_unknown_name_is_bad_input(builder: Path, builders: Builders) -> None:
+    done = builders("verify", "nope")
+    assert done.code == 2 and "error: no builder named 'nope'" in done.err
 
 
 TRICKY = [  # (root .gitignore, whether git counts repos/ as ignored)

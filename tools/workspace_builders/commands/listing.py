@@ -25,7 +25,7 @@ def builder_path(ws: Workspace, name: str) -> Path:
     if not path.is_dir():
         match = closest(name, state.builder_names(ws))
         hint = f"did you mean {match!r}? builders path {match}" if match else f"create it: builders new {name}"
-        raise BuildersError(f"no builder named {name!r} (looked in {path})", hint)
+        raise bad_input(f"no builder named {name!r} (looked in {path})", hint)
     return path
 
 
@@ -147,7 +147,7 @@ def _list_removed(ws: Workspace, as_json: bool, name: str | None, last: int | No
             removed = sorted({str(r["name"]) for r in removal_records.removals(ws)})
             match = closest(name, removed)
             hint = f"did you mean {match!r}? builders list --removed {match}" if match else "builders list --removed"
-            raise BuildersError(f"no removal of a builder named {name!r} is recorded", hint)
+            raise bad_input(f"no removal of a builder named {name!r} is recorded", hint)
     if last is not None:
         records = records[-last:] if last else []
     for record in records:  # what landed from it before it was removed
