@@ -115,6 +115,23 @@ def test_scaffold_into_a_bare_root(tmp_path: Path, builders: Builders) -> None:
     assert (fresh / ".gitignore").read_text().count("workspace-builders >>>") == 1
 
 
+def test_scaffold_names_what_to_commit_and_only_that(tmp_path: Path, builders: Builders) -> None:
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    git.run(fresh, "init", "-q")
+    (fresh / "notes.txt").write_text("the user's own, not to be staged by our hint")
+    done = builders("scaffold", cwd=fresh)
+    assert done.code == 0
+    hint = next(line for line in done.err.splitlines() if line.startswith("next: commit the files ("))
+    assert "notes.txt" not in hint and "Taskfile.yaml" in hint and ".gitignore" in hint
+    pasted = shell(fresh, "sh", "-c", hint.removeprefix("next: commit the files (").removesuffix(")"))
+    assert pasted.returncode == 0, pasted.stderr
+    assert git.run(fresh, "status", "--porcelain").splitlines() == ["?? notes.txt"]
+    again = builders("scaffold", cwd=fresh)
+    assert again.code == 0 and "next: commit" not in again.err
+    assert "nothing to commit: the files are committed as they are" in again.err
+
+
 @needs_task
 def test_task_list_remove_prune(root: Path) -> None:
     assert shell(root, "task", "builder:new", "NAME=slack", "REPOS=alpha").returncode == 0

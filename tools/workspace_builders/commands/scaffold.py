@@ -18,6 +18,7 @@ from workspace_builders.base import output
 from workspace_builders.base.errors import BuildersError, bad_input
 from workspace_builders.commands.base import Command
 from workspace_builders.engine import hooks_install, includes
+from workspace_builders.gitlayer import git
 from workspace_builders.model.workspace import Location
 
 TEMPLATE = "workspace-root"
@@ -89,9 +90,16 @@ def scaffold(location: Location, dry_run: bool, *, force: bool = False, hooks: b
     else:
         say("hooks not installed (--no-hooks); later: builders hooks install")
     if not dry_run:
-        add = output.command("git", "-C", root, "add", "-A")
-        commit = output.command("git", "-C", root, "commit", "-m", "add workspace-builders")
-        say(f"next: commit the files ({add} && {commit})")
+        # Only what is not committed yet, by name: the user's other changes are theirs to stage.
+        ours = {t.name for t in templates.iterdir()} | set(BLOCKS) | set(includes.OWN_FILE.values())
+        ours |= {name for names in includes.USERS_NAMES.values() for name in names}
+        pending = [e[3:] for e in git.status_entries(root) if e[3:] in ours]
+        if pending:
+            add = output.command("git", "-C", root, "add", "--", *pending)
+            commit = output.command("git", "-C", root, "commit", "-m", "add workspace-builders")
+            say(f"next: commit the files ({add} && {commit})")
+        else:
+            say("nothing to commit: the files are committed as they are")
     return code
 
 
