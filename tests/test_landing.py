@@ -106,6 +106,8 @@ def test_sync_fetch_names_a_base_behind_what_it_fetched_and_moves_no_local_branc
     assert done.code == 0, done.err
     note = "note: alpha: main [origin/main: behind 1]: the sync is onto the local main, which --fetch does not move"
     assert note in done.err and "note: beta:" not in done.err
+    assert f"  fetched {root / 'repos/alpha'}\n" in done.err
+    assert f"  {root} has no remote: nothing fetched\n" in done.err and f"  fetched {root}\n" not in done.err
     assert "every worktree is up to date with its base" in done.out
     assert tip(root / "repos/alpha") == main and not (made / "repos/alpha/teammate.txt").exists()
 

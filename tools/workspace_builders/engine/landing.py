@@ -227,8 +227,11 @@ def fetch(trees: Sequence[Tree]) -> None:
     """Fetch each repository once (remote-tracking refs only; no local branch moves)."""
     sources = list(dict.fromkeys(t.source for t in trees))
 
-    def one(source: Path) -> None:
+    def one(source: Path) -> bool:
+        if not git.remotes(source):
+            return False  # nothing to fetch from: said as such, not as fetched
         git.fetch(source)
+        return True
 
     outcomes = parallel.each(sources, one)
     parallel.raise_failures(
@@ -241,8 +244,8 @@ def fetch(trees: Sequence[Tree]) -> None:
         )
         for source, error in parallel.failures(outcomes)
     )
-    for source, _ in outcomes:
-        output.say(f"  fetched {source}")
+    for source, fetched in outcomes:
+        output.say(f"  fetched {source}" if fetched else f"  {source} has no remote: nothing fetched")
 
 
 # --- the record of what landed ------------------------------------------------------------------------
