@@ -511,20 +511,21 @@ def status_entries_started(worktree: Path) -> Callable[[], list[str]]:
 
 
 # Whether one commit descends from another never changes once both exist: an answer about two commit
-# ids is kept for the rest of the process, so a run that looks again (before and under its locks)
-# asks git once. Only ids are kept, never a ref or HEAD, whose commit moves; bounded for a
-# long-lived process (the MCP server).
+# ids in one repository (as named by the caller) is kept for the rest of the process, so a run that
+# looks again (before and under its locks) asks git once. Only ids are kept, never a ref or HEAD,
+# whose commit moves; per repository, since a shallow clone may not see what another one does;
+# bounded, for a long-lived process (the MCP server).
 _ANCESTRY_LIMIT = 4096
-_ancestry: dict[tuple[str, str], bool] = {}
-_counts: dict[tuple[str, str], tuple[int, int]] = {}
+_ancestry: dict[tuple[str, str, str], bool] = {}
+_counts: dict[tuple[str, str, str], tuple[int, int]] = {}
 
 
 def _commit_id(rev: str) -> bool:
     return len(rev) in (40, 64) and all(c in "0123456789abcdef" for c in rev)
 
 
-def _remember(memo: dict[tuple[str, str], T], key: tuple[str, str], answer: T) -> None:
-    if _commit_id(key[0]) and _commit_id(key[1]):
+def _remember(memo: dict[tuple[str, str, str], T], key: tuple[str, str, str], answer: T) -> None:
+    if _commit_id(key[1]) and _commit_id(key[2]):
         if len(memo) >= _ANCESTRY_LIMIT:
             memo.clear()
         memo[key] = answer
@@ -533,13 +534,13 @@ def _remember(memo: dict[tuple[str, str], T], key: tuple[str, str], answer: T) -
 def is_ancestor(repo: Path, commit: str, of: str) -> bool:
     if commit == of and _commit_id(commit):
         return True
-    known = _ancestry.get((commit, of))
+    known = _ancestry.get((str(repo), commit, of))
     if known is not None:
         return known
     done = attempt(repo, "merge-base", "--is-ancestor", commit, of)
     if done.returncode not in (0, 1):  # not a yes or a no (a commit that is not there): asked again next time
         return False
-    _remember(_ancestry, (commit, of), done.returncode == 0)
+    _remember(_ancestry, (str(repo), commit, of), done.returncode == 0)
     return done.returncode == 0
 
 
@@ -976,13 +977,13 @@ def ref_records(repo: Path, refs: Sequence[str]) -> list[tuple[str, str, str, st
 
 def behind_ahead(repo: Path, base: str, head: str) -> tuple[int, int]:
     """Commits of `base` not in `head`, and of `head` not in `base` (see is_ancestor: kept for ids)."""
-    known = _counts.get((base, head))
+    known = _counts.get((str(repo), base, head))
     if known is not None:
         return known
     behind, ahead = (int(n) for n in read(repo, "rev-list", "--left-right", "--count", f"{base}...{head}").split())
-    _remember(_counts, (base, head), (behind, ahead))
-    _remember(_ancestry, (base, head), behind == 0)
-    _remember(_ancestry, (head, base), ahead == 0)
+    _remember(_counts, (str(repo), base, head), (behind, ahead))
+    _remember(_ancestry, (str(repo), base, head), behind == 0)
+    _remember(_ancestry, (str(repo), head, base), ahead == 0)
     return behind, ahead
 
 
