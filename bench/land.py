@@ -48,4 +48,4 @@ def bench_land(repos: int, files: int, pairs: int, target: float) -> Comparison:
 
 
 if __name__ == "__main__":
-    sys.exit(main(bench_land, 1.0, __doc__))
+    sys.exit(main(bench_land, 0.9, __doc__))
