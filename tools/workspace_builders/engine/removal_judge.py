@@ -37,7 +37,7 @@ class Member:
     path: Path
     branch: str | None  # short name; None when detached
     locked: bool
-    head: str | None = None  # as listed when the builder was looked at; None: ask git
+    head: str | None = None  # as listed when the builder was looked at (detached); None: check() asks git
     elsewhere: bool | None = None  # its branch is checked out in another worktree; None: ask git
     problems: list[str] = field(default_factory=list)
     blockers: list[str] = field(default_factory=list)  # what even --force cannot save
@@ -112,7 +112,7 @@ def find_members(ws: Workspace, path: Path) -> list[Member]:
         path,
         builder.short_branch,
         builder.locked,
-        builder.head or git.head_commit(path),
+        builder.head,
         elsewhere,
     )
     if stray:
@@ -127,8 +127,9 @@ def _nested_member(entry: Path) -> Member | None:
         return _nested_member_listed(entry)
     main = common_dir.parent
     elsewhere = registered.branch is not None and links.checked_out_anywhere(common_dir, registered.branch, entry)
-    head = registered.head or git.head_commit(entry)
-    return Member(entry.name, main, common_dir, entry, registered.short_branch, registered.locked, head, elsewhere)
+    return Member(
+        entry.name, main, common_dir, entry, registered.short_branch, registered.locked, registered.head, elsewhere
+    )
 
 
 def _nested_member_listed(entry: Path) -> Member | None:
@@ -175,7 +176,9 @@ def check(m: Member, interrupted: bool = False) -> None:
     entries = git.index_entries(m.path)
     gitlinks = {e.path for e in entries if e.mode == git.GITLINK}
     m.has_submodules = bool(gitlinks)
-    changes = [c for c in git.every_change(m.path) if c[3:] not in gitlinks and not (interrupted and c[1] == "D")]
+    look = git.look_at_worktree(m.path)
+    m.head = m.head or look.head
+    changes = [c for c in look.changes if c[3:] not in gitlinks and not (interrupted and c[1] == "D")]
     # git lists an untracked folder only when it holds a repository of its own (`.git` folder or file).
     repositories = [c[3:].rstrip("/") for c in changes if c.startswith("??") and c.endswith("/")]
     named = [c[3:] for c in changes if not c.endswith("/")]
@@ -193,9 +196,8 @@ def check(m: Member, interrupted: bool = False) -> None:
     m.needs_archive = bool(m.store or m.drop or m.gitlinks or m.reflog_only or _detached_work(m))
     if m.locked:
         m.problems.append(f"locked (see: {output.command('git', '-C', m.repo, 'worktree', 'list', '--verbose')})")
-    ignored = git.ignored_entries(m.path)
     # The builder's repos/ holds the nested worktrees, each a member with its own ignored entries.
-    m.ignored = [e for e in ignored if m.label != ROOT or not (e.rstrip("/") + "/").startswith(f"{REPOS}/")]
+    m.ignored = [e for e in look.ignored if m.label != ROOT or not (e.rstrip("/") + "/").startswith(f"{REPOS}/")]
     nested = repositories + _repositories_in_ignored_folders(m)
     if nested:
         m.blockers.append(
@@ -251,11 +253,13 @@ def _check_history(m: Member) -> None:
     the reflog says made it."""
     head = m.head or git.head_commit(m.path)
     logged = git.head_reflog(m.path)
-    own = git.worktree_own_refs(m.path)
+    # Seen from the worktree: its own refs with the shared ones. The main worktree's own refs are
+    # not among those, so what only they reach counts as work here: the careful side.
+    seen = git.refs_seen(m.path)
+    own, refs = seen.own, seen.tips
     tips = list(dict.fromkeys([*([head] if head else []), *(entry.commit for entry in logged), *own.values()]))
-    if not tips:
+    if set(tips) <= set(refs):  # every tip is a ref's commit (a builder that never left its branch)
         return
-    refs = git.ref_tips(m.repo)
     unreached = git.commits_no_ref_reaches(m.repo, tips, refs)
     if not unreached:
         return

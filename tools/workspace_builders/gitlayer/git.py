@@ -598,22 +598,60 @@ def fetch(repo: Path) -> None:
 _AS_ON_DISK = ("-c", "core.autocrlf=false", "-c", "core.safecrlf=false")
 
 
+_EVERY_CHANGE = (
+    "-c",
+    "status.showUntrackedFiles=all",
+    "status",
+    "-z",
+    "--untracked-files=all",
+    "--ignore-submodules=none",
+    "--no-renames",
+)
+
+
 def every_change(worktree: Path) -> list[str]:
     """Every change as `XY path` (porcelain v1): staged, unstaged, each untracked file on its own
     line, submodules included; no rename pairing."""
-    out = run(
-        worktree,
-        "-c",
-        "status.showUntrackedFiles=all",
-        "status",
-        "--porcelain=v1",
-        "-z",
-        "--untracked-files=all",
-        "--ignore-submodules=none",
-        "--no-renames",
-        read_only=True,
-    )
-    return porcelain_entries(out)
+    return porcelain_entries(run(worktree, *_EVERY_CHANGE, "--porcelain=v1", read_only=True))
+
+
+@dataclass(frozen=True)
+class WorktreeLook:
+    """A worktree as one `git status` sees it: what removing it must know, in one process."""
+
+    head: str | None  # HEAD's commit; None before the first commit
+    changes: list[str]  # as every_change gives them
+    ignored: list[str]  # untracked paths an ignore pattern matches; a folder it matches as one entry ending in '/'
+
+
+def look_at_worktree(worktree: Path) -> WorktreeLook:
+    """HEAD's commit, every change (as `every_change`) and the ignored paths, from one `git status`.
+
+    An ignored folder is one entry (git does not look inside it); a folder that no pattern matches
+    is looked into, its ignored files named one by one."""
+    out = run(worktree, *_EVERY_CHANGE, "--porcelain=v2", "--branch", "--ignored=matching", read_only=True)
+    head: str | None = None
+    changes: list[str] = []
+    ignored: list[str] = []
+    fields = iter(out.split("\0"))
+    for field in fields:
+        kind = field[:2]
+        if kind == "# ":
+            key, _, value = field[2:].partition(" ")
+            if key == "branch.oid" and value != "(initial)":
+                head = value
+        elif kind == "? ":
+            changes.append(f"?? {field[2:]}")
+        elif kind == "! ":
+            ignored.append(field[2:])
+        elif kind in ("1 ", "2 ", "u "):
+            # `1 XY sub mH mI mW hH hI path`; a `2` line has a score before its path and its source
+            # path as the next field; `u XY sub m1 m2 m3 mW h1 h2 h3 path`.
+            parts = field.split(" ", {"1 ": 8, "2 ": 9, "u ": 10}[kind])
+            changes.append(f"{parts[1].replace('.', ' ')} {parts[-1]}")
+            if kind == "2 ":
+                next(fields, None)
+    return WorktreeLook(head, changes, ignored)
 
 
 @dataclass(frozen=True)
@@ -712,17 +750,37 @@ def is_detached(worktree: Path) -> bool:
     return attempt(worktree, "symbolic-ref", "-q", "HEAD").returncode != 0
 
 
-def ref_tips(repo: Path) -> list[str]:
-    """The commit every ref points at (a tag peeled), HEADs of worktrees not included."""
-    out = run(repo, "for-each-ref", "--format=%(objectname) %(objecttype) %(*objectname) %(*objecttype)")
-    tips = []
+# The refs of one worktree alone: deleted with it.
+_WORKTREE_OWN = ("refs/worktree/", "refs/bisect/", "refs/rewritten/")
+
+
+@dataclass(frozen=True)
+class RefsSeen:
+    tips: list[str]  # the commit every ref shared by all worktrees points at (a tag peeled)
+    own: dict[str, str]  # ref -> commit, for the refs of this worktree alone (refs/worktree/, ...)
+
+
+def refs_seen(worktree: Path) -> RefsSeen:
+    """The refs `worktree` sees, in one call: the shared ones' commits and its own refs. Another
+    worktree's own refs (the main worktree's refs/bisect/, say) are not seen from here."""
+    out = run(
+        worktree,
+        "for-each-ref",
+        "--format=%(refname) %(objectname) %(objecttype) %(*objectname) %(*objecttype)",
+        read_only=True,
+    )
+    tips: list[str] = []
+    own: dict[str, str] = {}
     for line in out.splitlines():
-        name, kind, peeled, peeled_kind = [*line.split(" "), "", "", "", ""][:4]
-        if kind == "commit":
-            tips.append(name)
+        ref, commit, kind, peeled, peeled_kind = [*line.split(" "), "", "", "", ""][:5]
+        if ref.startswith(_WORKTREE_OWN):
+            if kind == "commit":
+                own[ref] = commit
+        elif kind == "commit":
+            tips.append(commit)
         elif kind == "tag" and peeled_kind == "commit":
             tips.append(peeled)
-    return list(dict.fromkeys(tips))
+    return RefsSeen(list(dict.fromkeys(tips)), own)
 
 
 @dataclass(frozen=True)
@@ -741,26 +799,6 @@ def head_reflog(worktree: Path) -> list[LoggedCommit]:
         commit, _, action = line.partition(" ")
         if len(commit) >= 40:
             found.append(LoggedCommit(commit, action))
-    return found
-
-
-def worktree_own_refs(worktree: Path) -> dict[str, str]:
-    """ref -> commit, for the refs that belong to this worktree alone (refs/worktree/, refs/bisect/,
-    refs/rewritten/): they are deleted with it."""
-    out = run(
-        worktree,
-        "for-each-ref",
-        "--format=%(refname) %(objectname) %(objecttype)",
-        "refs/worktree/",
-        "refs/bisect/",
-        "refs/rewritten/",
-        read_only=True,
-    )
-    found = {}
-    for line in out.splitlines():
-        ref, commit, kind = line.split(" ")
-        if kind == "commit":
-            found[ref] = commit
     return found
 
 
