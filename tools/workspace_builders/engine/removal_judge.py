@@ -376,11 +376,13 @@ def branch_kept_because(
     if elsewhere:
         return f"{m.branch} (checked out elsewhere)", None
     holders = [r for r in git.containing_refs(m.repo, tip, ["refs/heads/", "refs/remotes/", "refs/tags/"]) if r != ref]
+    if holders:
+        return None, tip
     landed = (
         base_ref is not None
         and git.resolve_commits(m.repo, [base_ref])[base_ref] is not None
-        and (git.is_ancestor(m.repo, tip, base_ref))
+        and git.is_ancestor(m.repo, tip, base_ref)
     )
-    if not holders and not landed:
+    if not landed:
         return f"{m.branch} (has commits no other branch has: it is kept)", None
     return None, tip
