@@ -177,6 +177,22 @@ def test_trees_own_refs_and_octopus_base(root: Path, tmp_path: Path) -> None:
     assert git.refs_seen(repo).own == {}  # another worktree's own refs are its alone
 
 
+def test_head_reflog_read_from_its_file_is_what_git_says(root: Path, tmp_path: Path) -> None:
+    repo = root / "repos/alpha"
+    linked = tmp_path / "linked"
+    git.run(repo, "worktree", "add", "--quiet", "-b", "side", str(linked))
+    (linked / "a.txt").write_text("a\n")
+    commit(linked, "one\twith a tab")
+    git.run(linked, "commit", "--quiet", "--amend", "-m", "one, amended")
+    git.run(linked, "switch", "--quiet", "--detach", "HEAD~1")
+    admin = Path(git.run(linked, "rev-parse", "--absolute-git-dir").strip())
+    for worktree, git_dir in ((linked, admin), (repo, repo / ".git")):
+        asked = git.head_reflog(worktree)
+        assert len(asked) > (3 if worktree == linked else 0)
+        assert git.head_reflog(worktree, git_dir) == asked
+    assert git.head_reflog(linked, tmp_path / "no-such-dir") == []
+
+
 def test_trees_of_gives_each_commits_tree(root: Path) -> None:
     first = git.run(root, "rev-parse", "HEAD").strip()
     (root / "more.txt").write_text("more\n")

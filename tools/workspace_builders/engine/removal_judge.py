@@ -252,7 +252,7 @@ def _check_history(m: Member) -> None:
     squash), or one whose tree a ref's commit has, is not work; the others are, each named by what
     the reflog says made it."""
     head = m.head or git.head_commit(m.path)
-    logged = git.head_reflog(m.path)
+    logged = git.head_reflog(m.path, _own_git_dir(m))
     # Seen from the worktree: its own refs with the shared ones. The main worktree's own refs are
     # not among those, so what only they reach counts as work here: the careful side.
     seen = git.refs_seen(m.path)
@@ -278,6 +278,16 @@ def _check_history(m: Member) -> None:
         reach = "this worktree's own refs or HEAD reflog reach" if own else "the HEAD reflog reaches"
         m.problems.append(f"{len(left)} commit tip(s) only {reach}, with changes on no branch: {shown}")
     m.reflog_only = [c for c in tip_commits if c != head]
+
+
+def _own_git_dir(m: Member) -> Path | None:
+    """The worktree's own git dir (where its HEAD and HEAD reflog are), when its link proves it; else
+    None (git is asked)."""
+    dot_git = m.path / ".git"
+    if dot_git.is_dir() and not dot_git.is_symlink():
+        return dot_git if dot_git.resolve() == m.common_dir.resolve() else None
+    link = links.link_of(m.path, m.common_dir)
+    return link.admin if link.whole else None
 
 
 def _patches_nowhere_else(repo: Path, unreached: list[str], tips: list[str], refs: list[str]) -> list[str]:
@@ -369,7 +379,9 @@ def branch_kept_because(
     if m.branch != own_branch(ws, name, m.label, record):
         return f"{m.branch} (not made by this builder: kept)", None
     ref = f"refs/heads/{m.branch}"
-    tip = git.resolve_commits(m.repo, [ref])[ref]
+    # The tip the judge saw checked out; the branch is deleted only while it is still there
+    # (git.delete_branch_at), so one that moved since is kept.
+    tip = m.head if m.head is not None else git.resolve_commits(m.repo, [ref])[ref]
     if tip is None:
         return None, None
     elsewhere = m.elsewhere if m.elsewhere is not None else any(w.branch == ref for w in git.worktrees(m.repo))

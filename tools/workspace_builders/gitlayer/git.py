@@ -789,8 +789,24 @@ class LoggedCommit:
     action: str  # the reflog entry's message: "commit (amend): ...", "rebase (finish): ...", ...
 
 
-def head_reflog(worktree: Path) -> list[LoggedCommit]:
-    """This worktree's HEAD reflog, newest first (empty when it has none)."""
+def head_reflog(worktree: Path, git_dir: Path | None = None) -> list[LoggedCommit]:
+    """This worktree's HEAD reflog, newest first (empty when it has none).
+
+    `git_dir`: the worktree's own git dir (its admin dir; a main worktree's `.git`), whose
+    `logs/HEAD` is then read as it is, with no git process: one line an entry, `old new who when
+    zone<TAB>message`, oldest first."""
+    if git_dir is not None:
+        try:
+            text = (git_dir / "logs" / "HEAD").read_bytes().decode("utf-8", "surrogateescape")
+        except FileNotFoundError:
+            return []
+        logged = []
+        for line in text.splitlines():
+            entry, _, action = line.partition("\t")
+            fields = entry.split(" ", 2)
+            if len(fields) == 3 and len(fields[1]) >= 40 and fields[1] != NULL_SHA:
+                logged.append(LoggedCommit(fields[1], action))
+        return logged[::-1]
     done = attempt(worktree, "reflog", "show", "--format=%H %gs", "HEAD", "--", read_only=True)
     if done.returncode != 0:
         return []
