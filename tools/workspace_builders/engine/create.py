@@ -43,10 +43,14 @@ ALL = "all"
 def plan_builder(ws: Workspace, name: str, base: str | None, previous: BuilderState | None) -> Checkout:
     """Validate everything about the builder worktree itself; create nothing."""
     branch = ws.branch(name)
-    if not git.branch_name_ok(branch):
+    # Three looks that depend on nothing here run side by side, each waited for in its turn.
+    name_ok, root_has_commits = git.branch_name_ok_started(branch), git.has_commits_started(ws.root)
+    root_branches = bases.started(ws.root)
+    valid_name, has_commits = name_ok(), root_has_commits()
+    if not valid_name:
         raise bad_input(f"{branch!r} is not a valid branch name", "pick a simpler builder name")
     ws.check_builders_dir()
-    if not git.has_commits(ws.root):
+    if not has_commits:
         raise bad_input(
             f"the workspace root {ws.root} has no commits",
             "make a first commit: "
@@ -59,7 +63,7 @@ def plan_builder(ws: Workspace, name: str, base: str | None, previous: BuilderSt
             f"add repos to it with: {output.command('builders', 'init', '--builder', name, '--repos')} REPOS,"
             " or pick another name",
         )
-    branches = bases.read(ws.root)
+    branches = root_branches()
     planned = checkout.plan(
         ROOT,
         ws.root,

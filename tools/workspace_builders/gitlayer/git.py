@@ -114,12 +114,12 @@ def attempt(
     return _begin(("-C", str(repo), *args), input, _call_env(read_only, index_file))()
 
 
-def started(repo: Path, *args: str) -> Callable[[], str]:
+def started(repo: Path, *args: str, read_only: bool = False) -> Callable[[], str]:
     """`run`, started now: what it returns waits for the call and gives its stdout, or GitFailed.
 
     Calls started one after another run side by side, with no thread, while the caller works on.
     """
-    wait = _begin(("-C", str(repo), *args), None, _call_env())
+    wait = _begin(("-C", str(repo), *args), None, _call_env(read_only))
     return lambda: _stdout(wait())
 
 
@@ -188,7 +188,7 @@ class GitFailed(BuildersError):
 
 
 def _begin(args: tuple[str, ...], input: str | None, env: dict[str, str]) -> Callable[[], Completed]:
-    """Start git now; what it returns waits for it."""
+    """Start git now; what it returns waits for it (called again, it gives the same again)."""
     # stdin is never the terminal: git must not stop to ask anything. A git started while this
     # thread holds a lock is recorded in it, so the lock outlasts this process if it is killed while
     # the git goes on (locks.py); the git itself gets no descriptor of ours, nor do its hooks.
@@ -201,14 +201,19 @@ def _begin(args: tuple[str, ...], input: str | None, env: dict[str, str]) -> Cal
         _outwait(proc)
         raise
 
+    finished: list[Completed] = []
+
     def wait() -> Completed:
+        if finished:
+            return finished[0]
         try:
             out, err = proc.communicate(input.encode("utf-8", "surrogateescape") if input is not None else None)
         except BaseException:
             _outwait(proc)
             raise
         # Bytes, decoded here with surrogateescape so that no path is ever mangled.
-        return Completed(args, proc.returncode or 0, _text(out), _text(err))
+        finished.append(Completed(args, proc.returncode or 0, _text(out), _text(err)))
+        return finished[0]
 
     return wait
 
@@ -292,23 +297,42 @@ def resolve_commits(repo: Path, revs: list[str]) -> dict[str, str | None]:
 
     Revisions go through stdin, so none of them can ever be read as an option.
     """
+    return resolve_commits_started(repo, revs)()
+
+
+def resolve_commits_started(repo: Path, revs: list[str]) -> Callable[[], dict[str, str | None]]:
+    """`resolve_commits`, started now (git reads the revisions when the result is called for)."""
     lines = [f"{rev}^{{commit}}" for rev in revs]
-    out = run(repo, "cat-file", "--batch-check=%(objectname) %(objecttype)", input="\n".join(lines) + "\n")
-    found: dict[str, str | None] = {}
-    for rev, answer in zip(revs, out.splitlines(), strict=True):
-        sha, _, kind = answer.partition(" ")
-        found[rev] = sha if kind == "commit" else None
+    args = ("-C", str(repo), "cat-file", "--batch-check=%(objectname) %(objecttype)")
+    wait = _begin(args, "\n".join(lines) + "\n", _call_env())
+
+    def found() -> dict[str, str | None]:
+        commits: dict[str, str | None] = {}
+        for rev, answer in zip(revs, _stdout(wait()).splitlines(), strict=True):
+            sha, _, kind = answer.partition(" ")
+            commits[rev] = sha if kind == "commit" else None
+        return commits
+
     return found
 
 
 def has_commits(repo: Path) -> bool:
-    return resolve_commits(repo, ["HEAD"])["HEAD"] is not None
+    return has_commits_started(repo)()
+
+
+def has_commits_started(repo: Path) -> Callable[[], bool]:
+    resolved = resolve_commits_started(repo, ["HEAD"])
+    return lambda: resolved()["HEAD"] is not None
 
 
 def changed_tracked_files(repo: Path) -> list[str]:
     """Paths of tracked files with uncommitted changes (staged or not)."""
-    out = run(repo, "status", "--porcelain=v1", "-z", "--untracked-files=no", read_only=True)
-    return [entry[3:] for entry in porcelain_entries(out)]
+    return changed_tracked_files_started(repo)()
+
+
+def changed_tracked_files_started(repo: Path) -> Callable[[], list[str]]:
+    wait = started(repo, "status", "--porcelain=v1", "-z", "--untracked-files=no", read_only=True)
+    return lambda: [entry[3:] for entry in porcelain_entries(wait())]
 
 
 def porcelain_entries(out: str) -> list[str]:
@@ -326,8 +350,13 @@ def porcelain_entries(out: str) -> list[str]:
 
 
 def branch_name_ok(branch: str) -> bool:
+    return branch_name_ok_started(branch)()
+
+
+def branch_name_ok_started(branch: str) -> Callable[[], bool]:
     # The caller has already made sure `branch` cannot start with '-'.
-    return attempt(".", "check-ref-format", "--branch", branch).returncode == 0
+    wait = _begin(("-C", ".", "check-ref-format", "--branch", branch), None, _call_env())
+    return lambda: wait().returncode == 0
 
 
 # The lock reason of a worktree this toolkit is making: git writes it before anything else of the
