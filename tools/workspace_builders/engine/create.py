@@ -43,19 +43,12 @@ ALL = "all"
 def plan_builder(ws: Workspace, name: str, base: str | None, previous: BuilderState | None) -> Checkout:
     """Validate everything about the builder worktree itself; create nothing."""
     branch = ws.branch(name)
-    # Three looks that depend on nothing here run side by side, each waited for in its turn.
-    name_ok, root_has_commits = git.branch_name_ok_started(branch), git.has_commits_started(ws.root)
-    root_branches = bases.started(ws.root)
-    valid_name, has_commits = name_ok(), root_has_commits()
-    if not valid_name:
+    # Two looks that depend on nothing here run side by side. A root with no commits is refused by
+    # the plan below, which resolves its base.
+    name_ok, root_branches = git.branch_name_ok_started(branch), bases.started(ws.root)
+    if not name_ok():
         raise bad_input(f"{branch!r} is not a valid branch name", "pick a simpler builder name")
     ws.check_builders_dir()
-    if not has_commits:
-        raise bad_input(
-            f"the workspace root {ws.root} has no commits",
-            "make a first commit: "
-            + output.command("git", "-C", ws.root, "commit", "--allow-empty", "-m", "initial commit"),
-        )
     ws.require_repos_ignored()
     if previous is not None and previous.status == state.READY:
         raise BuildersError(

@@ -297,32 +297,17 @@ def resolve_commits(repo: Path, revs: list[str]) -> dict[str, str | None]:
 
     Revisions go through stdin, so none of them can ever be read as an option.
     """
-    return resolve_commits_started(repo, revs)()
-
-
-def resolve_commits_started(repo: Path, revs: list[str]) -> Callable[[], dict[str, str | None]]:
-    """`resolve_commits`, started now (git reads the revisions when the result is called for)."""
     lines = [f"{rev}^{{commit}}" for rev in revs]
-    args = ("-C", str(repo), "cat-file", "--batch-check=%(objectname) %(objecttype)")
-    wait = _begin(args, "\n".join(lines) + "\n", _call_env())
-
-    def found() -> dict[str, str | None]:
-        commits: dict[str, str | None] = {}
-        for rev, answer in zip(revs, _stdout(wait()).splitlines(), strict=True):
-            sha, _, kind = answer.partition(" ")
-            commits[rev] = sha if kind == "commit" else None
-        return commits
-
+    out = run(repo, "cat-file", "--batch-check=%(objectname) %(objecttype)", input="\n".join(lines) + "\n")
+    found: dict[str, str | None] = {}
+    for rev, answer in zip(revs, out.splitlines(), strict=True):
+        sha, _, kind = answer.partition(" ")
+        found[rev] = sha if kind == "commit" else None
     return found
 
 
 def has_commits(repo: Path) -> bool:
-    return has_commits_started(repo)()
-
-
-def has_commits_started(repo: Path) -> Callable[[], bool]:
-    resolved = resolve_commits_started(repo, ["HEAD"])
-    return lambda: resolved()["HEAD"] is not None
+    return resolve_commits(repo, ["HEAD"])["HEAD"] is not None
 
 
 def changed_tracked_files(repo: Path) -> list[str]:
