@@ -76,14 +76,21 @@ def plan(
     with repository_lock(common_dir):
         clear_stillborn(common_dir)
         # Whether the source has changes matters only for a base chosen by default: asked side by
-        # side with the bases, and always waited for before the lock is let go.
+        # side with the bases, and waited for before the lock is let go whatever the plan needed.
         changes = None if explicit else git.changed_tracked_files_started(source)
         try:
-            return _plan_locked(label, source, common_dir, target, branch, bases, explicit, trash, resumable, changes)
-        finally:
+            planned = _plan_locked(
+                label, source, common_dir, target, branch, bases, explicit, trash, resumable, changes
+            )
+        except Exception:
             if changes is not None:
-                with contextlib.suppress(BuildersError):
+                with contextlib.suppress(Exception):
                     changes()
+            raise
+        if changes is not None:
+            with contextlib.suppress(BuildersError):  # a look the plan did not use: its failure is not the plan's
+                changes()
+        return planned
 
 
 def _plan_locked(
