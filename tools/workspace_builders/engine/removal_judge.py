@@ -12,6 +12,7 @@ commit. The removal engine (removal.py) acts only on what this module found.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -173,10 +174,21 @@ def check(m: Member, interrupted: bool = False) -> None:
     `interrupted`: a removal that was stopped judged it already; files it deleted since are not work."""
     if not m.path.is_dir():
         return
-    entries = git.index_entries(m.path)
+    # Three questions of git, side by side; on a failure the others are waited for all the same.
+    indexed, looked, refs_read = (
+        git.index_entries_started(m.path),
+        git.look_at_worktree_started(m.path),
+        git.refs_seen_started(m.path),
+    )
+    try:
+        entries, look, seen = indexed(), looked(), refs_read()
+    except Exception:
+        for wait in (looked, refs_read):
+            with contextlib.suppress(Exception):
+                wait()
+        raise
     gitlinks = {e.path for e in entries if e.mode == git.GITLINK}
     m.has_submodules = bool(gitlinks)
-    look = git.look_at_worktree(m.path)
     m.head = m.head or look.head
     changes = [c for c in look.changes if c[3:] not in gitlinks and not (interrupted and c[1] == "D")]
     # git lists an untracked folder only when it holds a repository of its own (`.git` folder or file).
@@ -192,7 +204,7 @@ def check(m: Member, interrupted: bool = False) -> None:
             f"{len(hidden)} edited but hidden from git status (skip-worktree/assume-unchanged): {_shown(hidden)}"
         )
     _check_submodules(m, {e.path: e.blob for e in entries if e.mode == git.GITLINK})
-    _check_history(m)
+    _check_history(m, seen)
     m.needs_archive = bool(m.store or m.drop or m.gitlinks or m.reflog_only or _detached_work(m))
     if m.locked:
         m.problems.append(f"locked (see: {output.command('git', '-C', m.repo, 'worktree', 'list', '--verbose')})")
@@ -243,7 +255,7 @@ def _check_submodules(m: Member, gitlinks: dict[str, str]) -> None:
             m.gitlinks[path] = head
 
 
-def _check_history(m: Member) -> None:
+def _check_history(m: Member, seen: git.RefsSeen) -> None:
     """Commits that only this worktree's HEAD (detached), HEAD reflog or own refs (refs/worktree/,
     refs/bisect/...) reach: removal deletes them all.
 
@@ -255,7 +267,6 @@ def _check_history(m: Member) -> None:
     logged = git.head_reflog(m.path, _own_git_dir(m))
     # Seen from the worktree: its own refs with the shared ones. The main worktree's own refs are
     # not among those, so what only they reach counts as work here: the careful side.
-    seen = git.refs_seen(m.path)
     own, refs = seen.own, seen.tips
     tips = list(dict.fromkeys([*([head] if head else []), *(entry.commit for entry in logged), *own.values()]))
     if set(tips) <= set(refs):  # every tip is a ref's commit (a builder that never left its branch)

@@ -639,11 +639,20 @@ class WorktreeLook:
 
 
 def look_at_worktree(worktree: Path) -> WorktreeLook:
-    """HEAD's commit, every change (as `every_change`) and the ignored paths, from one `git status`.
+    return look_at_worktree_started(worktree)()
+
+
+def look_at_worktree_started(worktree: Path) -> Callable[[], WorktreeLook]:
+    """HEAD's commit, every change (as `every_change`) and the ignored paths, from one `git status`
+    started now.
 
     An ignored folder is one entry (git does not look inside it); a folder that no pattern matches
     is looked into, its ignored files named one by one."""
-    out = run(worktree, *_EVERY_CHANGE, "--porcelain=v2", "--branch", "--ignored=matching", read_only=True)
+    wait = started(worktree, *_EVERY_CHANGE, "--porcelain=v2", "--branch", "--ignored=matching", read_only=True)
+    return lambda: _worktree_look(wait())
+
+
+def _worktree_look(out: str) -> WorktreeLook:
     head: str | None = None
     changes: list[str] = []
     ignored: list[str] = []
@@ -681,9 +690,14 @@ class IndexEntry:
         return self.tag == "S" or self.tag.islower()
 
 
-def index_entries(worktree: Path) -> list[IndexEntry]:
-    """The worktree's index, with each entry's skip-worktree / assume-unchanged tag (stage 0 and unmerged)."""
-    out = run(worktree, "ls-files", "-v", "-s", "-z", read_only=True)
+def index_entries_started(worktree: Path) -> Callable[[], list[IndexEntry]]:
+    """The worktree's index, with each entry's skip-worktree / assume-unchanged tag (stage 0 and
+    unmerged): started now, given when the result is called."""
+    wait = started(worktree, "ls-files", "-v", "-s", "-z", read_only=True)
+    return lambda: _index_entries(wait())
+
+
+def _index_entries(out: str) -> list[IndexEntry]:
     found = []
     for line in filter(None, out.split("\0")):
         meta, _, path = line.partition("\t")
@@ -775,14 +789,22 @@ class RefsSeen:
 
 
 def refs_seen(worktree: Path) -> RefsSeen:
-    """The refs `worktree` sees, in one call: the shared ones' commits and its own refs. Another
-    worktree's own refs (the main worktree's refs/bisect/, say) are not seen from here."""
-    out = run(
+    return refs_seen_started(worktree)()
+
+
+def refs_seen_started(worktree: Path) -> Callable[[], RefsSeen]:
+    """The refs `worktree` sees, from one call started now: the shared ones' commits and its own
+    refs. Another worktree's own refs (the main worktree's refs/bisect/, say) are not seen from here."""
+    wait = started(
         worktree,
         "for-each-ref",
         "--format=%(refname) %(objectname) %(objecttype) %(*objectname) %(*objecttype)",
         read_only=True,
     )
+    return lambda: _refs_seen(wait())
+
+
+def _refs_seen(out: str) -> RefsSeen:
     tips: list[str] = []
     own: dict[str, str] = {}
     for line in out.splitlines():
