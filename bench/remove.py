@@ -2,7 +2,7 @@
 of a builder of 4 repos shaped like real ones (the file count, folder depth and file sizes of click,
 flask, requests and poetry, generated: no history).
 
-python bench/remove.py [--repos 10] [--files 2000] [--pairs 5]
+python bench/remove.py [--repos 10] [--files 2000] [--pairs 5]   (both rows; --repos and --files shape the first)
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from common import BENCH_DIR, Comparison, compare, fresh_workspace, main, sh
+from common import BENCH_DIR, Comparison, compare, fresh_workspace, report, sh
 from sample_workspace import commit_all, make_workspace
 
 # name: (tracked files, deepest folder level, mean file size in bytes), as in those projects' trees.
@@ -95,4 +95,13 @@ def bench_remove_real(pairs: int, target: float) -> Comparison:
 
 
 if __name__ == "__main__":
-    sys.exit(main(bench_remove, 1.0, __doc__))
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--repos", type=int, default=10)
+    parser.add_argument("--files", type=int, default=2000)
+    parser.add_argument("--pairs", type=int, default=5)
+    args = parser.parse_args()
+    rows = [bench_remove(args.repos, args.files, args.pairs, 1.0), bench_remove_real(args.pairs, 1.2)]
+    print(report(rows))
+    sys.exit(0)

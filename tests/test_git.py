@@ -116,6 +116,30 @@ def test_every_clean_or_dirty_decision_sees_untracked_files_that_user_config_hid
     assert git.status_entries(clone) == ["?? deep/"]
     assert git.status_entries_all(clone) == ["?? deep/er/note.txt"]
     assert "?? deep/er/note.txt" in git.every_change(clone)
+    assert "?? deep/er/note.txt" in git.look_at_worktree(clone).changes
+
+
+def test_one_look_at_a_worktree_gives_what_every_change_and_its_ignored_paths_give(root: Path) -> None:
+    clone = root / "repos/alpha"
+    (clone / ".gitignore").write_text("node_modules/\n*.log\nbuild/*\n")
+    git.run(clone, "add", ".gitignore")
+    (clone / "node_modules/pkg").mkdir(parents=True)
+    (clone / "node_modules/pkg/index.js").write_text("x\n")
+    (clone / "build/out").mkdir(parents=True)
+    (clone / "logs").mkdir()
+    (clone / "logs/a.log").write_text("a\n")
+    (clone / "new.txt").write_text("new\n")
+    tracked = next(p for p in git.run(clone, "ls-files").split() if p != ".gitignore")
+    (clone / tracked).write_text("edited\n")
+    look = git.look_at_worktree(clone)
+    assert look.head == git.head_commit(clone)
+    assert sorted(look.changes) == sorted(git.every_change(clone))
+    assert {"A  .gitignore", f" M {tracked}", "?? new.txt"} <= set(look.changes)
+    # An ignored folder is one entry; a folder no pattern matches is looked into.
+    assert sorted(look.ignored) == ["build/out/", "logs/a.log", "node_modules/"]
+    empty = root.parent / "empty"
+    git.run(root.parent, "init", "--quiet", str(empty))
+    assert git.look_at_worktree(empty).head is None
 
 
 def test_span_patch_id_is_the_patch_id_of_the_squash(root: Path) -> None:
@@ -146,8 +170,28 @@ def test_trees_own_refs_and_octopus_base(root: Path, tmp_path: Path) -> None:
     git.run(repo, "worktree", "add", "--quiet", "--detach", str(linked), start)
     git.run(linked, "update-ref", "refs/worktree/keep", one)
     git.run(linked, "update-ref", "refs/bisect/bad", start)
-    assert git.worktree_own_refs(linked) == {"refs/worktree/keep": one, "refs/bisect/bad": start}
-    assert git.worktree_own_refs(repo) == {}  # another worktree's own refs are its alone
+    git.run(repo, "tag", "-a", "-m", "annotated", "v1", one)
+    seen = git.refs_seen(linked)
+    assert seen.own == {"refs/worktree/keep": one, "refs/bisect/bad": start}
+    assert one in seen.tips  # through the annotated tag, peeled
+    assert git.refs_seen(repo).own == {}  # another worktree's own refs are its alone
+
+
+def test_head_reflog_read_from_its_file_is_what_git_says(root: Path, tmp_path: Path) -> None:
+    repo = root / "repos/alpha"
+    linked = tmp_path / "linked"
+    git.run(repo, "worktree", "add", "--quiet", "-b", "side", str(linked))
+    (linked / "a.txt").write_text("a\n")
+    commit(linked, "one\twith a tab")
+    git.run(linked, "commit", "--quiet", "--amend", "-m", "one, amended")
+    git.run(linked, "switch", "--quiet", "--detach", "HEAD~1")
+    admin = Path(git.run(linked, "rev-parse", "--absolute-git-dir").strip())
+    for worktree, git_dir in ((linked, admin), (repo, repo / ".git")):
+        asked = git.head_reflog(worktree)
+        assert len(asked) > (3 if worktree == linked else 0)
+        assert git.head_reflog(worktree, git_dir) == asked
+    # No file where it was looked for (a reftable keeps reflogs elsewhere): git is asked, and says them.
+    assert git.head_reflog(linked, tmp_path / "no-such-dir") == git.head_reflog(linked) != []
 
 
 def test_trees_of_gives_each_commits_tree(root: Path) -> None:

@@ -83,6 +83,24 @@ def test_commits_on_the_branch_are_kept_not_lost(root: Path, builder: Path, buil
     assert "builder/x" not in branches(root / "repos/beta")  # nothing there: deleted
 
 
+def test_a_branch_that_moved_after_the_judge_looked_is_kept(root: Path, builder: Path) -> None:
+    """A branch is deleted only at the tip the judge saw: a commit made on it since is never lost."""
+    from workspace_builders.engine.removal import clean_branch
+    from workspace_builders.engine.removal_judge import check, find_members
+    from workspace_builders.model import state
+    from workspace_builders.model.workspace import discover
+
+    ws = discover(root).workspace
+    alpha = next(m for m in find_members(ws, builder) if m.label == "alpha")
+    check(alpha)
+    assert alpha.head == git.head_commit(builder / "repos/alpha") and not alpha.problems
+    (builder / "repos/alpha/late.txt").write_text("made after the look\n")
+    late = commit(builder / "repos/alpha", "late work")
+    why = clean_branch(ws, "x", alpha, state.load(ws, "x"))
+    assert why == "builder/x (it moved while being removed: kept)"
+    assert git.run(root / "repos/alpha", "rev-parse", "builder/x").strip() == late
+
+
 def test_merged_branch_is_deleted(root: Path, builder: Path, builders: Builders) -> None:
     (builder / "notes.md").write_text("n\n")
     commit(builder, "notes")

@@ -6,8 +6,10 @@ a builder is a list of them, planned before any is applied.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -73,69 +75,99 @@ def plan(
     """
     with repository_lock(common_dir):
         clear_stillborn(common_dir)
-        branch_ref = f"refs/heads/{branch}"
+        # Whether the source has changes matters only for a base chosen by default: asked side by
+        # side with the bases, and waited for before the lock is let go whatever the plan needed.
+        changes = None if explicit else git.changed_tracked_files_started(source)
         try:
-            found = git.resolve_commits(source, [*bases, branch_ref])
-        except git.GitFailed as exc:  # a revision git refuses outright, such as HEAD@{5} past the reflog
-            said = exc.completed.stderr.strip().splitlines()[-1:] or [exc.message]
+            planned = _plan_locked(
+                label, source, common_dir, target, branch, bases, explicit, trash, resumable, changes
+            )
+        except Exception:
+            if changes is not None:
+                with contextlib.suppress(Exception):
+                    changes()
+            raise
+        if changes is not None:
+            with contextlib.suppress(BuildersError):  # a look the plan did not use: its failure is not the plan's
+                changes()
+        return planned
+
+
+def _plan_locked(
+    label: str,
+    source: Path,
+    common_dir: Path,
+    target: Path,
+    branch: str,
+    bases: list[str],
+    explicit: bool,
+    trash: Path,
+    resumable: str | None,
+    changes: Callable[[], list[str]] | None,
+) -> Checkout:
+    """plan(), with the repository's lock held; `changes` gives the source's changed files."""
+    branch_ref = f"refs/heads/{branch}"
+    try:
+        found = git.resolve_commits(source, [*bases, branch_ref])
+    except git.GitFailed as exc:  # a revision git refuses outright, such as HEAD@{5} past the reflog
+        said = exc.completed.stderr.strip().splitlines()[-1:] or [exc.message]
+        raise bad_input(
+            f"{label}: base {bases[0]!r} cannot be resolved in {source}: {said[0]}",
+            f"check it with: {output.command('git', '-C', source, 'log', '-1', bases[0], '--')}"
+            "  (or name a branch, tag or commit)",
+        ) from None
+    base_ref = next((b for b in bases if found[b]), None)
+    if base_ref is None:
+        if explicit:
             raise bad_input(
-                f"{label}: base {bases[0]!r} cannot be resolved in {source}: {said[0]}",
+                f"{label}: base {bases[0]!r} names no commit in {source}",
                 f"check it with: {output.command('git', '-C', source, 'log', '-1', bases[0], '--')}"
-                "  (or name a branch, tag or commit)",
-            ) from None
-        base_ref = next((b for b in bases if found[b]), None)
-        if base_ref is None:
-            if explicit:
-                raise bad_input(
-                    f"{label}: base {bases[0]!r} names no commit in {source}",
-                    f"check it with: {output.command('git', '-C', source, 'log', '-1', bases[0], '--')}"
-                    "  (fetch it, or name another base)",
+                "  (fetch it, or name another base)",
+            )
+        raise bad_input(
+            f"{label}: {source} has no commits",
+            "make a first commit: "
+            + output.command("git", "-C", source, "commit", "--allow-empty", "-m", "initial commit"),
+        )
+    base_commit = found[base_ref]
+    assert base_commit is not None
+    on_branch = found[branch_ref]
+
+    registered = registered_at(common_dir, target)
+    if registered and registered.unfinished:  # whatever its folder holds, or if it has none yet
+        return Checkout(label, source, common_dir, target, branch, base_ref, base_commit, TAKE_UP, trash)
+    _drop_empty_dot_git(target)
+    if _empty_folder(target):
+        pass  # git makes the folder first: a run killed right after left nothing else in it
+    elif os.path.lexists(target):
+        if registered and registered.branch == branch_ref:
+            if not links.link_of(target, common_dir).whole:
+                raise BuildersError(
+                    f"{label}: {target} is {source}'s worktree, but its link is broken at one end",
+                    f"repair it: {output.command('git', '-C', source, 'worktree', 'repair', target)}; "
+                    "then run the same command again",
                 )
-            raise bad_input(
-                f"{label}: {source} has no commits",
-                "make a first commit: "
-                + output.command("git", "-C", source, "commit", "--allow-empty", "-m", "initial commit"),
-            )
-        base_commit = found[base_ref]
-        assert base_commit is not None
-        on_branch = found[branch_ref]
-
-        registered = registered_at(common_dir, target)
-        if registered and registered.unfinished:  # whatever its folder holds, or if it has none yet
-            return Checkout(label, source, common_dir, target, branch, base_ref, base_commit, TAKE_UP, trash)
-        _drop_empty_dot_git(target)
-        if _empty_folder(target):
-            pass  # git makes the folder first: a run killed right after left nothing else in it
-        elif os.path.lexists(target):
-            if registered and registered.branch == branch_ref:
-                if not links.link_of(target, common_dir).whole:
-                    raise BuildersError(
-                        f"{label}: {target} is {source}'s worktree, but its link is broken at one end",
-                        f"repair it: {output.command('git', '-C', source, 'worktree', 'repair', target)}; "
-                        "then run the same command again",
-                    )
-                return Checkout(label, source, common_dir, target, branch, base_ref, base_commit, PRESENT, trash)
-            raise BuildersError(
-                f"{label}: {target} already exists and is not {source}'s worktree on {branch}",
-                f"move it away or pick another builder name (look first: {output.command('ls', '-la', target)})",
-            )
-        action = CREATE
-        if on_branch is not None:
-            if on_branch != resumable:
-                raise BranchTaken(label, source, branch, base_ref)
-            action, base_commit = REUSE_BRANCH, on_branch
-        if not explicit and action == CREATE:
-            _check_dirty(label, source, base_ref)
-        return Checkout(label, source, common_dir, target, branch, base_ref, base_commit, action, trash)
+            return Checkout(label, source, common_dir, target, branch, base_ref, base_commit, PRESENT, trash)
+        raise BuildersError(
+            f"{label}: {target} already exists and is not {source}'s worktree on {branch}",
+            f"move it away or pick another builder name (look first: {output.command('ls', '-la', target)})",
+        )
+    action = CREATE
+    if on_branch is not None:
+        if on_branch != resumable:
+            raise BranchTaken(label, source, branch, base_ref)
+        action, base_commit = REUSE_BRANCH, on_branch
+    if changes is not None and action == CREATE:
+        _check_dirty(label, source, base_ref, changes())
+    return Checkout(label, source, common_dir, target, branch, base_ref, base_commit, action, trash)
 
 
-def _check_dirty(label: str, source: Path, base_ref: str) -> None:
+def _check_dirty(label: str, source: Path, base_ref: str, dirty: list[str]) -> None:
     """Uncommitted changes in the source are never copied into the new worktree. With a branch for a
     base that is plain (the builder starts from the branch's last commit, whatever the checkout
     holds), so it is only said. With a default base of `HEAD` (a detached checkout, no branch to
     name) the checkout's state is all that says what the base is, and its changes might be taken
     for part of it: refuse until the base is given explicitly."""
-    dirty = git.changed_tracked_files(source)
     if not dirty:
         return
     listed = ", ".join(dirty[:8]) + (f" and {len(dirty) - 8} more" if len(dirty) > 8 else "")

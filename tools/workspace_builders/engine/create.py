@@ -43,15 +43,12 @@ ALL = "all"
 def plan_builder(ws: Workspace, name: str, base: str | None, previous: BuilderState | None) -> Checkout:
     """Validate everything about the builder worktree itself; create nothing."""
     branch = ws.branch(name)
-    if not git.branch_name_ok(branch):
+    # Two looks that depend on nothing here run side by side. A root with no commits is refused by
+    # the plan below, which resolves its base.
+    name_ok, root_branches = git.branch_name_ok_started(branch), bases.started(ws.root)
+    if not name_ok():
         raise bad_input(f"{branch!r} is not a valid branch name", "pick a simpler builder name")
     ws.check_builders_dir()
-    if not git.has_commits(ws.root):
-        raise bad_input(
-            f"the workspace root {ws.root} has no commits",
-            "make a first commit: "
-            + output.command("git", "-C", ws.root, "commit", "--allow-empty", "-m", "initial commit"),
-        )
     ws.require_repos_ignored()
     if previous is not None and previous.status == state.READY:
         raise BuildersError(
@@ -59,7 +56,7 @@ def plan_builder(ws: Workspace, name: str, base: str | None, previous: BuilderSt
             f"add repos to it with: {output.command('builders', 'init', '--builder', name, '--repos')} REPOS,"
             " or pick another name",
         )
-    branches = bases.read(ws.root)
+    branches = root_branches()
     planned = checkout.plan(
         ROOT,
         ws.root,

@@ -12,6 +12,8 @@ and every commit on it is on another ref.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from workspace_builders.base import faults, output, parallel
@@ -94,7 +96,11 @@ def remove_locked(
         state.save(ws, record)
     faults.point("remove:state-saved")
     branches = {m.label: m.branch for m in members if m.branch}
-    _remove_members(ws, path, members, force)
+    # Each nested worktree's branch is judged and cleaned as soon as that worktree is gone, while the
+    # others are still being removed.
+    cleaned: dict[str, str | BaseException | None] = {}
+    then = None if keep_branches else partial(_clean_into, cleaned, ws, name, record)
+    _remove_members(ws, path, members, force, then)
     faults.point("remove:worktrees")
     gone = _already_removed(ws, record, members)
     branches.update({m.label: m.branch for m in gone if m.branch})
@@ -102,7 +108,7 @@ def remove_locked(
         deleted: list[str] = []
         kept = {label: f"{branch} (--keep-branches)" for label, branch in branches.items()}
     else:
-        deleted, kept = clean_branches(ws, name, [*members, *gone], record)
+        deleted, kept = clean_branches(ws, name, [*members, *gone], record, cleaned)
     faults.point("remove:branches")
     document["kept_branches"] = kept
     document["complete"] = True
@@ -274,7 +280,10 @@ def _run_archive_script(ws: Workspace, name: str, path: Path, record: BuilderSta
         output.say(f"warning: the archive script failed with exit {code}; removing all the same")
 
 
-def _remove_members(ws: Workspace, path: Path, members: list[Member], force: bool) -> None:
+def _remove_members(
+    ws: Workspace, path: Path, members: list[Member], force: bool, then: Callable[[Member], None] | None
+) -> None:
+    """Remove the nested worktrees (each followed by `then(it)`, in its own thread), then the builder."""
     nested = [m for m in members if m.label != ROOT]
 
     def take(m: Member) -> None:
@@ -283,6 +292,8 @@ def _remove_members(ws: Workspace, path: Path, members: list[Member], force: boo
             git.remove_worktree(m.repo, m.path, force=force or m.has_submodules, locked=m.locked)
         output.say(f"  {m.label}: removed {REPOS}/{m.label}")
         faults.point(f"remove:nested:{m.label}")
+        if then is not None:
+            then(m)
 
     parallel.raise_failures(
         (
@@ -331,31 +342,24 @@ def _already_removed(ws: Workspace, record: BuilderState | None, members: list[M
 
 
 def clean_branches(
-    ws: Workspace, name: str, members: list[Member], record: BuilderState | None
+    ws: Workspace,
+    name: str,
+    members: list[Member],
+    record: BuilderState | None,
+    cleaned: dict[str, str | BaseException | None] | None = None,
 ) -> tuple[list[str], dict[str, str]]:
     """Delete each of the builder's own branches whose every commit another ref holds; report the
-    ones kept, and why."""
-
-    def clean(m: Member) -> str | None:
-        """None when deleted or gone; else why the branch is kept."""
-        assert m.branch is not None
-        kept, tip = branch_kept_because(ws, name, m, record, _base_of(m, record)[1])
-        if kept is not None or tip is None:
-            return kept
-        if not git.delete_branch_at(m.repo, m.branch, tip):
-            ref = f"refs/heads/{m.branch}"
-            now = git.resolve_commits(m.repo, [ref])[ref]
-            if now is None:
-                return None  # someone else deleted it meanwhile
-            if now == tip:  # git refused (a lock on the ref, say): say so rather than guess
-                delete = output.command("git", "-C", m.repo, "branch", "-d", m.branch)
-                return f"{m.branch} (git could not delete it: kept; try: {delete})"
-            return f"{m.branch} (it moved while being removed: kept)"
-        return None
-
+    ones kept, and why. `cleaned`: the members (by label) whose branch was cleaned already, and how."""
+    done = dict(cleaned or {})
+    todo = [m for m in members if m.branch and m.label not in done]
+    for m, outcome in parallel.each(todo, lambda m: clean_branch(ws, name, m, record)):
+        done[m.label] = outcome
     deleted: list[str] = []
     kept: dict[str, str] = {}
-    for m, outcome in parallel.each([m for m in members if m.branch], clean):
+    for m in members:
+        if not m.branch or m.label not in done:
+            continue
+        outcome = done[m.label]
         if isinstance(outcome, BaseException):
             kept[m.label] = f"{m.branch} (could not check it: {outcome})"
         elif outcome is None:
@@ -363,6 +367,40 @@ def clean_branches(
         else:
             kept[m.label] = outcome
     return deleted, kept
+
+
+def clean_branch(ws: Workspace, name: str, m: Member, record: BuilderState | None) -> str | None:
+    """Delete the member's branch if the judge allows: None when deleted or gone; else why it is kept."""
+    assert m.branch is not None
+    kept, tip = branch_kept_because(ws, name, m, record, _base_of(m, record)[1])
+    if kept is not None or tip is None:
+        return kept
+    if not git.delete_branch_at(m.repo, m.branch, tip):
+        ref = f"refs/heads/{m.branch}"
+        now = git.resolve_commits(m.repo, [ref])[ref]
+        if now is None:
+            return None  # someone else deleted it meanwhile
+        if now == tip:  # git refused (a lock on the ref, say): say so rather than guess
+            delete = output.command("git", "-C", m.repo, "branch", "-d", m.branch)
+            return f"{m.branch} (git could not delete it: kept; try: {delete})"
+        return f"{m.branch} (it moved while being removed: kept)"
+    return None
+
+
+def _clean_into(
+    cleaned: dict[str, str | BaseException | None],
+    ws: Workspace,
+    name: str,
+    record: BuilderState | None,
+    m: Member,
+) -> None:
+    """clean_branch, its outcome (an exception too, as clean_branches takes it) kept in `cleaned`."""
+    if m.branch is None:
+        return
+    try:
+        cleaned[m.label] = clean_branch(ws, name, m, record)
+    except Exception as exc:
+        cleaned[m.label] = exc
 
 
 def _base_of(m: Member, record: BuilderState | None) -> tuple[str | None, str | None]:

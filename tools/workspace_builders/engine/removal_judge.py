@@ -12,6 +12,7 @@ commit. The removal engine (removal.py) acts only on what this module found.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,7 +38,7 @@ class Member:
     path: Path
     branch: str | None  # short name; None when detached
     locked: bool
-    head: str | None = None  # as listed when the builder was looked at; None: ask git
+    head: str | None = None  # as listed when the builder was looked at (detached); None: check() asks git
     elsewhere: bool | None = None  # its branch is checked out in another worktree; None: ask git
     problems: list[str] = field(default_factory=list)
     blockers: list[str] = field(default_factory=list)  # what even --force cannot save
@@ -112,7 +113,7 @@ def find_members(ws: Workspace, path: Path) -> list[Member]:
         path,
         builder.short_branch,
         builder.locked,
-        builder.head or git.head_commit(path),
+        builder.head,
         elsewhere,
     )
     if stray:
@@ -127,8 +128,9 @@ def _nested_member(entry: Path) -> Member | None:
         return _nested_member_listed(entry)
     main = common_dir.parent
     elsewhere = registered.branch is not None and links.checked_out_anywhere(common_dir, registered.branch, entry)
-    head = registered.head or git.head_commit(entry)
-    return Member(entry.name, main, common_dir, entry, registered.short_branch, registered.locked, head, elsewhere)
+    return Member(
+        entry.name, main, common_dir, entry, registered.short_branch, registered.locked, registered.head, elsewhere
+    )
 
 
 def _nested_member_listed(entry: Path) -> Member | None:
@@ -172,10 +174,23 @@ def check(m: Member, interrupted: bool = False) -> None:
     `interrupted`: a removal that was stopped judged it already; files it deleted since are not work."""
     if not m.path.is_dir():
         return
-    entries = git.index_entries(m.path)
+    # Three questions of git, side by side; on a failure the others are waited for all the same.
+    indexed, looked, refs_read = (
+        git.index_entries_started(m.path),
+        git.look_at_worktree_started(m.path),
+        git.refs_seen_started(m.path),
+    )
+    try:
+        entries, look, seen = indexed(), looked(), refs_read()
+    except Exception:
+        for wait in (looked, refs_read):
+            with contextlib.suppress(Exception):
+                wait()
+        raise
     gitlinks = {e.path for e in entries if e.mode == git.GITLINK}
     m.has_submodules = bool(gitlinks)
-    changes = [c for c in git.every_change(m.path) if c[3:] not in gitlinks and not (interrupted and c[1] == "D")]
+    m.head = m.head or look.head
+    changes = [c for c in look.changes if c[3:] not in gitlinks and not (interrupted and c[1] == "D")]
     # git lists an untracked folder only when it holds a repository of its own (`.git` folder or file).
     repositories = [c[3:].rstrip("/") for c in changes if c.startswith("??") and c.endswith("/")]
     named = [c[3:] for c in changes if not c.endswith("/")]
@@ -189,13 +204,12 @@ def check(m: Member, interrupted: bool = False) -> None:
             f"{len(hidden)} edited but hidden from git status (skip-worktree/assume-unchanged): {_shown(hidden)}"
         )
     _check_submodules(m, {e.path: e.blob for e in entries if e.mode == git.GITLINK})
-    _check_history(m)
+    _check_history(m, seen)
     m.needs_archive = bool(m.store or m.drop or m.gitlinks or m.reflog_only or _detached_work(m))
     if m.locked:
         m.problems.append(f"locked (see: {output.command('git', '-C', m.repo, 'worktree', 'list', '--verbose')})")
-    ignored = git.ignored_entries(m.path)
     # The builder's repos/ holds the nested worktrees, each a member with its own ignored entries.
-    m.ignored = [e for e in ignored if m.label != ROOT or not (e.rstrip("/") + "/").startswith(f"{REPOS}/")]
+    m.ignored = [e for e in look.ignored if m.label != ROOT or not (e.rstrip("/") + "/").startswith(f"{REPOS}/")]
     nested = repositories + _repositories_in_ignored_folders(m)
     if nested:
         m.blockers.append(
@@ -241,7 +255,7 @@ def _check_submodules(m: Member, gitlinks: dict[str, str]) -> None:
             m.gitlinks[path] = head
 
 
-def _check_history(m: Member) -> None:
+def _check_history(m: Member, seen: git.RefsSeen) -> None:
     """Commits that only this worktree's HEAD (detached), HEAD reflog or own refs (refs/worktree/,
     refs/bisect/...) reach: removal deletes them all.
 
@@ -250,12 +264,13 @@ def _check_history(m: Member) -> None:
     squash), or one whose tree a ref's commit has, is not work; the others are, each named by what
     the reflog says made it."""
     head = m.head or git.head_commit(m.path)
-    logged = git.head_reflog(m.path)
-    own = git.worktree_own_refs(m.path)
+    logged = git.head_reflog(m.path, _own_git_dir(m))
+    # Seen from the worktree: its own refs with the shared ones. The main worktree's own refs are
+    # not among those, so what only they reach counts as work here: the careful side.
+    own, refs = seen.own, seen.tips
     tips = list(dict.fromkeys([*([head] if head else []), *(entry.commit for entry in logged), *own.values()]))
-    if not tips:
+    if set(tips) <= set(refs):  # every tip is a ref's commit (a builder that never left its branch)
         return
-    refs = git.ref_tips(m.repo)
     unreached = git.commits_no_ref_reaches(m.repo, tips, refs)
     if not unreached:
         return
@@ -274,6 +289,16 @@ def _check_history(m: Member) -> None:
         reach = "this worktree's own refs or HEAD reflog reach" if own else "the HEAD reflog reaches"
         m.problems.append(f"{len(left)} commit tip(s) only {reach}, with changes on no branch: {shown}")
     m.reflog_only = [c for c in tip_commits if c != head]
+
+
+def _own_git_dir(m: Member) -> Path | None:
+    """The worktree's own git dir (where its HEAD and HEAD reflog are), when its link proves it; else
+    None (git is asked)."""
+    dot_git = m.path / ".git"
+    if dot_git.is_dir() and not dot_git.is_symlink():
+        return dot_git if dot_git.resolve() == m.common_dir.resolve() else None
+    link = links.link_of(m.path, m.common_dir)
+    return link.admin if link.whole else None
 
 
 def _patches_nowhere_else(repo: Path, unreached: list[str], tips: list[str], refs: list[str]) -> list[str]:
@@ -365,18 +390,22 @@ def branch_kept_because(
     if m.branch != own_branch(ws, name, m.label, record):
         return f"{m.branch} (not made by this builder: kept)", None
     ref = f"refs/heads/{m.branch}"
-    tip = git.resolve_commits(m.repo, [ref])[ref]
+    # The tip the judge saw checked out; the branch is deleted only while it is still there
+    # (git.delete_branch_at), so one that moved since is kept.
+    tip = m.head if m.head is not None else git.resolve_commits(m.repo, [ref])[ref]
     if tip is None:
         return None, None
     elsewhere = m.elsewhere if m.elsewhere is not None else any(w.branch == ref for w in git.worktrees(m.repo))
     if elsewhere:
         return f"{m.branch} (checked out elsewhere)", None
     holders = [r for r in git.containing_refs(m.repo, tip, ["refs/heads/", "refs/remotes/", "refs/tags/"]) if r != ref]
+    if holders:
+        return None, tip
     landed = (
         base_ref is not None
         and git.resolve_commits(m.repo, [base_ref])[base_ref] is not None
-        and (git.is_ancestor(m.repo, tip, base_ref))
+        and git.is_ancestor(m.repo, tip, base_ref)
     )
-    if not holders and not landed:
+    if not landed:
         return f"{m.branch} (has commits no other branch has: it is kept)", None
     return None, tip

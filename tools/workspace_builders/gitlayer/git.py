@@ -114,12 +114,12 @@ def attempt(
     return _begin(("-C", str(repo), *args), input, _call_env(read_only, index_file))()
 
 
-def started(repo: Path, *args: str) -> Callable[[], str]:
+def started(repo: Path, *args: str, read_only: bool = False) -> Callable[[], str]:
     """`run`, started now: what it returns waits for the call and gives its stdout, or GitFailed.
 
     Calls started one after another run side by side, with no thread, while the caller works on.
     """
-    wait = _begin(("-C", str(repo), *args), None, _call_env())
+    wait = _begin(("-C", str(repo), *args), None, _call_env(read_only))
     return lambda: _stdout(wait())
 
 
@@ -188,7 +188,7 @@ class GitFailed(BuildersError):
 
 
 def _begin(args: tuple[str, ...], input: str | None, env: dict[str, str]) -> Callable[[], Completed]:
-    """Start git now; what it returns waits for it."""
+    """Start git now; what it returns waits for it (called again, it gives the same again)."""
     # stdin is never the terminal: git must not stop to ask anything. A git started while this
     # thread holds a lock is recorded in it, so the lock outlasts this process if it is killed while
     # the git goes on (locks.py); the git itself gets no descriptor of ours, nor do its hooks.
@@ -201,14 +201,19 @@ def _begin(args: tuple[str, ...], input: str | None, env: dict[str, str]) -> Cal
         _outwait(proc)
         raise
 
+    finished: list[Completed] = []
+
     def wait() -> Completed:
+        if finished:
+            return finished[0]
         try:
             out, err = proc.communicate(input.encode("utf-8", "surrogateescape") if input is not None else None)
         except BaseException:
             _outwait(proc)
             raise
         # Bytes, decoded here with surrogateescape so that no path is ever mangled.
-        return Completed(args, proc.returncode or 0, _text(out), _text(err))
+        finished.append(Completed(args, proc.returncode or 0, _text(out), _text(err)))
+        return finished[0]
 
     return wait
 
@@ -307,8 +312,12 @@ def has_commits(repo: Path) -> bool:
 
 def changed_tracked_files(repo: Path) -> list[str]:
     """Paths of tracked files with uncommitted changes (staged or not)."""
-    out = run(repo, "status", "--porcelain=v1", "-z", "--untracked-files=no", read_only=True)
-    return [entry[3:] for entry in porcelain_entries(out)]
+    return changed_tracked_files_started(repo)()
+
+
+def changed_tracked_files_started(repo: Path) -> Callable[[], list[str]]:
+    wait = started(repo, "status", "--porcelain=v1", "-z", "--untracked-files=no", read_only=True)
+    return lambda: [entry[3:] for entry in porcelain_entries(wait())]
 
 
 def porcelain_entries(out: str) -> list[str]:
@@ -326,8 +335,13 @@ def porcelain_entries(out: str) -> list[str]:
 
 
 def branch_name_ok(branch: str) -> bool:
+    return branch_name_ok_started(branch)()
+
+
+def branch_name_ok_started(branch: str) -> Callable[[], bool]:
     # The caller has already made sure `branch` cannot start with '-'.
-    return attempt(".", "check-ref-format", "--branch", branch).returncode == 0
+    wait = _begin(("-C", ".", "check-ref-format", "--branch", branch), None, _call_env())
+    return lambda: wait().returncode == 0
 
 
 # The lock reason of a worktree this toolkit is making: git writes it before anything else of the
@@ -628,22 +642,69 @@ def fetch(repo: Path) -> None:
 _AS_ON_DISK = ("-c", "core.autocrlf=false", "-c", "core.safecrlf=false")
 
 
+_EVERY_CHANGE = (
+    "-c",
+    "status.showUntrackedFiles=all",
+    "status",
+    "-z",
+    "--untracked-files=all",
+    "--ignore-submodules=none",
+    "--no-renames",
+)
+
+
 def every_change(worktree: Path) -> list[str]:
     """Every change as `XY path` (porcelain v1): staged, unstaged, each untracked file on its own
     line, submodules included; no rename pairing."""
-    out = run(
-        worktree,
-        "-c",
-        "status.showUntrackedFiles=all",
-        "status",
-        "--porcelain=v1",
-        "-z",
-        "--untracked-files=all",
-        "--ignore-submodules=none",
-        "--no-renames",
-        read_only=True,
-    )
-    return porcelain_entries(out)
+    return porcelain_entries(run(worktree, *_EVERY_CHANGE, "--porcelain=v1", read_only=True))
+
+
+@dataclass(frozen=True)
+class WorktreeLook:
+    """A worktree as one `git status` sees it: what removing it must know, in one process."""
+
+    head: str | None  # HEAD's commit; None before the first commit
+    changes: list[str]  # as every_change gives them
+    ignored: list[str]  # untracked paths an ignore pattern matches; a folder it matches as one entry ending in '/'
+
+
+def look_at_worktree(worktree: Path) -> WorktreeLook:
+    return look_at_worktree_started(worktree)()
+
+
+def look_at_worktree_started(worktree: Path) -> Callable[[], WorktreeLook]:
+    """HEAD's commit, every change (as `every_change`) and the ignored paths, from one `git status`
+    started now.
+
+    An ignored folder is one entry (git does not look inside it); a folder that no pattern matches
+    is looked into, its ignored files named one by one."""
+    wait = started(worktree, *_EVERY_CHANGE, "--porcelain=v2", "--branch", "--ignored=matching", read_only=True)
+    return lambda: _worktree_look(wait())
+
+
+def _worktree_look(out: str) -> WorktreeLook:
+    head: str | None = None
+    changes: list[str] = []
+    ignored: list[str] = []
+    fields = iter(out.split("\0"))
+    for field in fields:
+        kind = field[:2]
+        if kind == "# ":
+            key, _, value = field[2:].partition(" ")
+            if key == "branch.oid" and value != "(initial)":
+                head = value
+        elif kind == "? ":
+            changes.append(f"?? {field[2:]}")
+        elif kind == "! ":
+            ignored.append(field[2:])
+        elif kind in ("1 ", "2 ", "u "):
+            # `1 XY sub mH mI mW hH hI path`; a `2` line has a score before its path and its source
+            # path as the next field; `u XY sub m1 m2 m3 mW h1 h2 h3 path`.
+            parts = field.split(" ", {"1 ": 8, "2 ": 9, "u ": 10}[kind])
+            changes.append(f"{parts[1].replace('.', ' ')} {parts[-1]}")
+            if kind == "2 ":
+                next(fields, None)
+    return WorktreeLook(head, changes, ignored)
 
 
 @dataclass(frozen=True)
@@ -659,9 +720,14 @@ class IndexEntry:
         return self.tag == "S" or self.tag.islower()
 
 
-def index_entries(worktree: Path) -> list[IndexEntry]:
-    """The worktree's index, with each entry's skip-worktree / assume-unchanged tag (stage 0 and unmerged)."""
-    out = run(worktree, "ls-files", "-v", "-s", "-z", read_only=True)
+def index_entries_started(worktree: Path) -> Callable[[], list[IndexEntry]]:
+    """The worktree's index, with each entry's skip-worktree / assume-unchanged tag (stage 0 and
+    unmerged): started now, given when the result is called."""
+    wait = started(worktree, "ls-files", "-v", "-s", "-z", read_only=True)
+    return lambda: _index_entries(wait())
+
+
+def _index_entries(out: str) -> list[IndexEntry]:
     found = []
     for line in filter(None, out.split("\0")):
         meta, _, path = line.partition("\t")
@@ -742,17 +808,45 @@ def is_detached(worktree: Path) -> bool:
     return attempt(worktree, "symbolic-ref", "-q", "HEAD").returncode != 0
 
 
-def ref_tips(repo: Path) -> list[str]:
-    """The commit every ref points at (a tag peeled), HEADs of worktrees not included."""
-    out = run(repo, "for-each-ref", "--format=%(objectname) %(objecttype) %(*objectname) %(*objecttype)")
-    tips = []
+# The refs of one worktree alone: deleted with it.
+_WORKTREE_OWN = ("refs/worktree/", "refs/bisect/", "refs/rewritten/")
+
+
+@dataclass(frozen=True)
+class RefsSeen:
+    tips: list[str]  # the commit every ref shared by all worktrees points at (a tag peeled)
+    own: dict[str, str]  # ref -> commit, for the refs of this worktree alone (refs/worktree/, ...)
+
+
+def refs_seen(worktree: Path) -> RefsSeen:
+    return refs_seen_started(worktree)()
+
+
+def refs_seen_started(worktree: Path) -> Callable[[], RefsSeen]:
+    """The refs `worktree` sees, from one call started now: the shared ones' commits and its own
+    refs. Another worktree's own refs (the main worktree's refs/bisect/, say) are not seen from here."""
+    wait = started(
+        worktree,
+        "for-each-ref",
+        "--format=%(refname) %(objectname) %(objecttype) %(*objectname) %(*objecttype)",
+        read_only=True,
+    )
+    return lambda: _refs_seen(wait())
+
+
+def _refs_seen(out: str) -> RefsSeen:
+    tips: list[str] = []
+    own: dict[str, str] = {}
     for line in out.splitlines():
-        name, kind, peeled, peeled_kind = [*line.split(" "), "", "", "", ""][:4]
-        if kind == "commit":
-            tips.append(name)
+        ref, commit, kind, peeled, peeled_kind = [*line.split(" "), "", "", "", ""][:5]
+        if ref.startswith(_WORKTREE_OWN):
+            if kind == "commit":
+                own[ref] = commit
+        elif kind == "commit":
+            tips.append(commit)
         elif kind == "tag" and peeled_kind == "commit":
             tips.append(peeled)
-    return list(dict.fromkeys(tips))
+    return RefsSeen(list(dict.fromkeys(tips)), own)
 
 
 @dataclass(frozen=True)
@@ -761,8 +855,27 @@ class LoggedCommit:
     action: str  # the reflog entry's message: "commit (amend): ...", "rebase (finish): ...", ...
 
 
-def head_reflog(worktree: Path) -> list[LoggedCommit]:
-    """This worktree's HEAD reflog, newest first (empty when it has none)."""
+def head_reflog(worktree: Path, git_dir: Path | None = None) -> list[LoggedCommit]:
+    """This worktree's HEAD reflog, newest first (empty when it has none).
+
+    `git_dir`: the worktree's own git dir (its admin dir; a main worktree's `.git`), whose
+    `logs/HEAD` is then read as it is, with no git process: one line an entry, `old new who when
+    zone<TAB>message`, oldest first. Where that file is not there git is asked: a repository
+    whose refs are kept in a reftable has its reflogs there, and no such file."""
+    text = None
+    if git_dir is not None:
+        try:
+            text = (git_dir / "logs" / "HEAD").read_bytes().decode("utf-8", "surrogateescape")
+        except FileNotFoundError:
+            text = None
+    if text is not None:
+        logged = []
+        for line in text.splitlines():
+            entry, _, action = line.partition("\t")
+            fields = entry.split(" ", 2)
+            if len(fields) == 3 and len(fields[1]) >= 40 and fields[1] != NULL_SHA:
+                logged.append(LoggedCommit(fields[1], action))
+        return logged[::-1]
     done = attempt(worktree, "reflog", "show", "--format=%H %gs", "HEAD", "--", read_only=True)
     if done.returncode != 0:
         return []
@@ -771,26 +884,6 @@ def head_reflog(worktree: Path) -> list[LoggedCommit]:
         commit, _, action = line.partition(" ")
         if len(commit) >= 40:
             found.append(LoggedCommit(commit, action))
-    return found
-
-
-def worktree_own_refs(worktree: Path) -> dict[str, str]:
-    """ref -> commit, for the refs that belong to this worktree alone (refs/worktree/, refs/bisect/,
-    refs/rewritten/): they are deleted with it."""
-    out = run(
-        worktree,
-        "for-each-ref",
-        "--format=%(refname) %(objectname) %(objecttype)",
-        "refs/worktree/",
-        "refs/bisect/",
-        "refs/rewritten/",
-        read_only=True,
-    )
-    found = {}
-    for line in out.splitlines():
-        ref, commit, kind = line.split(" ")
-        if kind == "commit":
-            found[ref] = commit
     return found
 
 
