@@ -815,7 +815,7 @@ _WORKTREE_OWN = ("refs/worktree/", "refs/bisect/", "refs/rewritten/")
 @dataclass(frozen=True)
 class RefsSeen:
     tips: list[str]  # the commit every ref shared by all worktrees points at (a tag peeled)
-    own: dict[str, str]  # ref -> commit, for the refs of this worktree alone (refs/worktree/, ...)
+    own: dict[str, str]  # ref -> commit (a tag peeled), for the refs of this worktree alone (refs/worktree/, ...)
 
 
 def refs_seen(worktree: Path) -> RefsSeen:
@@ -838,14 +838,15 @@ def _refs_seen(out: str) -> RefsSeen:
     tips: list[str] = []
     own: dict[str, str] = {}
     for line in out.splitlines():
-        ref, commit, kind, peeled, peeled_kind = [*line.split(" "), "", "", "", ""][:5]
+        ref, name, kind, peeled, peeled_kind = [*line.split(" "), "", "", "", ""][:5]
+        # A tag is taken for the commit it names: an own ref that is one reaches that commit too.
+        commit = name if kind == "commit" else peeled if kind == "tag" and peeled_kind == "commit" else None
+        if commit is None:
+            continue
         if ref.startswith(_WORKTREE_OWN):
-            if kind == "commit":
-                own[ref] = commit
-        elif kind == "commit":
+            own[ref] = commit
+        else:
             tips.append(commit)
-        elif kind == "tag" and peeled_kind == "commit":
-            tips.append(peeled)
     return RefsSeen(list(dict.fromkeys(tips)), own)
 
 
