@@ -234,7 +234,7 @@ def test_a_commit_left_on_a_detached_head_is_work(
     assert git.is_ancestor(root / "repos/beta", lost, ref)
 
 
-@pytest.mark.parametrize("kind", ["commit", "annotated tag"])
+@pytest.mark.parametrize("kind", ["commit", "annotated tag", "tag of a tag"])
 def test_a_commit_only_a_ref_of_the_worktree_itself_reaches_is_work(
     root: Path, builder: Path, builders: Builders, unchanged: Unchanged, kind: str
 ) -> None:
@@ -245,11 +245,11 @@ def test_a_commit_only_a_ref_of_the_worktree_itself_reaches_is_work(
     git.run(alpha, "reset", "--quiet")
     (alpha / "kept.txt").unlink()
     made = git.run(alpha, "commit-tree", "-p", "HEAD", "-m", "made by a tool", tree).strip()
-    if kind == "annotated tag":  # the ref names the tag, which names the commit
-        tag = f"object {made}\ntype commit\ntag keep\ntagger Test <test@example.com> 0 +0000\n\nkeep\n"
+    made_or_tag = made
+    for _ in range({"commit": 0, "annotated tag": 1, "tag of a tag": 2}[kind]):  # the ref names a tag, ...
+        kind_of = "commit" if made_or_tag == made else "tag"
+        tag = f"object {made_or_tag}\ntype {kind_of}\ntag keep\ntagger Test <test@example.com> 0 +0000\n\nkeep\n"
         made_or_tag = git.run(alpha, "mktag", input=tag).strip()
-    else:
-        made_or_tag = made
     git.run(alpha, "update-ref", "refs/worktree/keep", made_or_tag)  # deleted with the worktree
     with unchanged():
         result = builders("remove", "x")
