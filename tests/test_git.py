@@ -142,6 +142,27 @@ def test_one_look_at_a_worktree_gives_what_every_change_and_its_ignored_paths_gi
     assert git.look_at_worktree(empty).head is None
 
 
+# Names a line-based or space-split reading of status would get wrong.
+AWKWARD = ("sp ace.txt", "new\nline.txt", "tab\there.txt", "-dash.txt", "# hash.txt", "! bang.txt", "u 1 2 3.txt")
+
+
+def test_one_look_reads_awkward_paths_and_unmerged_entries_as_every_change_does(root: Path) -> None:
+    clone = root / "repos/alpha"
+    (clone / "README.md").write_text("theirs\n")
+    theirs = commit(clone, "theirs")
+    git.run(clone, "reset", "--quiet", "--hard", "HEAD~1")
+    (clone / "README.md").write_text("ours\n")
+    commit(clone, "ours")
+    assert git.attempt(clone, "merge", "--quiet", theirs).returncode != 0  # README.md left unmerged
+    for name in (*AWKWARD, b"\xff\xfe.bin".decode("utf-8", "surrogateescape")):
+        (clone / name).write_bytes(b"mine\n")
+    look = git.look_at_worktree(clone)
+    assert sorted(look.changes) == sorted(git.every_change(clone))
+    assert "UU README.md" in look.changes
+    assert {f"?? {name}" for name in AWKWARD} <= set(look.changes)
+    assert look.head == git.head_commit(clone)
+
+
 def test_span_patch_id_is_the_patch_id_of_the_squash(root: Path) -> None:
     repo = root / "repos/alpha"
     start = git.head_commit(repo)

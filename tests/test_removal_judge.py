@@ -234,8 +234,9 @@ def test_a_commit_left_on_a_detached_head_is_work(
     assert git.is_ancestor(root / "repos/beta", lost, ref)
 
 
+@pytest.mark.parametrize("kind", ["commit", "annotated tag", "tag of a tag"])
 def test_a_commit_only_a_ref_of_the_worktree_itself_reaches_is_work(
-    root: Path, builder: Path, builders: Builders, unchanged: Unchanged
+    root: Path, builder: Path, builders: Builders, unchanged: Unchanged, kind: str
 ) -> None:
     alpha = builder / "repos/alpha"
     (alpha / "kept.txt").write_text("never on HEAD\n")
@@ -244,7 +245,12 @@ def test_a_commit_only_a_ref_of_the_worktree_itself_reaches_is_work(
     git.run(alpha, "reset", "--quiet")
     (alpha / "kept.txt").unlink()
     made = git.run(alpha, "commit-tree", "-p", "HEAD", "-m", "made by a tool", tree).strip()
-    git.run(alpha, "update-ref", "refs/worktree/keep", made)  # deleted with the worktree
+    made_or_tag = made
+    for _ in range({"commit": 0, "annotated tag": 1, "tag of a tag": 2}[kind]):  # the ref names a tag, ...
+        kind_of = "commit" if made_or_tag == made else "tag"
+        tag = f"object {made_or_tag}\ntype {kind_of}\ntag keep\ntagger Test <test@example.com> 0 +0000\n\nkeep\n"
+        made_or_tag = git.run(alpha, "mktag", input=tag).strip()
+    git.run(alpha, "update-ref", "refs/worktree/keep", made_or_tag)  # deleted with the worktree
     with unchanged():
         result = builders("remove", "x")
     assert result.code == 1
@@ -346,6 +352,42 @@ def test_a_nested_repository_is_refused_even_with_force(
         assert result.code == 1, result.err
         assert f"{where}: a git repository or worktree inside the worktree" in result.err
         assert "move what is named out of" in result.err
+
+
+@pytest.mark.parametrize("pattern", ["vendor/*", "vendor/**"])
+def test_a_nested_repository_under_a_pattern_that_ignores_only_what_a_folder_holds_is_refused(
+    root: Path, builder: Path, builders: Builders, unchanged: Unchanged, pattern: str
+) -> None:
+    """git names each ignored thing inside such a folder, not the folder: the repository is found all the same."""
+    alpha = builder / "repos/alpha"
+    (alpha / ".gitignore").write_text(f"{pattern}\n")
+    commit(alpha, "ignore what vendor/ holds")
+    nested = alpha / "vendor/deep/lib"
+    nested.mkdir(parents=True)
+    git.run(nested, "init", "--quiet")
+    (nested / "own.txt").write_text("its own work\n")
+    commit(nested, "a commit only it has")
+    for flags in ([], ["--force"]):
+        with unchanged():
+            result = builders("remove", "x", *flags)
+        assert result.code == 1, result.err
+        assert "a git repository or worktree inside the worktree" in result.err
+
+
+def test_awkward_file_names_are_named_and_come_back_byte_for_byte(
+    builder: Path, builders: Builders, unchanged: Unchanged
+) -> None:
+    alpha = builder / "repos/alpha"
+    names = ["sp ace.txt", "new\nline.txt", "tab\there.txt", "-dash.txt", "# hash.txt", "! bang.txt", "u 1 2 3.txt"]
+    names.append(b"\xff\xfe.bin".decode("utf-8", "surrogateescape"))
+    for name in names:
+        (alpha / name).write_bytes(f"{name!r}\n".encode())
+    (alpha / "-dash.txt").write_text("staged\n")
+    git.run(alpha, "add", "--", "-dash.txt")
+    with unchanged():
+        result = builders("remove", "x")
+    assert result.code == 1 and f"{len(names)} uncommitted or untracked" in result.err
+    round_trip(builders, alpha)
 
 
 # --- submodules ----------------------------------------------------------------------------------

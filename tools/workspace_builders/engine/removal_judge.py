@@ -267,7 +267,10 @@ def _check_history(m: Member, seen: git.RefsSeen) -> None:
     logged = git.head_reflog(m.path, _own_git_dir(m))
     # Seen from the worktree: its own refs with the shared ones. The main worktree's own refs are
     # not among those, so what only they reach counts as work here: the careful side.
-    own, refs = seen.own, seen.tips
+    own, refs = dict(seen.own), seen.tips
+    if seen.own_tags_of_tags:  # seldom: one more question, for the commit each of those names at last
+        peeled = git.resolve_commits(m.repo, list(seen.own_tags_of_tags.values()))
+        own.update({ref: c for ref, tag in seen.own_tags_of_tags.items() if (c := peeled[tag]) is not None})
     tips = list(dict.fromkeys([*([head] if head else []), *(entry.commit for entry in logged), *own.values()]))
     if set(tips) <= set(refs):  # every tip is a ref's commit (a builder that never left its branch)
         return

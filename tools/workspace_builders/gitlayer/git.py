@@ -815,7 +815,9 @@ _WORKTREE_OWN = ("refs/worktree/", "refs/bisect/", "refs/rewritten/")
 @dataclass(frozen=True)
 class RefsSeen:
     tips: list[str]  # the commit every ref shared by all worktrees points at (a tag peeled)
-    own: dict[str, str]  # ref -> commit, for the refs of this worktree alone (refs/worktree/, ...)
+    own: dict[str, str]  # ref -> commit (a tag peeled), for the refs of this worktree alone (refs/worktree/, ...)
+    # ref -> tag, for those of its own refs that name a tag of a tag (git peels one level here)
+    own_tags_of_tags: dict[str, str]
 
 
 def refs_seen(worktree: Path) -> RefsSeen:
@@ -837,16 +839,19 @@ def refs_seen_started(worktree: Path) -> Callable[[], RefsSeen]:
 def _refs_seen(out: str) -> RefsSeen:
     tips: list[str] = []
     own: dict[str, str] = {}
+    own_tags_of_tags: dict[str, str] = {}
     for line in out.splitlines():
-        ref, commit, kind, peeled, peeled_kind = [*line.split(" "), "", "", "", ""][:5]
+        ref, name, kind, peeled, peeled_kind = [*line.split(" "), "", "", "", ""][:5]
+        # A tag is taken for the commit it names: an own ref that is one reaches that commit too.
+        commit = name if kind == "commit" else peeled if kind == "tag" and peeled_kind == "commit" else None
         if ref.startswith(_WORKTREE_OWN):
-            if kind == "commit":
+            if commit is not None:
                 own[ref] = commit
-        elif kind == "commit":
+            elif peeled_kind == "tag":
+                own_tags_of_tags[ref] = name
+        elif commit is not None:
             tips.append(commit)
-        elif kind == "tag" and peeled_kind == "commit":
-            tips.append(peeled)
-    return RefsSeen(list(dict.fromkeys(tips)), own)
+    return RefsSeen(list(dict.fromkeys(tips)), own, own_tags_of_tags)
 
 
 @dataclass(frozen=True)
