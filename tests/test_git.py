@@ -46,7 +46,7 @@ def test_changed_tracked_files_with_odd_names(root: Path) -> None:
     (root / odd).write_text("changed")
     git.run(root, "mv", "old name.txt", "new name.txt")
     (root / "untracked.txt").write_text("not counted")
-    assert sorted(git.changed_tracked_files(root)) == [odd, "new name.txt"]
+    assert sorted(git.changed_tracked_files_started(root)()) == [odd, "new name.txt"]
 
 
 def test_worktrees_parse(root: Path, tmp_path: Path) -> None:
@@ -116,7 +116,7 @@ def test_every_clean_or_dirty_decision_sees_untracked_files_that_user_config_hid
     assert git.status_entries(clone) == ["?? deep/"]
     assert git.status_entries_all(clone) == ["?? deep/er/note.txt"]
     assert "?? deep/er/note.txt" in git.every_change(clone)
-    assert "?? deep/er/note.txt" in git.look_at_worktree(clone).changes
+    assert "?? deep/er/note.txt" in git.look_at_worktree_started(clone)().changes
 
 
 def test_one_look_at_a_worktree_gives_what_every_change_and_its_ignored_paths_give(root: Path) -> None:
@@ -131,7 +131,7 @@ def test_one_look_at_a_worktree_gives_what_every_change_and_its_ignored_paths_gi
     (clone / "new.txt").write_text("new\n")
     tracked = next(p for p in git.run(clone, "ls-files").split() if p != ".gitignore")
     (clone / tracked).write_text("edited\n")
-    look = git.look_at_worktree(clone)
+    look = git.look_at_worktree_started(clone)()
     assert look.head == git.head_commit(clone)
     assert sorted(look.changes) == sorted(git.every_change(clone))
     assert {"A  .gitignore", f" M {tracked}", "?? new.txt"} <= set(look.changes)
@@ -139,7 +139,7 @@ def test_one_look_at_a_worktree_gives_what_every_change_and_its_ignored_paths_gi
     assert sorted(look.ignored) == ["build/out/", "logs/a.log", "node_modules/"]
     empty = root.parent / "empty"
     git.run(root.parent, "init", "--quiet", str(empty))
-    assert git.look_at_worktree(empty).head is None
+    assert git.look_at_worktree_started(empty)().head is None
 
 
 # Names a line-based or space-split reading of status would get wrong.
@@ -156,7 +156,7 @@ def test_one_look_reads_awkward_paths_and_unmerged_entries_as_every_change_does(
     assert git.attempt(clone, "merge", "--quiet", theirs).returncode != 0  # README.md left unmerged
     for name in (*AWKWARD, b"\xff\xfe.bin".decode("utf-8", "surrogateescape")):
         (clone / name).write_bytes(b"mine\n")
-    look = git.look_at_worktree(clone)
+    look = git.look_at_worktree_started(clone)()
     assert sorted(look.changes) == sorted(git.every_change(clone))
     assert "UU README.md" in look.changes
     assert {f"?? {name}" for name in AWKWARD} <= set(look.changes)
@@ -192,10 +192,10 @@ def test_trees_own_refs_and_octopus_base(root: Path, tmp_path: Path) -> None:
     git.run(linked, "update-ref", "refs/worktree/keep", one)
     git.run(linked, "update-ref", "refs/bisect/bad", start)
     git.run(repo, "tag", "-a", "-m", "annotated", "v1", one)
-    seen = git.refs_seen(linked)
+    seen = git.refs_seen_started(linked)()
     assert seen.own == {"refs/worktree/keep": one, "refs/bisect/bad": start}
     assert one in seen.tips  # through the annotated tag, peeled
-    assert git.refs_seen(repo).own == {}  # another worktree's own refs are its alone
+    assert git.refs_seen_started(repo)().own == {}  # another worktree's own refs are its alone
 
 
 def test_head_reflog_read_from_its_file_is_what_git_says(root: Path, tmp_path: Path) -> None:

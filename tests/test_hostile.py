@@ -53,7 +53,7 @@ def test_any_repos_list_is_refused_or_planned(root: Path, builders: Builders, re
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(name=st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._-]{0,20}", fullmatch=True))
 def test_valid_names_make_and_remove_a_builder_in_its_place(root: Path, builders: Builders, name: str) -> None:
-    if name_problem(name) is not None or not git.branch_name_ok(f"builder/{name}"):
+    if name_problem(name) is not None or not git.branch_name_ok_started(f"builder/{name}")():
         return
     made = builders("new", name, "--repos", "alpha")
     assert made.code == 0, made.err

@@ -24,7 +24,7 @@ def test_accepted_names_are_safe(name: str) -> None:
         assert exc.exit_code == 2
         return
     assert Path(name).name == name and name not in {".", ".."} and not name.startswith("-")
-    assert git.branch_name_ok(f"builder/{name}")
+    assert git.branch_name_ok_started(f"builder/{name}")()
 
 
 @settings(max_examples=200, deadline=None)

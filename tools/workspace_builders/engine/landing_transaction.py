@@ -64,10 +64,11 @@ def land_builder(ws: Workspace, record: BuilderState, ready: list[Tree], message
         if message is not None:
             landing_rebase.squash(ready, message, touched)
         gate = ws.config.pre_land
-        # With a gate, what it is given is pinned first (a change found before it runs is named as
-        # such); without one, the tips the run looked at are checked once, under the locks.
-        pins = pin(ready) if gate else [Pin(t, t.head or "") for t in ready]
+        # What lands is the tips the run looked at; a gate is given exactly those (checked before
+        # it runs and after), and they are checked once more under the locks.
+        pins = [Pin(t, t.head or "") for t in ready]
         if gate:
+            check_pins(pins, record.name, gate=False)
             code = builder_scripts.run(
                 ws, "pre_land", gate, record.name, Path(record.path), [r.name for r in record.repos], record.ports
             )
@@ -125,17 +126,6 @@ def _put_back(touched: list[Touched], cause: BaseException) -> None:
             cause.message += "; " + exc.message  # the first failure stays the error; this one is added
 
 
-def pin(trees: Sequence[Tree]) -> list[Pin]:
-    """Each worktree's tip as the gate will see it; a worktree with changes cannot be pinned."""
-    for t in trees:
-        if _tracked_changes(t.path):
-            raise BuildersError(
-                f"{t.label}: {t.path} has uncommitted changes; nothing landed",
-                f"commit or stash them ({output.command('git', '-C', t.path, 'status')}), then run the command again",
-            )
-    return [Pin(t, git.head_of(t.path)) for t in trees]
-
-
 def check_pins(pins: Sequence[Pin], name: str, gate: bool) -> None:
     """Land exactly what the gate saw (or, with no gate, what the run looked at): every worktree
     still at its pinned tip, with no change. The worktrees are looked at in parallel."""
@@ -156,9 +146,3 @@ def check_pins(pins: Sequence[Pin], name: str, gate: bool) -> None:
         count(p.tree)
 
     parallel.raise_failures(parallel.failures(parallel.each(pins, one)))
-
-
-def _tracked_changes(worktree: Path) -> list[str]:
-    """Changes to tracked files: what the gate would test in place of the commits. (A file the gate
-    writes, such as a report, changes no commit that lands.)"""
-    return [e for e in git.status_entries(worktree) if not e.startswith("??")]

@@ -310,12 +310,8 @@ def has_commits(repo: Path) -> bool:
     return resolve_commits(repo, ["HEAD"])["HEAD"] is not None
 
 
-def changed_tracked_files(repo: Path) -> list[str]:
-    """Paths of tracked files with uncommitted changes (staged or not)."""
-    return changed_tracked_files_started(repo)()
-
-
 def changed_tracked_files_started(repo: Path) -> Callable[[], list[str]]:
+    """Paths of tracked files with uncommitted changes (staged or not), from a status started now."""
     wait = started(repo, "status", "--porcelain=v1", "-z", "--untracked-files=no", read_only=True)
     return lambda: [entry[3:] for entry in porcelain_entries(wait())]
 
@@ -332,10 +328,6 @@ def porcelain_entries(out: str) -> list[str]:
         if "R" in field[:2] or "C" in field[:2]:
             next(fields, None)  # the rename's source path
     return entries
-
-
-def branch_name_ok(branch: str) -> bool:
-    return branch_name_ok_started(branch)()
 
 
 def branch_name_ok_started(branch: str) -> Callable[[], bool]:
@@ -668,10 +660,6 @@ class WorktreeLook:
     ignored: list[str]  # untracked paths an ignore pattern matches; a folder it matches as one entry ending in '/'
 
 
-def look_at_worktree(worktree: Path) -> WorktreeLook:
-    return look_at_worktree_started(worktree)()
-
-
 def look_at_worktree_started(worktree: Path) -> Callable[[], WorktreeLook]:
     """HEAD's commit, every change (as `every_change`) and the ignored paths, from one `git status`
     started now.
@@ -818,10 +806,6 @@ class RefsSeen:
     own: dict[str, str]  # ref -> commit (a tag peeled), for the refs of this worktree alone (refs/worktree/, ...)
     # ref -> tag, for those of its own refs that name a tag of a tag (git peels one level here)
     own_tags_of_tags: dict[str, str]
-
-
-def refs_seen(worktree: Path) -> RefsSeen:
-    return refs_seen_started(worktree)()
 
 
 def refs_seen_started(worktree: Path) -> Callable[[], RefsSeen]:
