@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -222,3 +223,48 @@ def test_trees_of_gives_each_commits_tree(root: Path) -> None:
     found = git.trees_of(root, [second, first])
     assert found == {c: git.run(root, "rev-parse", f"{c}^{{tree}}").strip() for c in (first, second)}
     assert git.trees_of(root, []) == {}
+
+
+def test_git_dir_read_from_the_folder_is_what_git_says(root: Path, tmp_path: Path) -> None:
+    alpha = root / "repos/alpha"
+    linked = tmp_path / "linked"
+    git.run(alpha, "worktree", "add", "--quiet", "-b", "linked", str(linked))
+    separate = tmp_path / "separate"
+    git.run(tmp_path, "clone", "--quiet", f"--separate-git-dir={tmp_path / 'separate.git'}", str(alpha), str(separate))
+    not_a_repository = tmp_path / "nested"
+    (not_a_repository / ".git").mkdir(parents=True)  # a `.git` folder git does not take for a repository
+    git.run(tmp_path, "init", "--quiet", str(tmp_path))
+    for worktree in (alpha, root, linked, separate, not_a_repository):
+        said = git.run(worktree, "rev-parse", "--path-format=absolute", "--git-dir").strip()
+        assert git.git_dir(worktree) == Path(said), worktree
+    assert git.git_dir(alpha) == alpha / ".git" and git.git_dir(not_a_repository) == tmp_path / ".git"
+
+
+def test_head_and_tracked_changes_in_one_status(root: Path) -> None:
+    alpha = root / "repos/alpha"
+    tip = git.run(alpha, "rev-parse", "HEAD").strip()
+    (alpha / "untracked.txt").write_text("new\n")
+    assert git.head_and_tracked_changes(alpha) == git.WorktreeLook(tip, [], [])
+    first = next(p for p in sorted(alpha.iterdir()) if p.is_file())
+    first.write_text("changed\n")
+    (alpha / "staged name with spaces.txt").write_text("staged\n")
+    git.run(alpha, "add", "staged name with spaces.txt")
+    look = git.head_and_tracked_changes(alpha)
+    assert look.head == tip and look.ignored == []
+    assert look.changes == [e for e in git.status_entries(alpha) if not e.startswith("??")]
+    assert sorted(look.changes) == sorted([f" M {first.name}", "A  staged name with spaces.txt"])
+
+
+def test_a_small_file_of_gits_is_read_only_when_it_is_a_plain_file(tmp_path: Path) -> None:
+    from workspace_builders.gitlayer import links
+
+    (tmp_path / "gitdir").write_bytes(b"/some/where/.git\n")
+    (tmp_path / "link").symlink_to(tmp_path / "gitdir")
+    os.mkfifo(tmp_path / "fifo")  # never opened for a wait: nobody writes to it
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "big").write_bytes(b"x" * 200_000 + b"\n")
+    assert links.read(tmp_path / "gitdir") == "/some/where/.git"
+    assert links.read(str(tmp_path / "gitdir")) == "/some/where/.git"
+    for not_plain in ("link", "fifo", "folder", "missing", "gitdir/under-a-file"):
+        assert links.read(tmp_path / not_plain) is None, not_plain
+    assert links.read(tmp_path / "big") == "x" * 200_000

@@ -99,7 +99,7 @@ def refuse_unmovable(trees: list[Tree]) -> None:
     for t in trees:
         if t.base_branch is None or t.base_tip is None:
             landing.refuse_problems([t])
-        tracked = [e for e in t.base_checkout_changes if not e.startswith("??")]
+        tracked = t.base_checkout_changes
         if tracked:
             shown = ", ".join(e[3:] for e in tracked[:5])
             raise BuildersError(

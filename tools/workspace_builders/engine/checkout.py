@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -193,13 +194,14 @@ def clear_stillborn(common_dir: Path) -> list[Path]:
     them is anyone's work; the caller holds the repository lock, so no git of ours is writing them.
     The admin dirs cleared."""
     cleared: list[Path] = []
-    folder = common_dir / "worktrees"
-    for admin in sorted(folder.iterdir()) if folder.is_dir() else []:
-        commondir = admin / "commondir"
-        if commondir.is_file() and commondir.stat().st_size > 0:
+    for folder in _admin_dirs(common_dir):
+        with contextlib.suppress(OSError):
+            written = os.stat(os.path.join(folder, "commondir"))
+            if stat.S_ISREG(written.st_mode) and written.st_size > 0:
+                continue
+        if links.read(os.path.join(folder, "locked")) != git.CREATING_MARK:
             continue
-        if links.read(admin / "locked") != git.CREATING_MARK:
-            continue
+        admin = Path(folder)
         pointer = links.read(admin / "gitdir")
         dot_git = Path(pointer) if pointer and os.path.isabs(pointer) else None
         if dot_git is not None and links.read(dot_git) in ("", f"gitdir: {admin}"):  # git creates it empty
@@ -220,13 +222,21 @@ def registered_at(common_dir: Path, target: Path) -> git.Worktree | None:
     entry = links.entry_of(target, common_dir)
     if entry is not None:
         return entry
-    folder = common_dir / "worktrees"
     wanted = os.path.normpath(target / ".git")
-    for admin in sorted(folder.iterdir()) if folder.is_dir() else []:
-        pointer = links.read(admin / "gitdir")
-        if pointer and os.path.normpath(admin / pointer) == wanted:  # absolute, or relative to the admin dir
-            return links.entry_in(admin, target, prunable=not os.path.lexists(wanted))
+    for admin in _admin_dirs(common_dir):
+        pointer = links.read(os.path.join(admin, "gitdir"))
+        if pointer and (pointer == wanted or os.path.normpath(os.path.join(admin, pointer)) == wanted):
+            return links.entry_in(Path(admin), target, prunable=not os.path.lexists(wanted))
     return None
+
+
+def _admin_dirs(common_dir: Path) -> list[str]:
+    """What `<common dir>/worktrees` holds (git's admin dirs), in name order."""
+    try:
+        with os.scandir(common_dir / "worktrees") as found:
+            return sorted(e.path for e in found)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
 
 
 def _drop_empty_dot_git(folder: Path) -> None:

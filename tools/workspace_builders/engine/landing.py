@@ -49,7 +49,7 @@ class Tree:
     changed: list[str] = field(default_factory=list)  # porcelain entries, untracked ones too
     off_branch: bool = False  # the worktree is not on its builder branch (detached, or another branch)
     base_checkout: Path | None = None  # the worktree where the base branch is checked out
-    base_checkout_changes: list[str] = field(default_factory=list)
+    base_checkout_changes: list[str] = field(default_factory=list)  # its tracked files' changes
     base_rewritten: bool = False  # the base no longer holds base_commit, which the branch still does
 
     @property
@@ -139,7 +139,7 @@ def inspect(tree: Tree) -> None:
         # does not know where its files are. They are in the clone's folder.
         where = tree.source
     tree.base_checkout = where
-    tree.base_checkout_changes = git.status_entries(where) if where is not None else []
+    tree.base_checkout_changes = git.head_and_tracked_changes(where).changes if where is not None else []
     count(tree)
 
 

@@ -185,7 +185,7 @@ def check_checkout(move: Move, checkout: Path, ours: bool) -> Path:
         clear_our_lock(index, f"left by a landing of ours stopped while it moved {move.base}")
     if ours:
         return index
-    changed = [e[3:] for e in git.status_entries(checkout) if not e.startswith("??")]
+    changed = [e[3:] for e in git.head_and_tracked_changes(checkout).changes]
     if changed:
         raise BuildersError(
             f"{move.label}: its base {move.base} is checked out in {checkout} with uncommitted changes "
@@ -253,12 +253,15 @@ def apply_moves(moves: Sequence[Move], indexes: dict[str, Path]) -> None:
     """Move every base forward, in order; the caller holds the locks and journalled the moves, and
     found the index file of each checkout (`indexes`, by label).
 
-    Nothing is put back: a failure leaves the journal for the next run, which completes it.
+    Nothing is put back: a failure leaves the journal for the next run, which completes it. Each
+    moved checkout's index is checked once every base has moved, side by side.
     """
     for move in moves:
         move_one(move, indexes.get(move.label))
         faults.point(f"land:moved:{move.label}")
         output.say(f"  {move.label}: {move.base} {output.short(move.old)} -> {output.short(move.new)}")
+    checked = parallel.each([m for m in moves if m.checkout], lambda m: _check_moved(m, Path(m.checkout or "")))
+    parallel.raise_failures(checked)
 
 
 def move_one(move: Move, index: Path | None) -> None:
@@ -310,7 +313,6 @@ def move_one(move: Move, index: Path | None) -> None:
         )
     faults.point(f"land:ref-moved:{move.label}")
     os.replace(lock, index)
-    _check_moved(move, checkout)
 
 
 def _check_moved(move: Move, checkout: Path) -> None:
@@ -403,6 +405,8 @@ def complete(ws: Workspace, record: BuilderState) -> list[Move]:
                 else:
                     index = check_checkout(move, Path(move.checkout), ours=False) if move.checkout else None
                     move_one(move, index)
+                    if move.checkout:
+                        _check_moved(move, Path(move.checkout))
             elif tip == move.new:
                 if move.checkout and not _clean_at(Path(move.checkout), move.new):
                     finish_checkout(move, Path(move.checkout))
@@ -438,4 +442,4 @@ def _clean_at(checkout: Path, commit: str) -> bool:
     index = git.index_path(checkout)
     if index.with_name(index.name + ".lock").exists() or not git.index_matches(checkout, commit):
         return False
-    return not [e for e in git.status_entries(checkout) if not e.startswith("??")]
+    return not git.head_and_tracked_changes(checkout).changes

@@ -132,9 +132,8 @@ def check_pins(pins: Sequence[Pin], name: str, gate: bool) -> None:
     when, again = ("while the pre_land gate ran", "run the gate again") if gate else ("while landing", "run it again")
 
     def one(p: Pin) -> None:
-        wait_changes = git.status_entries_started(p.tree.path)
-        head = git.head_of(p.tree.path)
-        changes = [e for e in wait_changes() if not e.startswith("??")]
+        look = git.head_and_tracked_changes(p.tree.path)
+        head, changes = look.head or "", look.changes
         if head != p.head or changes:
             what = f"its tip moved to {output.short(head)}" if head != p.head else f"it has changes ({changes[0][3:]})"
             raise BuildersError(

@@ -1092,7 +1092,13 @@ def numstat(worktree: Path, since: str) -> list[tuple[str, str]]:
 
 
 def git_dir(worktree: Path) -> Path:
-    """The worktree's own git dir (`.git`, a `--separate-git-dir` target, or `.git/worktrees/x`)."""
+    """The worktree's own git dir (`.git`, a `--separate-git-dir` target, or `.git/worktrees/x`).
+
+    A `.git` folder of a repository (its HEAD and objects there) is the one git finds first from the
+    worktree's top: it is the answer with no git process. Anything else is git's to say."""
+    dot_git = worktree / ".git"
+    if not dot_git.is_symlink() and (dot_git / "HEAD").is_file() and (dot_git / "objects").is_dir():
+        return dot_git
     return Path(read(worktree, "rev-parse", "--path-format=absolute", "--git-dir").strip())
 
 
@@ -1167,6 +1173,14 @@ def conflicted_files(worktree: Path) -> list[str]:
 
 def head_of(worktree: Path) -> str:
     return read(worktree, "rev-parse", "--verify", "HEAD").strip()
+
+
+def head_and_tracked_changes(worktree: Path) -> WorktreeLook:
+    """HEAD's commit and the changes of tracked files (as `status_entries` gives them), from one
+    `git status`; untracked files are not looked for (`ignored` is empty)."""
+    return _worktree_look(
+        read(worktree, "status", "--porcelain=v2", "--branch", "-z", "--untracked-files=no")
+    )
 
 
 def reset_keep(worktree: Path, commit: str) -> Completed:
