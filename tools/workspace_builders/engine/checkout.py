@@ -194,7 +194,7 @@ def clear_stillborn(common_dir: Path) -> list[Path]:
     them is anyone's work; the caller holds the repository lock, so no git of ours is writing them.
     The admin dirs cleared."""
     cleared: list[Path] = []
-    for folder in _admin_dirs(common_dir):
+    for folder in links.admin_dirs(common_dir):
         with contextlib.suppress(OSError):
             written = os.stat(os.path.join(folder, "commondir"))
             if stat.S_ISREG(written.st_mode) and written.st_size > 0:
@@ -223,20 +223,11 @@ def registered_at(common_dir: Path, target: Path) -> git.Worktree | None:
     if entry is not None:
         return entry
     wanted = os.path.normpath(target / ".git")
-    for admin in _admin_dirs(common_dir):
+    for admin in links.admin_dirs(common_dir):
         pointer = links.read(os.path.join(admin, "gitdir"))
         if pointer and (pointer == wanted or os.path.normpath(os.path.join(admin, pointer)) == wanted):
             return links.entry_in(Path(admin), target, prunable=not os.path.lexists(wanted))
     return None
-
-
-def _admin_dirs(common_dir: Path) -> list[str]:
-    """What `<common dir>/worktrees` holds (git's admin dirs), in name order."""
-    try:
-        with os.scandir(common_dir / "worktrees") as found:
-            return sorted(e.path for e in found)
-    except (FileNotFoundError, NotADirectoryError):
-        return []
 
 
 def _drop_empty_dot_git(folder: Path) -> None:
