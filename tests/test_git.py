@@ -255,6 +255,20 @@ def test_head_and_tracked_changes_in_one_status(root: Path) -> None:
     assert sorted(look.changes) == sorted([f" M {first.name}", "A  staged name with spaces.txt"])
 
 
+def test_a_submodule_holding_only_untracked_files_is_a_change_of_a_tracked_file(root: Path, tmp_path: Path) -> None:
+    from sample_workspace import make_repo
+
+    make_repo(tmp_path / "lib", 1, "lib")
+    alpha = root / "repos/alpha"
+    git.run(alpha, "submodule", "add", "--quiet", str(tmp_path / "lib"), "lib")
+    commit(alpha, "the lib")
+    git.run(alpha, "config", "status.showUntrackedFiles", "no")
+    assert git.head_and_tracked_changes(alpha).changes == []
+    (alpha / "lib" / "mine.txt").write_text("never committed\n")
+    tracked = [e for e in git.status_entries(alpha) if not e.startswith("??")]
+    assert git.head_and_tracked_changes(alpha).changes == tracked == [" M lib"]
+
+
 def test_a_small_file_of_gits_is_read_only_when_it_is_a_plain_file(tmp_path: Path) -> None:
     from workspace_builders.gitlayer import links
 

@@ -80,3 +80,29 @@ def test_a_bad_submodules_value_is_refused(root: Path, builders: Builders) -> No
     done = builders("new", "b")
     assert done.code == 2
     assert "workspaces.local.yaml:2: key 'builders.submodules' must be true or false, not str" in done.err
+
+
+def test_land_refuses_a_base_checkout_whose_submodule_holds_untracked_files(
+    root: Path, builders: Builders, tmp_path: Path
+) -> None:
+    """With `submodule.recurse`, moving the base checkout moves its submodules too, and git writes a
+    file the submodule's new commit brings over an untracked one of that name without a word: the
+    untracked file in the submodule is someone's work, so the landing is refused."""
+    inner = with_submodule(root, tmp_path)
+    assert builders("new", "s", "--repos", "alpha").code == 0
+    (inner / "notes.txt").write_text("the lib's notes\n")
+    bumped = commit(inner, "lib notes")
+    built = builders_dir(root) / "s" / "repos" / "alpha"
+    git.run(built / "lib", "fetch", "--quiet", str(inner), "main")
+    git.run(built / "lib", "checkout", "--quiet", "--detach", bumped)
+    commit(built, "the lib with notes")
+    clone = root / "repos" / "alpha"
+    git.run(clone / "lib", "fetch", "--quiet", str(inner), "main")  # the clone's submodule knows the commit
+    (clone / "lib" / "notes.txt").write_text("my own notes, never committed\n")
+    git.run(clone, "config", "submodule.recurse", "true")
+    before = git.run(clone, "rev-parse", "HEAD")
+    done = builders("land", "s")
+    assert done.code == 1, done.out + done.err
+    assert "uncommitted changes (lib)" in done.err and "nothing landed" in done.err
+    assert (clone / "lib" / "notes.txt").read_text() == "my own notes, never committed\n"
+    assert git.run(clone, "rev-parse", "HEAD") == before

@@ -1176,11 +1176,14 @@ def head_of(worktree: Path) -> str:
 
 
 def head_and_tracked_changes(worktree: Path) -> WorktreeLook:
-    """HEAD's commit and the changes of tracked files (as `status_entries` gives them), from one
-    `git status`; untracked files are not looked for (`ignored` is empty)."""
-    return _worktree_look(
-        read(worktree, "status", "--porcelain=v2", "--branch", "-z", "--untracked-files=no")
-    )
+    """HEAD's commit and the changes of tracked files (`status_entries` less its `??` entries), from
+    one `git status` (`ignored` is empty).
+
+    Untracked files are looked for all the same: told not to, git stops looking inside submodules for
+    them too, and a submodule holding only untracked files would pass for clean (a checkout moved with
+    `submodule.recurse` writes over them)."""
+    look = _worktree_look(read(worktree, "status", "--porcelain=v2", "--branch", "-z", "--untracked-files=normal"))
+    return WorktreeLook(look.head, [e for e in look.changes if not e.startswith("?? ")], [])
 
 
 def reset_keep(worktree: Path, commit: str) -> Completed:
