@@ -267,6 +267,9 @@ def test_a_submodule_holding_only_untracked_files_is_a_change_of_a_tracked_file(
     (alpha / "lib" / "mine.txt").write_text("never committed\n")
     tracked = [e for e in git.status_entries(alpha) if not e.startswith("??")]
     assert git.head_and_tracked_changes(alpha).changes == tracked == [" M lib"]
+    git.run(alpha, "config", "submodule.lib.ignore", "all")
+    assert git.head_and_tracked_changes(alpha).changes == []
+    assert git.head_and_tracked_changes(alpha, every_submodule=True).changes == [" M lib"]
 
 
 def test_a_small_file_of_gits_is_read_only_when_it_is_a_plain_file(tmp_path: Path) -> None:

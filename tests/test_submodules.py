@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from conftest import Builders, builders_dir, commit
 from sample_workspace import make_repo
 from workspace_builders.gitlayer import git
@@ -82,12 +84,14 @@ def test_a_bad_submodules_value_is_refused(root: Path, builders: Builders) -> No
     assert "workspaces.local.yaml:2: key 'builders.submodules' must be true or false, not str" in done.err
 
 
+@pytest.mark.parametrize("ignore", [None, "untracked", "all"])
 def test_land_refuses_a_base_checkout_whose_submodule_holds_untracked_files(
-    root: Path, builders: Builders, tmp_path: Path
+    root: Path, builders: Builders, tmp_path: Path, ignore: str | None
 ) -> None:
     """With `submodule.recurse`, moving the base checkout moves its submodules too, and git writes a
     file the submodule's new commit brings over an untracked one of that name without a word: the
-    untracked file in the submodule is someone's work, so the landing is refused."""
+    untracked file in the submodule is someone's work, so the landing is refused, whatever the
+    checkout's `submodule.<name>.ignore` hides from its `git status`."""
     inner = with_submodule(root, tmp_path)
     assert builders("new", "s", "--repos", "alpha").code == 0
     (inner / "notes.txt").write_text("the lib's notes\n")
@@ -100,6 +104,8 @@ def test_land_refuses_a_base_checkout_whose_submodule_holds_untracked_files(
     git.run(clone / "lib", "fetch", "--quiet", str(inner), "main")  # the clone's submodule knows the commit
     (clone / "lib" / "notes.txt").write_text("my own notes, never committed\n")
     git.run(clone, "config", "submodule.recurse", "true")
+    if ignore:
+        git.run(clone, "config", "submodule.lib.ignore", ignore)
     before = git.run(clone, "rev-parse", "HEAD")
     done = builders("land", "s")
     assert done.code == 1, done.out + done.err

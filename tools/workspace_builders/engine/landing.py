@@ -139,7 +139,8 @@ def inspect(tree: Tree) -> None:
         # does not know where its files are. They are in the clone's folder.
         where = tree.source
     tree.base_checkout = where
-    tree.base_checkout_changes = git.head_and_tracked_changes(where).changes if where is not None else []
+    looked = git.head_and_tracked_changes(where, every_submodule=True) if where is not None else None
+    tree.base_checkout_changes = looked.changes if looked is not None else []
     count(tree)
 
 

@@ -185,7 +185,7 @@ def check_checkout(move: Move, checkout: Path, ours: bool) -> Path:
         clear_our_lock(index, f"left by a landing of ours stopped while it moved {move.base}")
     if ours:
         return index
-    changed = [e[3:] for e in git.head_and_tracked_changes(checkout).changes]
+    changed = [e[3:] for e in git.head_and_tracked_changes(checkout, every_submodule=True).changes]
     if changed:
         raise BuildersError(
             f"{move.label}: its base {move.base} is checked out in {checkout} with uncommitted changes "

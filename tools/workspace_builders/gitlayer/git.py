@@ -1175,14 +1175,18 @@ def head_of(worktree: Path) -> str:
     return read(worktree, "rev-parse", "--verify", "HEAD").strip()
 
 
-def head_and_tracked_changes(worktree: Path) -> WorktreeLook:
+def head_and_tracked_changes(worktree: Path, every_submodule: bool = False) -> WorktreeLook:
     """HEAD's commit and the changes of tracked files (`status_entries` less its `??` entries), from
-    one `git status` (`ignored` is empty).
+    one `git status` (`ignored` is empty). `every_submodule`: a submodule with changes or untracked
+    files of its own is a change whatever `submodule.<name>.ignore` or `diff.ignoreSubmodules` says
+    (for a checkout about to move: with `submodule.recurse` git moves its submodules with it, and
+    writes over their untracked files without a word).
 
     Untracked files are looked for all the same: told not to, git stops looking inside submodules for
-    them too, and a submodule holding only untracked files would pass for clean (a checkout moved with
-    `submodule.recurse` writes over them)."""
-    look = _worktree_look(read(worktree, "status", "--porcelain=v2", "--branch", "-z", "--untracked-files=normal"))
+    them too, and a submodule holding only untracked files would pass for clean."""
+    ignoring = ("--ignore-submodules=none",) if every_submodule else ()
+    out = read(worktree, "status", "--porcelain=v2", "--branch", "-z", "--untracked-files=normal", *ignoring)
+    look = _worktree_look(out)
     return WorktreeLook(look.head, [e for e in look.changes if not e.startswith("?? ")], [])
 
 
