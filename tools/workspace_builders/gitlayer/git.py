@@ -651,6 +651,11 @@ def every_change(worktree: Path) -> list[str]:
     return porcelain_entries(run(worktree, *_EVERY_CHANGE, "--porcelain=v1", read_only=True))
 
 
+# A status that gives HEAD's commit too (`# branch.oid`); never how far the branch is from its
+# upstream, which git would count by walking every commit between them.
+_WITH_HEAD = ("--porcelain=v2", "--branch", "--no-ahead-behind")
+
+
 @dataclass(frozen=True)
 class WorktreeLook:
     """A worktree as one `git status` sees it: what removing it must know, in one process."""
@@ -666,7 +671,7 @@ def look_at_worktree_started(worktree: Path) -> Callable[[], WorktreeLook]:
 
     An ignored folder is one entry (git does not look inside it); a folder that no pattern matches
     is looked into, its ignored files named one by one."""
-    wait = started(worktree, *_EVERY_CHANGE, "--porcelain=v2", "--branch", "--ignored=matching", read_only=True)
+    wait = started(worktree, *_EVERY_CHANGE, *_WITH_HEAD, "--ignored=matching", read_only=True)
     return lambda: _worktree_look(wait())
 
 
@@ -1185,8 +1190,7 @@ def head_and_tracked_changes(worktree: Path, every_submodule: bool = False) -> W
     Untracked files are looked for all the same: told not to, git stops looking inside submodules for
     them too, and a submodule holding only untracked files would pass for clean."""
     ignoring = ("--ignore-submodules=none",) if every_submodule else ()
-    out = read(worktree, "status", "--porcelain=v2", "--branch", "-z", "--untracked-files=normal", *ignoring)
-    look = _worktree_look(out)
+    look = _worktree_look(read(worktree, "status", *_WITH_HEAD, "-z", "--untracked-files=normal", *ignoring))
     return WorktreeLook(look.head, [e for e in look.changes if not e.startswith("?? ")], [])
 
 
