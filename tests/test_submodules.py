@@ -110,5 +110,6 @@ def test_land_refuses_a_base_checkout_whose_submodule_holds_untracked_files(
     done = builders("land", "s")
     assert done.code == 1, done.out + done.err
     assert "uncommitted changes (lib)" in done.err and "nothing landed" in done.err
+    assert "status --ignore-submodules=none" in done.err  # what shows them, whatever the ignore settings
     assert (clone / "lib" / "notes.txt").read_text() == "my own notes, never committed\n"
     assert git.run(clone, "rev-parse", "HEAD") == before

@@ -105,7 +105,9 @@ def refuse_unmovable(trees: list[Tree]) -> None:
             raise BuildersError(
                 f"{t.label}: its base {t.base_branch} is checked out in {t.base_checkout} with uncommitted "
                 f"changes ({shown}); nothing landed",
-                f"commit or stash them ({output.command('git', '-C', t.base_checkout or '', 'status')}),"
+                "commit or stash them ("
+                + output.command("git", "-C", t.base_checkout or "", "status", "--ignore-submodules=none")
+                + "),"
                 " then run the command again",
             )
 

@@ -190,7 +190,8 @@ def check_checkout(move: Move, checkout: Path, ours: bool) -> Path:
         raise BuildersError(
             f"{move.label}: its base {move.base} is checked out in {checkout} with uncommitted changes "
             f"({', '.join(changed[:5])}); nothing landed",
-            f"commit or stash them ({output.command('git', '-C', checkout, 'status')}), then run the command again",
+            f"commit or stash them ({output.command('git', '-C', checkout, 'status', '--ignore-submodules=none')}),"
+            " then run the command again",
         )
     in_the_way = in_the_way_of(move, checkout)
     if in_the_way:
