@@ -1180,6 +1180,17 @@ def head_of(worktree: Path) -> str:
     return read(worktree, "rev-parse", "--verify", "HEAD").strip()
 
 
+def head_of_git_dir(git_dir: Path) -> str:
+    """HEAD of the worktree whose git dir (an admin dir, or the common dir) is `git_dir`, as its HEAD
+    file would say it: `ref: refs/heads/x`, or a commit id; "" when git cannot say. Asked of git,
+    which finds it where the repository keeps it (a reftable); the worktree's folder is not needed."""
+    found = attempt(git_dir, f"--git-dir={git_dir}", "symbolic-ref", "-q", "HEAD", read_only=True)
+    if found.returncode == 0:
+        return f"ref: {found.stdout.strip()}"
+    found = attempt(git_dir, f"--git-dir={git_dir}", "rev-parse", "-q", "--verify", "HEAD", read_only=True)
+    return found.stdout.strip() if found.returncode == 0 else ""
+
+
 def head_and_tracked_changes(worktree: Path, every_submodule: bool = False) -> WorktreeLook:
     """HEAD's commit and the changes of tracked files (`status_entries` less its `??` entries), from
     one `git status` (`ignored` is empty). `every_submodule`: a submodule with changes or untracked

@@ -13,7 +13,11 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from workspace_builders.gitlayer import git
 from workspace_builders.gitlayer.git import CREATING_MARK, Worktree
+
+# What git (2.45 and later) writes in a HEAD file of a repository whose refs are in a reftable.
+REFTABLE_STUB = "ref: refs/heads/.invalid"
 
 
 @dataclass(frozen=True)
@@ -79,7 +83,7 @@ def entry_of(worktree: Path, common_dir: Path) -> Worktree | None:
 
 def entry_in(admin: Path, worktree: Path, prunable: bool) -> Worktree:
     """The entry that admin dir `admin` makes git list for `worktree`."""
-    head = read(admin / "HEAD") or ""
+    head = head_in(admin)
     branch = head.removeprefix("ref: ") if head.startswith("ref: refs/") else None
     locked = admin / "locked"
     reason = (read(locked) or "") if os.path.lexists(locked) else None  # git: locked if it exists
@@ -100,9 +104,13 @@ def common_dir_named_by(worktree: Path) -> Path | None:
 def checked_out_anywhere(common_dir: Path, branch: str, besides: Path) -> bool:
     """Whether `branch` (refs/heads/...) is the HEAD of a worktree of the repository other than the one
     at `besides`: the main worktree's HEAD and each admin dir's, read as `git worktree list` reads them
-    (small files, no git process however many worktrees there are)."""
-    wanted = f"ref: {branch}"
-    if read(common_dir / "HEAD") == wanted and common_dir.parent.resolve() != besides.resolve():
+    (small files, no git process however many worktrees there are; one `git worktree list` where the
+    refs are in a reftable)."""
+    wanted, main_head = f"ref: {branch}", read(common_dir / "HEAD")
+    if main_head == REFTABLE_STUB:  # git says it, for every worktree in one call
+        listed = git.worktrees(common_dir)
+        return any(w.branch == branch and w.path.resolve() != besides.resolve() for w in listed)
+    if main_head == wanted and common_dir.parent.resolve() != besides.resolve():
         return True
     for admin in admin_dirs(common_dir):
         if read(os.path.join(admin, "HEAD")) == wanted:
@@ -111,6 +119,14 @@ def checked_out_anywhere(common_dir: Path, branch: str, besides: Path) -> bool:
             if where is None or where.resolve() != besides.resolve():
                 return True
     return False
+
+
+def head_in(git_dir: Path) -> str:
+    """A worktree's HEAD as its file in `git_dir` (its admin dir, or the common dir for the main
+    worktree) says it: `ref: refs/heads/x`, or a commit id; "" when there is none. A repository that
+    keeps its refs in a reftable leaves only a stub there (`ref: refs/heads/.invalid`): git is asked."""
+    head = read(git_dir / "HEAD") or ""
+    return git.head_of_git_dir(git_dir) if head == REFTABLE_STUB else head
 
 
 def admin_dirs(common_dir: Path) -> list[str]:
