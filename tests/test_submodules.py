@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from conftest import Builders, builders_dir, commit
+from runs import console
 from sample_workspace import make_repo
 from workspace_builders.gitlayer import git
 
@@ -113,3 +114,66 @@ def test_land_refuses_a_base_checkout_whose_submodule_holds_untracked_files(
     assert "status --ignore-submodules=none" in done.err  # what shows them, whatever the ignore settings
     assert (clone / "lib" / "notes.txt").read_text() == "my own notes, never committed\n"
     assert git.run(clone, "rev-parse", "HEAD") == before
+
+
+def bumped_submodule(root: Path, tmp_path: Path, builders: Builders) -> tuple[Path, Path]:
+    """alpha's submodule `lib` gets a commit bringing `notes.txt`, which builder `s` lands; the clone's
+    submodule knows the commit, and the clone has `submodule.recurse`. (inner, clone)"""
+    inner = with_submodule(root, tmp_path)
+    assert builders("new", "s", "--repos", "alpha").code == 0
+    (inner / "notes.txt").write_text("the lib's notes\n")
+    bumped = commit(inner, "lib notes")
+    built = builders_dir(root) / "s" / "repos" / "alpha"
+    git.run(built / "lib", "fetch", "--quiet", str(inner), "main")
+    git.run(built / "lib", "checkout", "--quiet", "--detach", bumped)
+    commit(built, "the lib with notes")
+    clone = root / "repos" / "alpha"
+    git.run(clone / "lib", "fetch", "--quiet", str(inner), "main")
+    git.run(clone, "config", "submodule.recurse", "true")
+    return inner, clone
+
+
+@pytest.mark.parametrize("ignore", [None, "untracked", "all"])
+def test_completing_a_stopped_landing_refuses_a_submodule_with_untracked_files(
+    root: Path, builders: Builders, tmp_path: Path, ignore: str | None
+) -> None:
+    """A landing stopped once it held the base checkout's index.lock is completed by the next run; an
+    untracked file made in the checkout's submodule meanwhile, where the submodule's new commit brings
+    one, would be written over by the move (submodule.recurse) whatever the ignore settings hide."""
+    _, clone = bumped_submodule(root, tmp_path, builders)
+    if ignore:
+        git.run(clone, "config", "submodule.lib.ignore", ignore)
+    before = git.run(clone, "rev-parse", "HEAD")
+    killed = console(root, "land", "s", fault="land:index-locked:alpha")
+    assert killed.returncode == -9, killed.stderr
+    (clone / "lib" / "notes.txt").write_text("my own notes, never committed\n")
+    done = builders("land", "s")
+    assert done.code == 1, done.out + done.err
+    assert f"error: alpha: {clone} has changes that are not the landed files: lib" in done.err
+    assert f"(git -C {clone} status --ignore-submodules=none)" in done.err  # what shows them
+    assert (clone / "lib" / "notes.txt").read_text() == "my own notes, never committed\n"
+    assert git.run(clone, "rev-parse", "HEAD") == before
+    (clone / "lib" / "notes.txt").unlink()
+    again = builders("land", "s")
+    assert again.code == 0, again.err
+    assert (clone / "lib" / "notes.txt").read_text() == "the lib's notes\n"
+    assert git.run(clone, "status", "--porcelain", "--ignore-submodules=none") == ""
+
+
+@pytest.mark.parametrize("point", ["files-moved", "ref-moved"])
+def test_a_landing_stopped_after_its_move_took_the_submodule_along_completes(
+    root: Path, builders: Builders, tmp_path: Path, point: str
+) -> None:
+    """With submodule.recurse the move checks the submodule out at its landed commit with the rest; a
+    stop after that leaves the submodule differing from the (old) index: the landed commit, with no
+    change of its own, is the stopped move's doing, and the next run completes the landing."""
+    _, clone = bumped_submodule(root, tmp_path, builders)
+    killed = console(root, "land", "s", fault=f"land:{point}:alpha")
+    assert killed.returncode == -9, killed.stderr
+    assert (clone / "lib" / "notes.txt").read_text() == "the lib's notes\n"  # moved before the stop
+    done = builders("land", "s")
+    assert done.code == 0, done.err
+    landed = git.run(builders_dir(root) / "s" / "repos" / "alpha", "rev-parse", "HEAD")
+    assert git.run(clone, "rev-parse", "HEAD") == landed
+    assert git.run(clone, "status", "--porcelain", "--ignore-submodules=none", "--untracked-files=all") == ""
+    assert not (clone / ".git" / "index.lock").exists()

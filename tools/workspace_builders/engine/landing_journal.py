@@ -332,13 +332,16 @@ def finish_checkout(move: Move, checkout: Path) -> None:
     someone's change: refused, nothing touched."""
     check_checkout(move, checkout, ours=True)
     landing = set(git.changed_between(Path(move.repo), move.old, move.new))
-    entries = [e for e in git.status_entries_all(checkout) if not e.startswith("??") or e[3:] in landing]
+    # Submodules with their changes whatever the ignore settings hide: with submodule.recurse, git moves
+    # them with the checkout and writes over their untracked files.
+    entries = [e for e in git.every_change(checkout) if not e.startswith("??") or e[3:] in landing]
     differing = list(dict.fromkeys(e[3:] for e in entries))
     if git.index_matches(checkout, move.new):
         if differing:
             raise BuildersError(
                 f"{move.label}: {checkout} has uncommitted changes: {', '.join(differing[:5])}",
-                f"commit or stash them ({output.command('git', '-C', checkout, 'status')}), then run the command again",
+                f"commit or stash them ({output.command('git', '-C', checkout, 'status', '--ignore-submodules=none')}),"
+                " then run the command again",
             )
         return
     if not git.index_matches(checkout, move.old):
@@ -349,12 +352,13 @@ def finish_checkout(move: Move, checkout: Path) -> None:
         )
     wanted = git.blobs_in(Path(move.repo), move.new, differing)
     present = [p for p in differing if (checkout / p).is_file() and not (checkout / p).is_symlink()]
-    found = git.hash_files(checkout, present)
+    found = git.hash_files(checkout, present) | _moved_submodules(checkout, differing)
     foreign = [p for p in differing if not _landed_or_gone(checkout, p, landing, found.get(p), wanted.get(p))]
     if foreign:
         raise BuildersError(
             f"{move.label}: {checkout} has changes that are not the landed files: {', '.join(foreign[:5])}",
-            f"commit or stash them ({output.command('git', '-C', checkout, 'status')}), then run the command again",
+            f"commit or stash them ({output.command('git', '-C', checkout, 'status', '--ignore-submodules=none')}),"
+            " then run the command again",
         )
     for p in present:
         (checkout / p).unlink()  # the landed version, as git wrote it: git writes it again below
@@ -428,9 +432,24 @@ def complete(ws: Workspace, record: BuilderState) -> list[Move]:
     return landed
 
 
+def _moved_submodules(checkout: Path, paths: Sequence[str]) -> dict[str, str]:
+    """The commit each checked-out submodule among `paths` is at, if it has no change of its own
+    (untracked files too): a stopped move of ours with submodule.recurse may have moved it to the
+    landed commit already."""
+    found: dict[str, str] = {}
+    for path in paths:
+        sub = checkout / path
+        if _a_folder(sub) and os.path.lexists(sub / ".git"):
+            look = git.look_at_worktree_started(sub)()
+            if look.head is not None and not look.changes:
+                found[path] = look.head
+    return found
+
+
 def _landed_or_gone(checkout: Path, path: str, landing: set[str], found: str | None, wanted: str | None) -> bool:
     """A differing file a stopped move of ours explains: one the landing changes, and either gone
-    (git removes a file before it writes it anew) or already the landed version."""
+    (git removes a file before it writes it anew) or already the landed version (a submodule: at the
+    landed commit, with no change of its own)."""
     if path not in landing:
         return False
     if not os.path.lexists(checkout / path):

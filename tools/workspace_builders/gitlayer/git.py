@@ -1112,8 +1112,14 @@ def tip_of(repo: Path, ref: str) -> str | None:
 
 
 def index_matches(worktree: Path, commit: str, index_file: Path | None = None) -> bool:
-    """Whether the index holds exactly `commit`'s tree."""
-    done = attempt(worktree, "diff-index", "--cached", "--quiet", commit, "--", read_only=True, index_file=index_file)
+    """Whether the index holds exactly `commit`'s tree, submodule commits included whatever
+    `submodule.<name>.ignore` or `diff.ignoreSubmodules` says."""
+    done = attempt(
+        worktree,
+        *("diff-index", "--cached", "--quiet", "--ignore-submodules=none", commit, "--"),
+        read_only=True,
+        index_file=index_file,
+    )
     return done.returncode == 0
 
 
@@ -1212,11 +1218,6 @@ def push_ref(repo: Path, remote: str, branch: str) -> Completed:
 
 def remotes(repo: Path) -> list[str]:
     return read(repo, "remote").split()
-
-
-def status_entries_all(worktree: Path) -> list[str]:
-    """`status_entries` with every untracked file listed on its own (never a folder as one entry)."""
-    return porcelain_entries(run(worktree, "status", "--porcelain=v1", "-z", "--untracked-files=all", read_only=True))
 
 
 # --- sparse --------------------------------------------------------------------------------------
