@@ -177,3 +177,33 @@ def test_a_landing_stopped_after_its_move_took_the_submodule_along_completes(
     assert git.run(clone, "rev-parse", "HEAD") == landed
     assert git.run(clone, "status", "--porcelain", "--ignore-submodules=none", "--untracked-files=all") == ""
     assert not (clone / ".git" / "index.lock").exists()
+
+
+def test_a_submodule_commit_the_base_checkout_lacks_refuses_before_anything_moves(
+    root: Path, builders: Builders, tmp_path: Path
+) -> None:
+    """With submodule.recurse, moving the base checkout checks its submodule out at the landed commit,
+    which the checkout's submodule may not have (it was made in the builder's): git would refuse
+    half-way through the landing; it is found before the journal is written, and said."""
+    inner = with_submodule(root, tmp_path)
+    assert builders("new", "s", "--repos", "alpha").code == 0
+    (inner / "notes.txt").write_text("the lib's notes\n")
+    bumped = commit(inner, "lib notes")
+    built = builders_dir(root) / "s" / "repos" / "alpha"
+    git.run(built / "lib", "fetch", "--quiet", str(inner), "main")
+    git.run(built / "lib", "checkout", "--quiet", "--detach", bumped)
+    commit(built, "the lib with notes")
+    clone = root / "repos" / "alpha"
+    git.run(clone, "config", "submodule.recurse", "true")
+    before = git.run(clone, "rev-parse", "HEAD")
+    done = builders("land", "s")
+    assert done.code == 1, done.out + done.err
+    assert f"error: alpha: git would not move the files of {clone}" in done.err and "nothing landed" in done.err
+    assert "Submodule 'lib'" in done.err
+    assert git.run(clone, "rev-parse", "HEAD") == before
+    assert not (root / ".git/builders/landing/s.json").exists()
+    assert git.run(clone, "status", "--porcelain", "--ignore-submodules=none") == ""
+    git.run(clone / "lib", "fetch", "--quiet", str(inner), "main")
+    again = builders("land", "s")
+    assert again.code == 0, again.err
+    assert (clone / "lib" / "notes.txt").read_text() == "the lib's notes\n"

@@ -1123,11 +1123,6 @@ def index_matches(worktree: Path, commit: str, index_file: Path | None = None) -
     return done.returncode == 0
 
 
-def changed_between(repo: Path, old: str, new: str) -> list[str]:
-    out = read(repo, "diff-tree", "-r", "-z", "--name-only", "--no-renames", old, new)
-    return [p for p in out.split("\0") if p]
-
-
 def blobs_in(repo: Path, commit: str, paths: Sequence[str]) -> dict[str, str]:
     """The blob id of each of `paths` in `commit` (a path not there is left out)."""
     if not paths:
@@ -1154,14 +1149,16 @@ def move_ref(repo: Path, ref: str, new: str, old: str, message: str) -> Complete
 
 
 def refresh_index(worktree: Path, index_file: Path) -> None:
-    """Refresh the stat data of `index_file` (a file touched but unchanged is not a change)."""
-    attempt(worktree, "update-index", "-q", "--refresh", index_file=index_file)
+    """Refresh the stat data of `index_file` (a file touched but unchanged is not a change), of
+    assume-unchanged files too (git's checks of a file it writes over look at them all the same)."""
+    attempt(worktree, "update-index", "-q", "--really-refresh", index_file=index_file)
 
 
-def two_tree_checkout(worktree: Path, old: str, new: str, index_file: Path) -> Completed:
+def two_tree_checkout(worktree: Path, old: str, new: str, index_file: Path, dry_run: bool = False) -> Completed:
     """Move the worktree's files and `index_file` from `old` to `new`, as a fast-forward does; git
-    refuses (and changes nothing) where a file is not as the index says."""
-    return attempt(worktree, "read-tree", "-m", "-u", old, new, index_file=index_file)
+    refuses (and changes nothing) where a file is not as the index says. `dry_run`: whether git would
+    refuse, with nothing written (but `index_file`'s own lock, taken and dropped)."""
+    return attempt(worktree, "read-tree", "-m", "-u", *(["-n"] if dry_run else []), old, new, index_file=index_file)
 
 
 def rebase_onto(worktree: Path, base_ref: str) -> Completed:

@@ -1,0 +1,119 @@
+"""The base checkout's move under the configs and states real checkouts have: what git's status does
+not show (skip-worktree, assume-unchanged, files a sparse checkout expects outside its patterns) is
+looked at before anything moves, and a landing that would lose it is refused with nothing changed."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import Builders, commit, edit
+from runs import console
+from workspace_builders.gitlayer import git
+
+REPOS = ("alpha", "beta")
+MODULE = "src/pkg01/module00001.py"
+
+
+def tip(repo: Path) -> str:
+    return git.run(repo, "rev-parse", "--verify", "refs/heads/main").strip()
+
+
+def hide(clone: Path, how: str) -> None:
+    """`MODULE` hidden from the clone's `git status`, then edited (or, sparse, written) by its user."""
+    if how == "sparse, files expected outside":
+        git.run(clone, "sparse-checkout", "set", "--cone", "docs")
+        git.run(clone, "config", "sparse.expectFilesOutsideOfPatterns", "true")
+        assert not (clone / MODULE).exists()
+    else:
+        git.run(clone, "update-index", f"--{how}", "--", MODULE)
+    edit(clone / MODULE, "my own version, never committed\n")
+    assert git.run(clone, "status", "--porcelain") == ""  # what the user's git shows
+
+
+@pytest.mark.parametrize("landing", ["changes", "deletes"])
+@pytest.mark.parametrize("how", ["skip-worktree", "assume-unchanged", "sparse, files expected outside"])
+def test_a_hidden_edit_of_a_file_the_landing_changes_refuses_before_anything_moves(
+    root: Path, made: Path, builders: Builders, how: str, landing: str
+) -> None:
+    work = made / "repos/beta"
+    if landing == "changes":
+        edit(work / MODULE, "VALUE = 'landed'\n")
+    else:
+        git.run(work, "rm", "-q", "--", MODULE)
+    commit(work, f"beta {landing} the module")
+    beta = root / "repos/beta"
+    hide(beta, how)
+    before = {n: tip(root / "repos" / n) for n in REPOS}
+    done = builders("land", "s")
+    assert done.code == 1, done.out + done.err
+    assert (beta / MODULE).read_text() == "my own version, never committed\n"
+    assert f"error: beta: its base main is checked out in {beta} with changes git status does not show" in done.err
+    assert f"({MODULE}); nothing landed" in done.err
+    assert {n: tip(root / "repos" / n) for n in REPOS} == before  # alpha did not move first
+    assert not (root / ".git/builders/landing/s.json").exists()
+    shown = done.err.split("hint: ", 1)[1].split("they are: ", 1)[1].split("), ")[0]
+    looked = subprocess.run(shown, shell=True, capture_output=True, text=True, check=False)
+    assert looked.returncode == 0 and MODULE in looked.stdout, looked.stderr
+    unhide = done.err.split("hint: make git look at them (", 1)[1].split("; they are: ")[0]
+    assert subprocess.run(unhide, shell=True, check=False).returncode == 0
+    assert MODULE in git.run(beta, "status", "--porcelain")  # now git status shows it
+    (beta / MODULE).rename(root.parent / "aside.py")
+    git.run(beta, "checkout", "--", MODULE)  # sparse: git checks it out again, outside the cone; the landing takes it
+    again = builders("land", "s")
+    assert again.code == 0, again.err
+    assert (root.parent / "aside.py").read_text() == "my own version, never committed\n"
+    assert tip(beta) == git.run(work, "rev-parse", "HEAD").strip()
+
+
+@pytest.mark.parametrize("how", ["skip-worktree", "assume-unchanged", "sparse, files expected outside"])
+def test_a_hidden_file_as_git_wrote_it_is_no_reason_to_refuse(
+    root: Path, made: Path, builders: Builders, how: str
+) -> None:
+    work = made / "repos/beta"
+    edit(work / MODULE, "VALUE = 'landed'\n")
+    commit(work, "beta changes the module")
+    beta = root / "repos/beta"
+    original = (beta / MODULE).read_text()
+    hide(beta, how)
+    edit(beta / MODULE, original)  # as git wrote it (sparse: as git would)
+    os.utime(beta / MODULE, (1, 1))  # its stat data unlike the index's, whatever the clock
+    done = builders("land", "s")
+    if how == "skip-worktree":  # git refuses it (it never refreshes one): before anything moves
+        assert done.code == 1, done.out + done.err
+        assert f"error: beta: git would not move the files of {beta}" in done.err and "nothing landed" in done.err
+        assert not (root / ".git/builders/landing/s.json").exists()
+        unflag = done.err.split("git looks at skip-worktree files only once they are plain again: ", 1)[1]
+        assert subprocess.run(unflag.split("; ", 1)[0], shell=True, check=False).returncode == 0
+        done = builders("land", "s")
+    assert done.code == 0, done.err
+    assert tip(beta) == git.run(work, "rev-parse", "HEAD").strip()
+
+
+def test_completing_a_stopped_landing_refuses_a_hidden_file_it_would_delete(
+    root: Path, made: Path, builders: Builders
+) -> None:
+    """A landing stopped while it held the sparse base checkout's index.lock is completed by the next
+    run; a file written meanwhile where the checkout expects none (outside its cone) would be deleted
+    by the move without a word, as the landing deletes that path."""
+    work = made / "repos/beta"
+    git.run(work, "rm", "-q", "--", MODULE)
+    commit(work, "beta deletes the module")
+    beta = root / "repos/beta"
+    git.run(beta, "sparse-checkout", "set", "--cone", "docs")
+    git.run(beta, "config", "sparse.expectFilesOutsideOfPatterns", "true")
+    killed = console(root, "land", "s", fault="land:index-locked:beta")
+    assert killed.returncode == -9, killed.stderr
+    edit(beta / MODULE, "my own version, never committed\n")
+    done = builders("land", "s")
+    assert done.code == 1, done.out + done.err
+    assert f"error: beta: {beta} has changes that are not the landed files: {MODULE}" in done.err
+    assert (beta / MODULE).read_text() == "my own version, never committed\n"
+    (beta / MODULE).rename(root.parent / "aside.py")
+    again = builders("land", "s")
+    assert again.code == 0, again.err
+    assert tip(beta) == git.run(work, "rev-parse", "HEAD").strip()
+    assert not (beta / ".git/index.lock").exists()
