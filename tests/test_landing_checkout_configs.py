@@ -117,3 +117,32 @@ def test_completing_a_stopped_landing_refuses_a_hidden_file_it_would_delete(
     assert again.code == 0, again.err
     assert tip(beta) == git.run(work, "rev-parse", "HEAD").strip()
     assert not (beta / ".git/index.lock").exists()
+
+
+def test_an_edit_a_file_system_monitor_has_not_reported_yet_is_never_written_over(
+    root: Path, made: Path, builders: Builders, tmp_path: Path
+) -> None:
+    """With `core.fsmonitor` (a hook, such as watchman's), git's status and its move of the files trust
+    the monitor's word that a file is unchanged; a monitor that has not reported an edit yet (watchman
+    settles first) would have the move write over it. The move looks at the files it writes itself."""
+    work = made / "repos/beta"
+    edit(work / MODULE, "VALUE = 'landed'\n")
+    commit(work, "beta changes the module")
+    beta = root / "repos/beta"
+    monitor = tmp_path / "fsmonitor-lagging"
+    monitor.write_text("#!/bin/sh\nexit 0\n")  # nothing changed, it says
+    monitor.chmod(0o755)
+    git.run(beta, "config", "core.fsmonitor", str(monitor))
+    git.run(beta, "config", "core.fsmonitorHookVersion", "1")
+    for _ in range(2):  # the user's own git runs, which record what the monitor vouches for
+        subprocess.run(["git", "-C", str(beta), "status"], capture_output=True, check=True)
+    edit(beta / MODULE, "my own version, never committed\n")
+    os.utime(beta / MODULE, (1, 1))
+    assert git.run(beta, "status", "--porcelain") == ""  # the monitor's word
+    before = {n: tip(root / "repos" / n) for n in REPOS}
+    done = builders("land", "s")
+    assert done.code == 1, done.out + done.err
+    assert f"error: beta: git would not move the files of {beta}" in done.err and MODULE in done.err
+    assert "nothing landed" in done.err
+    assert (beta / MODULE).read_text() == "my own version, never committed\n"
+    assert {n: tip(root / "repos" / n) for n in REPOS} == before

@@ -1148,17 +1148,24 @@ def move_ref(repo: Path, ref: str, new: str, old: str, message: str) -> Complete
     return attempt(repo, "update-ref", "-m", message, ref, new, old)
 
 
+# A file system monitor's word that a file is unchanged is not taken where git writes over files: one
+# that has not reported an edit yet (watchman lets events settle first) would have it written over.
+_NO_MONITOR = ("-c", "core.fsmonitor=false")
+
+
 def refresh_index(worktree: Path, index_file: Path) -> None:
     """Refresh the stat data of `index_file` (a file touched but unchanged is not a change), of
     assume-unchanged files too (git's checks of a file it writes over look at them all the same)."""
-    attempt(worktree, "update-index", "-q", "--really-refresh", index_file=index_file)
+    attempt(worktree, *_NO_MONITOR, "update-index", "-q", "--really-refresh", index_file=index_file)
 
 
 def two_tree_checkout(worktree: Path, old: str, new: str, index_file: Path, dry_run: bool = False) -> Completed:
     """Move the worktree's files and `index_file` from `old` to `new`, as a fast-forward does; git
-    refuses (and changes nothing) where a file is not as the index says. `dry_run`: whether git would
-    refuse, with nothing written (but `index_file`'s own lock, taken and dropped)."""
-    return attempt(worktree, "read-tree", "-m", "-u", *(["-n"] if dry_run else []), old, new, index_file=index_file)
+    refuses (and changes nothing) where a file is not as the index says, looked at on disk whatever a
+    file system monitor says. `dry_run`: whether git would refuse, with nothing written (but
+    `index_file`'s own lock, taken and dropped)."""
+    trial = ["-n"] if dry_run else []
+    return attempt(worktree, *_NO_MONITOR, "read-tree", "-m", "-u", *trial, old, new, index_file=index_file)
 
 
 def rebase_onto(worktree: Path, base_ref: str) -> Completed:
