@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -146,3 +147,90 @@ def test_an_edit_a_file_system_monitor_has_not_reported_yet_is_never_written_ove
     assert "nothing landed" in done.err
     assert (beta / MODULE).read_text() == "my own version, never committed\n"
     assert {n: tip(root / "repos" / n) for n in REPOS} == before
+
+
+def convert_checkout(clone: Path, how: str, worktrees: Sequence[Path]) -> None:
+    """The clone's files as its user's git writes them: CRLF (core.autocrlf), or through a clean and
+    smudge filter (rot13 both ways), every file of each of its `worktrees` checked out again so (the
+    config and info/attributes are theirs too)."""
+    if how == "core.autocrlf":
+        git.run(clone, "config", "core.autocrlf", "true")
+    else:
+        rot13 = "tr A-Za-z N-ZA-Mn-za-m"
+        git.run(clone, "config", "filter.rot.clean", rot13)
+        git.run(clone, "config", "filter.rot.smudge", rot13)
+        edit(clone / ".git/info/attributes", "*.md filter=rot\n*.py filter=rot\n*.txt filter=rot\n")
+    for tree in worktrees:
+        for path in git.run(tree, "ls-files", "-z").split("\0"):
+            if path:
+                (tree / path).unlink()
+        git.run(tree, "checkout", "--", ".")
+        assert git.run(tree, "status", "--porcelain") == ""
+
+
+@pytest.mark.parametrize("stopped", [False, True], ids=["whole", "stopped-after-the-files-moved"])
+@pytest.mark.parametrize("how", ["core.autocrlf", "a clean and smudge filter"])
+def test_a_base_checkout_whose_files_git_converts_lands_and_completes(
+    root: Path, made: Path, builders: Builders, how: str, stopped: bool
+) -> None:
+    """The landed files arrive converted as the checkout's git writes them; a landing stopped once they
+    were written is completed by the next run, which knows them for the landed version (compared as
+    git stores them)."""
+    work = made / "repos/beta"
+    edit(work / MODULE, "VALUE = 'landed'\n")
+    landed = commit(work, "beta changes the module")
+    beta = root / "repos/beta"
+    convert_checkout(beta, how, [beta, work])
+    if stopped:
+        killed = console(root, "land", "s", fault="land:files-moved:beta")
+        assert killed.returncode == -9, killed.stderr
+    done = builders("land", "s")
+    assert done.code == 0, done.err
+    assert tip(beta) == landed
+    expected = {MODULE: "VALUE = 'landed'\n", "new.txt": "beta new\n"}
+    for path, text in expected.items():
+        on_disk = (beta / path).read_bytes()
+        if how == "core.autocrlf":
+            assert on_disk == text.replace("\n", "\r\n").encode()
+        else:
+            assert on_disk == text.translate(str.maketrans(ROT13_FROM, ROT13_TO)).encode()
+    assert git.run(beta, "status", "--porcelain", "--untracked-files=all") == ""
+    assert not (beta / ".git/index.lock").exists()
+
+
+ROT13_FROM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+ROT13_TO = "NOPQRSTUVWXYZABCDEFGHIJKLMnopqrstuvwxyzabcdefghijklm"
+
+
+def test_the_move_runs_no_checkout_hook(root: Path, made: Path, builders: Builders, tmp_path: Path) -> None:
+    """git's read-tree runs no hook: a post-checkout hook of the base checkout (in core.hooksPath or
+    its own hooks folder) is not run by a landing, which writes no file of its own there."""
+    marker = tmp_path / "post-checkout-ran"
+    hooks = tmp_path / "hooks"
+    for folder in (hooks, root / "repos/beta/.git/hooks"):
+        edit(folder / "post-checkout", f"#!/bin/sh\necho \"$@\" >> {marker}\n")
+        (folder / "post-checkout").chmod(0o755)
+    git.run(root / "repos/alpha", "config", "core.hooksPath", str(hooks))
+    done = builders("land", "s")
+    assert done.code == 0, done.err
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("change", ["a file becomes a symlink", "a case-only rename"])
+def test_type_and_case_changes_land(root: Path, made: Path, builders: Builders, change: str) -> None:
+    work = made / "repos/beta"
+    if change == "a file becomes a symlink":
+        (work / MODULE).unlink()
+        (work / MODULE).symlink_to("../pkg00/module00000.py")
+    else:
+        git.run(work, "mv", "README.md", "readme.md")
+    landed = commit(work, change)
+    beta = root / "repos/beta"
+    done = builders("land", "s")
+    assert done.code == 0, done.err
+    assert tip(beta) == landed
+    if change == "a file becomes a symlink":
+        assert (beta / MODULE).is_symlink()
+    else:
+        assert sorted(p.name for p in beta.glob("*.md")) == ["readme.md"]
+    assert git.run(beta, "status", "--porcelain", "--untracked-files=all") == ""
