@@ -25,8 +25,8 @@ def tip(repo: Path) -> str:
 
 def hide(clone: Path, how: str) -> None:
     """`MODULE` hidden from the clone's `git status`, then edited (or, sparse, written) by its user."""
-    if how == "sparse, files expected outside":
-        git.run(clone, "sparse-checkout", "set", "--cone", "docs")
+    if how.startswith("sparse"):
+        git.run(clone, "sparse-checkout", "set", "--cone", *(["--sparse-index"] if "index" in how else []), "docs")
         git.run(clone, "config", "sparse.expectFilesOutsideOfPatterns", "true")
         assert not (clone / MODULE).exists()
     else:
@@ -35,8 +35,11 @@ def hide(clone: Path, how: str) -> None:
     assert git.run(clone, "status", "--porcelain") == ""  # what the user's git shows
 
 
+HOW = ["skip-worktree", "assume-unchanged", "sparse, files expected outside", "sparse index, files expected outside"]
+
+
 @pytest.mark.parametrize("landing", ["changes", "deletes"])
-@pytest.mark.parametrize("how", ["skip-worktree", "assume-unchanged", "sparse, files expected outside"])
+@pytest.mark.parametrize("how", HOW)
 def test_a_hidden_edit_of_a_file_the_landing_changes_refuses_before_anything_moves(
     root: Path, made: Path, builders: Builders, how: str, landing: str
 ) -> None:
@@ -70,7 +73,7 @@ def test_a_hidden_edit_of_a_file_the_landing_changes_refuses_before_anything_mov
     assert tip(beta) == git.run(work, "rev-parse", "HEAD").strip()
 
 
-@pytest.mark.parametrize("how", ["skip-worktree", "assume-unchanged", "sparse, files expected outside"])
+@pytest.mark.parametrize("how", HOW)
 def test_a_hidden_file_as_git_wrote_it_is_no_reason_to_refuse(
     root: Path, made: Path, builders: Builders, how: str
 ) -> None:

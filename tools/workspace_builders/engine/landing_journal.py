@@ -267,7 +267,8 @@ def hidden_files(checkout: Path, changes: Sequence[git.TreeChange]) -> Hidden:
     through a landing) and deletes others without a word (a sparse checkout with
     `sparse.expectFilesOutsideOfPatterns`); skip-worktree, git refuses them when touched at all."""
     landing = {c.path for c in changes if c.status != "A"}
-    hidden = [e for e in git.index_entries_started(checkout)() if e.hidden and e.path in landing]
+    entries = git.index_entries_started(checkout)()
+    hidden = [e for e in entries if e.hidden and e.mode != git.GITLINK and e.path in landing]
     present = [e for e in hidden if os.path.lexists(checkout / e.path)]
     files = [e.path for e in present if (checkout / e.path).is_file() and not (checkout / e.path).is_symlink()]
     now = git.hashes_as_git_sees(checkout, files) if files else {}
