@@ -5,6 +5,7 @@ looked at before anything moves, and a landing that would lose it is refused wit
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
@@ -211,7 +212,7 @@ def test_the_move_runs_no_checkout_hook(root: Path, made: Path, builders: Builde
     marker = tmp_path / "post-checkout-ran"
     hooks = tmp_path / "hooks"
     for folder in (hooks, root / "repos/beta/.git/hooks"):
-        edit(folder / "post-checkout", f"#!/bin/sh\necho \"$@\" >> {marker}\n")
+        edit(folder / "post-checkout", f'#!/bin/sh\necho "$@" >> {marker}\n')
         (folder / "post-checkout").chmod(0o755)
     git.run(root / "repos/alpha", "config", "core.hooksPath", str(hooks))
     done = builders("land", "s")
@@ -237,3 +238,33 @@ def test_type_and_case_changes_land(root: Path, made: Path, builders: Builders, 
     else:
         assert sorted(p.name for p in beta.glob("*.md")) == ["readme.md"]
     assert git.run(beta, "status", "--porcelain", "--untracked-files=all") == ""
+
+
+@pytest.mark.parametrize("in_the_way", ["ignored file", "folder where a file goes"])
+def test_completing_a_stopped_landing_refuses_what_is_in_the_way_of_a_landed_file(
+    root: Path, made: Path, builders: Builders, in_the_way: str
+) -> None:
+    """What a stopped landing found out of its way may be there when the next run completes it: an
+    ignored file where a landed one goes (git's move writes over it without a word) is refused as it
+    is before anything moves."""
+    beta = root / "repos/beta"
+    killed = console(root, "land", "s", fault="land:index-locked:beta")
+    assert killed.returncode == -9, killed.stderr
+    if in_the_way == "ignored file":
+        edit(beta / ".git/info/exclude", "new.txt\n")
+        mine = beta / "new.txt"
+    else:
+        mine = beta / "new.txt/keep.txt"
+    edit(mine, "mine, never committed\n")
+    done = builders("land", "s")
+    assert done.code == 1, done.out + done.err
+    assert f"error: beta: {beta} has changes that are not the landed files: new.txt" in done.err
+    assert mine.read_text() == "mine, never committed\n"
+    shown = done.err.split("hint: commit, stash or move them out of the way (they are: ", 1)[1].split(")")[0]
+    looked = subprocess.run(shown, shell=True, capture_output=True, text=True, check=False)
+    assert looked.returncode == 0 and "new.txt" in looked.stdout, looked.stderr
+    shutil.move(beta / "new.txt", root.parent / "aside")
+    again = builders("land", "s")
+    assert again.code == 0, again.err
+    assert (beta / "new.txt").read_text() == "beta new\n"
+    assert tip(beta) == git.run(made / "repos/beta", "rev-parse", "HEAD").strip()

@@ -150,7 +150,7 @@ def test_completing_a_stopped_landing_refuses_a_submodule_with_untracked_files(
     done = builders("land", "s")
     assert done.code == 1, done.out + done.err
     assert f"error: alpha: {clone} has changes that are not the landed files: lib" in done.err
-    assert f"(git -C {clone} status --ignore-submodules=none)" in done.err  # what shows them
+    assert f"(they are: git -C {clone} status --ignore-submodules=none --ignored --short -- lib)" in done.err
     assert (clone / "lib" / "notes.txt").read_text() == "my own notes, never committed\n"
     assert git.run(clone, "rev-parse", "HEAD") == before
     (clone / "lib" / "notes.txt").unlink()

@@ -395,6 +395,10 @@ def _check_moved(move: Move, checkout: Path) -> None:
         )
 
 
+# A status that shows the paths after it whatever hides them: submodule ignore settings, ignore patterns.
+_SHOWING_ALL = ("status", "--ignore-submodules=none", "--ignored", "--short", "--")
+
+
 def finish_checkout(move: Move, checkout: Path) -> None:
     """Bring a checkout a stopped move left half-way to `new` (the ref is moved by the caller): its
     lock (ours) cleared, every file that differs from the index checked to be the landed version
@@ -404,14 +408,12 @@ def finish_checkout(move: Move, checkout: Path) -> None:
     changes = git.tree_changes(Path(move.repo), move.old, move.new)
     landing = {c.path for c in changes}
     # Submodules with their changes whatever the ignore settings hide: with submodule.recurse, git moves
-    # them with the checkout and writes over their untracked files. Files status does not look at
-    # (skip-worktree, assume-unchanged) are looked at here.
+    # them with the checkout and writes over their untracked files.
     entries = [e[3:] for e in git.every_change(checkout) if not e.startswith("??") or e[3:] in landing]
-    differing = list(dict.fromkeys([*entries, *(e.path for e in hidden_files(checkout, changes).edited)]))
     if git.index_matches(checkout, move.new):
-        if differing:
+        if entries:
             raise BuildersError(
-                f"{move.label}: {checkout} has uncommitted changes: {', '.join(differing[:5])}",
+                f"{move.label}: {checkout} has uncommitted changes: {', '.join(entries[:5])}",
                 f"commit or stash them ({output.command('git', '-C', checkout, 'status', '--ignore-submodules=none')}),"
                 " then run the command again",
             )
@@ -422,6 +424,11 @@ def finish_checkout(move: Move, checkout: Path) -> None:
             f"{output.short(move.new)}, as the stopped landing left it",
             f"look at it ({output.command('git', '-C', checkout, 'status')}); once it is clean, run the command again",
         )
+    # Files status does not look at (skip-worktree, assume-unchanged) are looked at here, and what is on
+    # disk where a landed file goes (git writes over an ignored file without a word): each must be the
+    # landed version too.
+    hidden = [e.path for e in hidden_files(checkout, changes).edited]
+    differing = list(dict.fromkeys([*entries, *hidden, *in_the_way_of(changes, checkout)]))
     wanted = git.blobs_in(Path(move.repo), move.new, differing)
     present = [p for p in differing if (checkout / p).is_file() and not (checkout / p).is_symlink()]
     found = git.hash_files(checkout, present) | _moved_submodules(checkout, differing)
@@ -429,8 +436,9 @@ def finish_checkout(move: Move, checkout: Path) -> None:
     if foreign:
         raise BuildersError(
             f"{move.label}: {checkout} has changes that are not the landed files: {', '.join(foreign[:5])}",
-            f"commit or stash them ({output.command('git', '-C', checkout, 'status', '--ignore-submodules=none')}),"
-            " then run the command again",
+            "commit, stash or move them out of the way (they are: "
+            + output.command("git", "-C", checkout, *_SHOWING_ALL, *(p.rstrip("/") for p in foreign[:5]))
+            + "), then run the command again",
         )
     for p in present:
         (checkout / p).unlink()  # the landed version, as git wrote it: git writes it again below
