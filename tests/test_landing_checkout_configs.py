@@ -220,21 +220,29 @@ def test_the_move_runs_no_checkout_hook(root: Path, made: Path, builders: Builde
     assert not marker.exists()
 
 
-@pytest.mark.parametrize("change", ["a file becomes a symlink", "a case-only rename"])
-def test_type_and_case_changes_land(root: Path, made: Path, builders: Builders, change: str) -> None:
+@pytest.mark.parametrize("stopped", [False, True], ids=["whole", "stopped-after-the-files-moved"])
+@pytest.mark.parametrize("change", ["a file becomes a symlink", "a case-only rename", "a new symlink"])
+def test_type_and_case_changes_land(root: Path, made: Path, builders: Builders, change: str, stopped: bool) -> None:
     work = made / "repos/beta"
     if change == "a file becomes a symlink":
         (work / MODULE).unlink()
         (work / MODULE).symlink_to("../pkg00/module00000.py")
+    elif change == "a new symlink":
+        (work / "link").symlink_to("nowhere")
     else:
         git.run(work, "mv", "README.md", "readme.md")
     landed = commit(work, change)
     beta = root / "repos/beta"
+    if stopped:
+        killed = console(root, "land", "s", fault="land:files-moved:beta")
+        assert killed.returncode == -9, killed.stderr
     done = builders("land", "s")
     assert done.code == 0, done.err
     assert tip(beta) == landed
     if change == "a file becomes a symlink":
         assert (beta / MODULE).is_symlink()
+    elif change == "a new symlink":
+        assert os.readlink(beta / "link") == "nowhere"
     else:
         assert sorted(p.name for p in beta.glob("*.md")) == ["readme.md"]
     assert git.run(beta, "status", "--porcelain", "--untracked-files=all") == ""
@@ -268,3 +276,33 @@ def test_completing_a_stopped_landing_refuses_what_is_in_the_way_of_a_landed_fil
     assert again.code == 0, again.err
     assert (beta / "new.txt").read_text() == "beta new\n"
     assert tip(beta) == git.run(made / "repos/beta", "rev-parse", "HEAD").strip()
+
+
+@pytest.mark.parametrize("stopped", [False, True], ids=["whole", "stopped-after-the-files-moved"])
+@pytest.mark.parametrize(
+    "config", [("core.splitIndex", "true"), ("feature.manyFiles", "true"), ("core.untrackedCache", "true")]
+)
+def test_a_base_checkout_with_index_configs_lands_and_keeps_what_is_not_landed(
+    root: Path, made: Path, builders: Builders, config: tuple[str, str], stopped: bool
+) -> None:
+    """A split index (its shared part beside the index), index v4 with the untracked cache: the move's
+    copies of the index (tried, then moved) read them; an untracked file the landing does not touch
+    stays, one where it brings a file refuses."""
+    beta = root / "repos/beta"
+    git.run(beta, "config", *config)
+    git.run(beta, "update-index", "--refresh")  # the user's git writes the index so
+    git.run(beta, "status", "--porcelain")
+    edit(beta / "notes.txt", "mine, untracked\n")
+    edit(beta / "new.txt", "mine, where a file lands\n")
+    refused = builders("land", "s")
+    assert refused.code == 1 and "(new.txt); nothing landed" in refused.err, refused.err
+    (beta / "new.txt").unlink()
+    if stopped:
+        killed = console(root, "land", "s", fault="land:files-moved:beta")
+        assert killed.returncode == -9, killed.stderr
+    done = builders("land", "s")
+    assert done.code == 0, done.err
+    assert tip(beta) == git.run(made / "repos/beta", "rev-parse", "HEAD").strip()
+    assert (beta / "new.txt").read_text() == "beta new\n"
+    assert (beta / "notes.txt").read_text() == "mine, untracked\n"
+    assert git.run(beta, "status", "--porcelain", "--untracked-files=all") == "?? notes.txt\n"

@@ -431,7 +431,8 @@ def finish_checkout(move: Move, checkout: Path) -> None:
     differing = list(dict.fromkeys([*entries, *hidden, *in_the_way_of(changes, checkout)]))
     wanted = git.blobs_in(Path(move.repo), move.new, differing)
     present = [p for p in differing if (checkout / p).is_file() and not (checkout / p).is_symlink()]
-    found = git.hash_files(checkout, present) | _moved_submodules(checkout, differing)
+    links = [p for p in differing if (checkout / p).is_symlink()]
+    found = git.hash_files(checkout, present) | git.link_blobs(checkout, links) | _moved_submodules(checkout, differing)
     foreign = [p for p in differing if not _landed_or_gone(checkout, p, landing, found.get(p), wanted.get(p))]
     if foreign:
         raise BuildersError(
@@ -440,7 +441,7 @@ def finish_checkout(move: Move, checkout: Path) -> None:
             + output.command("git", "-C", checkout, *_SHOWING_ALL, *(p.rstrip("/") for p in foreign[:5]))
             + "), then run the command again",
         )
-    for p in present:
+    for p in [*present, *links]:
         (checkout / p).unlink()  # the landed version, as git wrote it: git writes it again below
     index = git.index_path(checkout)
     lock = index.with_name(index.name + ".lock")

@@ -1143,6 +1143,16 @@ def hash_files(worktree: Path, paths: Sequence[str]) -> dict[str, str]:
     return dict(zip(paths, out.split(), strict=True))
 
 
+def link_blobs(worktree: Path, paths: Sequence[str]) -> dict[str, str]:
+    """The blob id of each symlink among `paths` as git stores one (its target), nothing written."""
+    return {
+        path: run(
+            worktree, "hash-object", "--no-filters", "--stdin", input=os.readlink(worktree / path), read_only=True
+        ).strip()
+        for path in paths
+    }
+
+
 def move_ref(repo: Path, ref: str, new: str, old: str, message: str) -> Completed:
     """Compare-and-swap: `ref` from `old` to `new`, only while it is still at `old`."""
     return attempt(repo, "update-ref", "-m", message, ref, new, old)
