@@ -3,13 +3,17 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import Builders, builders_dir, commit
-from runs import console
+from conftest import Builders, builders_dir, commit, edit
+from runs import console, start
 from sample_workspace import make_repo
+from test_landing_windows import Pause
 from workspace_builders.gitlayer import git
 
 
@@ -207,3 +211,39 @@ def test_a_submodule_commit_the_base_checkout_lacks_refuses_before_anything_move
     again = builders("land", "s")
     assert again.code == 0, again.err
     assert (clone / "lib" / "notes.txt").read_text() == "the lib's notes\n"
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="process groups and signals as on Linux")
+def test_a_power_cut_while_the_move_checks_out_the_submodule_loses_nothing(
+    root: Path, builders: Builders, tmp_path: Path
+) -> None:
+    """The run and every git of it killed while the move writes the submodule's files (as a power cut
+    stops them): the next run refuses while the submodule's own index.lock is there (git names it),
+    and once it is removed completes the landing."""
+    _, clone = bumped_submodule(root, tmp_path, builders)
+    pause = Pause(tmp_path)
+    script = (
+        f'if mkdir "{pause.dir}/taken" 2>/dev/null; then echo $$ > "{pause.dir}/pid"; touch "{pause.dir}/reached"; '
+        f'while [ ! -e "{pause.dir}/go" ]; do sleep 0.02; done; fi; cat'
+    )
+    git.run(clone / "lib", "config", "filter.pause.smudge", f"sh -c '{script}'")
+    git.run(clone / "lib", "config", "filter.pause.clean", "cat")
+    sub_git = clone / ".git/modules/lib"
+    edit(sub_git / "info/attributes", "notes.txt filter=pause\n")
+    proc = start(root, "land", "s", env=pause.env(""))
+    pause.wait_reached(proc)
+    os.killpg(os.getpgid(int((pause.dir / "pid").read_text())), signal.SIGKILL)  # git, its children
+    proc.kill()
+    proc.communicate(timeout=60)
+    lock = sub_git / "index.lock"
+    assert lock.exists()
+    refused = console(root, "land", "s")
+    assert refused.returncode == 1, refused.stderr
+    assert f"Unable to create '{lock}'" in refused.stderr
+    lock.unlink()
+    done = console(root, "land", "s")
+    assert done.returncode == 0, done.stderr
+    landed = git.run(builders_dir(root) / "s" / "repos" / "alpha", "rev-parse", "HEAD")
+    assert git.run(clone, "rev-parse", "HEAD") == landed
+    assert (clone / "lib" / "notes.txt").read_text() == "the lib's notes\n"
+    assert git.run(clone, "status", "--porcelain", "--ignore-submodules=none", "--untracked-files=all") == ""
