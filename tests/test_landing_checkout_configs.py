@@ -306,3 +306,29 @@ def test_a_base_checkout_with_index_configs_lands_and_keeps_what_is_not_landed(
     assert (beta / "new.txt").read_text() == "beta new\n"
     assert (beta / "notes.txt").read_text() == "mine, untracked\n"
     assert git.run(beta, "status", "--porcelain", "--untracked-files=all") == "?? notes.txt\n"
+
+
+def test_a_required_filter_that_fails_mid_move_is_said_and_the_rerun_completes(
+    root: Path, made: Path, builders: Builders
+) -> None:
+    """A `filter.<driver>.required` whose program fails (git-lfs not on the PATH the run has) stops git
+    half-way through writing the checkout's files, after the trial (which writes nothing) passed:
+    the error says why, and once the filter works the next run completes the landing."""
+    work = made / "repos/beta"
+    edit(work / MODULE, "VALUE = 'landed'\n")
+    landed = commit(work, "beta changes the module")
+    beta = root / "repos/beta"
+    git.run(beta, "config", "filter.lfs-like.smudge", "false")
+    git.run(beta, "config", "filter.lfs-like.clean", "cat")
+    git.run(beta, "config", "filter.lfs-like.required", "true")
+    edit(beta / ".git/info/attributes", "new.txt filter=lfs-like\n")
+    done = builders("land", "s")
+    assert done.code == 1, done.out + done.err
+    assert "new.txt: smudge filter lfs-like failed" in done.err, done.err
+    assert "the landing is partial" in done.err
+    git.run(beta, "config", "filter.lfs-like.smudge", "cat")
+    again = builders("land", "s")
+    assert again.code == 0, again.err
+    assert tip(beta) == landed
+    assert (beta / "new.txt").read_text() == "beta new\n" and (beta / MODULE).read_text() == "VALUE = 'landed'\n"
+    assert git.run(beta, "status", "--porcelain", "--untracked-files=all") == ""
