@@ -26,8 +26,11 @@ def tip(repo: Path) -> str:
 
 def hide(clone: Path, how: str) -> None:
     """`MODULE` hidden from the clone's `git status`, then edited (or, sparse, written) by its user."""
-    if how.startswith("sparse"):
-        git.run(clone, "sparse-checkout", "set", "--cone", *(["--sparse-index"] if "index" in how else []), "docs")
+    if "sparse" in how:
+        if how.startswith("non-cone"):
+            git.run(clone, "sparse-checkout", "set", "--no-cone", "/docs/")
+        else:
+            git.run(clone, "sparse-checkout", "set", "--cone", *(["--sparse-index"] if "index" in how else []), "docs")
         git.run(clone, "config", "sparse.expectFilesOutsideOfPatterns", "true")
         assert not (clone / MODULE).exists()
     else:
@@ -36,7 +39,13 @@ def hide(clone: Path, how: str) -> None:
     assert git.run(clone, "status", "--porcelain") == ""  # what the user's git shows
 
 
-HOW = ["skip-worktree", "assume-unchanged", "sparse, files expected outside", "sparse index, files expected outside"]
+HOW = [
+    "skip-worktree",
+    "assume-unchanged",
+    "sparse, files expected outside",
+    "sparse index, files expected outside",
+    "non-cone sparse, files expected outside",
+]
 
 
 @pytest.mark.parametrize("landing", ["changes", "deletes"])
