@@ -247,3 +247,26 @@ def test_a_power_cut_while_the_move_checks_out_the_submodule_loses_nothing(
     assert git.run(clone, "rev-parse", "HEAD") == landed
     assert (clone / "lib" / "notes.txt").read_text() == "the lib's notes\n"
     assert git.run(clone, "status", "--porcelain", "--ignore-submodules=none", "--untracked-files=all") == ""
+
+
+@pytest.mark.parametrize("dirt", ["a change of its own", "a commit only in it"])
+def test_land_refuses_a_base_checkout_whose_submodule_has_work_of_its_own(
+    root: Path, builders: Builders, tmp_path: Path, dirt: str
+) -> None:
+    """With submodule.recurse the move checks the submodule out at its landed commit: an edit in it,
+    or a commit made in it that no branch of it holds, is refused before anything moves, whatever
+    `submodule.<name>.ignore` hides."""
+    _, clone = bumped_submodule(root, tmp_path, builders)
+    git.run(clone, "config", "submodule.lib.ignore", "all")
+    lib = clone / "lib"
+    edit(lib / "README.md", "# lib, my own edit\n")
+    mine = None if dirt == "a change of its own" else commit(lib, "my own lib commit")
+    before = git.run(clone, "rev-parse", "HEAD")
+    done = builders("land", "s")
+    assert done.code == 1, done.out + done.err
+    assert "uncommitted changes (lib)" in done.err and "nothing landed" in done.err
+    assert git.run(clone, "rev-parse", "HEAD") == before
+    assert not (root / ".git/builders/landing/s.json").exists()
+    assert (lib / "README.md").read_text() == "# lib, my own edit\n"
+    if mine:
+        assert git.run(lib, "rev-parse", "HEAD").strip() == mine
