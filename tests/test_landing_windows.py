@@ -105,8 +105,9 @@ def stop(proc: subprocess.Popen[str], pause: Pause, sig: int, group: bool) -> tu
 WINDOWS = {
     # the gate runs (before any lock or journal)
     "gate": "",
-    # the first checkout's index.lock is ours, its copy made, nothing moved
-    "index-locked": "{root}/repos/alpha read-tree",
+    # the first checkout's index.lock is ours, its copy made, nothing moved (the move's read-tree, not
+    # the one that tried it with nothing written: `-n` before the commits)
+    "index-locked": "read-tree -m -u {alpha}",
     # the first base moved; the second checkout's files being written (a smudge filter waits)
     "files-half-written": "smudge",
     # the second checkout's files and index (in our lock) moved, its branch not yet
@@ -128,7 +129,7 @@ def test_land_stopped_in_a_window_never_goes_back_and_a_rerun_completes(
     pause = Pause(tmp_path)
     work = {n: tip(made / "repos" / n, "HEAD") for n in REPOS}
     old = {n: tip(root / "repos" / n) for n in REPOS}
-    on = WINDOWS[window].format(root=root)
+    on = WINDOWS[window].format(root=root, alpha=old["alpha"])  # only alpha has that commit
     if window == "gate":
         (root / "workspaces.local.yaml").write_text(
             f"scripts:\n  pre_land: 'touch {pause.dir}/reached; while [ ! -e {pause.dir}/go ]; do sleep 0.02; done'\n"

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -193,7 +194,26 @@ def check_checkout(move: Move, checkout: Path, ours: bool) -> Path:
             f"commit or stash them ({output.command('git', '-C', checkout, 'status', '--ignore-submodules=none')}),"
             " then run the command again",
         )
-    in_the_way = in_the_way_of(move, checkout)
+    changes = git.tree_changes(Path(move.repo), move.old, move.new)
+    hidden = hidden_files(checkout, changes)
+    if hidden.edited:
+        named = [e.path for e in hidden.edited[:5]]
+        unhide = [  # one flag a call: update-index gives a path to the first of its flags alone
+            output.command("git", "-C", checkout, "update-index", flag, "--", *paths)
+            for flag, paths in (
+                ("--no-skip-worktree", [e.path for e in hidden.edited[:5] if e.tag == "S"]),
+                ("--no-assume-unchanged", [e.path for e in hidden.edited[:5] if e.tag.islower()]),
+            )
+            if paths
+        ]
+        raise BuildersError(
+            f"{move.label}: its base {move.base} is checked out in {checkout} with changes git status does not show"
+            f" in skip-worktree or assume-unchanged files the landing changes ({', '.join(named)}); nothing landed",
+            f"make git look at them ({' && '.join(unhide)}; they are: "
+            f"{output.command('git', '-C', checkout, 'ls-files', '-v', '--', *named)}), "
+            "then commit or stash them and run the command again",
+        )
+    in_the_way = in_the_way_of(changes, checkout)
     if in_the_way:
         raise BuildersError(
             f"{move.label}: its base {move.base} is checked out in {checkout}, which has untracked or ignored "
@@ -202,15 +222,65 @@ def check_checkout(move: Move, checkout: Path, ours: bool) -> Path:
             f"{output.command('ls', '-ld', '--', *(p.rstrip('/') for p in in_the_way[:5]))}), "
             "then run the command again",
         )
+    refusal = _trial_move(move, checkout, index)
+    if refusal:
+        skipped = [p for p in hidden.skipped if p in refusal][:5]
+        raise BuildersError(
+            f"{move.label}: git would not move the files of {checkout} from {output.short(move.old)} to "
+            f"{output.short(move.new)} with {move.base}: {refusal}; nothing landed",
+            (
+                f"git looks at skip-worktree files only once they are plain again: "
+                f"{output.command('git', '-C', checkout, 'update-index', '--no-skip-worktree', '--', *skipped)}; "
+                if skipped
+                else ""
+            )
+            + f"look at what git names ({output.command('git', '-C', checkout, 'status', '--ignore-submodules=none')}),"
+            " then run the command again",
+        )
     return index
 
 
-def in_the_way_of(move: Move, checkout: Path) -> list[str]:
+def _trial_move(move: Move, checkout: Path, index: Path) -> str | None:
+    """What git says when it refuses to move the checkout's files (a file touched but unchanged aside,
+    which the move refreshes), tried on a copy of its index with nothing written: so that it never
+    refuses half-way through a landing whose first base has moved. None: it would not refuse."""
+    with tempfile.TemporaryDirectory(prefix="builders-land-") as folder:
+        trial = Path(folder) / "index"
+        if index.exists():
+            shutil.copyfile(index, trial)
+        done = git.two_tree_checkout(checkout, move.old, move.new, trial, dry_run=True)
+        if done.returncode != 0:  # as the move itself does: asked again once the copy is refreshed
+            git.refresh_index(checkout, trial)
+            done = git.two_tree_checkout(checkout, move.old, move.new, trial, dry_run=True)
+    return None if done.returncode == 0 else done.stderr.strip() or f"exit {done.returncode}"
+
+
+@dataclass(frozen=True)
+class Hidden:
+    edited: list[git.IndexEntry]  # on disk other than the index has them
+    skipped: list[str]  # skip-worktree and on disk as the index has them
+
+
+def hidden_files(checkout: Path, changes: Sequence[git.TreeChange]) -> Hidden:
+    """The files the landing changes or deletes that the index flags skip-worktree or assume-unchanged
+    (git status does not look at them) and that are on disk. Edited, git refuses to move some (half-way
+    through a landing) and deletes others without a word (a sparse checkout with
+    `sparse.expectFilesOutsideOfPatterns`); skip-worktree, git refuses them when touched at all."""
+    landing = {c.path for c in changes if c.status != "A"}
+    entries = git.index_entries_started(checkout)()
+    hidden = [e for e in entries if e.hidden and e.mode != git.GITLINK and e.path in landing]
+    present = [e for e in hidden if os.path.lexists(checkout / e.path)]
+    files = [e.path for e in present if (checkout / e.path).is_file() and not (checkout / e.path).is_symlink()]
+    now = git.hashes_as_git_sees(checkout, files) if files else {}
+    edited = [e for e in present if now.get(e.path) != e.blob]
+    return Hidden(edited, [e.path for e in present if e.tag == "S" and e not in edited])
+
+
+def in_the_way_of(changes: Sequence[git.TreeChange], checkout: Path) -> list[str]:
     """What is on disk, untracked or ignored, where the landing brings a file: a file of that name
     (git would overwrite an ignored one without a word), a folder there, or a file where it needs a
     folder. Checked before anything moves, so that git never refuses a checkout half-way through a
     landing whose first base has moved."""
-    changes = git.tree_changes(Path(move.repo), move.old, move.new)
     leaving = {c.path for c in changes if c.status == "D"}
     found: list[str] = []
     for change in (c for c in changes if c.status == "A"):
@@ -325,20 +395,27 @@ def _check_moved(move: Move, checkout: Path) -> None:
         )
 
 
+# A status that shows the paths after it whatever hides them: submodule ignore settings, ignore patterns.
+_SHOWING_ALL = ("status", "--ignore-submodules=none", "--ignored", "--short", "--")
+
+
 def finish_checkout(move: Move, checkout: Path) -> None:
     """Bring a checkout a stopped move left half-way to `new` (the ref is moved by the caller): its
     lock (ours) cleared, every file that differs from the index checked to be the landed version
     (git wrote it, or had removed it to write it), then moved by git. A file that is neither is
     someone's change: refused, nothing touched."""
     check_checkout(move, checkout, ours=True)
-    landing = set(git.changed_between(Path(move.repo), move.old, move.new))
-    entries = [e for e in git.status_entries_all(checkout) if not e.startswith("??") or e[3:] in landing]
-    differing = list(dict.fromkeys(e[3:] for e in entries))
+    changes = git.tree_changes(Path(move.repo), move.old, move.new)
+    landing = {c.path for c in changes}
+    # Submodules with their changes whatever the ignore settings hide: with submodule.recurse, git moves
+    # them with the checkout and writes over their untracked files.
+    entries = [e[3:] for e in git.every_change(checkout) if not e.startswith("??") or e[3:] in landing]
     if git.index_matches(checkout, move.new):
-        if differing:
+        if entries:
             raise BuildersError(
-                f"{move.label}: {checkout} has uncommitted changes: {', '.join(differing[:5])}",
-                f"commit or stash them ({output.command('git', '-C', checkout, 'status')}), then run the command again",
+                f"{move.label}: {checkout} has uncommitted changes: {', '.join(entries[:5])}",
+                f"commit or stash them ({output.command('git', '-C', checkout, 'status', '--ignore-submodules=none')}),"
+                " then run the command again",
             )
         return
     if not git.index_matches(checkout, move.old):
@@ -347,16 +424,24 @@ def finish_checkout(move: Move, checkout: Path) -> None:
             f"{output.short(move.new)}, as the stopped landing left it",
             f"look at it ({output.command('git', '-C', checkout, 'status')}); once it is clean, run the command again",
         )
+    # Files status does not look at (skip-worktree, assume-unchanged) are looked at here, and what is on
+    # disk where a landed file goes (git writes over an ignored file without a word): each must be the
+    # landed version too.
+    hidden = [e.path for e in hidden_files(checkout, changes).edited]
+    differing = list(dict.fromkeys([*entries, *hidden, *in_the_way_of(changes, checkout)]))
     wanted = git.blobs_in(Path(move.repo), move.new, differing)
     present = [p for p in differing if (checkout / p).is_file() and not (checkout / p).is_symlink()]
-    found = git.hash_files(checkout, present)
+    links = [p for p in differing if (checkout / p).is_symlink()]
+    found = git.hash_files(checkout, present) | git.link_blobs(checkout, links) | _moved_submodules(checkout, differing)
     foreign = [p for p in differing if not _landed_or_gone(checkout, p, landing, found.get(p), wanted.get(p))]
     if foreign:
         raise BuildersError(
             f"{move.label}: {checkout} has changes that are not the landed files: {', '.join(foreign[:5])}",
-            f"commit or stash them ({output.command('git', '-C', checkout, 'status')}), then run the command again",
+            "commit, stash or move them out of the way (they are: "
+            + output.command("git", "-C", checkout, *_SHOWING_ALL, *(p.rstrip("/") for p in foreign[:5]))
+            + "), then run the command again",
         )
-    for p in present:
+    for p in [*present, *links]:
         (checkout / p).unlink()  # the landed version, as git wrote it: git writes it again below
     index = git.index_path(checkout)
     lock = index.with_name(index.name + ".lock")
@@ -428,9 +513,24 @@ def complete(ws: Workspace, record: BuilderState) -> list[Move]:
     return landed
 
 
+def _moved_submodules(checkout: Path, paths: Sequence[str]) -> dict[str, str]:
+    """The commit each checked-out submodule among `paths` is at, if it has no change of its own
+    (untracked files too): a stopped move of ours with submodule.recurse may have moved it to the
+    landed commit already."""
+    found: dict[str, str] = {}
+    for path in paths:
+        sub = checkout / path
+        if _a_folder(sub) and os.path.lexists(sub / ".git"):
+            look = git.look_at_worktree_started(sub)()
+            if look.head is not None and not look.changes:
+                found[path] = look.head
+    return found
+
+
 def _landed_or_gone(checkout: Path, path: str, landing: set[str], found: str | None, wanted: str | None) -> bool:
     """A differing file a stopped move of ours explains: one the landing changes, and either gone
-    (git removes a file before it writes it anew) or already the landed version."""
+    (git removes a file before it writes it anew) or already the landed version (a submodule: at the
+    landed commit, with no change of its own)."""
     if path not in landing:
         return False
     if not os.path.lexists(checkout / path):

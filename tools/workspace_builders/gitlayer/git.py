@@ -1112,14 +1112,15 @@ def tip_of(repo: Path, ref: str) -> str | None:
 
 
 def index_matches(worktree: Path, commit: str, index_file: Path | None = None) -> bool:
-    """Whether the index holds exactly `commit`'s tree."""
-    done = attempt(worktree, "diff-index", "--cached", "--quiet", commit, "--", read_only=True, index_file=index_file)
+    """Whether the index holds exactly `commit`'s tree, submodule commits included whatever
+    `submodule.<name>.ignore` or `diff.ignoreSubmodules` says."""
+    done = attempt(
+        worktree,
+        *("diff-index", "--cached", "--quiet", "--ignore-submodules=none", commit, "--"),
+        read_only=True,
+        index_file=index_file,
+    )
     return done.returncode == 0
-
-
-def changed_between(repo: Path, old: str, new: str) -> list[str]:
-    out = read(repo, "diff-tree", "-r", "-z", "--name-only", "--no-renames", old, new)
-    return [p for p in out.split("\0") if p]
 
 
 def blobs_in(repo: Path, commit: str, paths: Sequence[str]) -> dict[str, str]:
@@ -1142,20 +1143,39 @@ def hash_files(worktree: Path, paths: Sequence[str]) -> dict[str, str]:
     return dict(zip(paths, out.split(), strict=True))
 
 
+def link_blobs(worktree: Path, paths: Sequence[str]) -> dict[str, str]:
+    """The blob id of each symlink among `paths` as git stores one (its target), nothing written."""
+    return {
+        path: run(
+            worktree, "hash-object", "--no-filters", "--stdin", input=os.readlink(worktree / path), read_only=True
+        ).strip()
+        for path in paths
+    }
+
+
 def move_ref(repo: Path, ref: str, new: str, old: str, message: str) -> Completed:
     """Compare-and-swap: `ref` from `old` to `new`, only while it is still at `old`."""
     return attempt(repo, "update-ref", "-m", message, ref, new, old)
 
 
+# A file system monitor's word that a file is unchanged is not taken where git writes over files: one
+# that has not reported an edit yet (watchman lets events settle first) would have it written over.
+_NO_MONITOR = ("-c", "core.fsmonitor=false")
+
+
 def refresh_index(worktree: Path, index_file: Path) -> None:
-    """Refresh the stat data of `index_file` (a file touched but unchanged is not a change)."""
-    attempt(worktree, "update-index", "-q", "--refresh", index_file=index_file)
+    """Refresh the stat data of `index_file` (a file touched but unchanged is not a change), of
+    assume-unchanged files too (git's checks of a file it writes over look at them all the same)."""
+    attempt(worktree, *_NO_MONITOR, "update-index", "-q", "--really-refresh", index_file=index_file)
 
 
-def two_tree_checkout(worktree: Path, old: str, new: str, index_file: Path) -> Completed:
+def two_tree_checkout(worktree: Path, old: str, new: str, index_file: Path, dry_run: bool = False) -> Completed:
     """Move the worktree's files and `index_file` from `old` to `new`, as a fast-forward does; git
-    refuses (and changes nothing) where a file is not as the index says."""
-    return attempt(worktree, "read-tree", "-m", "-u", old, new, index_file=index_file)
+    refuses (and changes nothing) where a file is not as the index says, looked at on disk whatever a
+    file system monitor says. `dry_run`: whether git would refuse, with nothing written (but
+    `index_file`'s own lock, taken and dropped)."""
+    trial = ["-n"] if dry_run else []
+    return attempt(worktree, *_NO_MONITOR, "read-tree", "-m", "-u", *trial, old, new, index_file=index_file)
 
 
 def rebase_onto(worktree: Path, base_ref: str) -> Completed:
@@ -1223,11 +1243,6 @@ def push_ref(repo: Path, remote: str, branch: str) -> Completed:
 
 def remotes(repo: Path) -> list[str]:
     return read(repo, "remote").split()
-
-
-def status_entries_all(worktree: Path) -> list[str]:
-    """`status_entries` with every untracked file listed on its own (never a folder as one entry)."""
-    return porcelain_entries(run(worktree, "status", "--porcelain=v1", "-z", "--untracked-files=all", read_only=True))
 
 
 # --- sparse --------------------------------------------------------------------------------------
