@@ -30,6 +30,8 @@ def test_land_asks_git_a_fixed_number_of_questions_per_repo(root: Path, made: Pa
     done = console(root, "land", "s", env=environment(path_first=wrapper_dir))
     assert done.returncode == 0, done.stderr
     assert "alpha: rebased onto main" in done.stderr and "beta: rebased onto main" in done.stderr
+    for name in ("alpha", "beta"):  # the trial of each move leaves no copy of its index behind
+        assert not list((root / "repos" / name / ".git").glob("builders-land-trial-index*"))
     calls = log.read_text().splitlines()
     for name in ("alpha", "beta"):
         here = [c for c in calls if f" {made}/repos/{name} " in c or f" {root}/repos/{name} " in c]

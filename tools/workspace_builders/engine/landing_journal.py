@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -244,14 +243,20 @@ def _trial_move(move: Move, checkout: Path, index: Path) -> str | None:
     """What git says when it refuses to move the checkout's files (a file touched but unchanged aside,
     which the move refreshes), tried on a copy of its index with nothing written: so that it never
     refuses half-way through a landing whose first base has moved. None: it would not refuse."""
-    with tempfile.TemporaryDirectory(prefix="builders-land-") as folder:
-        trial = Path(folder) / "index"
+    # Beside the index, under the repository lock the caller holds: one name a checkout, so that a
+    # copy a killed run left is the next run's to write over, never one more file somewhere.
+    trial = index.with_name("builders-land-trial-index")
+    try:
         if index.exists():
             shutil.copyfile(index, trial)
+        else:
+            trial.unlink(missing_ok=True)
         done = git.two_tree_checkout(checkout, move.old, move.new, trial, dry_run=True)
         if done.returncode != 0:  # as the move itself does: asked again once the copy is refreshed
             git.refresh_index(checkout, trial)
             done = git.two_tree_checkout(checkout, move.old, move.new, trial, dry_run=True)
+    finally:
+        trial.unlink(missing_ok=True)
     return None if done.returncode == 0 else done.stderr.strip() or f"exit {done.returncode}"
 
 
