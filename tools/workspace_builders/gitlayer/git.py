@@ -1179,7 +1179,10 @@ def two_tree_checkout(worktree: Path, old: str, new: str, index_file: Path, dry_
 
 
 def rebase_onto(worktree: Path, base_ref: str) -> Completed:
-    return attempt(worktree, "rebase", "--quiet", base_ref)
+    # rebase.updateRefs (git 2.38+) would move every other local branch that points into the rebased
+    # range too (a user's branch, a builder made from this one), and a put-back would not move them
+    # back: only the worktree's own branch may move. As config: git before 2.38 has no --no-update-refs.
+    return attempt(worktree, "-c", "rebase.updateRefs=false", "rebase", "--quiet", base_ref)
 
 
 def merge_in(worktree: Path, base_ref: str, message: str) -> Completed:
