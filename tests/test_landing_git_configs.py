@@ -62,3 +62,30 @@ def test_rebase_update_refs_and_a_conflict_leave_every_other_branch(root: Path, 
     assert done.code == 1 and "stops on a conflict in: new.txt" in done.err
     assert tip(alpha, "HEAD") == mine  # put back
     assert tip(clone, "refs/heads/users-own") == mine  # and never moved
+
+
+@pytest.mark.parametrize("command", ["sync", "land"])
+def test_a_merge_commit_in_the_builder_is_not_flattened_by_a_rebase(
+    root: Path, builders: Builders, made: Path, command: str
+) -> None:
+    """A rebase replays the commits merged and drops what the merge commit itself changed."""
+    alpha, clone = made / "repos/alpha", root / "repos/alpha"
+    git.run(clone, "branch", "side", "main")
+    side = root.parent / "side"
+    git.run(clone, "worktree", "add", "--quiet", str(side), "side")
+    edit(side / "side.txt", "side\n")
+    commit(side, "side work")
+    git.run(alpha, "merge", "--quiet", "--no-commit", "--no-ff", "side")
+    edit(alpha / "fix.txt", "made while merging\n")
+    git.run(alpha, "add", "fix.txt")
+    mine = commit(alpha, "merge side, with a fix")
+    main = main_moves(root)
+    done = builders(command, "s")
+    assert done.code == 1
+    assert "error: alpha: builder/s has a merge commit" in done.err and "nothing moved" in done.err
+    assert "hint: bring it up with a merge instead: builders sync s --merge" in done.err
+    assert tip(alpha, "HEAD") == mine and tip(clone) == main
+    assert builders("sync", "s", "--merge").code == 0  # the hint, taken
+    assert builders("land", "s").code == 0
+    assert (clone / "fix.txt").read_text() == "made while merging\n"
+    assert (clone / "side.txt").exists() and (clone / "other.txt").exists()

@@ -167,6 +167,8 @@ def bring_up(ws: Workspace, record: BuilderState, trees: Sequence[Tree], merge: 
     behind = [t for t in trees if t.behind > 0]
     if not behind:
         return
+    if not merge:
+        refuse_flattening(record.name, behind)
     mine = [Touched(t, t.head or "") for t in behind]
     _write_record(ws, record, mine, merge)
     how = "merge" if merge else "rebase"
@@ -223,6 +225,21 @@ def bring_up(ws: Workspace, record: BuilderState, trees: Sequence[Tree], merge: 
             )
         raise BuildersError(f"{tree.label}: {how} failed: {outcome}; {back}")
     record_file(ws, record.name).unlink(missing_ok=True)
+
+
+def refuse_flattening(name: str, trees: Sequence[Tree]) -> None:
+    """A rebase flattens a merge commit: it replays the commits merged and drops what the merge
+    commit itself changed (a conflict's resolution, a fix made while merging), and would land the
+    rest as if whole. A builder branch with merges is brought up with a merge instead."""
+    for t in trees:
+        found = git.first_merge(t.path, t.base_tip or t.base_ref_name, t.head or "HEAD")
+        if found:
+            raise BuildersError(
+                f"{t.label}: {t.branch} has a merge commit ({output.short(found)}) that {t.base_branch} lacks; "
+                "a rebase would flatten it and drop what the merge itself changed; nothing moved",
+                f"bring it up with a merge instead: builders sync {name} --merge (then builders land {name} "
+                "needs no rebase)",
+            )
 
 
 def put_back(touched: Sequence[Touched]) -> None:

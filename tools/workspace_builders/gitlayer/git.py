@@ -1185,6 +1185,11 @@ def rebase_onto(worktree: Path, base_ref: str) -> Completed:
     return attempt(worktree, "-c", "rebase.updateRefs=false", "rebase", "--quiet", base_ref)
 
 
+def first_merge(repo: Path, base: str, head: str) -> str | None:
+    """A merge commit that `head` has and `base` lacks, or None."""
+    return read(repo, "rev-list", "--merges", "--max-count=1", f"{base}..{head}").strip() or None
+
+
 def merge_in(worktree: Path, base_ref: str, message: str) -> Completed:
     return attempt(worktree, "merge", "--quiet", "--no-edit", "-m", message, base_ref)
 
