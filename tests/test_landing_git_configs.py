@@ -89,3 +89,93 @@ def test_a_merge_commit_in_the_builder_is_not_flattened_by_a_rebase(
     assert builders("land", "s").code == 0
     assert (clone / "fix.txt").read_text() == "made while merging\n"
     assert (clone / "side.txt").exists() and (clone / "other.txt").exists()
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        [("commit.gpgSign", "true"), ("gpg.program", "false")],  # a commit it cannot sign
+        [("user.useConfigOnly", "true")],  # and no user.email: no identity
+    ],
+    ids=["gpg-fails", "no-identity"],
+)
+@pytest.mark.parametrize("command", [("sync",), ("sync", "--merge"), ("land",)])
+def test_a_commit_git_cannot_make_stops_the_run_with_every_repo_put_back(
+    root: Path, builders: Builders, made: Path, config: list[tuple[str, str]], command: tuple[str, ...]
+) -> None:
+    alpha = made / "repos/alpha"
+    mine = tip(alpha, "HEAD")
+    main = main_moves(root)
+    user_config(*config)
+    if ("user.useConfigOnly", "true") in config:
+        git.run(alpha, "config", "--file", os.environ["GIT_CONFIG_GLOBAL"], "--unset", "user.email")
+    done = builders(*command, "s")
+    assert done.code == 1
+    how = "merge" if "--merge" in command else "rebase"
+    assert f"error: alpha: git {how} main stopped: " in done.err and "conflict" not in done.err
+    assert "every repo was put back where it was" in done.err
+    assert tip(alpha, "HEAD") == mine and tip(root / "repos/alpha") == main
+    assert git.run(alpha, "status", "--porcelain") == ""
+    assert not (root / "repos/alpha/.git/worktrees/alpha/rebase-merge").exists()
+    assert not (root / "repos/alpha/.git/worktrees/alpha/MERGE_HEAD").exists()
+
+
+def test_rerere_staging_a_recorded_resolution_still_stops_the_sync(root: Path, builders: Builders, made: Path) -> None:
+    """A conflict rerere resolves from a recorded resolution is still a conflict: nothing lands on it."""
+    user_config(("rerere.enabled", "true"), ("rerere.autoUpdate", "true"))
+    alpha, clone = made / "repos/alpha", root / "repos/alpha"
+    mine = tip(alpha, "HEAD")
+    edit(clone / "README.md", "main's own readme\n")
+    commit(clone, "conflicting on main")
+    assert git.attempt(alpha, "rebase", "main").returncode != 0
+    edit(alpha / "README.md", "resolved once\n")
+    git.run(alpha, "add", "README.md")
+    git.run(alpha, "-c", "core.editor=true", "rebase", "--continue")  # rerere records the resolution
+    git.run(alpha, "reset", "--quiet", "--keep", mine)
+    main = main_moves(root)
+    done = builders("land", "s")
+    assert done.code == 1
+    assert "error: alpha: git rebase main stopped: " in done.err and "Staged 'README.md'" in done.err
+    assert tip(alpha, "HEAD") == mine and tip(clone) == main
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        ("core.editor", "false"),
+        ("sequence.editor", "false"),
+        ("rebase.autoSquash", "true"),
+        ("rebase.missingCommitsCheck", "error"),
+        ("commit.verbose", "true"),
+        ("merge.conflictStyle", "zdiff3"),
+        ("rebase.backend", "apply"),
+        ("rebase.autoStash", "true"),
+        ("pull.rebase", "true"),
+    ],
+)
+def test_settings_that_change_nothing_here_land_every_commit(
+    root: Path, builders: Builders, made: Path, config: tuple[str, str]
+) -> None:
+    alpha = made / "repos/alpha"
+    edit(alpha / "fix.txt", "fix\n")
+    commit(alpha, "fixup! alpha work")  # autoSquash would fold it: only an interactive rebase does
+    main = main_moves(root)
+    user_config(config)
+    done = builders("land", "s")
+    assert done.code == 0, done.err
+    clone = root / "repos/alpha"
+    subjects = git.run(clone, "log", "--format=%s", f"{main}..main").splitlines()
+    assert subjects == ["fixup! alpha work", "alpha work"]
+    assert git.run(alpha, "status", "--porcelain") == ""
+
+
+def test_empty_and_already_upstream_commits(root: Path, builders: Builders, made: Path) -> None:
+    """An empty commit is kept; one whose change the base already has is dropped (its change is there)."""
+    alpha, clone = made / "repos/alpha", root / "repos/alpha"
+    edit(clone / "README.md", "alpha, changed\n")  # the builder's "alpha work", on main too
+    commit(clone, "the same change on main")
+    git.run(alpha, "commit", "--quiet", "--allow-empty", "-m", "empty")
+    done = builders("land", "s")
+    assert done.code == 0, done.err
+    assert git.run(clone, "log", "--format=%s", "-3", "main").splitlines()[:2] == ["empty", "the same change on main"]
+    assert (clone / "README.md").read_text() == "alpha, changed\n"

@@ -173,7 +173,7 @@ def bring_up(ws: Workspace, record: BuilderState, trees: Sequence[Tree], merge: 
     _write_record(ws, record, mine, merge)
     how = "merge" if merge else "rebase"
 
-    def one(item: Touched) -> list[str]:
+    def one(item: Touched) -> list[str] | str:
         tree = item.tree
         with repository_lock(tree.common_dir):
             touched.append(item)
@@ -188,7 +188,9 @@ def bring_up(ws: Workspace, record: BuilderState, trees: Sequence[Tree], merge: 
                 item.left = tree.head = git.head_of(tree.path)
                 count(tree)  # here, in parallel with the other repos
                 return []
-            files = git.conflicted_files(tree.path) or [done.stderr.strip() or done.stdout.strip()]
+            # No conflicted file: git stopped for another reason (a commit it could not make or sign,
+            # a hook's refusal, a conflict rerere staged), said in its own words.
+            files = git.conflicted_files(tree.path) or done.stderr.strip() or done.stdout.strip() or "(no output)"
             git.abort(tree.path, how)
             item.left = git.head_of(tree.path)
             return files
@@ -217,11 +219,17 @@ def bring_up(ws: Workspace, record: BuilderState, trees: Sequence[Tree], merge: 
             touched.clear()
             record_file(ws, record.name).unlink(missing_ok=True)
         tree, outcome = failed[0]
+        by_hand = f"{output.command('cd', tree.path)} && git {how} {tree.base_branch}"
         if isinstance(outcome, list):
             names = ", ".join(outcome)
             raise BuildersError(
                 f"{tree.label}: {how} onto {tree.base_branch} stops on a conflict in: {names}; {back}",
-                f"resolve it by hand: {output.command('cd', tree.path)} && git {how} {tree.base_branch}",
+                f"resolve it by hand: {by_hand}",
+            )
+        if isinstance(outcome, str):
+            raise BuildersError(
+                f"{tree.label}: git {how} {tree.base_branch} stopped: {outcome}; {back}",
+                f"see what git said; to do it by hand: {by_hand}",
             )
         raise BuildersError(f"{tree.label}: {how} failed: {outcome}; {back}")
     record_file(ws, record.name).unlink(missing_ok=True)
