@@ -179,3 +179,21 @@ def test_empty_and_already_upstream_commits(root: Path, builders: Builders, made
     assert done.code == 0, done.err
     assert git.run(clone, "log", "--format=%s", "-3", "main").splitlines()[:2] == ["empty", "the same change on main"]
     assert (clone / "README.md").read_text() == "alpha, changed\n"
+
+
+@pytest.mark.parametrize("squash", [(), ("--squash", "-m", "squashed")])
+def test_a_builder_whose_every_commit_is_already_upstream_lands_nothing(
+    root: Path, builders: Builders, made: Path, squash: tuple[str, ...]
+) -> None:
+    """The rebase drops each commit whose change the base already has: nothing is left to land, and
+    no empty squash commit nor an empty landing is made of it."""
+    mains = {}
+    for name, path, text in (("alpha", "README.md", "alpha, changed\n"), ("beta", "new.txt", "beta new\n")):
+        edit(root / "repos" / name / path, text)
+        mains[name] = commit(root / "repos" / name, "the same change on main")
+    done = builders("land", "s", *squash)
+    assert done.code == 0, done.err
+    assert "builder s: nothing to land (no commits beyond any base)" in done.out
+    assert {n: tip(root / "repos" / n) for n in mains} == mains
+    assert {n: tip(made / "repos" / n, "HEAD") for n in mains} == mains  # brought up: nothing of theirs lost
+    assert "landed " not in builders("status", "s").out
