@@ -5,11 +5,13 @@ own words; none moves a branch that is not the builder's, and none loses a commi
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from conftest import Builders, commit, edit
+from runs import environment
 from workspace_builders.gitlayer import git
 
 
@@ -197,3 +199,49 @@ def test_a_builder_whose_every_commit_is_already_upstream_lands_nothing(
     assert {n: tip(root / "repos" / n) for n in mains} == mains
     assert {n: tip(made / "repos" / n, "HEAD") for n in mains} == mains  # brought up: nothing of theirs lost
     assert "landed " not in builders("status", "s").out
+
+
+@pytest.mark.parametrize("merge", [(), ("--merge",)])
+def test_a_resolution_made_in_a_rebase_a_killed_sync_left_is_never_aborted(
+    root: Path, builders: Builders, made: Path, merge: tuple[str, ...]
+) -> None:
+    """A sync killed once its git stopped on a conflict leaves the worktree mid-rebase (or mid-merge), as
+    git says; what is done there since (a conflict resolved by hand) is not the run's to drop."""
+    beta_conflicts(root)
+    beta = made / "repos/beta"
+    mine = tip(beta, "HEAD")
+    env = environment(fault="sync:rebased:beta")
+    killed = subprocess.run(["builders", "sync", "s", *merge], cwd=root, env=env, capture_output=True, check=False)
+    assert killed.returncode == -9
+    edit(beta / "new.txt", "the careful resolution\n")
+    git.run(beta, "add", "new.txt")
+    for command in ("sync", "land"):
+        done = builders(command, "s")
+        assert done.code == 1
+        how = "merge" if merge else "rebase"
+        assert f"error: beta: {beta} is in the middle of the {how} a stopped sync left, with changes" in done.err
+        assert f"hint: finish it (git {how} --continue) or drop it (git {how} --abort)" in done.err
+        assert (beta / "new.txt").read_text() == "the careful resolution\n"
+    git.run(beta, "-c", "core.editor=true", "rebase" if not merge else "merge", "--continue")
+    done = builders("land", "s")
+    assert done.code == 0, done.err
+    assert (root / "repos/beta/new.txt").read_text() == "the careful resolution\n"
+    assert git.is_ancestor(beta, mine, "HEAD") == bool(merge)
+
+
+def test_a_rebase_a_killed_sync_left_untouched_is_taken_up(root: Path, builders: Builders, made: Path) -> None:
+    """Stopped between two commits, with nothing changed: the next run aborts it and starts again."""
+    beta = made / "repos/beta"
+    edit(beta / "second.txt", "second\n")
+    mine = commit(beta, "beta second")
+    edit(root / "repos/beta/other.txt", "from main\n")
+    main = commit(root / "repos/beta", "beta main moves")
+    env = environment(fault="sync:rebased:beta")
+    killed = subprocess.run(["builders", "sync", "s"], cwd=root, env=env, capture_output=True, check=False)
+    assert killed.returncode == -9
+    git.run(beta, "reset", "--quiet", "--keep", mine)  # as if killed mid-way: stopped after its first pick
+    assert git.attempt(beta, "rebase", "--quiet", "--exec", "false", main).returncode != 0
+    done = builders("sync", "s")
+    assert done.code == 0, done.err
+    assert "beta: aborted the rebase a stopped sync left" in done.err
+    assert git.is_ancestor(beta, main, "HEAD") and (beta / "second.txt").exists()

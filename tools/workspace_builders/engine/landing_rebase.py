@@ -140,9 +140,19 @@ def recover(ws: Workspace, record: BuilderState) -> None:
             continue
         with repository_lock(common_dir):
             index = git.index_path(worktree)
-            if lingering_lock(index):
+            killed_mid_write = lingering_lock(index)
+            if killed_mid_write:
                 clear_our_lock(index, "a git of a stopped sync left it")
             what = operation_in_progress(worktree)
+            if what in ("rebase", "merge") and not killed_mid_write and git.status_entries(worktree):
+                # git stopped there on its own (a conflict) and the run was stopped before it aborted:
+                # what the worktree holds now may be someone's resolution, which an abort would drop.
+                raise BuildersError(
+                    f"{label}: {worktree} is in the middle of the {what} a stopped sync left, with changes "
+                    "(a conflict's resolution?); it was not aborted",
+                    f"finish it (git {what} --continue) or drop it (git {what} --abort) in "
+                    f"{output.command(worktree)}, then run the command again",
+                )
             if what in ("rebase", "merge"):
                 done = git.abort(worktree, what)
                 if done.returncode != 0:
