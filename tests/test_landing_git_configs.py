@@ -171,8 +171,11 @@ def test_settings_that_change_nothing_here_land_every_commit(
     assert git.run(alpha, "status", "--porcelain") == ""
 
 
-def test_empty_and_already_upstream_commits(root: Path, builders: Builders, made: Path) -> None:
-    """An empty commit is kept; one whose change the base already has is dropped (its change is there)."""
+@pytest.mark.parametrize("backend", ["merge", "apply"])
+def test_empty_and_already_upstream_commits(root: Path, builders: Builders, made: Path, backend: str) -> None:
+    """An empty commit is kept (the apply backend would drop it); one whose change the base already has
+    is dropped (its change is there)."""
+    user_config(("rebase.backend", backend))
     alpha, clone = made / "repos/alpha", root / "repos/alpha"
     edit(clone / "README.md", "alpha, changed\n")  # the builder's "alpha work", on main too
     commit(clone, "the same change on main")

@@ -1178,11 +1178,15 @@ def two_tree_checkout(worktree: Path, old: str, new: str, index_file: Path, dry_
     return attempt(worktree, *_NO_MONITOR, "read-tree", "-m", "-u", *trial, old, new, index_file=index_file)
 
 
+# rebase.updateRefs (git 2.38+) would move every other local branch that points into the rebased
+# range too (a user's branch, a builder made from this one), and a put-back would not move them back:
+# only the worktree's own branch may move (as config: git before 2.38 has no --no-update-refs).
+# rebase.backend=apply drops every commit that was made empty on purpose, without a word.
+_REBASE_AS_DEFAULT = ("-c", "rebase.updateRefs=false", "-c", "rebase.backend=merge")
+
+
 def rebase_onto(worktree: Path, base_ref: str) -> Completed:
-    # rebase.updateRefs (git 2.38+) would move every other local branch that points into the rebased
-    # range too (a user's branch, a builder made from this one), and a put-back would not move them
-    # back: only the worktree's own branch may move. As config: git before 2.38 has no --no-update-refs.
-    return attempt(worktree, "-c", "rebase.updateRefs=false", "rebase", "--quiet", base_ref)
+    return attempt(worktree, *_REBASE_AS_DEFAULT, "rebase", "--quiet", base_ref)
 
 
 def first_merge(repo: Path, base: str, head: str) -> str | None:
