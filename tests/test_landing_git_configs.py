@@ -248,3 +248,33 @@ def test_a_rebase_a_killed_sync_left_untouched_is_taken_up(root: Path, builders:
     assert done.code == 0, done.err
     assert "beta: aborted the rebase a stopped sync left" in done.err
     assert git.is_ancestor(beta, main, "HEAD") and (beta / "second.txt").exists()
+
+
+@pytest.mark.parametrize("merge", [(), ("--merge",)])
+def test_an_edit_a_file_system_monitor_has_not_reported_is_never_written_over_by_the_sync(
+    root: Path, builders: Builders, made: Path, tmp_path: Path, merge: tuple[str, ...]
+) -> None:
+    """A monitor that has not reported an edit yet (watchman settles first) has the look before the
+    sync take the worktree for clean; the rebase or merge then writes the files the base changed, and
+    with the monitor's word, over that edit."""
+    module = "src/pkg01/module00001.py"
+    edit(root / "repos/beta" / module, "VALUE = 'from main'\n")
+    commit(root / "repos/beta", "beta main changes the module")
+    beta = made / "repos/beta"
+    mine = tip(beta, "HEAD")
+    monitor = tmp_path / "fsmonitor-lagging"
+    monitor.write_text("#!/bin/sh\nexit 0\n")  # nothing changed, it says
+    monitor.chmod(0o755)
+    git.run(beta, "config", "core.fsmonitor", str(monitor))
+    git.run(beta, "config", "core.fsmonitorHookVersion", "1")
+    for _ in range(2):  # the user's own git runs, which record what the monitor vouches for
+        subprocess.run(["git", "-C", str(beta), "status"], capture_output=True, check=True)
+    edit(beta / module, "my own version, never committed\n")
+    os.utime(beta / module, (1, 1))
+    assert git.run(beta, "status", "--porcelain") == ""  # the monitor's word
+    done = builders("sync", "s", *merge)
+    assert (beta / module).read_text() == "my own version, never committed\n"
+    assert done.code == 1, done.out + done.err
+    said = module if merge else "cannot rebase: You have unstaged changes"
+    assert said in done.err and "every repo was put back where it was" in done.err
+    assert tip(beta, "HEAD") == mine

@@ -1181,8 +1181,9 @@ def two_tree_checkout(worktree: Path, old: str, new: str, index_file: Path, dry_
 # rebase.updateRefs (git 2.38+) would move every other local branch that points into the rebased
 # range too (a user's branch, a builder made from this one), and a put-back would not move them back:
 # only the worktree's own branch may move (as config: git before 2.38 has no --no-update-refs).
-# rebase.backend=apply drops every commit that was made empty on purpose, without a word.
-_REBASE_AS_DEFAULT = ("-c", "rebase.updateRefs=false", "-c", "rebase.backend=merge")
+# rebase.backend=apply drops every commit that was made empty on purpose, without a word. A file
+# system monitor's word is not taken (see _NO_MONITOR): the rebase writes the files the base changed.
+_REBASE_AS_DEFAULT = ("-c", "rebase.updateRefs=false", "-c", "rebase.backend=merge", *_NO_MONITOR)
 
 
 def rebase_onto(worktree: Path, base_ref: str) -> Completed:
@@ -1195,7 +1196,7 @@ def first_merge(repo: Path, base: str, head: str) -> str | None:
 
 
 def merge_in(worktree: Path, base_ref: str, message: str) -> Completed:
-    return attempt(worktree, "merge", "--quiet", "--no-edit", "-m", message, base_ref)
+    return attempt(worktree, *_NO_MONITOR, "merge", "--quiet", "--no-edit", "-m", message, base_ref)
 
 
 def abort(worktree: Path, operation: str) -> Completed:
@@ -1240,7 +1241,7 @@ def head_and_tracked_changes(worktree: Path, every_submodule: bool = False) -> W
 def reset_keep(worktree: Path, commit: str) -> Completed:
     """Move the checked-out branch, index and files to `commit`; git refuses (changing nothing) where
     a local change would be lost."""
-    return attempt(worktree, "reset", "--quiet", "--keep", commit)
+    return attempt(worktree, *_NO_MONITOR, "reset", "--quiet", "--keep", commit)
 
 
 def squash_commit(worktree: Path, head: str, parent: str, message: str) -> str:
