@@ -250,9 +250,10 @@ def test_a_rebase_a_killed_sync_left_untouched_is_taken_up(root: Path, builders:
     assert git.is_ancestor(beta, main, "HEAD") and (beta / "second.txt").exists()
 
 
+@pytest.mark.parametrize("stash", [False, True], ids=["", "autostash"])
 @pytest.mark.parametrize("merge", [(), ("--merge",)])
 def test_an_edit_a_file_system_monitor_has_not_reported_is_never_written_over_by_the_sync(
-    root: Path, builders: Builders, made: Path, tmp_path: Path, merge: tuple[str, ...]
+    root: Path, builders: Builders, made: Path, tmp_path: Path, merge: tuple[str, ...], stash: bool
 ) -> None:
     """A monitor that has not reported an edit yet (watchman settles first) has the look before the
     sync take the worktree for clean; the rebase or merge then writes the files the base changed, and
@@ -272,9 +273,12 @@ def test_an_edit_a_file_system_monitor_has_not_reported_is_never_written_over_by
     edit(beta / module, "my own version, never committed\n")
     os.utime(beta / module, (1, 1))
     assert git.run(beta, "status", "--porcelain") == ""  # the monitor's word
+    if stash:
+        user_config(("rebase.autoStash", "true"), ("merge.autoStash", "true"))
     done = builders("sync", "s", *merge)
     assert (beta / module).read_text() == "my own version, never committed\n"
     assert done.code == 1, done.out + done.err
     said = module if merge else "cannot rebase: You have unstaged changes"
     assert said in done.err and "every repo was put back where it was" in done.err
     assert tip(beta, "HEAD") == mine
+    assert git.run(beta, "stash", "list") == ""  # nothing was stashed away

@@ -1183,11 +1183,14 @@ def two_tree_checkout(worktree: Path, old: str, new: str, index_file: Path, dry_
 # only the worktree's own branch may move (as config: git before 2.38 has no --no-update-refs).
 # rebase.backend=apply drops every commit that was made empty on purpose, without a word. A file
 # system monitor's word is not taken (see _NO_MONITOR): the rebase writes the files the base changed.
+# --no-autostash (for the merge too): with rebase.autoStash or merge.autoStash, an uncommitted edit
+# the look before missed would go to the stash, shared by every worktree, and come back as conflict
+# markers in a run that reports fine; without it git refuses, and the run puts every repo back.
 _REBASE_AS_DEFAULT = ("-c", "rebase.updateRefs=false", "-c", "rebase.backend=merge", *_NO_MONITOR)
 
 
 def rebase_onto(worktree: Path, base_ref: str) -> Completed:
-    return attempt(worktree, *_REBASE_AS_DEFAULT, "rebase", "--quiet", base_ref)
+    return attempt(worktree, *_REBASE_AS_DEFAULT, "rebase", "--quiet", "--no-autostash", base_ref)
 
 
 def first_merge(repo: Path, base: str, head: str) -> str | None:
@@ -1196,7 +1199,7 @@ def first_merge(repo: Path, base: str, head: str) -> str | None:
 
 
 def merge_in(worktree: Path, base_ref: str, message: str) -> Completed:
-    return attempt(worktree, *_NO_MONITOR, "merge", "--quiet", "--no-edit", "-m", message, base_ref)
+    return attempt(worktree, *_NO_MONITOR, "merge", "--quiet", "--no-edit", "--no-autostash", "-m", message, base_ref)
 
 
 def abort(worktree: Path, operation: str) -> Completed:
