@@ -282,3 +282,33 @@ def test_an_edit_a_file_system_monitor_has_not_reported_is_never_written_over_by
     assert said in done.err and "every repo was put back where it was" in done.err
     assert tip(beta, "HEAD") == mine
     assert git.run(beta, "stash", "list") == ""  # nothing was stashed away
+
+
+def fake_gpg(folder: Path, works: bool) -> Path:
+    """A gpg.program that signs anything with a made-up signature, as gpg would say it did (or fails)."""
+    program = folder / ("fake-gpg" if works else "failing-gpg")
+    body = (
+        "cat > /dev/null\necho '[GNUPG:] SIG_CREATED D 1 8 00 0 0' >&2\n"
+        "printf -- '-----BEGIN PGP SIGNATURE-----\\n\\nbWFkZSB1cA==\\n-----END PGP SIGNATURE-----\\n'\n"
+        if works
+        else "exit 1\n"
+    )
+    program.write_text("#!/bin/sh\n" + body)
+    program.chmod(0o755)
+    return program
+
+
+@pytest.mark.parametrize("works", [True, False], ids=["signs", "cannot-sign"])
+def test_the_squash_commit_is_signed_as_the_users_commits_are(
+    root: Path, builders: Builders, made: Path, tmp_path: Path, works: bool
+) -> None:
+    alpha, clone = made / "repos/alpha", root / "repos/alpha"
+    mine, main = tip(alpha, "HEAD"), tip(clone)
+    user_config(("commit.gpgSign", "true"), ("gpg.program", str(fake_gpg(tmp_path, works))))
+    done = builders("land", "s", "--squash", "-m", "squashed")
+    if works:
+        assert done.code == 0, done.err
+        assert "gpgsig -----BEGIN PGP SIGNATURE-----" in git.run(clone, "cat-file", "commit", "main")
+    else:
+        assert done.code == 1 and "gpg failed to sign the data" in done.err
+        assert tip(alpha, "HEAD") == mine and tip(clone) == main

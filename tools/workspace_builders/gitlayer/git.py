@@ -1248,8 +1248,11 @@ def reset_keep(worktree: Path, commit: str) -> Completed:
 
 
 def squash_commit(worktree: Path, head: str, parent: str, message: str) -> str:
-    """A commit with `head`'s tree on top of `parent` (no hook runs; no ref moves)."""
-    return run(worktree, "commit-tree", f"{head}^{{tree}}", "-p", parent, "-m", message).strip()
+    """A commit with `head`'s tree on top of `parent` (no hook runs; no ref moves), signed when the
+    user's commit.gpgSign says their commits are, as the rebase's are (commit-tree ignores it)."""
+    asked = attempt(worktree, "config", "--type=bool", "--get", "commit.gpgSign", read_only=True)
+    sign = ("-S",) if asked.stdout.strip() == "true" else ()
+    return run(worktree, "commit-tree", *sign, f"{head}^{{tree}}", "-p", parent, "-m", message).strip()
 
 
 def push_ref(repo: Path, remote: str, branch: str) -> Completed:
