@@ -122,23 +122,28 @@ def test_a_commit_git_cannot_make_stops_the_run_with_every_repo_put_back(
     assert not (root / "repos/alpha/.git/worktrees/alpha/MERGE_HEAD").exists()
 
 
-def test_rerere_staging_a_recorded_resolution_still_stops_the_sync(root: Path, builders: Builders, made: Path) -> None:
+@pytest.mark.parametrize("command", [("land",), ("sync", "--merge")])
+def test_rerere_staging_a_recorded_resolution_still_stops_the_sync(
+    root: Path, builders: Builders, made: Path, command: tuple[str, ...]
+) -> None:
     """A conflict rerere resolves from a recorded resolution is still a conflict: nothing lands on it."""
     user_config(("rerere.enabled", "true"), ("rerere.autoUpdate", "true"))
     alpha, clone = made / "repos/alpha", root / "repos/alpha"
     mine = tip(alpha, "HEAD")
     edit(clone / "README.md", "main's own readme\n")
     commit(clone, "conflicting on main")
-    assert git.attempt(alpha, "rebase", "main").returncode != 0
+    how = "merge" if "--merge" in command else "rebase"
+    assert git.attempt(alpha, how, "main").returncode != 0
     edit(alpha / "README.md", "resolved once\n")
     git.run(alpha, "add", "README.md")
-    git.run(alpha, "-c", "core.editor=true", "rebase", "--continue")  # rerere records the resolution
+    git.run(alpha, "-c", "core.editor=true", how, "--continue")  # rerere records the resolution
     git.run(alpha, "reset", "--quiet", "--keep", mine)
     main = main_moves(root)
-    done = builders("land", "s")
+    done = builders(*command, "s")
     assert done.code == 1
-    assert "error: alpha: git rebase main stopped: " in done.err and "Staged 'README.md'" in done.err
+    assert f"error: alpha: git {how} main stopped: " in done.err and "README.md" in done.err
     assert tip(alpha, "HEAD") == mine and tip(clone) == main
+    assert git.run(alpha, "status", "--porcelain") == ""
 
 
 @pytest.mark.parametrize(
