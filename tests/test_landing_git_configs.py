@@ -317,3 +317,19 @@ def test_the_squash_commit_is_signed_as_the_users_commits_are(
     else:
         assert done.code == 1 and "gpg failed to sign the data" in done.err
         assert tip(alpha, "HEAD") == mine and tip(clone) == main
+
+
+def test_signed_commits_shown_with_their_signatures_still_read_right(
+    root: Path, builders: Builders, made: Path, tmp_path: Path
+) -> None:
+    """With log.showSignature, `git log` writes gpg's check of each signed commit into its output, before
+    the format asked for; what the toolkit reads of a log is that format alone."""
+    user_config(("commit.gpgSign", "true"), ("gpg.program", str(fake_gpg(tmp_path, works=True))))
+    alpha = made / "repos/alpha"
+    edit(alpha / "signed.txt", "signed\n")
+    commit(alpha, "signed work")
+    user_config(("log.showSignature", "true"))
+    done = builders("land", "s", "--squash", "-m", "squashed")
+    assert done.code == 0, done.err
+    removed = builders("remove", "s")  # its commits judged landed by their patch, through the log
+    assert removed.code == 0, removed.err

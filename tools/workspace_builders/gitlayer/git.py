@@ -785,11 +785,16 @@ def tree_of(repo: Path, commit: str) -> str:
     return run(repo, "rev-parse", f"{commit}^{{tree}}").strip()
 
 
+# With log.showSignature, `git log` writes gpg's check of each signed commit into its output, ahead of
+# the format asked for: every log read here asks for that format alone.
+_LOG = ("log", "--no-show-signature")
+
+
 def trees_of(repo: Path, commits: Sequence[str]) -> dict[str, str]:
     """commit -> its tree, in one call."""
     if not commits:
         return {}
-    out = run(repo, "log", "--no-walk=unsorted", "--format=%H %T", "--stdin", input="".join(f"{c}\n" for c in commits))
+    out = run(repo, *_LOG, "--no-walk=unsorted", "--format=%H %T", "--stdin", input="".join(f"{c}\n" for c in commits))
     return dict(line.split(" ") for line in out.splitlines() if line)
 
 
@@ -870,7 +875,7 @@ def head_reflog(worktree: Path, git_dir: Path | None = None) -> list[LoggedCommi
             if len(fields) == 3 and len(fields[1]) >= 40 and fields[1] != NULL_SHA:
                 logged.append(LoggedCommit(fields[1], action))
         return logged[::-1]
-    done = attempt(worktree, "reflog", "show", "--format=%H %gs", "HEAD", "--", read_only=True)
+    done = attempt(worktree, "reflog", "show", "--no-show-signature", "--format=%H %gs", "HEAD", "--", read_only=True)
     if done.returncode != 0:
         return []
     found = []
@@ -911,7 +916,7 @@ def commits_since(repo: Path, refs: Sequence[str], since: Sequence[str], limit: 
 
 def oldest_commit_time(repo: Path, commits: Sequence[str]) -> int:
     """The earliest committer time (epoch seconds) of `commits`."""
-    out = run(repo, "log", "--no-walk=unsorted", "--format=%ct", "--stdin", input="".join(f"{c}\n" for c in commits))
+    out = run(repo, *_LOG, "--no-walk=unsorted", "--format=%ct", "--stdin", input="".join(f"{c}\n" for c in commits))
     return min(int(t) for t in out.split())
 
 
@@ -925,7 +930,7 @@ def patch_ids(repo: Path, commits: Sequence[str]) -> dict[str, str]:
         return {}
     shown = run(
         repo,
-        "log",
+        *_LOG,
         "--no-walk=unsorted",
         "-p",
         *_PATCH_AS_IS,
@@ -1076,7 +1081,7 @@ def behind_ahead(repo: Path, base: str, head: str) -> tuple[int, int]:
 
 def last_commit(worktree: Path) -> tuple[str, str, str]:
     """HEAD's id, committer date (ISO) and subject."""
-    sha, date, subject = read(worktree, "log", "-1", "--format=%H%x00%cI%x00%s", "HEAD").rstrip("\n").split("\0")
+    sha, date, subject = read(worktree, *_LOG, "-1", "--format=%H%x00%cI%x00%s", "HEAD").rstrip("\n").split("\0")
     return sha, date, subject
 
 
