@@ -333,3 +333,12 @@ def test_signed_commits_shown_with_their_signatures_still_read_right(
     assert done.code == 0, done.err
     removed = builders("remove", "s")  # its commits judged landed by their patch, through the log
     assert removed.code == 0, removed.err
+
+
+def test_a_squash_commit_with_no_identity_lands_nothing(root: Path, builders: Builders, made: Path) -> None:
+    tips = {n: (tip(made / "repos" / n, "HEAD"), tip(root / "repos" / n)) for n in ("alpha", "beta")}
+    user_config(("user.useConfigOnly", "true"))
+    git.run(root, "config", "--file", os.environ["GIT_CONFIG_GLOBAL"], "--unset", "user.email")
+    done = builders("land", "s", "--squash", "-m", "squashed")
+    assert done.code == 1 and "no email was given" in done.err
+    assert {n: (tip(made / "repos" / n, "HEAD"), tip(root / "repos" / n)) for n in tips} == tips
