@@ -140,9 +140,19 @@ def recover(ws: Workspace, record: BuilderState) -> None:
             continue
         with repository_lock(common_dir):
             index = git.index_path(worktree)
-            if lingering_lock(index):
+            killed_mid_write = lingering_lock(index)
+            if killed_mid_write:
                 clear_our_lock(index, "a git of a stopped sync left it")
             what = operation_in_progress(worktree)
+            if what in ("rebase", "merge") and not killed_mid_write and git.status_entries(worktree):
+                # git stopped there on its own (a conflict) and the run was stopped before it aborted:
+                # what the worktree holds now may be someone's resolution, which an abort would drop.
+                raise BuildersError(
+                    f"{label}: {worktree} is in the middle of the {what} a stopped sync left, with changes "
+                    "(a conflict's resolution?); it was not aborted",
+                    f"finish it (git {what} --continue) or drop it (git {what} --abort) in "
+                    f"{output.command(worktree)}, then run the command again",
+                )
             if what in ("rebase", "merge"):
                 done = git.abort(worktree, what)
                 if done.returncode != 0:
@@ -167,11 +177,13 @@ def bring_up(ws: Workspace, record: BuilderState, trees: Sequence[Tree], merge: 
     behind = [t for t in trees if t.behind > 0]
     if not behind:
         return
+    if not merge:
+        refuse_flattening(record.name, behind)
     mine = [Touched(t, t.head or "") for t in behind]
     _write_record(ws, record, mine, merge)
     how = "merge" if merge else "rebase"
 
-    def one(item: Touched) -> list[str]:
+    def one(item: Touched) -> list[str] | str:
         tree = item.tree
         with repository_lock(tree.common_dir):
             touched.append(item)
@@ -186,7 +198,9 @@ def bring_up(ws: Workspace, record: BuilderState, trees: Sequence[Tree], merge: 
                 item.left = tree.head = git.head_of(tree.path)
                 count(tree)  # here, in parallel with the other repos
                 return []
-            files = git.conflicted_files(tree.path) or [done.stderr.strip() or done.stdout.strip()]
+            # No conflicted file: git stopped for another reason (a commit it could not make or sign,
+            # a hook's refusal, a conflict rerere staged), said in its own words.
+            files = git.conflicted_files(tree.path) or done.stderr.strip() or done.stdout.strip() or "(no output)"
             git.abort(tree.path, how)
             item.left = git.head_of(tree.path)
             return files
@@ -215,14 +229,35 @@ def bring_up(ws: Workspace, record: BuilderState, trees: Sequence[Tree], merge: 
             touched.clear()
             record_file(ws, record.name).unlink(missing_ok=True)
         tree, outcome = failed[0]
+        by_hand = f"{output.command('cd', tree.path)} && git {how} {tree.base_branch}"
         if isinstance(outcome, list):
             names = ", ".join(outcome)
             raise BuildersError(
                 f"{tree.label}: {how} onto {tree.base_branch} stops on a conflict in: {names}; {back}",
-                f"resolve it by hand: {output.command('cd', tree.path)} && git {how} {tree.base_branch}",
+                f"resolve it by hand: {by_hand}",
+            )
+        if isinstance(outcome, str):
+            raise BuildersError(
+                f"{tree.label}: git {how} {tree.base_branch} stopped: {outcome}; {back}",
+                f"see what git said; to do it by hand: {by_hand}",
             )
         raise BuildersError(f"{tree.label}: {how} failed: {outcome}; {back}")
     record_file(ws, record.name).unlink(missing_ok=True)
+
+
+def refuse_flattening(name: str, trees: Sequence[Tree]) -> None:
+    """A rebase flattens a merge commit: it replays the commits merged and drops what the merge
+    commit itself changed (a conflict's resolution, a fix made while merging), and would land the
+    rest as if whole. A builder branch with merges is brought up with a merge instead."""
+    for t in trees:
+        found = git.first_merge(t.path, t.base_tip or t.base_ref_name, t.head or "HEAD")
+        if found:
+            raise BuildersError(
+                f"{t.label}: {t.branch} has a merge commit ({output.short(found)}) that {t.base_branch} lacks; "
+                "a rebase would flatten it and drop what the merge itself changed; nothing moved",
+                f"bring it up with a merge instead: builders sync {name} --merge (then builders land {name} "
+                "needs no rebase)",
+            )
 
 
 def put_back(touched: Sequence[Touched]) -> None:

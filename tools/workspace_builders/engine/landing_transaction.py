@@ -61,6 +61,11 @@ def land_builder(ws: Workspace, record: BuilderState, ready: list[Tree], message
     touched: list[Touched] = []
     try:
         landing_rebase.bring_up(ws, record, ready, merge=False, touched=touched)
+        # The rebase drops each commit whose change the base already has: a worktree left with none
+        # has nothing to land (a squash of it would be an empty commit). Brought up, it stays so.
+        ready = [t for t in ready if t.ahead > 0]
+        if not ready:
+            return Landed([])
         if message is not None:
             landing_rebase.squash(ready, message, touched)
         gate = ws.config.pre_land

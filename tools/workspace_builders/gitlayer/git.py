@@ -785,11 +785,16 @@ def tree_of(repo: Path, commit: str) -> str:
     return run(repo, "rev-parse", f"{commit}^{{tree}}").strip()
 
 
+# With log.showSignature, `git log` writes gpg's check of each signed commit into its output, ahead of
+# the format asked for: every log read here asks for that format alone.
+_LOG = ("log", "--no-show-signature")
+
+
 def trees_of(repo: Path, commits: Sequence[str]) -> dict[str, str]:
     """commit -> its tree, in one call."""
     if not commits:
         return {}
-    out = run(repo, "log", "--no-walk=unsorted", "--format=%H %T", "--stdin", input="".join(f"{c}\n" for c in commits))
+    out = run(repo, *_LOG, "--no-walk=unsorted", "--format=%H %T", "--stdin", input="".join(f"{c}\n" for c in commits))
     return dict(line.split(" ") for line in out.splitlines() if line)
 
 
@@ -870,7 +875,7 @@ def head_reflog(worktree: Path, git_dir: Path | None = None) -> list[LoggedCommi
             if len(fields) == 3 and len(fields[1]) >= 40 and fields[1] != NULL_SHA:
                 logged.append(LoggedCommit(fields[1], action))
         return logged[::-1]
-    done = attempt(worktree, "reflog", "show", "--format=%H %gs", "HEAD", "--", read_only=True)
+    done = attempt(worktree, "reflog", "show", "--no-show-signature", "--format=%H %gs", "HEAD", "--", read_only=True)
     if done.returncode != 0:
         return []
     found = []
@@ -911,7 +916,7 @@ def commits_since(repo: Path, refs: Sequence[str], since: Sequence[str], limit: 
 
 def oldest_commit_time(repo: Path, commits: Sequence[str]) -> int:
     """The earliest committer time (epoch seconds) of `commits`."""
-    out = run(repo, "log", "--no-walk=unsorted", "--format=%ct", "--stdin", input="".join(f"{c}\n" for c in commits))
+    out = run(repo, *_LOG, "--no-walk=unsorted", "--format=%ct", "--stdin", input="".join(f"{c}\n" for c in commits))
     return min(int(t) for t in out.split())
 
 
@@ -925,7 +930,7 @@ def patch_ids(repo: Path, commits: Sequence[str]) -> dict[str, str]:
         return {}
     shown = run(
         repo,
-        "log",
+        *_LOG,
         "--no-walk=unsorted",
         "-p",
         *_PATCH_AS_IS,
@@ -1076,7 +1081,7 @@ def behind_ahead(repo: Path, base: str, head: str) -> tuple[int, int]:
 
 def last_commit(worktree: Path) -> tuple[str, str, str]:
     """HEAD's id, committer date (ISO) and subject."""
-    sha, date, subject = read(worktree, "log", "-1", "--format=%H%x00%cI%x00%s", "HEAD").rstrip("\n").split("\0")
+    sha, date, subject = read(worktree, *_LOG, "-1", "--format=%H%x00%cI%x00%s", "HEAD").rstrip("\n").split("\0")
     return sha, date, subject
 
 
@@ -1178,12 +1183,28 @@ def two_tree_checkout(worktree: Path, old: str, new: str, index_file: Path, dry_
     return attempt(worktree, *_NO_MONITOR, "read-tree", "-m", "-u", *trial, old, new, index_file=index_file)
 
 
+# rebase.updateRefs (git 2.38+) would move every other local branch that points into the rebased
+# range too (a user's branch, a builder made from this one), and a put-back would not move them back:
+# only the worktree's own branch may move (as config: git before 2.38 has no --no-update-refs).
+# rebase.backend=apply drops every commit that was made empty on purpose, without a word. A file
+# system monitor's word is not taken (see _NO_MONITOR): the rebase writes the files the base changed.
+# --no-autostash (for the merge too): with rebase.autoStash or merge.autoStash, an uncommitted edit
+# the look before missed would go to the stash, shared by every worktree, and come back as conflict
+# markers in a run that reports fine; without it git refuses, and the run puts every repo back.
+_REBASE_AS_DEFAULT = ("-c", "rebase.updateRefs=false", "-c", "rebase.backend=merge", *_NO_MONITOR)
+
+
 def rebase_onto(worktree: Path, base_ref: str) -> Completed:
-    return attempt(worktree, "rebase", "--quiet", base_ref)
+    return attempt(worktree, *_REBASE_AS_DEFAULT, "rebase", "--quiet", "--no-autostash", base_ref)
+
+
+def first_merge(repo: Path, base: str, head: str) -> str | None:
+    """A merge commit that `head` has and `base` lacks, or None."""
+    return read(repo, "rev-list", "--merges", "--max-count=1", f"{base}..{head}").strip() or None
 
 
 def merge_in(worktree: Path, base_ref: str, message: str) -> Completed:
-    return attempt(worktree, "merge", "--quiet", "--no-edit", "-m", message, base_ref)
+    return attempt(worktree, *_NO_MONITOR, "merge", "--quiet", "--no-edit", "--no-autostash", "-m", message, base_ref)
 
 
 def abort(worktree: Path, operation: str) -> Completed:
@@ -1228,12 +1249,15 @@ def head_and_tracked_changes(worktree: Path, every_submodule: bool = False) -> W
 def reset_keep(worktree: Path, commit: str) -> Completed:
     """Move the checked-out branch, index and files to `commit`; git refuses (changing nothing) where
     a local change would be lost."""
-    return attempt(worktree, "reset", "--quiet", "--keep", commit)
+    return attempt(worktree, *_NO_MONITOR, "reset", "--quiet", "--keep", commit)
 
 
 def squash_commit(worktree: Path, head: str, parent: str, message: str) -> str:
-    """A commit with `head`'s tree on top of `parent` (no hook runs; no ref moves)."""
-    return run(worktree, "commit-tree", f"{head}^{{tree}}", "-p", parent, "-m", message).strip()
+    """A commit with `head`'s tree on top of `parent` (no hook runs; no ref moves), signed when the
+    user's commit.gpgSign says their commits are, as the rebase's are (commit-tree ignores it)."""
+    asked = attempt(worktree, "config", "--type=bool", "--get", "commit.gpgSign", read_only=True)
+    sign = ("-S",) if asked.stdout.strip() == "true" else ()
+    return run(worktree, "commit-tree", *sign, f"{head}^{{tree}}", "-p", parent, "-m", message).strip()
 
 
 def push_ref(repo: Path, remote: str, branch: str) -> Completed:
