@@ -270,3 +270,36 @@ def test_land_refuses_a_base_checkout_whose_submodule_has_work_of_its_own(
     assert (lib / "README.md").read_text() == "# lib, my own edit\n"
     if mine:
         assert git.run(lib, "rev-parse", "HEAD").strip() == mine
+
+
+@pytest.mark.parametrize("ignore", [None, "untracked", "all"])
+@pytest.mark.parametrize("command", ["sync", "land"])
+def test_a_builder_whose_submodule_holds_untracked_files_is_not_brought_up_over_them(
+    root: Path, builders: Builders, tmp_path: Path, ignore: str | None, command: str
+) -> None:
+    """With `submodule.recurse`, the rebase that brings a builder's worktree up to its base moves its
+    submodules too, and git writes a file the base's submodule commit brings over an untracked one of
+    that name: the run refuses before it, whatever `submodule.<name>.ignore` hides from git status."""
+    inner = with_submodule(root, tmp_path)
+    assert builders("new", "s", "--repos", "alpha").code == 0
+    built = builders_dir(root) / "s" / "repos" / "alpha"
+    edit(built / "work.txt", "the builder's work\n")
+    commit(built, "the builder's work")
+    (inner / "notes.txt").write_text("the lib's notes\n")
+    bumped = commit(inner, "lib notes")
+    clone = root / "repos" / "alpha"
+    git.run(clone / "lib", "fetch", "--quiet", str(inner), "main")
+    git.run(clone / "lib", "checkout", "--quiet", "--detach", bumped)
+    commit(clone, "the base bumps the lib")
+    git.run(built / "lib", "fetch", "--quiet", str(inner), "main")  # the builder's submodule knows it
+    (built / "lib" / "notes.txt").write_text("my own notes, never committed\n")
+    git.run(clone, "config", "submodule.recurse", "true")
+    if ignore:
+        git.run(clone, "config", "submodule.lib.ignore", ignore)
+    tip = git.run(built, "rev-parse", "HEAD")
+    done = builders(command, "s")
+    assert done.code == 1, done.out + done.err
+    assert "uncommitted or untracked: lib" in done.err and "nothing was changed" in done.err
+    assert "status --ignore-submodules=none" in done.err  # what shows it, whatever the ignore settings
+    assert (built / "lib" / "notes.txt").read_text() == "my own notes, never committed\n"
+    assert git.run(built, "rev-parse", "HEAD") == tip

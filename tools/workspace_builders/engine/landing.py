@@ -109,7 +109,7 @@ def inspect(tree: Tree) -> None:
         raise bad_input(f"{tree.label}: recorded base {tree.base_ref!r} is not a ref", "builders verify")
     tree.common_dir, full = git.common_dir_and_ref(tree.source, tree.base_ref)
     tree.base_branch, tree.problem = _base_branch(tree, full)
-    wait_changes = git.status_entries_started(tree.path)
+    wait_changes = git.status_entries_started(tree.path, every_submodule=True)  # a rebase may move them
     wait_worktrees = git.worktrees_started(tree.source)
     refs = [tree.branch_ref] + ([tree.base_ref_name] if tree.base_branch else [])
     tree.head = tree.base_tip = None
@@ -189,8 +189,9 @@ def refuse_dirty(trees: Sequence[Tree], name: str, why: str) -> None:
         labels = ", ".join(t.label for t in dirty)
         raise BuildersError(
             f"builder {name!r} has uncommitted or untracked work in: {labels}, which {why}; nothing was changed",
-            f"commit or stash it first ({output.command('git', '-C', dirty[0].path, 'status')}),"
-            " then run the command again",
+            "commit or stash it first ("
+            + output.command("git", "-C", dirty[0].path, "status", "--ignore-submodules=none")
+            + "), then run the command again",
         )
 
 

@@ -278,7 +278,7 @@ def put_back(touched: Sequence[Touched]) -> None:
                 now = git.head_of(tree.path)
                 if now == item.original:
                     continue
-                changes = git.status_entries(tree.path)
+                changes = git.status_entries(tree.path, every_submodule=True)
                 if now != item.left or changes:
                     why = "it has uncommitted changes" if changes else f"its branch moved on to {output.short(now)}"
                     refused.append(f"{tree.label}: not put back ({why}); it was at {output.short(item.original)}")

@@ -137,7 +137,7 @@ def check_pins(pins: Sequence[Pin], name: str, gate: bool) -> None:
     when, again = ("while the pre_land gate ran", "run the gate again") if gate else ("while landing", "run it again")
 
     def one(p: Pin) -> None:
-        look = git.head_and_tracked_changes(p.tree.path)
+        look = git.head_and_tracked_changes(p.tree.path, every_submodule=True)
         head, changes = look.head or "", look.changes
         if head != p.head or changes:
             what = f"its tip moved to {output.short(head)}" if head != p.head else f"it has changes ({changes[0][3:]})"

@@ -501,17 +501,23 @@ def delete_branch_at(repo: Path, branch: str, commit: str) -> bool:
 # --- removal -------------------------------------------------------------------------------------
 
 
-def status_entries(worktree: Path) -> list[str]:
+def status_entries(worktree: Path, every_submodule: bool = False) -> list[str]:
     """Uncommitted changes and untracked (not ignored) paths, an untracked folder as one line.
 
-    Untracked files count whatever the user's `status.showUntrackedFiles` says (`no` hides them)."""
-    return status_entries_started(worktree)()
+    Untracked files count whatever the user's `status.showUntrackedFiles` says (`no` hides them).
+    `every_submodule`: a submodule with changes or untracked files of its own is a change whatever
+    `submodule.<name>.ignore` or `diff.ignoreSubmodules` says (for a worktree git is about to move:
+    with `submodule.recurse` git moves its submodules with it, over their untracked files)."""
+    return status_entries_started(worktree, every_submodule)()
 
 
-def status_entries_started(worktree: Path) -> Callable[[], list[str]]:
+def status_entries_started(worktree: Path, every_submodule: bool = False) -> Callable[[], list[str]]:
     """`status_entries`, started now: what it returns waits for the call (see: started)."""
+    ignoring = ("--ignore-submodules=none",) if every_submodule else ()
     wait = _begin(
-        ("-C", str(worktree), "status", "--porcelain=v1", "-z", "--untracked-files=normal"), None, _call_env(True)
+        ("-C", str(worktree), "status", "--porcelain=v1", "-z", "--untracked-files=normal", *ignoring),
+        None,
+        _call_env(True),
     )
     return lambda: porcelain_entries(_stdout(wait()))
 
