@@ -135,7 +135,8 @@ def test_a_dirty_worktree_refuses_sync_only_where_it_would_be_rebased(
             "error: builder 's' has uncommitted or untracked work in: alpha, which a rebase or merge would have to "
             "move; nothing was changed" in done.err
         )
-        assert f"hint: commit or stash it first (git -C {made / 'repos/alpha'} status --ignore-submodules=none)" in done.err
+        shown = f"git -C {made / 'repos/alpha'} status --ignore-submodules=none"
+        assert f"hint: commit or stash it first ({shown})" in done.err
     git.run(made / "repos/alpha", "checkout", "--", "README.md")
     done = builders("sync", "s")
     assert done.code == 0, done.err
