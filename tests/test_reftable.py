@@ -13,14 +13,16 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import REPOS, commit, edit
+from conftest import REPOS, edit
 from runs import console, environment
-from sample_workspace import make_workspace
-from workspace_builders.gitlayer import git, links
+from workspace_builders.gitlayer import git
+
+SAMPLE = Path(__file__).resolve().parent.parent / "scripts" / "sample_workspace.py"
 
 
 def _new_enough_git() -> Path | None:
@@ -40,40 +42,70 @@ pytestmark = pytest.mark.skipif(
 
 
 @pytest.fixture
-def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    assert NEW_GIT is not None
-    monkeypatch.setenv("PATH", f"{NEW_GIT}{os.pathsep}{os.environ['PATH']}")
-    monkeypatch.setattr(git, "_git_path", None)  # this module's git layer runs the newer git too
+def root(tmp_path: Path) -> Path:
+    """A sample workspace made by the newer git with `init.defaultRefFormat = reftable`: every git of
+    the test, ours included, runs in a process of its own with that git first on PATH."""
     with open(os.environ["GIT_CONFIG_GLOBAL"], "a", encoding="utf-8") as config:
         config.write("[init]\n\tdefaultRefFormat = reftable\n")
-    made = make_workspace(tmp_path, REPOS, files=3)
-    assert (made / "repos/alpha/.git/reftable").is_dir() and (made / ".git/reftable").is_dir()
-    return made
+    made = subprocess.run(
+        [sys.executable, SAMPLE, tmp_path, "--repos", ",".join(REPOS), "--files", "3"],
+        env=environment(path_first=NEW_GIT),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    root = Path(made.stdout.strip())
+    assert (root / "repos/alpha/.git/reftable").is_dir() and (root / ".git/reftable").is_dir()
+    return root
 
 
 def _builders(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return console(root, *args, env=environment(path_first=NEW_GIT))
 
 
+def _git(repo: Path, *args: str) -> str:
+    assert NEW_GIT is not None
+    return subprocess.run(
+        [NEW_GIT / "git", "-C", repo, *args], capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+def _tip(repo: Path, ref: str) -> str | None:
+    assert NEW_GIT is not None
+    found = subprocess.run(
+        [NEW_GIT / "git", "-C", repo, "rev-parse", "-q", "--verify", ref], capture_output=True, text=True
+    )
+    return found.stdout.strip() or None
+
+
 def _worktrees(repo: Path) -> list[str]:
-    listed = git.run(repo, "worktree", "list", "--porcelain")
+    listed = _git(repo, "worktree", "list", "--porcelain")
     return [line.removeprefix("worktree ") for line in listed.splitlines() if line.startswith("worktree ")]
 
 
-def test_a_worktrees_head_is_read_from_git_where_its_file_is_a_stub(root: Path) -> None:
+def _commit(repo: Path, message: str) -> str:
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "--quiet", "-m", message)
+    return _git(repo, "rev-parse", "HEAD")
+
+
+def test_a_branch_checked_out_elsewhere_is_seen_where_head_files_are_stubs(root: Path, tmp_path: Path) -> None:
+    """The worktree's HEAD file says `ref: refs/heads/.invalid`; removal asks git where the builder's
+    branch is checked out, and keeps the branch another worktree has."""
     assert _builders(root, "new", "x", "--repos", "alpha").returncode == 0
     worktree = root.parent / f"{root.name}.builders" / "x" / "repos" / "alpha"
-    common_dir = root / "repos/alpha/.git"
-    admin = links.link_of(worktree, common_dir).admin
-    assert admin is not None and links.read(admin / "HEAD") == "ref: refs/heads/.invalid"
-    entry = links.entry_of(worktree, common_dir)
-    assert entry is not None and entry.branch == "refs/heads/builder/x"
-    assert links.checked_out_anywhere(common_dir, "refs/heads/main", worktree)  # the clone has main
-    assert not links.checked_out_anywhere(common_dir, "refs/heads/builder/x", worktree)
-    git.run(worktree, "switch", "--quiet", "--detach")
-    detached = links.entry_of(worktree, common_dir)
-    assert detached is not None and detached.branch is None
-    assert detached.head == git.run(worktree, "rev-parse", "HEAD").strip()
+    assert (worktree / ".git").read_text().startswith("gitdir: ")
+    admin = Path((worktree / ".git").read_text().removeprefix("gitdir: ").strip())
+    assert (admin / "HEAD").read_text().strip() == "ref: refs/heads/.invalid"
+    elsewhere = tmp_path / "elsewhere"
+    _git(root / "repos/alpha", "worktree", "add", "--quiet", "--force", str(elsewhere), "builder/x")
+    tip = _tip(root / "repos/alpha", "refs/heads/builder/x")
+    removed = _builders(root, "remove", "x")
+    assert removed.returncode == 0, removed.stderr
+    assert "kept branch in alpha: builder/x (checked out elsewhere)" in removed.stdout + removed.stderr
+    assert _tip(root / "repos/alpha", "refs/heads/builder/x") == tip  # kept: it is checked out there
+    assert _tip(root, "refs/heads/builder/x") is None  # the root's own branch, checked out nowhere now
+    assert str(elsewhere) in _worktrees(root / "repos/alpha")
 
 
 def test_new_rolls_back_its_worktrees_and_says_so_truly(root: Path) -> None:
@@ -85,7 +117,7 @@ def test_new_rolls_back_its_worktrees_and_says_so_truly(root: Path) -> None:
     assert done.returncode == 1 and "broken hook" in done.stderr and "rolled back" in done.stderr
     for repo in (root, *(root / "repos" / name for name in REPOS)):
         assert _worktrees(repo) == [str(repo)], repo
-        assert git.resolve_commits(repo, ["refs/heads/builder/x"])["refs/heads/builder/x"] is None
+        assert _tip(repo, "refs/heads/builder/x") is None
     assert not (root.parent / f"{root.name}.builders" / "x").exists()
 
 
@@ -93,10 +125,10 @@ def test_a_builder_lands_and_is_removed(root: Path) -> None:
     assert _builders(root, "new", "x", "--repos", "alpha,beta").returncode == 0
     built = root.parent / f"{root.name}.builders" / "x"
     edit(built / "repos/alpha/work.txt", "the builder's work\n")
-    work = commit(built / "repos/alpha", "the builder's work")
+    work = _commit(built / "repos/alpha", "the builder's work")
     landed = _builders(root, "land", "x")
     assert landed.returncode == 0, landed.stderr
-    assert git.run(root / "repos/alpha", "rev-parse", "main").strip() == work
+    assert _git(root / "repos/alpha", "rev-parse", "main") == work
     assert (root / "repos/alpha/work.txt").read_text() == "the builder's work\n"
     verified = _builders(root, "verify", "x")
     assert verified.returncode == 0 and "all ok" in verified.stdout, verified.stdout + verified.stderr
@@ -105,4 +137,4 @@ def test_a_builder_lands_and_is_removed(root: Path) -> None:
     assert not built.exists()
     for repo in (root, root / "repos/alpha", root / "repos/beta"):
         assert _worktrees(repo) == [str(repo)]
-        assert git.resolve_commits(repo, ["refs/heads/builder/x"])["refs/heads/builder/x"] is None
+        assert _tip(repo, "refs/heads/builder/x") is None
