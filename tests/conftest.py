@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -147,6 +148,22 @@ def commit(path: Path, message: str = "change") -> str:
 def edit(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
+
+
+def edit_behind_a_lagging_monitor(worktree: Path, path: str, text: str, tmp_path: Path) -> None:
+    """`worktree` gets a `core.fsmonitor` hook that always says nothing changed (as watchman does
+    while events settle), the user's own git runs that record its word, then an edit of `path` with
+    its old time: `git status` does not see it."""
+    monitor = tmp_path / "fsmonitor-lagging"
+    monitor.write_text("#!/bin/sh\nexit 0\n")  # nothing changed, it says
+    monitor.chmod(0o755)
+    git.run(worktree, "config", "core.fsmonitor", str(monitor))
+    git.run(worktree, "config", "core.fsmonitorHookVersion", "1")
+    for _ in range(2):  # the user's own git runs, which record what the monitor vouches for
+        subprocess.run(["git", "-C", str(worktree), "status"], capture_output=True, check=True)
+    edit(worktree / path, text)
+    os.utime(worktree / path, (1, 1))
+    assert git.run(worktree, "status", "--porcelain") == ""  # the monitor's word
 
 
 @pytest.fixture

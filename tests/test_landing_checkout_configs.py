@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Builders, commit, edit
+from conftest import Builders, commit, edit, edit_behind_a_lagging_monitor
 from runs import console
 from workspace_builders.gitlayer import git
 
@@ -143,16 +143,7 @@ def test_an_edit_a_file_system_monitor_has_not_reported_yet_is_never_written_ove
     edit(work / MODULE, "VALUE = 'landed'\n")
     commit(work, "beta changes the module")
     beta = root / "repos/beta"
-    monitor = tmp_path / "fsmonitor-lagging"
-    monitor.write_text("#!/bin/sh\nexit 0\n")  # nothing changed, it says
-    monitor.chmod(0o755)
-    git.run(beta, "config", "core.fsmonitor", str(monitor))
-    git.run(beta, "config", "core.fsmonitorHookVersion", "1")
-    for _ in range(2):  # the user's own git runs, which record what the monitor vouches for
-        subprocess.run(["git", "-C", str(beta), "status"], capture_output=True, check=True)
-    edit(beta / MODULE, "my own version, never committed\n")
-    os.utime(beta / MODULE, (1, 1))
-    assert git.run(beta, "status", "--porcelain") == ""  # the monitor's word
+    edit_behind_a_lagging_monitor(beta, MODULE, "my own version, never committed\n", tmp_path)
     before = {n: tip(root / "repos" / n) for n in REPOS}
     done = builders("land", "s")
     assert done.code == 1, done.out + done.err
@@ -160,6 +151,17 @@ def test_an_edit_a_file_system_monitor_has_not_reported_yet_is_never_written_ove
     assert "nothing landed" in done.err
     assert (beta / MODULE).read_text() == "my own version, never committed\n"
     assert {n: tip(root / "repos" / n) for n in REPOS} == before
+
+
+def land_once_or_after_a_stop(root: Path, builders: Builders, stopped: bool, beta: Path, landed: str) -> None:
+    """`land s`, or (`stopped`) a run killed once beta's files moved and the run that completes it:
+    beta's base at `landed` either way."""
+    if stopped:
+        killed = console(root, "land", "s", fault="land:files-moved:beta")
+        assert killed.returncode == -9, killed.stderr
+    done = builders("land", "s")
+    assert done.code == 0, done.err
+    assert tip(beta) == landed
 
 
 def convert_checkout(clone: Path, how: str, worktrees: Sequence[Path]) -> None:
@@ -194,12 +196,7 @@ def test_a_base_checkout_whose_files_git_converts_lands_and_completes(
     landed = commit(work, "beta changes the module")
     beta = root / "repos/beta"
     convert_checkout(beta, how, [beta, work])
-    if stopped:
-        killed = console(root, "land", "s", fault="land:files-moved:beta")
-        assert killed.returncode == -9, killed.stderr
-    done = builders("land", "s")
-    assert done.code == 0, done.err
-    assert tip(beta) == landed
+    land_once_or_after_a_stop(root, builders, stopped, beta, landed)
     expected = {MODULE: "VALUE = 'landed'\n", "new.txt": "beta new\n"}
     for path, text in expected.items():
         on_disk = (beta / path).read_bytes()
@@ -242,12 +239,7 @@ def test_type_and_case_changes_land(root: Path, made: Path, builders: Builders, 
         git.run(work, "mv", "README.md", "readme.md")
     landed = commit(work, change)
     beta = root / "repos/beta"
-    if stopped:
-        killed = console(root, "land", "s", fault="land:files-moved:beta")
-        assert killed.returncode == -9, killed.stderr
-    done = builders("land", "s")
-    assert done.code == 0, done.err
-    assert tip(beta) == landed
+    land_once_or_after_a_stop(root, builders, stopped, beta, landed)
     if change == "a file becomes a symlink":
         assert (beta / MODULE).is_symlink()
     elif change == "a new symlink":

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Builders, commit, edit
+from conftest import Builders, commit, edit, edit_behind_a_lagging_monitor
 from runs import environment
 from workspace_builders.gitlayer import git
 
@@ -268,16 +268,7 @@ def test_an_edit_a_file_system_monitor_has_not_reported_is_never_written_over_by
     commit(root / "repos/beta", "beta main changes the module")
     beta = made / "repos/beta"
     mine = tip(beta, "HEAD")
-    monitor = tmp_path / "fsmonitor-lagging"
-    monitor.write_text("#!/bin/sh\nexit 0\n")  # nothing changed, it says
-    monitor.chmod(0o755)
-    git.run(beta, "config", "core.fsmonitor", str(monitor))
-    git.run(beta, "config", "core.fsmonitorHookVersion", "1")
-    for _ in range(2):  # the user's own git runs, which record what the monitor vouches for
-        subprocess.run(["git", "-C", str(beta), "status"], capture_output=True, check=True)
-    edit(beta / module, "my own version, never committed\n")
-    os.utime(beta / module, (1, 1))
-    assert git.run(beta, "status", "--porcelain") == ""  # the monitor's word
+    edit_behind_a_lagging_monitor(beta, module, "my own version, never committed\n", tmp_path)
     if stash:
         user_config(("rebase.autoStash", "true"), ("merge.autoStash", "true"))
     done = builders("sync", "s", *merge)

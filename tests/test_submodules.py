@@ -89,14 +89,9 @@ def test_a_bad_submodules_value_is_refused(root: Path, builders: Builders) -> No
     assert "workspaces.local.yaml:2: key 'builders.submodules' must be true or false, not str" in done.err
 
 
-@pytest.mark.parametrize("ignore", [None, "untracked", "all"])
-def test_land_refuses_a_base_checkout_whose_submodule_holds_untracked_files(
-    root: Path, builders: Builders, tmp_path: Path, ignore: str | None
-) -> None:
-    """With `submodule.recurse`, moving the base checkout moves its submodules too, and git writes a
-    file the submodule's new commit brings over an untracked one of that name without a word: the
-    untracked file in the submodule is someone's work, so the landing is refused, whatever the
-    checkout's `submodule.<name>.ignore` hides from its `git status`."""
+def bumped_submodule(root: Path, tmp_path: Path, builders: Builders, known: bool = True) -> tuple[Path, Path]:
+    """alpha's submodule `lib` gets a commit bringing `notes.txt`, which builder `s` lands; the clone's
+    submodule knows the commit (unless not `known`), and the clone has `submodule.recurse`. (inner, clone)"""
     inner = with_submodule(root, tmp_path)
     assert builders("new", "s", "--repos", "alpha").code == 0
     (inner / "notes.txt").write_text("the lib's notes\n")
@@ -106,9 +101,22 @@ def test_land_refuses_a_base_checkout_whose_submodule_holds_untracked_files(
     git.run(built / "lib", "checkout", "--quiet", "--detach", bumped)
     commit(built, "the lib with notes")
     clone = root / "repos" / "alpha"
-    git.run(clone / "lib", "fetch", "--quiet", str(inner), "main")  # the clone's submodule knows the commit
-    (clone / "lib" / "notes.txt").write_text("my own notes, never committed\n")
+    if known:
+        git.run(clone / "lib", "fetch", "--quiet", str(inner), "main")
     git.run(clone, "config", "submodule.recurse", "true")
+    return inner, clone
+
+
+@pytest.mark.parametrize("ignore", [None, "untracked", "all"])
+def test_land_refuses_a_base_checkout_whose_submodule_holds_untracked_files(
+    root: Path, builders: Builders, tmp_path: Path, ignore: str | None
+) -> None:
+    """With `submodule.recurse`, moving the base checkout moves its submodules too, and git writes a
+    file the submodule's new commit brings over an untracked one of that name without a word: the
+    untracked file in the submodule is someone's work, so the landing is refused, whatever the
+    checkout's `submodule.<name>.ignore` hides from its `git status`."""
+    _, clone = bumped_submodule(root, tmp_path, builders)
+    (clone / "lib" / "notes.txt").write_text("my own notes, never committed\n")
     if ignore:
         git.run(clone, "config", "submodule.lib.ignore", ignore)
     before = git.run(clone, "rev-parse", "HEAD")
@@ -118,23 +126,6 @@ def test_land_refuses_a_base_checkout_whose_submodule_holds_untracked_files(
     assert "status --ignore-submodules=none" in done.err  # what shows them, whatever the ignore settings
     assert (clone / "lib" / "notes.txt").read_text() == "my own notes, never committed\n"
     assert git.run(clone, "rev-parse", "HEAD") == before
-
-
-def bumped_submodule(root: Path, tmp_path: Path, builders: Builders) -> tuple[Path, Path]:
-    """alpha's submodule `lib` gets a commit bringing `notes.txt`, which builder `s` lands; the clone's
-    submodule knows the commit, and the clone has `submodule.recurse`. (inner, clone)"""
-    inner = with_submodule(root, tmp_path)
-    assert builders("new", "s", "--repos", "alpha").code == 0
-    (inner / "notes.txt").write_text("the lib's notes\n")
-    bumped = commit(inner, "lib notes")
-    built = builders_dir(root) / "s" / "repos" / "alpha"
-    git.run(built / "lib", "fetch", "--quiet", str(inner), "main")
-    git.run(built / "lib", "checkout", "--quiet", "--detach", bumped)
-    commit(built, "the lib with notes")
-    clone = root / "repos" / "alpha"
-    git.run(clone / "lib", "fetch", "--quiet", str(inner), "main")
-    git.run(clone, "config", "submodule.recurse", "true")
-    return inner, clone
 
 
 @pytest.mark.parametrize("ignore", [None, "untracked", "all"])
@@ -189,16 +180,7 @@ def test_a_submodule_commit_the_base_checkout_lacks_refuses_before_anything_move
     """With submodule.recurse, moving the base checkout checks its submodule out at the landed commit,
     which the checkout's submodule may not have (it was made in the builder's): git would refuse
     half-way through the landing; it is found before the journal is written, and said."""
-    inner = with_submodule(root, tmp_path)
-    assert builders("new", "s", "--repos", "alpha").code == 0
-    (inner / "notes.txt").write_text("the lib's notes\n")
-    bumped = commit(inner, "lib notes")
-    built = builders_dir(root) / "s" / "repos" / "alpha"
-    git.run(built / "lib", "fetch", "--quiet", str(inner), "main")
-    git.run(built / "lib", "checkout", "--quiet", "--detach", bumped)
-    commit(built, "the lib with notes")
-    clone = root / "repos" / "alpha"
-    git.run(clone, "config", "submodule.recurse", "true")
+    inner, clone = bumped_submodule(root, tmp_path, builders, known=False)
     before = git.run(clone, "rev-parse", "HEAD")
     done = builders("land", "s")
     assert done.code == 1, done.out + done.err
