@@ -1,5 +1,5 @@
 """Cost per builder as builders pile up: `new`, `list --fast`, `list`, `verify`, `verify NAME`,
-`remove NAME` and `prune` at 10, 100 and 1000 builders x 3 repos.
+`remove NAME`, `prune` and a commit under our hooks at 10, 100 and 1000 builders x 3 repos.
 
 The builders are added quickly (scripts/many_builders.py: one `git worktree add` per repository, the
 rest laid out as git lays out a worktree). `new` is timed against the same git commands typed by
@@ -123,6 +123,22 @@ def bench_scale(sizes: tuple[int, ...] = SIZES, repos: int = 3, files: int = 20,
     rows.append(
         _grows(f"remove NAME, {small} -> {large} builders", remove_small, remove_large, pairs, per_builder=False)
     )
+    for hooked in (small_root, large_root):
+        sh(hooked, "builders", "hooks", "install")
+
+    def commit_in(root: Path) -> Callable[[int], None]:
+        builder = root.parent / "workspace-root.builders" / "m0001"
+
+        def commit(index: int) -> None:
+            with (builder / "notes.md").open("a", encoding="utf-8") as notes:
+                notes.write(f"{index}\n")
+            sh(builder, "git", "add", "notes.md")
+            sh(builder, "git", "commit", "--quiet", "-m", f"notes {index}")
+
+        return commit
+
+    scenario = f"a commit under our hooks, {small} -> {large} builders"
+    rows.append(_grows(scenario, (small, commit_in(small_root)), (large, commit_in(large_root)), pairs, False))
     # For reference: how git's own commands for one builder grow over the same workspaces (what `new`
     # and `remove NAME` run of git's is part of their rows above).
     (small_place, _, small_names), (large_place, _, large_names) = spaces[small], spaces[large]

@@ -309,6 +309,42 @@ def test_pre_commit_starts_python_when_a_worktree_lies_inside_the_root(hooked: P
     assert done.returncode == 1 and "workspace-builders is not installed" in done.stderr
 
 
+def test_pre_commit_in_a_builder_among_siblings_starts_no_python(hooked: Path, builders: Builders) -> None:
+    for name in ("one", "two", "three"):  # sibling builders: worktrees of the root outside it
+        assert builders("new", name, "--repos", "alpha").code == 0
+    env = no_python(hooked)
+    builder = builders_dir(hooked) / "two"
+    (builder / "notes.md").write_text("hello\n")
+    user_git(builder, "add", "notes.md")
+    done = user_git(builder, "commit", "-m", "notes", **env)
+    assert done.returncode == 0, done.stderr
+    assert user_git(builder, "log", "--format=%s", "-1").stdout.strip() == "notes"
+
+
+def test_pre_commit_starts_python_for_a_worktree_inside_the_root_reached_by_a_link(
+    hooked: Path, tmp_path: Path
+) -> None:
+    link = tmp_path / "linked-root"
+    link.symlink_to(hooked)  # the nested worktree is added by a path through the link
+    assert user_git(link, "worktree", "add", str(link / ".trees" / "x")).returncode != 0  # refused, kept
+    env = no_python(hooked)
+    (hooked / "notes.md").write_text("hello\n")
+    user_git(link, "add", "notes.md")
+    done = user_git(link, "commit", "-m", "notes", **env)
+    assert done.returncode == 1 and "workspace-builders is not installed" in done.stderr
+
+
+def test_pre_commit_starts_python_for_a_worktree_it_cannot_place(hooked: Path, builders: Builders) -> None:
+    assert builders("new", "b").code == 0
+    gitdir = next((hooked / ".git" / "worktrees").glob("*/gitdir"))
+    gitdir.write_text("../../../elsewhere/b/.git\n")  # a relative path, as newer gits can write
+    env = no_python(hooked)
+    (hooked / "notes.md").write_text("hello\n")
+    user_git(hooked, "add", "notes.md")
+    done = user_git(hooked, "commit", "-m", "notes", **env)
+    assert done.returncode == 1 and "workspace-builders is not installed" in done.stderr
+
+
 def test_pre_commit_starts_python_when_the_builders_folder_is_moved(hooked: Path) -> None:
     (hooked / "workspaces.local.yaml").write_text('builders:\n  dir: ".builders"\n')
     env = no_python(hooked)

@@ -1,6 +1,7 @@
 """Cost that stays flat as builders pile up: at a few hundred builders, `new`, `list --fast`,
 `verify NAME` and `remove NAME` run the same git calls and read the same state files as at ten (`list --fast` one
-state file more per builder), counted, never timed. Also: the creation mark is taken off without a
+state file more per builder), and a commit in a builder runs the same git commands under our pre-commit
+hook, counted, never timed. Also: the creation mark is taken off without a
 git process, and never a lock of anyone else's."""
 
 from __future__ import annotations
@@ -86,18 +87,21 @@ def test_new_list_and_verify_cost_the_same_per_builder_at_hundreds_of_builders(t
     counted = Counted(root, tmp_path)
     add_builders(root, 10, copied=True)
 
+    counted("hooks", "install")
+
     def measure(new_name: str, removed: str) -> dict[str, tuple[Counter[str], int]]:
         return {
             "new": counted("new", new_name, "--repos", "all"),
             "list --fast": counted("list", "--fast"),
             "verify NAME": counted("verify", "m0003"),
             "remove NAME": counted("remove", removed),
+            "commit": (commit_traced(builders_dir(root) / "m0002", tmp_path / "trace"), 0),
         }
 
     few = measure("extra1", "m0004")
     add_builders(root, 240, prefix="n", copied=True)
     many = measure("extra2", "m0005")
-    for command in ("new", "verify NAME", "remove NAME"):  # one builder: the same work at any number of builders
+    for command in ("new", "verify NAME", "remove NAME", "commit"):  # the same work at any number of builders
         assert many[command] == few[command], command
     assert many["list --fast"][0] == few["list --fast"][0]  # one `git worktree list` per repository
     # One state file per builder, once: 240 more builders, and one made and one removed in between.
@@ -107,6 +111,22 @@ def test_new_list_and_verify_cost_the_same_per_builder_at_hundreds_of_builders(t
     assert "worktree list" not in few["remove NAME"][0]  # so are the entries of the worktrees removed
     assert few["remove NAME"][0]["worktree remove"] == 3  # the builder and its two repos: it did remove
     assert few["new"][1] <= 4 and few["verify NAME"][1] <= 2  # its own state file, never all of them
+    assert few["commit"][0]["rev-parse"] == 1 and "worktree list" not in few["commit"][0]  # the hook ran, listing none
+
+
+def commit_traced(builder: Path, trace: Path) -> Counter[str]:
+    """The git commands a commit in `builder` runs, its hooks' included (GIT_TRACE follows every git
+    process the commit starts, whichever git binary a hook finds on PATH)."""
+    trace.unlink(missing_ok=True)
+    notes = builder / "notes.md"
+    with notes.open("a", encoding="utf-8") as out:  # something new to commit each time
+        out.write("one more line\n")
+    git.run(builder, "add", "notes.md")
+    env = {**os.environ, "GIT_TRACE": str(trace)}
+    done = subprocess.run(["git", "commit", "-qm", "notes"], cwd=builder, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    lines = trace.read_text().splitlines()
+    return Counter(_subcommand(line.partition("built-in: git ")[2]) for line in lines if "built-in: git " in line)
 
 
 def test_the_creation_mark_comes_off_and_another_lock_stays(root: Path, builders: Builders) -> None:
