@@ -5,6 +5,8 @@ no base ever moves backwards (the transaction is in landing_transaction and land
 
 from __future__ import annotations
 
+import random
+import time
 from pathlib import Path
 
 from plumbum import cli
@@ -14,9 +16,13 @@ from workspace_builders.base.errors import DONE_BUT_FOLLOW_UP_FAILED, BuildersEr
 from workspace_builders.commands.base import WithDryRunAndJson
 from workspace_builders.engine import landing, landing_journal, landing_rebase, landing_transaction
 from workspace_builders.engine.landing import Tree
-from workspace_builders.engine.landing_journal import Move
+from workspace_builders.engine.landing_journal import BaseMoved, Move
 from workspace_builders.gitlayer.locks import builder_lock
 from workspace_builders.model.workspace import Location
+
+# A base another landing moved between the run's look and its locks: the run changed nothing, so
+# it looks again and lands onto the new tip, as the hint of the refusal would have said to.
+TRIES = 4
 
 
 def land(
@@ -37,21 +43,34 @@ def land(
         if not dry_run:
             landing_rebase.recover(ws, record)
             resumed = landing_journal.complete(ws, record)
-        trees = landing.trees_of(ws, record)
-        # A worktree whose work cannot land (no base branch, not on its branch) stops the whole landing:
-        # landing the others and saying nothing of it would report a session landed that is not.
-        landing.refuse_problems([t for t in trees if t.ahead > 0 or t.head != t.base_commit or t.off_branch])
-        ready = [t for t in trees if t.ahead > 0]
-        landing.refuse_dirty(ready, record.name, "would not land")
-        landing.refuse_rewritten(ready)
-        refuse_unmovable(ready)
-        if dry_run:
-            pending = landing_journal.pending_landing(ws, record.name)
-            if pending is not None:
-                output.say(f"note: a landing stopped half-way ({pending}) would be completed first")
-            _show_plan(record.name, trees, squash, push, remove, as_json)
-            return 0
-        done = landing_transaction.land_builder(ws, record, ready, message if squash else None)
+        for attempt in range(1, TRIES + 1):
+            trees = landing.trees_of(ws, record)
+            # A worktree whose work cannot land (no base branch, not on its branch) stops the whole
+            # landing: landing the others and saying nothing of it would report a session landed that is not.
+            landing.refuse_problems([t for t in trees if t.ahead > 0 or t.head != t.base_commit or t.off_branch])
+            ready = [t for t in trees if t.ahead > 0]
+            landing.refuse_dirty(ready, record.name, "would not land")
+            landing.refuse_rewritten(ready)
+            refuse_unmovable(ready)
+            if dry_run:
+                pending = landing_journal.pending_landing(ws, record.name)
+                if pending is not None:
+                    output.say(f"note: a landing stopped half-way ({pending}) would be completed first")
+                _show_plan(record.name, trees, squash, push, remove, as_json)
+                return 0
+            try:
+                done = landing_transaction.land_builder(ws, record, ready, message if squash else None)
+                break
+            except BaseMoved as exc:
+                if not exc.put_back:
+                    raise
+                if attempt == TRIES:
+                    exc.message += f" (tried {TRIES} times: other landings kept moving it)"
+                    raise
+                moved = exc.message.partition("; nothing landed")[0]
+                output.say(f"  {moved}: landing again onto the new tip (try {attempt + 1} of {TRIES})")
+                # Landings that lost to the same one do not all look again at the same moment.
+                time.sleep(random.uniform(0.0, 0.2 * attempt))
         moves, stopped = done.moves, done.stopped
     landed = [*resumed, *moves]
     pushed = _push(landed) if push and landed and not stopped else []

@@ -42,6 +42,14 @@ from workspace_builders.model.state import BuilderState
 from workspace_builders.model.workspace import Workspace
 
 
+class BaseMoved(BuildersError):
+    """A base moved since the run looked at it (another landing, a teammate's commit), found under
+    the locks before any base moved: nothing landed, and the run may look again and land onto the
+    new tip. `put_back`: every builder branch the run had moved is back where it was."""
+
+    put_back = True
+
+
 @dataclass(frozen=True)
 class Move:
     label: str
@@ -136,7 +144,7 @@ def check_before_moving(moves: Sequence[Move], name: str) -> dict[str, Path]:
     def one(move: Move) -> Path | None:
         tip = git.tip_of(Path(move.repo), move.ref)
         if tip != move.old or not git.is_ancestor(Path(move.repo), move.old, move.new):
-            raise BuildersError(
+            raise BaseMoved(
                 f"{move.label}: {move.base} moved meanwhile (another landing?): it is at {output.short(tip)}, "
                 f"not at {output.short(move.old)} as planned; nothing landed",
                 f"run it again, it rebases onto the new tip and lands: builders land {name}",
@@ -145,7 +153,11 @@ def check_before_moving(moves: Sequence[Move], name: str) -> dict[str, Path]:
         return check_checkout(move, Path(move.checkout), ours=False) if move.checkout else None
 
     outcomes = parallel.each(moves, one)
-    parallel.raise_failures(parallel.failures(outcomes))
+    failed = parallel.failures(outcomes)
+    if failed and all(isinstance(error, BaseMoved) for _, error in failed):
+        raise failed[0][1]  # the one thing wrong: a look again sees every base that moved
+    # Any other failure is the one raised (said last), so the run is not taken for one to try again.
+    parallel.raise_failures(sorted(failed, key=lambda failure: not isinstance(failure[1], BaseMoved)))
     return {move.label: index for move, index in outcomes if isinstance(index, Path)}
 
 

@@ -17,6 +17,7 @@ from workspace_builders.base.errors import BuildersError
 from workspace_builders.engine import builder_scripts, landing_rebase
 from workspace_builders.engine.landing import Tree, count
 from workspace_builders.engine.landing_journal import (
+    BaseMoved,
     Move,
     apply_moves,
     check_before_moving,
@@ -94,7 +95,8 @@ def land_builder(ws: Workspace, record: BuilderState, ready: list[Tree], message
     except BaseException as exc:
         if touched:
             with interrupts.held_off():
-                _put_back(touched, exc)
+                if not _put_back(touched, exc) and isinstance(exc, BaseMoved):
+                    exc.put_back = False  # a branch left moved: not a run to try again as if untouched
         raise
 
 
@@ -122,13 +124,16 @@ def _move_forward(
     return False
 
 
-def _put_back(touched: list[Touched], cause: BaseException) -> None:
+def _put_back(touched: list[Touched], cause: BaseException) -> bool:
+    """Every branch the run moved put back; whether all of them are."""
     try:
         landing_rebase.put_back(touched)
     except BuildersError as exc:
         output.say(f"  {exc.message}")
         if isinstance(cause, BuildersError):
             cause.message += "; " + exc.message  # the first failure stays the error; this one is added
+        return False
+    return True
 
 
 def check_pins(pins: Sequence[Pin], name: str, gate: bool) -> None:
