@@ -39,6 +39,8 @@ def test_restore_stopped_in_git_worktree_add_is_completed_by_running_it_again(
     assert again.returncode == 0, again.stderr
     assert files_of(alpha) == before
     assert git.run(alpha, "symbolic-ref", "HEAD").strip() == "refs/heads/builder/x"
+    # whole, not the half-made worktree the stopped run left: its index holds every file of HEAD
+    assert sorted(git.run(alpha, "status", "--porcelain").splitlines()) == [" M README.md", "?? notes.txt"]
     assert "locked" not in git.run(root / "repos/alpha", "worktree", "list", "--porcelain")
     verified = console(root, "verify", "x")
     assert verified.returncode == 0, verified.stdout

@@ -209,6 +209,13 @@ def test_remove_and_restore_of_a_sparse_builder(preset: Path, builders: Builders
     assert done.code == 0, done.err
     assert (alpha / "src/pkg01/module00001.py").read_text() == "VALUE = 'edited'\n"
     assert git.run(alpha, "rev-parse", "HEAD").strip() == head
+    # sparse again, with its folders, and shown so: not a full checkout of the 40 folders
+    assert git.run(alpha, "sparse-checkout", "list").split() == ["src/pkg01"]
+    assert not (alpha / "src/pkg02").exists()
+    assert git.run(alpha, "status", "--porcelain") == " M src/pkg01/module00001.py\n"
+    listed = builders("list", "--json")
+    assert listed.code == 0, listed.err
+    assert json.loads(listed.out)["builders"][0]["sparse"] == {"alpha": ["src/pkg01"]}
 
 
 def _start(root: Path, *args: str) -> subprocess.Popen[str]:

@@ -426,7 +426,7 @@ def _record(
     worktrees: dict[str, object] = dict(trees) if isinstance(trees, dict) else {}
     for m in members:
         base_commit, base_ref = _base_of(m, record)
-        worktrees[m.label] = {
+        entry: dict[str, object] = {
             "repo": str(m.repo),
             "path": str(m.path),
             "branch": m.branch,
@@ -434,6 +434,10 @@ def _record(
             "base_ref": base_ref,
             "base_commit": base_commit,
         }
+        kept = record.repo(m.label) if record is not None and m.label != ROOT else None
+        if kept is not None and kept.sparse is not None:
+            entry["sparse"] = list(kept.sparse)  # `restore` makes it sparse again
+        worktrees[m.label] = entry
     return {
         "name": name,
         "removed_at": str(earlier["removed_at"]) if earlier else state.now(),

@@ -1,9 +1,12 @@
 """Restore: a removed builder back, from its kept branches and its archive refs, as one resumable unit.
 
-Every worktree comes back on its branch, and the work `remove --force` archived comes back as it was
-left: changes to tracked files uncommitted (not staged), new files untracked, written byte for byte
-from the archive commit (no filter, no eol conversion). A mark written before the first worktree is
-made lists what is done, so a restore that was stopped is completed by running it again.
+Every worktree comes back on its branch (a sparse one with its folders), and the work `remove
+--force` archived comes back as it was left: changes to tracked files uncommitted (not staged), new
+files untracked, written byte for byte from the archive commit (no filter, no eol conversion). A
+mark written before the first worktree is made lists what is done, so a restore that was stopped is
+completed by running it again. Each worktree is made as `new` makes one (engine/checkout), carrying
+git's creation mark until it is whole: one a stopped run left half-made is set aside and made again,
+never taken for restored.
 """
 
 from __future__ import annotations
@@ -16,10 +19,10 @@ from pathlib import Path
 from workspace_builders.base import atomic_file, faults, output
 from workspace_builders.base.errors import BuildersError, bad_input
 from workspace_builders.base.names import check_builder_name
-from workspace_builders.engine import builder_files, copy_in, removal, removal_records
+from workspace_builders.engine import builder_files, checkout, copy_in, removal, removal_records
 from workspace_builders.gitlayer import git
 from workspace_builders.gitlayer.locks import builder_lock, repository_lock
-from workspace_builders.model import ports, state
+from workspace_builders.model import ports, sparse, state
 from workspace_builders.model.state import BuilderState, RepoState
 from workspace_builders.model.workspace import REPOS, Workspace
 
@@ -40,6 +43,7 @@ class Piece:
     snapshot: str | None  # the archive commit to apply back
     base_ref: str
     base_commit: str
+    sparse: tuple[str, ...] | None  # the folders of a sparse worktree; None: all of it
 
 
 def restore(ws: Workspace, name: str, at: str | None) -> int:
@@ -61,10 +65,12 @@ def restore(ws: Workspace, name: str, at: str | None) -> int:
         applied = [str(label) for label in done_before] if isinstance(done_before, list) else []
         _write_mark(ws, name, removal_document, applied)
         for piece in pieces:
-            if _made_already(piece):
+            made = _checkout(ws, piece)
+            if made.action == checkout.PRESENT:
                 continue
-            _make(piece)
-            output.say(f"  {piece.label}: {piece.path} on {piece.branch}")
+            checkout.apply(made)
+            folders = f", {sparse.shown(piece.sparse)}" if piece.sparse is not None else ""
+            output.say(f"  {piece.label}: {piece.path} on {piece.branch}{folders}")
             faults.point(f"restore:made:{piece.label}")
         for piece in pieces:
             if piece.snapshot and piece.label not in applied:
@@ -75,7 +81,9 @@ def restore(ws: Workspace, name: str, at: str | None) -> int:
                 output.say(f"  {piece.label}: archived work back as uncommitted changes ({piece.snapshot[:10]})")
         top = pieces[0]
         record = BuilderState(name, str(top.path), top.branch, top.base_ref, top.base_commit, state.READY)
-        record.repos = [RepoState(p.label, str(p.path), p.branch, p.base_ref, p.base_commit) for p in pieces[1:]]
+        record.repos = [
+            RepoState(p.label, str(p.path), p.branch, p.base_ref, p.base_commit, _listed(p.sparse)) for p in pieces[1:]
+        ]
         record.copied = _copy_back(ws, record, pieces)
         # Its old block was freed with it and may be another builder's by now: a new one, as at creation.
         ports.assign(ws, record)
@@ -102,12 +110,6 @@ def _read_mark(ws: Workspace, name: str) -> dict[str, object] | None:
 def _write_mark(ws: Workspace, name: str, removal_document: dict[str, object], applied: list[str]) -> None:
     document = {"name": name, "removed_at": removal_document["removed_at"], "applied": applied}
     atomic_file.write(_mark_file(ws, name), (json.dumps(document, indent=2) + "\n").encode())
-
-
-def _made_already(piece: Piece) -> bool:
-    """Made by a restore that was stopped: registered there, on its branch."""
-    ref = f"refs/heads/{piece.branch}"
-    return any(w.path == piece.path and w.branch == ref for w in git.worktrees(piece.repo))
 
 
 def _apply(piece: Piece) -> None:
@@ -210,8 +212,14 @@ def _plan(ws: Workspace, name: str, removal: dict[str, object], resuming: bool =
             )
         base_ref = str(entry.get("base_ref") or (label == ROOT and "HEAD") or _default_base(repo))
         base_commit = str(entry.get("base_commit") or _merge_base(repo, start, base_ref))
-        pieces.append(Piece(label, repo, path, branch, start, tip is None, snapshot, base_ref, base_commit))
+        folders = entry.get("sparse")
+        sparse = tuple(str(f) for f in folders) if isinstance(folders, list) and label != ROOT else None
+        pieces.append(Piece(label, repo, path, branch, start, tip is None, snapshot, base_ref, base_commit, sparse))
     return pieces
+
+
+def _listed(folders: tuple[str, ...] | None) -> list[str] | None:
+    return None if folders is None else list(folders)
 
 
 def _resolve(repo: Path, rev: str) -> str | None:
@@ -226,8 +234,29 @@ def _merge_base(repo: Path, commit: str, base_ref: str) -> str:
     return git.merge_base(repo, commit, base_ref) or commit
 
 
-def _make(piece: Piece) -> None:
+def _checkout(ws: Workspace, piece: Piece) -> checkout.Checkout:
+    """The piece as a checkout to apply: present already (a stopped restore made it whole), left
+    half-made by a stopped restore (taken up), or to make on its branch (a new one at its start)."""
     found = git.locate(piece.repo)
     common_dir = found.common_dir if found else piece.repo / ".git"
     with repository_lock(common_dir):
-        git.restore_worktree(piece.repo, piece.path, piece.branch, piece.start if piece.new_branch else None)
+        checkout.clear_stillborn(common_dir)
+        registered = checkout.registered_at(common_dir, piece.path)
+    if registered is not None and registered.unfinished:
+        action = checkout.TAKE_UP
+    elif registered is not None and registered.branch == f"refs/heads/{piece.branch}":
+        action = checkout.PRESENT
+    else:
+        action = checkout.CREATE if piece.new_branch else checkout.REUSE_BRANCH
+    return checkout.Checkout(
+        piece.label,
+        piece.repo,
+        common_dir,
+        piece.path,
+        piece.branch,
+        piece.base_ref,
+        piece.start,
+        action,
+        ws.trash_dir,
+        sparse=piece.sparse,
+    )

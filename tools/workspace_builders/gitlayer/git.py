@@ -1031,14 +1031,6 @@ def octopus_base(repo: Path, commits: Sequence[str]) -> str | None:
     return (done.stdout.strip() or None) if done.returncode == 0 else None
 
 
-def restore_worktree(repo: Path, path: Path, branch: str, start: str | None) -> None:
-    """A worktree at `path` on `branch`: made at `start` when given (a new branch), else the branch as it is."""
-    if start is not None:
-        run(repo, "worktree", "add", "--no-track", "-b", branch, "--", str(path), start)
-    else:
-        run(repo, "worktree", "add", "--", str(path), branch)
-
-
 def prune_worktrees(repo: Path, dry_run: bool) -> Completed:
     """`git worktree prune --verbose` (what it prunes is said on stderr), whatever its exit code."""
     return attempt(repo, "worktree", "prune", "--verbose", *(["--dry-run"] if dry_run else []))
