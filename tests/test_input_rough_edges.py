@@ -51,6 +51,19 @@ def test_init_repos_suggests_the_closest(root: Path, builders: Builders, unchang
         (["path", "slak"], 2, "hint: did you mean 'slack'? builders path slack"),
         (["verify", "slak"], 2, "hint: did you mean 'slack'? builders verify slack"),
         (["init", "--builder", "slak"], 2, "hint: did you mean 'slack'? builders init --builder slack"),
+        # the switches typed stay in it: pasted, it does what was asked, not a removal for real
+        (["remove", "slak", "--dry-run"], 2, "hint: did you mean 'slack'? builders remove slack --dry-run\n"),
+        (
+            ["land", "slak", "--squash", "-m", "what it did", "--push"],
+            2,
+            "hint: did you mean 'slack'? builders land slack --squash -m 'what it did' --push\n",
+        ),
+        (
+            ["init", "--builder", "slak", "--repos", "alpha"],
+            2,
+            "hint: did you mean 'slack'? builders init --builder slack --repos alpha\n",
+        ),
+        (["status", "slak", "--json"], 2, "hint: did you mean 'slack'? builders status slack --json\n"),
     ],
 )
 def test_an_unknown_builder_suggests_the_closest(
@@ -62,6 +75,16 @@ def test_an_unknown_builder_suggests_the_closest(
     assert result.code == code
     assert "error: no builder" in result.err and "slak" in result.err
     assert hint in result.err
+
+
+def test_an_unknown_builder_through_a_template_is_suggested_by_its_name_alone(
+    root: Path, builders: Builders, unchanged: Unchanged, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert builders("new", "slack", "--repos", "alpha").code == 0
+    monkeypatch.setenv("BUILDERS_VIA", "make")  # `make builder-remove NAME=slak`: no command line to repeat
+    with unchanged():
+        result = builders("remove", "slak", "--dry-run")
+    assert result.code == 2 and "hint: did you mean 'slack'? builders remove slack\n" in result.err
 
 
 @pytest.mark.parametrize(

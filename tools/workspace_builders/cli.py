@@ -15,7 +15,7 @@ import sys
 from plumbum import cli
 
 from workspace_builders import __version__
-from workspace_builders.base import interrupts, output
+from workspace_builders.base import interface, interrupts, output
 from workspace_builders.base.errors import BuildersError, bad_input, from_the_world
 from workspace_builders.commands.base import Group
 
@@ -89,8 +89,10 @@ def main(argv: list[str] | None = None) -> int:
 def run_tool(app: type[cli.Application], prog: str, argv: list[str] | None = None) -> int:
     """Run `app` as the program `prog` (the name its help and hints show): the one error boundary."""
     interrupts.install()
+    args = sys.argv[1:] if argv is None else argv
+    interface.typed(prog, args)
     try:
-        _, code = app.run([prog, *(sys.argv[1:] if argv is None else argv)], exit=False)
+        _, code = app.run([prog, *args], exit=False)
         return int(code)
     except BuildersError as exc:
         output.error(exc.message, exc.hint)

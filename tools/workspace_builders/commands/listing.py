@@ -8,7 +8,7 @@ from pathlib import Path
 
 from plumbum import cli
 
-from workspace_builders.base import output, parallel
+from workspace_builders.base import interface, output, parallel
 from workspace_builders.base.errors import BuildersError, bad_input
 from workspace_builders.base.names import check_builder_name, closest
 from workspace_builders.commands.base import WithJson
@@ -24,7 +24,7 @@ def builder_path(ws: Workspace, name: str) -> Path:
     path = state.path_of(ws, name, state.load(ws, name))
     if not path.is_dir():
         match = closest(name, state.builder_names(ws))
-        hint = f"did you mean {match!r}? builders path {match}" if match else f"create it: builders new {name}"
+        hint = interface.meant(name, match, f"builders path {match}") if match else f"create it: builders new {name}"
         raise bad_input(f"no builder named {name!r} (looked in {path})", hint)
     return path
 
@@ -146,7 +146,9 @@ def _list_removed(ws: Workspace, as_json: bool, name: str | None, last: int | No
         if not records:
             removed = sorted({str(r["name"]) for r in removal_records.removals(ws)})
             match = closest(name, removed)
-            hint = f"did you mean {match!r}? builders list --removed {match}" if match else "builders list --removed"
+            hint = "builders list --removed"
+            if match:
+                hint = interface.meant(name, match, f"{hint} {match}")
             raise bad_input(f"no removal of a builder named {name!r} is recorded", hint)
     if last is not None:
         records = records[-last:] if last else []

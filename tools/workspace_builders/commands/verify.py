@@ -13,7 +13,7 @@ from pathlib import Path
 
 from plumbum import cli
 
-from workspace_builders.base import output, parallel
+from workspace_builders.base import interface, output, parallel
 from workspace_builders.base.errors import BuildersError, bad_input
 from workspace_builders.base.names import check_builder_name, closest, did_you_mean
 from workspace_builders.commands.base import WithJson
@@ -135,7 +135,7 @@ def named_targets(ws: Workspace, names: list[str]) -> tuple[Targets, Nested, lis
         if entry is None and record is None:
             known = state.builder_names(ws)
             match = closest(name, known)
-            hint = f"did you mean {match!r}? builders verify {match}" if match else None
+            hint = interface.meant(name, match, f"builders verify {match}") if match else None
             raise bad_input(
                 f"no builder named {name!r}", hint or f"{did_you_mean([name], known) or 'see them all: '}builders list"
             )

@@ -553,7 +553,7 @@ def _adopt(ws: Workspace, name: str, path: Path) -> BuilderState:
     entry = next((w for w in git.worktrees(ws.root) if w.path.resolve() == path.resolve()), None)
     if entry is None or entry.path.resolve() == ws.root:
         match = closest(name, state.builder_names(ws))
-        hint = f"did you mean {match!r}? {output.command('builders', 'init', '--builder', match)}" if match else None
+        hint = interface.meant(name, match, output.command("builders", "init", "--builder", match)) if match else None
         raise bad_input(
             f"no builder {name!r}: {path} is not a worktree of {ws.root}",
             hint or f"create it: {output.command('builders', 'new', name)}",

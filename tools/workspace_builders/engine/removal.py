@@ -16,7 +16,7 @@ from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
-from workspace_builders.base import faults, output, parallel
+from workspace_builders.base import faults, interface, output, parallel
 from workspace_builders.base.errors import BuildersError, bad_input
 from workspace_builders.base.names import check_builder_name, closest
 from workspace_builders.engine import builder_scripts, removal_records
@@ -154,7 +154,7 @@ def _refuse_if_at_risk(name: str, path: Path, members: list[Member], force: bool
 
 def _builder_path_hint(ws: Workspace, name: str) -> BuildersError:
     match = closest(name, state.builder_names(ws))
-    hint = f"did you mean {match!r}? {output.command('builders', 'remove', match)}" if match else None
+    hint = interface.meant(name, match, output.command("builders", "remove", match)) if match else None
     there = output.command("ls", ws.builders_dir)
     return bad_input(f"no builder named {name!r}", hint or f"see the builders there are: {there}")
 

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from workspace_builders import __version__
-from workspace_builders.base import atomic_file
+from workspace_builders.base import atomic_file, interface
 from workspace_builders.base.errors import BuildersError, bad_input
 from workspace_builders.base.names import check_builder_name, closest
 from workspace_builders.model.workspace import Location, Workspace
@@ -134,6 +134,6 @@ def named_or_here(location: Location, name: str | None, usage: str) -> BuilderSt
         match = closest(name, builder_names(ws))
         hint = f"create it: builders new {name}"
         if match:
-            hint = f"did you mean {match!r}? {usage.replace('[NAME]', match)}"
+            hint = interface.meant(name, match, usage.replace("[NAME]", match))
         raise bad_input(f"no builder named {name!r}", hint)
     return record
