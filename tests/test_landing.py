@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Builders, Unchanged, commit, edit
+from conftest import Builders, Unchanged, builders_dir, commit, edit
 from runs import console
 from workspace_builders.engine.landing import compare_url
 from workspace_builders.gitlayer import git
@@ -159,6 +159,24 @@ def test_a_dirty_worktree_refuses_land_only_where_it_has_commits_to_land(
     assert done.code == 0, done.err
     assert tip(root / "repos/beta") == tip(made / "repos/beta", "HEAD")
     assert (made / "repos/gamma/README.md").read_text() == "dirty, but gamma has nothing to land\n"
+    assert "note: gamma: 1 uncommitted or untracked file(s) did not land (README.md)" in done.err
+
+
+def test_a_builder_with_only_uncommitted_work_says_it_landed_nothing_and_names_the_work(
+    root: Path, builders: Builders, unchanged: Unchanged
+) -> None:
+    assert builders("new", "s", "--repos", "alpha").code == 0
+    edit(builders_dir(root) / "s/repos/alpha/README.md", "edited, not committed\n")
+    with unchanged():
+        done = builders("land", "s")
+    assert done.code == 0, done.err
+    assert "builder s: nothing to land" in done.out
+    assert "note: alpha: 1 uncommitted or untracked file(s) did not land (README.md)" in done.err
+    with unchanged():
+        removing = builders("land", "s", "--remove")  # the removal refuses the uncommitted work
+    assert removing.code == 4, removing.err
+    assert "error: builder s had nothing to land, and the removal did not complete (exit 4)" in removing.err
+    assert " landed, but " not in removing.err
 
 
 def test_a_dirty_base_checkout_refuses_landing(

@@ -79,6 +79,7 @@ def land(
     failed = [p for p in pushed if p["ok"] is False]
     if not as_json:  # what landed comes first; the JSON document, once the removal is known
         _say_landed(record.name, landed)
+    _say_left_uncommitted(trees)
     removed = False
     follow_up_failed = bool(failed) or (stopped and (push or remove))
     if remove and (failed or stopped):
@@ -104,10 +105,11 @@ def land(
         output.error(f"{p['repo']}: push of {p['branch']} failed: {p['error']}", f"push it by hand: {p['command']}")
     if follow_up_failed:
         what = "its push" if failed else "the removal" if remove and not stopped else "what was to follow it"
-        output.error(
-            f"builder {record.name} landed, but {what} did not complete (exit {DONE_BUT_FOLLOW_UP_FAILED})",
-            f"see above; the landing itself stands: builders status {record.name}",
-        )
+        if landed:
+            said, hint = "landed, but", f"see above; the landing itself stands: builders status {record.name}"
+        else:
+            said, hint = "had nothing to land, and", f"see above: builders status {record.name}"
+        output.error(f"builder {record.name} {said} {what} did not complete (exit {DONE_BUT_FOLLOW_UP_FAILED})", hint)
         return DONE_BUT_FOLLOW_UP_FAILED
     return 0
 
@@ -138,6 +140,18 @@ def _say_landed(name: str, landed: list[Move]) -> None:
     output.result(f"builder {name} landed:")
     for m in landed:
         output.result(f"  {m.label}: {m.base} {output.short(m.old)} -> {output.short(m.new)}")
+
+
+def _say_left_uncommitted(trees: list[Tree]) -> None:
+    """Uncommitted work in a worktree with nothing to land (one with commits to land and such work
+    is refused): a landing, or its "nothing to land", says nothing of it otherwise."""
+    for t in trees:
+        if t.changed:
+            shown = ", ".join(e[3:] for e in t.changed[:3]) + (" ..." if len(t.changed) > 3 else "")
+            output.say(
+                f"note: {t.label}: {len(t.changed)} uncommitted or untracked file(s) did not land ({shown}); "
+                f"commit them to land them: {output.command('git', '-C', t.path, 'status')}"
+            )
 
 
 def _say_unpushed(trees: list[Tree]) -> None:
