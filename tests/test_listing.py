@@ -144,3 +144,38 @@ def test_a_repository_git_cannot_read_is_named(root: Path, builders: Builders) -
     assert json.loads(result.out)["builders"][0]["name"] == "a"  # the rest is still listed
     assert f"error: {root / 'repos/beta'}: its worktrees are left out" in result.err
     assert f"hint: look at it: git -C {root / 'repos/beta'} worktree list" in result.err
+
+
+@pytest.mark.parametrize("pruned", [False, True], ids=["folder deleted", "then pruned by git"])
+def test_a_repo_worktree_deleted_by_hand_is_unknown_never_clean_and_made_again_on_its_branch(
+    root: Path, builders: Builders, pruned: bool
+) -> None:
+    assert builders("new", "rmx", "--repos", "alpha,beta").code == 0
+    beta = builders_dir(root) / "rmx/repos/beta"
+    (beta / "work.txt").write_text("to land\n")
+    commit(beta, "beta work, not landed")
+    shutil.rmtree(beta)
+    if pruned:
+        git.run(root / "repos/beta", "worktree", "prune")
+    listed = builders("list", "--json")
+    assert listed.code == 1
+    row = json.loads(listed.out)["builders"][0]
+    assert row["dirty"] is None and row["ahead"] is None  # what it held is unknown, not "clean"
+    assert row["status"] == "broken: repos/beta gone (run: builders verify rmx)"
+    assert f"error: builder rmx: its worktree of beta ({beta}) is gone" in listed.err
+    assert "hint: see what to do: builders verify rmx" in listed.err
+    table = builders("list")
+    assert table.code == 1 and "beta?" in table.out and "ready" not in table.out
+    fast = builders("list", "--fast")
+    assert fast.code == 1 and "broken: repos/beta gone" in fast.out
+    status = builders("status", "rmx")
+    assert status.code == 1 and "hint: see what is wrong and its fix: builders verify rmx" in status.err
+    if pruned:  # verify's fix, as printed, brings it back on its branch with its commit
+        verified = builders("verify", "rmx")
+        assert verified.code == 1 and "builders init --builder rmx --repos beta" in verified.out
+        again = builders("init", "--builder", "rmx", "--repos", "beta")
+        assert again.code == 0, again.err
+        assert git.run(beta, "log", "-1", "--format=%s").strip() == "beta work, not landed"
+        assert (beta / "work.txt").read_text() == "to land\n"
+        relisted = builders("list", "--json")
+        assert relisted.code == 0 and json.loads(relisted.out)["builders"][0]["ahead"] == 1

@@ -42,6 +42,7 @@ class ListedTree:
     behind: int | None = None
     unknown: set[str] = field(default_factory=set)  # what git failed to tell: "dirty", "ahead/behind"
     sparse: list[str] | None = None  # the folders of a sparse worktree, as its state records them
+    gone: bool = False  # a repo worktree of the builder whose folder is gone, or that its clone no longer lists
 
     @property
     def shown(self) -> str:
@@ -98,12 +99,16 @@ def list_builders(
     notes: list[str] = []
     rows = collect(ws, with_bases=not fast, failures=failures, notes=notes)
     if not fast:
-        measured = [(row, t) for row in rows for t in row.trees if t.path.is_dir()]
+        measured = [(row, t) for row in rows for t in row.trees if not t.gone and t.path.is_dir()]
         for (row, tree), error in parallel.failures(parallel.each(measured, lambda item: _measure(item[1]))):
             tree.dirty = tree.ahead = tree.behind = None
             tree.unknown |= {"dirty", "ahead/behind"}
             what = f"builder {row.name}, worktree {tree.label} ({tree.path}): {error}"
             failures.append((what, output.command("git", "-C", tree.path, "status")))
+    for row in rows:
+        for tree in (t for t in row.trees if t.gone):
+            what = f"builder {row.name}: its worktree of {tree.label} ({tree.path}) is gone; what it held is unknown"
+            failures.append((what, f"builders verify {row.name}"))
     if as_json:
         output.json_document({"builders": [row.as_json() for row in rows]})
     else:
@@ -111,7 +116,7 @@ def list_builders(
     for note in notes:
         output.say(note)
     for what, look in failures:
-        output.error(what, f"look at it: {look}")
+        output.error(what, f"see what to do: {look}" if look.startswith("builders verify") else f"look at it: {look}")
     return 1 if failures else 0
 
 
@@ -238,7 +243,26 @@ def collect(
                     sparse=repo.sparse if repo else None,
                 )
             )
+        _name_missing(row, record)
     return sorted(rows, key=lambda r: r.name)
+
+
+def _name_missing(row: Row, record: BuilderState | None) -> None:
+    """A repo worktree of the builder whose folder is gone (deleted by hand), or that its clone no
+    longer lists: what it held is unknown (it may have had commits to land), never "clean", and the
+    builder is not ready."""
+    if not row.path.is_dir():
+        return  # the builder itself is gone: its status says so
+    here = {t.label for t in row.trees[1:]}
+    unlisted = [r.name for r in (record.repos if record else []) if r.name not in here]
+    row.trees += [ListedTree(label, row.path / REPOS / label, None) for label in unlisted]
+    gone = [t for t in row.trees[1:] if t.label not in here or not t.path.is_dir()]
+    for tree in gone:
+        tree.gone = True
+        tree.unknown |= {"dirty", "ahead/behind"}
+    if gone:
+        labels = ", ".join(f"{REPOS}/{t.label}" for t in gone)
+        row.status = f"broken: {labels} gone (run: builders verify {row.name})"
 
 
 def _resolve_bases(

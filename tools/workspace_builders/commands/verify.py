@@ -337,7 +337,9 @@ def builder_checks(
     on_disk = set(found)
     agree = recorded == on_disk
     detail = "" if agree else f"state: {sorted(recorded) or '-'}, git: {sorted(on_disk) or '-'}"
-    add(ROOT, "state: repos agree with git", agree, detail, f"builders init --builder {name} --repos ...")
+    # A recorded repo git no longer has is made again on its branch, commits and all.
+    lost = ",".join(sorted(recorded - on_disk)) or "..."
+    add(ROOT, "state: repos agree with git", agree, detail, f"builders init --builder {name} --repos {lost}")
     return checks
 
 

@@ -65,12 +65,15 @@ def plan(
     explicit: bool,
     trash: Path,
     resumable: str | None = None,
+    own_branch: bool = False,
 ) -> Checkout:
     """Decide what creating `target` on `branch` takes; refuse what cannot be done safely.
 
     `bases` are candidates, the first that names a commit wins. `explicit` says the user chose the
     base, which lifts the refusal of a dirty source. `resumable` is the commit an interrupted run of
     this builder left `branch` at, if any: such a branch is taken up again rather than refused.
+`own_branch`: the branch is one an existing builder records as its own for this repository
+(its worktree was lost), taken up wherever it points, commits and all.
 
     Looks under the repository's lock, so a git that a killed run left running has finished first.
     """
@@ -81,7 +84,7 @@ def plan(
         changes = None if explicit else git.changed_tracked_files_started(source)
         try:
             planned = _plan_locked(
-                label, source, common_dir, target, branch, bases, explicit, trash, resumable, changes
+                label, source, common_dir, target, branch, bases, explicit, trash, resumable, changes, own_branch
             )
         except Exception:
             if changes is not None:
@@ -105,6 +108,7 @@ def _plan_locked(
     trash: Path,
     resumable: str | None,
     changes: Callable[[], list[str]] | None,
+    own_branch: bool = False,
 ) -> Checkout:
     """plan(), with the repository's lock held; `changes` gives the source's changed files."""
     branch_ref = f"refs/heads/{branch}"
@@ -155,7 +159,7 @@ def _plan_locked(
         )
     action = CREATE
     if on_branch is not None:
-        if on_branch != resumable:
+        if on_branch != resumable and not own_branch:
             raise BranchTaken(label, source, branch, base_ref)
         action, base_commit = REUSE_BRANCH, on_branch
     if changes is not None and action == CREATE:

@@ -160,6 +160,9 @@ def plan_repos(
         configured = ws.config.repos.get(spec.name) if ws.config.repos else None
         base = spec.base or (configured.base if configured else None)
         earlier = previous.repo(spec.name) if previous else None
+        # A builder that exists and records this repo owns its branch: a worktree of it that was lost
+        # (its folder deleted, then pruned) is made again on the branch, commits and all.
+        own = earlier is not None and previous is not None and previous.status != state.CREATING
         planned = checkout.plan(
             spec.name,
             source,
@@ -170,6 +173,7 @@ def plan_repos(
             explicit=base is not None,
             trash=ws.trash_dir,
             resumable=earlier.base_commit if earlier else None,
+            own_branch=own,
         )
         override = (sparse_overrides or {}).get(spec.name)
         return _with_sparse(_with_remote_note(planned, branches), override, earlier, configured)

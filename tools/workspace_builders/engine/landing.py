@@ -93,7 +93,9 @@ def trees_of(ws: Workspace, record: BuilderState) -> list[Tree]:
             tree,
             BuildersError(
                 f"{tree.label}: could not look at {tree.path}: {error}",
-                f"look at it: {output.command('git', '-C', tree.path, 'status')}",
+                f"look at it: {output.command('git', '-C', tree.path, 'status')}"
+                if tree.path.is_dir()
+                else f"see what is wrong and its fix: builders verify {record.name}",  # a folder deleted by hand
             ),
         )
         for tree, error in failed
