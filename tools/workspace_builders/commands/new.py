@@ -50,7 +50,8 @@ class New(WithDryRunAndJson):
         "--base",
         str,
         argname="BASE",
-        help="the root's base (default HEAD; required when the root has uncommitted changes)",
+        help="the root's base (default: the local branch of origin/HEAD, else the checked-out branch; needed when "
+        "the root's HEAD is detached and it has uncommitted changes)",
     )
 
     sparse_folders = cli.SwitchAttr(
