@@ -347,7 +347,7 @@ def apply_moves(moves: Sequence[Move], indexes: dict[str, Path]) -> None:
     for move in moves:
         move_one(move, indexes.get(move.label))
         faults.point(f"land:moved:{move.label}")
-        output.say(f"  {move.label}: {move.base} {output.short(move.old)} -> {output.short(move.new)}")
+        output.say(f"  {move.label}: moved {move.base} forward to {output.short(move.new)}")
     checked = parallel.each([m for m in moves if m.checkout], lambda m: _check_moved(m, Path(m.checkout or "")))
     parallel.raise_failures(checked)
 
