@@ -139,6 +139,9 @@ def test_each_commands_document_validates_through_a_whole_session(root: Path, bu
     assert [w["label"] for w in status["worktrees"]] == ["root", "alpha", "beta"]
     refused = doc("remove", "remove", "s", "--dry-run", "--json", code=1)
     assert refused["removed"] is False and any(w["problems"] for w in refused["worktrees"])
+    refused = doc("remove", "remove", "s", "--json", code=1)  # refused for real: the same document
+    assert refused["dry_run"] is False and refused["removed"] is False
+    assert any(w["problems"] for w in refused["worktrees"]) and builder.is_dir()
     ran = doc("exec", "exec", "s", "--json", "--", "git", "status", "--short")
     assert [r["output"] for r in ran["repos"]] == [[], ["?? wip.txt"]]
     (builder / "repos/beta/wip.txt").unlink()

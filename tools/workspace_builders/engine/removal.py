@@ -65,7 +65,7 @@ def remove_locked(
             f"close it first, then remove it: builders prune && {output.command('builders', 'remove', name)}",
         )
     members = _judged(ws, path, interrupted)
-    _refuse_if_at_risk(name, path, members, force, dry_run)
+    _refuse_if_at_risk(name, path, members, force, dry_run, as_json)
     if dry_run:
         _warn_ignored(ws, path, members, record, dry_run=True)
         _show(name, path, members, {}, dry_run=True, as_json=as_json)
@@ -77,7 +77,7 @@ def remove_locked(
         members = _judged(ws, path, interrupted)
         if {m.label: m.changed for m in members} != looked_before or any(m.blockers for m in members):
             output.say("the archive script changed what the builder holds:")
-        _refuse_if_at_risk(name, path, members, force, dry_run)
+        _refuse_if_at_risk(name, path, members, force, dry_run, as_json)
     _warn_ignored(ws, path, members, record, dry_run=False)
     stamp = archives.stamp()
     found = removal_records.pending(ws, name) if interrupted else None
@@ -137,10 +137,14 @@ def _judged(ws: Workspace, path: Path, interrupted: bool) -> list[Member]:
     return members
 
 
-def _refuse_if_at_risk(name: str, path: Path, members: list[Member], force: bool, dry_run: bool) -> None:
+def _refuse_if_at_risk(
+    name: str, path: Path, members: list[Member], force: bool, dry_run: bool, as_json: bool
+) -> None:
     blocked = any(m.blockers for m in members)
     if dry_run or not (blocked or (any(m.problems for m in members) and not force)):
         return
+    if as_json:  # the document still comes, naming what refused it, as with --dry-run
+        _show(name, path, members, {}, dry_run=False, as_json=True, removed=False)
     for m in members:
         if m.blockers or m.problems:
             output.say(f"  {m.label} ({m.path}): {'; '.join(m.blockers + m.problems)}")
@@ -504,7 +508,13 @@ def _finish_closed(ws: Workspace, name: str, keep_branches: bool, dry_run: bool,
 
 
 def _show(
-    name: str, path: Path, members: list[Member], branches: dict[str, object], dry_run: bool, as_json: bool
+    name: str,
+    path: Path,
+    members: list[Member],
+    branches: dict[str, object],
+    dry_run: bool,
+    as_json: bool,
+    removed: bool | None = None,
 ) -> None:
     if as_json:
         output.json_document(
@@ -512,7 +522,7 @@ def _show(
                 "name": name,
                 "path": str(path),
                 "dry_run": dry_run,
-                "removed": not dry_run,
+                "removed": not dry_run if removed is None else removed,
                 "worktrees": [m.as_json() for m in members],
                 "branches": branches,
             }
