@@ -36,6 +36,7 @@ SCHEMA_OF = {
     ("push",): "push",
     ("exec",): "exec",
     ("path",): "path",
+    ("restore",): "restore",
 }
 
 
@@ -163,6 +164,13 @@ def test_each_commands_document_validates_through_a_whole_session(root: Path, bu
     removed = doc("remove", "remove", "a", "--force", "--json")
     assert removed["removed"] is True and removed["branches"]["deleted"]
     assert [r["name"] for r in doc("list-removed", "list", "--removed", "--json")["removed"]] == ["a"]
+    plan = doc("restore", "restore", "a", "--dry-run", "--json")
+    assert plan["restored"] is False and plan["worktrees"][0]["label"] == "root"
+    assert not (builders_dir(root) / "a").exists()  # a dry run makes nothing
+    restored = doc("restore", "restore", "a", "--json")
+    assert restored["restored"] is True and restored["worktrees"] == plan["worktrees"]
+    assert (builders_dir(root) / "a").is_dir()
+    assert doc("remove", "remove", "a", "--force", "--json")["removed"] is True
     (builders_dir(root) / "stray").mkdir()
     assert doc("prune", "prune", "--dry-run", "--json")["dry_run"] is True
     assert doc("prune", "prune", "--json")["dry_run"] is False

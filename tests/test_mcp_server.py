@@ -181,7 +181,9 @@ def test_a_refusal_or_a_failed_command_is_a_tool_error_and_nothing_is_lost(root:
     assert serve(root, session) == []
     refused = seen["refused"]
     assert refused["exit_code"] == 1 and "wip.txt" in refused["error"] + " ".join(refused["output"])
-    assert "document" not in refused  # remove prints its document only once it has removed, or with --dry-run
+    # the refusal carries remove's document too: not removed, and what each worktree holds at risk
+    assert refused["document"]["removed"] is False
+    assert any("wip.txt" in " ".join(w["problems"]) for w in refused["document"]["worktrees"])
     assert (made / "repos/alpha/wip.txt").read_text() == "work in progress\n"
     failed = seen["failed"]
     assert failed["exit_code"] == 1

@@ -296,3 +296,24 @@ def test_ignored_files_are_named_deleted_not_archived(root: Path, builders: Buil
     assert ".env.local" not in removed.err
     assert not builder.exists()
     assert not git.run(root, "for-each-ref", "refs/builders/archive")
+
+
+def test_restore_dry_run_shows_what_would_come_back_and_changes_nothing(
+    root: Path, builders: Builders, unchanged: Unchanged
+) -> None:
+    assert builders("new", "x", "--repos", "alpha,beta").code == 0
+    alpha = builders_dir(root) / "x/repos/alpha"
+    (alpha / "notes.txt").write_text("archived, then back\n")
+    assert builders("remove", "x", "--force").code == 0
+    with unchanged():
+        plan = builders("restore", "x", "--dry-run")
+    assert plan.code == 0, plan.err
+    assert "plan to restore builder x (dry run: nothing changed)" in plan.out
+    alpha_row = next(line for line in plan.out.splitlines() if line.startswith("alpha "))
+    assert "builder/x" in alpha_row and "full" in alpha_row and "uncommitted again (" in alpha_row
+    assert not alpha.exists()
+    assert builders("restore", "x").code == 0
+    assert (alpha / "notes.txt").read_text() == "archived, then back\n"
+    with unchanged():
+        refused = builders("restore", "x", "--dry-run")  # it exists: refused as the restore would be
+    assert refused.code == 1 and "error: builder 'x' exists" in refused.err

@@ -46,11 +46,13 @@ class Piece:
     sparse: tuple[str, ...] | None  # the folders of a sparse worktree; None: all of it
 
 
-def restore(ws: Workspace, name: str, at: str | None) -> int:
+def restore(ws: Workspace, name: str, at: str | None, dry_run: bool = False, as_json: bool = False) -> int:
     check_builder_name(name)
     with builder_lock(ws, name):
         mark = _read_mark(ws, name)
         current = state.load(ws, name)
+        if dry_run:
+            return _show_plan(ws, name, at, mark, current, as_json)
         if current is not None and current.status == state.REMOVING and mark is None:
             # A removal that was stopped: its record names the archives; finish it first.
             output.say(f"completing the removal of {name} that was stopped")
@@ -91,8 +93,59 @@ def restore(ws: Workspace, name: str, at: str | None) -> int:
             builder_files.write(ws, record, ws.config.builder_files)
         state.save(ws, record)
         _mark_file(ws, name).unlink(missing_ok=True)
-    output.result(f"builder {name} restored at {top.path}")
+    if as_json:
+        output.json_document({"name": name, "dry_run": False, "restored": True, "worktrees": _pieces_json(pieces)})
+    else:
+        output.result(f"builder {name} restored at {top.path}")
     return 0
+
+
+def _show_plan(
+    ws: Workspace,
+    name: str,
+    at: str | None,
+    mark: dict[str, object] | None,
+    current: BuilderState | None,
+    as_json: bool,
+) -> int:
+    """What a restore would make, refused as the restore itself would be; nothing is changed."""
+    if current is not None and mark is None and current.status != state.REMOVING:
+        raise BuildersError(f"builder {name!r} exists", f"see it: builders status {name}")
+    removal_document = _removal(ws, name, str(mark["removed_at"]) if mark else at)
+    pieces = _plan(ws, name, removal_document, resuming=mark is not None or current is not None)
+    if as_json:
+        output.json_document({"name": name, "dry_run": True, "restored": False, "worktrees": _pieces_json(pieces)})
+        return 0
+    output.result(f"plan to restore builder {name} (dry run: nothing changed)")
+    if current is not None and mark is None:
+        output.result(f"  first: complete its removal that was stopped (builders remove {name} --force)")
+    rows = [
+        [
+            p.label,
+            str(p.path),
+            p.branch + (f" (made again at {p.start[:10]})" if p.new_branch else ""),
+            sparse.shown(p.sparse) or "full",
+            f"uncommitted again ({p.snapshot[:10]})" if p.snapshot else "-",
+        ]
+        for p in pieces
+    ]
+    output.result(output.table(rows, ["worktree", "path", "branch", "checkout", "archived work"]))
+    return 0
+
+
+def _pieces_json(pieces: list[Piece]) -> list[dict[str, object]]:
+    return [
+        {
+            "label": p.label,
+            "path": str(p.path),
+            "branch": p.branch,
+            "new_branch": p.new_branch,
+            "start": p.start,
+            "sparse": _listed(p.sparse),
+            "archive": p.snapshot,
+        }
+        for p in pieces
+    ]
 
 
 def _mark_file(ws: Workspace, name: str) -> Path:
