@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import shlex
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -200,3 +202,20 @@ def test_a_clone_where_git_fails_is_named_and_the_rest_is_checked(
     assert "fix what git says, then run again: builders verify" in shown.out
     assert all(c["ok"] for c in checks if c["builder"] == "y")  # the other builder is still checked
     assert builders("verify", "y").code == 1  # a named builder too: the clone's failure is reported
+
+
+def test_a_folder_that_is_no_builder_gets_a_fix_that_clears_it(root: Path, builders: Builders) -> None:
+    assert builders("new", "x").code == 0
+    junk = builders_dir(root) / "myjunk"
+    junk.mkdir()
+    (junk / "notes.txt").write_text("someone's, not ours\n")
+    checked = builders("verify", "--json")
+    assert checked.code == 1
+    row = next(c for c in json.loads(checked.out)["checks"] if c["builder"] == "myjunk")
+    assert row["check"] == "registered with git" and "prune leaves it alone" in row["hint"]
+    assert builders("prune").code == 0 and junk.is_dir()  # prune, as said, leaves it
+    move = row["hint"].rpartition(": ")[2]
+    assert move == f"mv {junk} {builders_dir(root).parent}"
+    subprocess.run(shlex.split(move), check=True)  # the fix, as printed
+    assert (builders_dir(root).parent / "myjunk" / "notes.txt").is_file()
+    assert builders("verify").code == 0

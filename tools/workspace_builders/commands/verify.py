@@ -17,7 +17,7 @@ from workspace_builders.base import interface, output, parallel
 from workspace_builders.base.errors import BuildersError, bad_input
 from workspace_builders.base.names import check_builder_name, closest, did_you_mean
 from workspace_builders.commands.base import WithJson
-from workspace_builders.engine import agent_search
+from workspace_builders.engine import agent_search, prune
 from workspace_builders.gitlayer import git, links
 from workspace_builders.model import state
 from workspace_builders.model.state import BuilderState
@@ -220,22 +220,23 @@ def search_sees_repos(ws: Workspace) -> Check:
 
 
 def unregistered_folders(ws: Workspace, registered: set[Path]) -> list[Check]:
-    """Folders in the builders folder that git does not list as worktrees of the root."""
+    """Folders in the builders folder that git does not list as worktrees of the root. The fix is
+    prune only for one it can prove was a builder here; prune leaves anything else alone."""
     if not ws.builders_dir.is_dir():
         return []
-    return [
-        Check(
-            folder.name,
-            ROOT,
-            "registered with git",
-            False,
-            f"{folder} is not a worktree git knows",
-            f"if it is one whose link broke: {output.command('git', '-C', ws.root, 'worktree', 'repair', folder)};"
-            " else: builders prune",
-        )
-        for folder in sorted(ws.builders_dir.iterdir())
-        if folder.is_dir() and folder.name != ".trash" and folder not in registered
-    ]
+    found = [f for f in sorted(ws.builders_dir.iterdir()) if f.is_dir() and f.name != ".trash" and f not in registered]
+    recorded = {Path(r.path) for r in state.load_all(ws)} if found else set()
+    checks = []
+    for folder in found:
+        repair = output.command("git", "-C", ws.root, "worktree", "repair", folder)
+        if prune.orphan_proof(ws, folder, recorded) is not None:
+            fix = f"if it is one whose link broke: {repair}; else: builders prune"
+        else:
+            away = output.command("mv", folder, ws.builders_dir.parent)
+            fix = f"no builder of this workspace (prune leaves it alone): move it out of the builders folder: {away}"
+        detail = f"{folder} is not a worktree git knows"
+        checks.append(Check(folder.name, ROOT, "registered with git", False, detail, fix))
+    return checks
 
 
 def nested_worktrees(ws: Workspace) -> tuple[dict[Path, list[tuple[Path, git.Worktree]]], list[Check]]:
