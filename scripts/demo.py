@@ -55,6 +55,8 @@ def main() -> int:
     shutil.rmtree(DEMO, ignore_errors=True)
     root = make_workspace(DEMO)
     print(f"sample workspace: {root.relative_to(HERE)} with repos/ai-dev, repos/domain-apis, repos/k8s-lab")
+    # `make demo` puts .venv/bin first on PATH; a shell of the user's own has neither builders nor task.
+    print("to paste the steps below into your shell, from this folder first: source .venv/bin/activate")
     step(root, "task", "builder:new", "NAME=slack", "REPOS=ai-dev,domain-apis")
     builder = DEMO / "workspace-root.builders" / "slack"
     step(builder, "task", "builder:init", "REPOS=k8s-lab")
