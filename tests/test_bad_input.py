@@ -50,12 +50,29 @@ def test_leading_dash_is_never_a_name(builders: Builders, unchanged: Unchanged) 
     assert result.err == "error: unknown switch --force\nhint: see: builders new --help\n"
 
 
-@pytest.mark.parametrize("args", [["new", "x", "--force"], ["new", "x", "--rep", "alpha"], ["remove", "x", "--f"]])
-def test_unknown_or_shortened_switch(builders: Builders, unchanged: Unchanged, args: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("args", "hint"),
+    [
+        (["new", "x", "--force"], "see: builders new --help"),
+        (["new", "x", "--rep", "alpha"], "did you mean '--repos'? builders new x --repos alpha"),
+        (["remove", "x", "--keep-branch"], "did you mean '--keep-branches'? builders remove x --keep-branches"),
+    ],
+)
+def test_unknown_or_shortened_switch(builders: Builders, unchanged: Unchanged, args: list[str], hint: str) -> None:
     with unchanged():
         result = builders(*args)
     assert result.code == 2
-    assert result.err == f"error: unknown switch {args[2]}\nhint: see: builders {args[0]} --help\n"
+    assert result.err == f"error: unknown switch {args[2]}\nhint: {hint}\n"
+
+
+def test_a_misspelt_command_is_suggested_as_typed(builders: Builders, unchanged: Unchanged) -> None:
+    with unchanged():
+        result = builders("lnad", "x")
+    assert result.code == 2
+    assert result.err == "error: unknown command 'lnad'\nhint: did you mean 'land'? builders land x\n"
+    with unchanged():
+        result = builders("hooks", "instal")
+    assert result.err == "error: unknown command 'instal'\nhint: did you mean 'install'? builders hooks install\n"
 
 
 BAD_REPOS = {

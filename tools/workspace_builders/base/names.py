@@ -97,12 +97,13 @@ def parse_repo_specs(text: str) -> list[RepoSpec]:
 
 
 def closest(name: str, known: Iterable[str]) -> str | None:
-    """The known name that `name` most likely misspells, or None."""
+    """The known name that `name` most likely misspells, or None. A switch's leading dashes are
+    left out of the comparison: they would make any two switches look alike."""
     import difflib
 
     choices = sorted(set(known))
-    by_case = {choice.lower(): choice for choice in choices}  # ALPHA for alpha, too
-    found = difflib.get_close_matches(name.lower(), list(by_case), n=1)
+    by_case = {choice.lower().lstrip("-"): choice for choice in choices}  # ALPHA for alpha, too
+    found = difflib.get_close_matches(name.lower().lstrip("-"), list(by_case), n=1)
     return by_case[found[0]] if found else None
 
 

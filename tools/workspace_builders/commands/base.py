@@ -17,7 +17,9 @@ from plumbum.cli.application import ShowCompletion, ShowHelp, ShowHelpAll, ShowV
 from plumbum.cli.switches import PositionalArgumentsError, SwitchError, WrongArgumentType
 
 from workspace_builders import __version__
+from workspace_builders.base import interface
 from workspace_builders.base.errors import BuildersError, bad_input
+from workspace_builders.base.names import closest
 
 TYPE_CHECKING = False  # annotations are never evaluated
 if TYPE_CHECKING:
@@ -60,7 +62,12 @@ class Command(cli.Application):
     CHECKS_CONFIG = True
     _found: Location | BuildersError | None = None
 
-    def usage_error(self, message: str) -> BuildersError:
+    def usage_error(self, message: str, typed: str | None = None, known: Sequence[str] = ()) -> BuildersError:
+        """Bad usage: exit 2, the hint the help; or, for a misspelt `typed` close to one of `known`,
+        the command line as typed with it put right."""
+        match = closest(typed, known) if typed else None
+        if typed and match:
+            return bad_input(message, interface.meant(typed, match, f"see: {self.PROGNAME} --help"))
         return bad_input(message, f"see: {self.PROGNAME} --help")
 
     def one_name(self, given: Sequence[str], tail: str = "") -> str | None:
@@ -74,7 +81,11 @@ class Command(cli.Application):
         try:
             return super()._parse_args(argv)
         except SwitchError as exc:
-            raise self.usage_error(_first_line(exc)) from None
+            message = _first_line(exc)
+            unknown = message.startswith("unknown switch ")
+            typed = message.removeprefix("unknown switch ").split("=")[0] if unknown else None
+            known = [f"--{name}" for name in self._switches_by_name if len(name) > 1]
+            raise self.usage_error(message, typed, known) from None
 
     @staticmethod
     def _handle_argument(val: str, argtype: Callable[[str], Any] | None, name: str) -> Any:
@@ -134,7 +145,7 @@ class Group(Command):
 
     def main(self, *words: str) -> int:
         if words:
-            raise self.usage_error(f"unknown command {words[0]!r}")
+            raise self.usage_error(f"unknown command {words[0]!r}", words[0], sorted(self._subcommands))
         self.help()
         return 2
 
