@@ -4,11 +4,13 @@ settings of the root, everything else kept, idempotent, a broken file refused be
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from conftest import Builders, Unchanged
+from workspace_builders.gitlayer import git
 
 CREATE = {"type": "command", "command": "builders hook worktree-create"}
 REMOVE = {"type": "command", "command": "builders hook worktree-remove"}
@@ -179,3 +181,24 @@ def test_the_settings_are_written_when_the_git_hooks_cannot_be(root: Path, build
     assert (hooks / "post-checkout").read_text() == "#!/bin/sh\nexit 0\n"
     assert not (hooks / "pre-commit").exists()  # the git hooks are all or none, as before
     assert builders("hooks", "install").code == 1  # alone, the refusal is as before
+
+
+def test_the_next_step_after_install_and_uninstall_works_pasted(root: Path, builders: Builders) -> None:
+    def next_step(err: str) -> str | None:
+        line = next((x for x in err.splitlines() if x.startswith("next: commit ")), None)
+        return line.partition(": ")[2].partition(": ")[2] if line else None
+
+    installed = builders("hooks", "install", "--claude")
+    step = next_step(installed.err)
+    assert step is not None
+    uninstalled = builders("hooks", "uninstall", "--claude")  # never committed: nothing to commit
+    assert uninstalled.code == 0, uninstalled.err
+    assert next_step(uninstalled.err) is None and not (root / ".mcp.json").exists()
+    assert builders("hooks", "install", "--claude").code == 0
+    assert subprocess.run(["sh", "-c", step], capture_output=True, text=True).returncode == 0  # committed
+    uninstalled = builders("hooks", "uninstall", "--claude")
+    step = next_step(uninstalled.err)  # the deletions are to commit now
+    assert step is not None
+    done = subprocess.run(["sh", "-c", step], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert git.run(root, "ls-files", ".mcp.json", ".claude/settings.json") == ""

@@ -18,6 +18,7 @@ from typing import Any
 
 from workspace_builders.base import atomic_file, output
 from workspace_builders.base.errors import bad_input
+from workspace_builders.gitlayer import git
 
 CLAUDE_SETTINGS = ".claude/settings.json"
 CLAUDE_MCP = ".mcp.json"
@@ -240,11 +241,13 @@ def apply(root: Path, changes: list[Change], dry_run: bool, installing: bool) ->
             change.path.unlink()
         written.append(change.relative)
         output.say(f"{change.relative}: {verb} {change.path}")
-    if written and not dry_run:
-        add = output.command("git", "-C", root, "add", *written)
-        commit = output.command("git", "-C", root, "commit", "-m", "workspace-builders for agent runtimes", *written)
-        output.say(
-            f"next: commit {'them' if len(written) > 1 else 'it'}, so every builder and clone of the root has "
-            f"{'them' if len(written) > 1 else 'it'}: {add} && {commit}"
-        )
+    # A file taken away that git never had is nothing to commit (and `git add` of it would fail).
+    tracked = git.tracked_of(root, written) if written and not dry_run else set()
+    to_commit = [f for f in written if (root / f).exists() or f in tracked]
+    if to_commit and not dry_run:
+        add = output.command("git", "-C", root, "add", "-A", "--", *to_commit)
+        message = "workspace-builders for agent runtimes"
+        commit = output.command("git", "-C", root, "commit", "-m", message, "--", *to_commit)
+        them = "them" if len(to_commit) > 1 else "it"
+        output.say(f"next: commit {them}, so every builder and clone of the root has {them}: {add} && {commit}")
     return 0

@@ -310,6 +310,13 @@ def has_commits(repo: Path) -> bool:
     return resolve_commits(repo, ["HEAD"])["HEAD"] is not None
 
 
+def tracked_of(repo: Path, paths: Sequence[str]) -> set[str]:
+    """Those of `paths` (relative to `repo`) that its index holds."""
+    if not paths:
+        return set()
+    return set(run(repo, "ls-files", "-z", "--", *paths, read_only=True).split("\0")) - {""}
+
+
 def changed_tracked_files_started(repo: Path) -> Callable[[], list[str]]:
     """Paths of tracked files with uncommitted changes (staged or not), from a status started now."""
     wait = started(repo, "status", "--porcelain=v1", "-z", "--untracked-files=no", read_only=True)
