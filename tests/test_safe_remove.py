@@ -317,3 +317,42 @@ def test_restore_dry_run_shows_what_would_come_back_and_changes_nothing(
     with unchanged():
         refused = builders("restore", "x", "--dry-run")  # it exists: refused as the restore would be
     assert refused.code == 1 and "error: builder 'x' exists" in refused.err
+
+
+def _write_when_archived(repo: Path, writes: dict[Path, str]) -> None:
+    """A reference-transaction hook in `repo` that, as the archive ref is written, writes each file of
+    `writes`: a session still at work in the builder while `remove --force` goes on."""
+    lines = "".join(f"  printf %s {shlex.quote(text)} > {shlex.quote(str(path))}\n" for path, text in writes.items())
+    hook = repo / ".git/hooks/reference-transaction"
+    hook.parent.mkdir(exist_ok=True)
+    hook.write_text(
+        '#!/bin/sh\n[ "$1" = committed ] || exit 0\nif grep -q refs/builders/archive; then\n' + lines + "fi\nexit 0\n"
+    )
+    hook.chmod(0o755)
+
+
+def test_work_made_while_remove_force_runs_is_never_deleted(root: Path, builder: Path, builders: Builders) -> None:
+    """remove --force saves what it judged; what a session writes after that, in a worktree judged
+    clean (beta, the builder itself) or in one already archived (alpha), is kept or saved, never
+    deleted unsaved."""
+    (builder / "repos/alpha/README.md").write_text("judged edit\n")
+    late = {
+        builder / "repos/beta/late.txt": "beta work made during the removal\n",
+        builder / "late.txt": "root work made during the removal\n",
+        builder / "repos/alpha/late.txt": "alpha work made after its archive\n",
+    }
+    _write_when_archived(root / "repos/alpha", late)
+    first = builders("remove", "x", "--force")
+    assert first.code != 0, first.out + first.err  # it cannot both remove and keep what came late
+    for repo, path in ((root / "repos/beta", "late.txt"), (root, "late.txt"), (root / "repos/alpha", "late.txt")):
+        text = late[(builder if repo == root else builder / "repos" / repo.name) / path]
+        on_disk = (builder if repo == root else builder / "repos" / repo.name) / path
+        refs = git.run(repo, "for-each-ref", "--format=%(refname)", "refs/builders/archive/x/").split()
+        saved = [ref for ref in refs if git.attempt(repo, "show", f"{ref}:{path}").stdout == text]
+        assert (on_disk.is_file() and on_disk.read_text() == text) or saved, (repo, first.out, first.err)
+    (root / "repos/alpha/.git/hooks/reference-transaction").unlink()
+    again = builders("remove", "x", "--force")
+    assert again.code == 0, again.out + again.err
+    for repo in (root, root / "repos/alpha", root / "repos/beta"):
+        refs = git.run(repo, "for-each-ref", "--format=%(refname)", "refs/builders/archive/x/").split()
+        assert any(git.attempt(repo, "show", f"{ref}:late.txt").returncode == 0 for ref in refs), repo

@@ -15,6 +15,7 @@ import os
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from workspace_builders.base import faults, interface, output, parallel
 from workspace_builders.base.errors import BuildersError, bad_input
@@ -81,9 +82,10 @@ def remove_locked(
     _warn_ignored(ws, path, members, record, dry_run=False)
     stamp = archives.stamp()
     found = removal_records.pending(ws, name) if interrupted else None
+    saved: dict[str, str] = {}  # label -> the archive that holds its work, which the removal may delete
     for m in members:
         if m.needs_archive:
-            archive(ws, name, m, stamp, _archived_before(found, m.label))
+            saved[m.label] = archive(ws, name, m, stamp, _archived_before(found, m.label))
             faults.point(f"remove:archived:{m.label}")
     document = _record(ws, name, record, members, found[1] if found else None)
     record_file = found[0] if found else None
@@ -100,7 +102,7 @@ def remove_locked(
     # others are still being removed.
     cleaned: dict[str, str | BaseException | None] = {}
     then = None if keep_branches else partial(_clean_into, cleaned, ws, name, record)
-    _remove_members(ws, path, members, force, then)
+    _remove_members(ws, path, members, saved, force, interrupted, then)
     faults.point("remove:worktrees")
     gone = _already_removed(ws, record, members)
     branches.update({m.label: m.branch for m in gone if m.branch})
@@ -245,8 +247,9 @@ def _archived_before(found: tuple[Path, dict[str, object]] | None, label: str) -
     return str(value).rpartition(" ")[2] if value else None
 
 
-def archive(ws: Workspace, name: str, m: Member, stamp: str, earlier: str | None = None) -> None:
-    """Save what the judge found in this worktree under refs/builders/archive/<name>/<stamp>.
+def archive(ws: Workspace, name: str, m: Member, stamp: str, earlier: str | None = None) -> str:
+    """Save what the judge found in this worktree under refs/builders/archive/<name>/<stamp>; the
+    archive that holds it.
 
     `earlier`: the archive a stopped removal made of it; a new one that holds the same is dropped."""
     ref = archives.save(
@@ -265,9 +268,10 @@ def archive(ws: Workspace, name: str, m: Member, stamp: str, earlier: str | None
     if earlier is not None and archives.same_work(m.repo, ref, earlier):
         git.delete_ref_at(m.repo, ref, git.resolve_commits(m.repo, [ref])[ref] or "")
         output.say(f"  {m.label}: its work is in {earlier} already (saved by the removal that was stopped)")
-        return
+        return earlier
     m.archive_ref = ref
     output.say(f"  {m.label}: saved to {m.archive_ref}; get it back with: {recovery_command(m)}")
+    return ref
 
 
 def _run_archive_script(ws: Workspace, name: str, path: Path, record: BuilderState | None) -> None:
@@ -284,16 +288,42 @@ def _run_archive_script(ws: Workspace, name: str, path: Path, record: BuilderSta
         output.say(f"warning: the archive script failed with exit {code}; removing all the same")
 
 
+def _remove_worktree(m: Member, saved: dict[str, str], force: bool, interrupted: bool) -> None:
+    """`git worktree remove` of one member, with the repository's lock held. --force only where the
+    judge found what it deletes safe to go: work now in an archive that still holds the worktree as
+    it is (a session may write on meanwhile), submodules, a lock, or files a stopped removal deleted
+    already. A worktree judged clean goes without it, so git refuses one written in since."""
+    ref = saved.get(m.label)
+    if ref is not None and not archives.holds(
+        m.repo, m.common_dir, m.path, m.label, ref, **_fresh_archive_input(m, interrupted)
+    ):
+        raise BuildersError(f"it changed after its work was saved in {ref}; nothing of it was deleted")
+    forced = ref is not None or m.has_submodules or (force and (m.locked or interrupted))
+    git.remove_worktree(m.repo, m.path, force=forced, locked=m.locked)
+
+
+def _fresh_archive_input(m: Member, interrupted: bool) -> dict[str, Any]:
+    """What an archive of the member would hold now: the judge's look again, on a fresh member."""
+    now = Member(m.label, m.repo, m.common_dir, m.path, m.branch, m.locked, m.head, m.elsewhere)
+    check(now, interrupted)
+    return {"store": now.store, "drop": now.drop, "gitlinks": now.gitlinks}
+
+
 def _remove_members(
-    ws: Workspace, path: Path, members: list[Member], force: bool, then: Callable[[Member], None] | None
+    ws: Workspace,
+    path: Path,
+    members: list[Member],
+    saved: dict[str, str],
+    force: bool,
+    interrupted: bool,
+    then: Callable[[Member], None] | None,
 ) -> None:
     """Remove the nested worktrees (each followed by `then(it)`, in its own thread), then the builder."""
     nested = [m for m in members if m.label != ROOT]
 
     def take(m: Member) -> None:
         with repository_lock(m.common_dir):
-            # Submodules make git refuse without --force; the judge has found them safe to go.
-            git.remove_worktree(m.repo, m.path, force=force or m.has_submodules, locked=m.locked)
+            _remove_worktree(m, saved, force, interrupted)
         output.say(f"  {m.label}: removed {REPOS}/{m.label}")
         faults.point(f"remove:nested:{m.label}")
         if then is not None:
@@ -325,7 +355,13 @@ def _remove_members(
                 Path(folder, d).rmdir()
         leftover.rmdir()
     with repository_lock(ws.common_dir):
-        git.remove_worktree(ws.root, path, force=force or top.has_submodules, locked=top.locked)
+        try:
+            _remove_worktree(top, saved, force, interrupted)
+        except BuildersError as exc:
+            raise BuildersError(
+                f"could not remove {path}: {exc.message}",
+                f"look at it, then run again: {output.command('builders', 'remove', path.name)}",
+            ) from exc
     output.say(f"  root: removed {path}")
 
 

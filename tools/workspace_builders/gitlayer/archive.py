@@ -78,6 +78,32 @@ def save(
     return ref
 
 
+def holds(
+    repo: Path,
+    common_dir: Path,
+    worktree: Path,
+    label: str,
+    ref: str,
+    *,
+    store: Sequence[str] = (),
+    drop: Sequence[str] = (),
+    gitlinks: Mapping[str, str] | None = None,
+) -> bool:
+    """Whether the archive `ref` still holds `worktree` as it is now (its HEAD and its files as `save`
+    takes them): what a removal may delete after saving it."""
+    scratch = _scratch_index(common_dir, label)
+    try:
+        real = git.index_path(worktree)
+        if real.is_file():
+            shutil.copyfile(real, scratch)
+        tree = git.tree_of_index(worktree, scratch, _updates(worktree, store, drop, gitlinks or {}))
+    finally:
+        scratch.unlink(missing_ok=True)
+    head = git.head_commit(worktree)
+    saved = git.resolve_commits(repo, [f"{ref}^1"])[f"{ref}^1"]
+    return tree is not None and tree == git.tree_of(repo, ref) and (head is None or head == saved)
+
+
 def _updates(
     worktree: Path, store: Sequence[str], drop: Sequence[str], gitlinks: Mapping[str, str]
 ) -> list[tuple[str, str, str]]:
