@@ -105,3 +105,30 @@ def test_a_restore_killed_half_way_is_completed_by_running_it_again(root: Path, 
     assert (builder / ".builder-name").read_text() == "x"  # files: written again
     assert not (root / ".git/builders/restoring/x.json").exists()
     assert builders("verify", "x").code == 0
+
+
+@pytest.mark.parametrize("command", [("new", "x", "--repos", "alpha"), ("init", "--builder", "x", "--repos", "alpha")])
+def test_a_restore_killed_half_way_keeps_its_name_until_it_is_completed(
+    root: Path, builders: Builders, command: tuple[str, ...]
+) -> None:
+    """A restore stopped after it made the builder's folder leaves a mark; a builder made there by
+    `new` or `init` meanwhile would be ready, and the next `restore` would write the archived files
+    over that session's own work. Until `restore` completes, the name is the restore's: verify says
+    so, and new and init refuse with the command that completes it."""
+    assert builders("new", "x", "--repos", "alpha").code == 0
+    builder = builders_dir(root) / "x"
+    (builder / "repos/alpha/README.md").write_text("archived edit\n")
+    assert builders("remove", "x", "--force").code == 0
+    killed = console(root, "restore", "x", fault="restore:made:root")
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+
+    verified = builders("verify", "x")
+    assert verified.code == 1 and "builders restore x" in verified.out, verified.out + verified.err
+    made = builders(*command)
+    assert made.code == 1, made.out + made.err
+    assert "restore" in made.err and "builders restore x" in made.err, made.err
+    assert not (builder / "repos/alpha").exists()
+    done = builders("restore", "x")
+    assert done.code == 0, done.err
+    assert (builder / "repos/alpha/README.md").read_text() == "archived edit\n"
+    assert builders("verify", "x").code == 0

@@ -322,6 +322,9 @@ def builder_checks(
     for folder in [p for p in listed_here if p.name not in found and (p / ".git").is_file()]:
         for check, ok, detail, hint in _both_ends(ws.clone(folder.name) / ".git", folder):
             add(folder.name, check, ok, detail, hint)
+    if record is None and state.restoring_mark(ws, name).exists():
+        add(ROOT, "state", False, "a restore that was stopped half-way", f"builders restore {name} (completes it)")
+        return checks
     if record is None:
         detail = "no state file: a plain worktree (builders init never ran here, or failed)"
         add(ROOT, "state", False, detail, f"make it a builder: builders init --builder {name} --repos ...")

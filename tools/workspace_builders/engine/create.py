@@ -475,6 +475,7 @@ def create_builder(
     specs = select_repos(ws, repos, seen) if with_repos else []
     _require_sparse_repos_named(specs, sparse_overrides or {})
     with builder_lock(ws, name):
+        state.refuse_pending_restore(ws, name)
         previous = state.load(ws, name)
         if previous is not None and with_repos:
             # Taking up a crashed run: what it made stays part of the builder.
@@ -535,6 +536,7 @@ def init_builder(location: Location, repos: str | None, builder: str | None, dry
     seen: dict[str, bases.Branches] = {}
     specs = select_repos(ws, repos, seen)
     with builder_lock(ws, name):
+        state.refuse_pending_restore(ws, name)
         previous = state.load(ws, name)
         record = previous or _adopt(ws, name, path)
         branch = record.branch.removeprefix("refs/heads/")

@@ -151,7 +151,7 @@ def _pieces_json(pieces: list[Piece]) -> list[dict[str, object]]:
 def _mark_file(ws: Workspace, name: str) -> Path:
     """Written before the first worktree is made, gone once the builder is whole: a restore that was
     stopped is completed by running it again."""
-    return ws.admin_dir / "restoring" / f"{name}.json"
+    return state.restoring_mark(ws, name)
 
 
 def _read_mark(ws: Workspace, name: str) -> dict[str, object] | None:

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from workspace_builders import __version__
-from workspace_builders.base import atomic_file, interface
+from workspace_builders.base import atomic_file, interface, output
 from workspace_builders.base.errors import BuildersError, bad_input
 from workspace_builders.base.names import check_builder_name, closest
 from workspace_builders.model.workspace import Location, Workspace
@@ -57,6 +57,23 @@ def now() -> str:
 
 def state_file(ws: Workspace, name: str) -> Path:
     return ws.admin_dir / "state" / f"{name}.json"
+
+
+def restoring_mark(ws: Workspace, name: str) -> Path:
+    """Written by `restore` before it makes the first worktree, gone once the builder is whole: while
+    it is there the name is the restore's, which `restore NAME` completes."""
+    return ws.admin_dir / "restoring" / f"{name}.json"
+
+
+def refuse_pending_restore(ws: Workspace, name: str) -> None:
+    """A builder made under a name whose restore was stopped would be written over by that restore's
+    completion: its archived files over the new session's own."""
+    mark = restoring_mark(ws, name)
+    if mark.exists():
+        raise BuildersError(
+            f"builder {name!r} has a restore that was stopped half-way ({mark}); nothing was changed",
+            f"complete it first: {output.command('builders', 'restore', name)}",
+        )
 
 
 def load(ws: Workspace, name: str) -> BuilderState | None:
