@@ -100,3 +100,61 @@ def test_a_repository_where_git_fails_is_named_and_the_others_are_pruned(root: P
     )
     for repo in (root, root / "repos/alpha"):
         assert len(git.worktrees(repo)) == 1  # the loop went on
+
+
+def test_a_removal_stopped_after_its_worktrees_went_is_left_to_remove(root: Path, builders: Builders) -> None:
+    """A `remove --force` killed once its worktrees are gone leaves its state `removing` and its
+    record incomplete. prune must not close it as a builder deleted by hand: that wrote a second
+    record (branches "kept" that the removal had deleted, no archive), which `restore` then took,
+    and left the first one incomplete forever. verify names it with the command that completes it."""
+    from runs import console
+
+    make(builders, "x", "alpha")
+    alpha = builders_dir(root) / "x/repos/alpha"
+    (alpha / "README.md").write_text("archived edit\n")
+    killed = console(root, "remove", "x", "--force", fault="remove:worktrees")
+    assert killed.returncode < 0, killed.stderr
+    verified = builders("verify")
+    assert verified.code == 1 and "builders remove x" in verified.out, verified.out
+    pruned = builders("prune")
+    assert pruned.code == 0, pruned.err
+    assert "closed" not in pruned.out, pruned.out
+    assert json.loads((root / ".git/builders/state/x.json").read_text())["status"] == "removing"
+    done = builders("remove", "x", "--force")
+    assert done.code == 0, done.err
+    records = [json.loads(p.read_text()) for p in (root / ".git/builders/removed").glob("x.*.json")]
+    assert len(records) == 1 and records[0]["complete"] is True, records
+    assert builders("verify").code == 0
+    restored = builders("restore", "x")
+    assert restored.code == 0, restored.err
+    assert (alpha / "README.md").read_text() == "archived edit\n"
+
+
+def test_a_prune_stopped_between_trashing_and_repairing_loses_no_worktree_link(root: Path, builders: Builders) -> None:
+    """prune moves an orphan to the trash, then repairs its nested worktrees' links. Stopped in
+    between, the next prune must repair them before its `git worktree prune`, which would otherwise
+    delete their admin entries: each one's index (a staged file) and HEAD (a detached commit, then
+    reachable from nothing)."""
+    from runs import console
+
+    make(builders, "x", "alpha,beta")
+    builder = builders_dir(root) / "x"
+    alpha, beta = builder / "repos/alpha", builder / "repos/beta"
+    git.run(alpha, "checkout", "--quiet", "--detach")
+    (alpha / "d.txt").write_text("detached work\n")
+    git.run(alpha, "add", "d.txt")
+    git.run(alpha, "commit", "--quiet", "-m", "detached work")
+    detached = git.run(alpha, "rev-parse", "HEAD").strip()
+    (beta / "s.txt").write_text("staged only\n")
+    git.run(beta, "add", "s.txt")
+    shutil.rmtree(root / ".git/worktrees/x")  # the root's admin entry is gone: an orphan
+    killed = console(root, "prune", fault="prune:trashed")
+    assert killed.returncode < 0, killed.stderr
+    again = builders("prune")
+    assert again.code == 0, again.out + again.err
+    (trashed,) = (builders_dir(root) / ".trash").iterdir()
+    for repo, nested in ((root / "repos/alpha", "alpha"), (root / "repos/beta", "beta")):
+        listed = [w.path for w in git.worktrees(repo)]
+        assert trashed / "repos" / nested in listed, (repo, listed, again.out)
+    assert git.run(trashed / "repos/alpha", "rev-parse", "HEAD").strip() == detached
+    assert "s.txt" in git.run(trashed / "repos/beta", "diff", "--cached", "--name-only")

@@ -269,13 +269,14 @@ def builder_checks(
 
     if entry is None:
         assert record is not None
-        add(
-            ROOT,
-            "state has a builder",
-            False,
-            f"state records {record.path}, which git does not know",
-            "builders prune",
-        )
+        # A run stopped after its worktree went (or before it came) is completed by its own command:
+        # prune leaves such a state alone.
+        fix = {
+            state.REMOVING: f"builders remove {name} (completes the removal; add --force if it asks)",
+            state.CREATING: f"builders new {name} (completes it; builders remove {name} ends it)",
+            state.MIGRATING: "builders migrate (completes it)",
+        }.get(record.status, "builders prune")
+        add(ROOT, "state has a builder", False, f"state records {record.path}, which git does not know", fix)
         return checks
     path = entry.path
     add(

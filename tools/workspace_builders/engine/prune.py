@@ -10,13 +10,14 @@ work archived, in a removal record written before the entry goes (`list --remove
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from workspace_builders.base import output, parallel
+from workspace_builders.base import faults, output, parallel
 from workspace_builders.base.errors import BuildersError
 from workspace_builders.engine import checkout, removal, removal_records
 from workspace_builders.engine.removal_judge import Member, check, repositories_inside
@@ -44,7 +45,7 @@ def prune(ws: Workspace, dry_run: bool, empty_trash: bool, max_age: int | None) 
         "archived": [],
         "emptied": [],
     }
-    unrepaired = _move_orphans(ws, dry_run, report)
+    unrepaired = _repair_trash(ws, dry_run) | _move_orphans(ws, dry_run, report)
     _close_vanished(ws, dry_run, report)
     failed = bool(unrepaired) | _prune_admin_entries(ws, dry_run, report, unrepaired)
     if empty_trash:
@@ -91,12 +92,15 @@ def _close_vanished(ws: Workspace, dry_run: bool, report: Report) -> None:
     for record in state.load_all(ws):
         if Path(record.path).exists():
             continue
-        if record.status in (state.CREATING, state.MIGRATING):
-            # A run that was stopped: its command completes it, and remove takes its branches away.
-            command = "builders migrate" if record.status == state.MIGRATING else f"builders new {record.name}"
-            report["left_alone"].append(
-                f"{record.name} (status {record.status}: {command} completes it, builders remove {record.name} ends it)"
+        if record.status in (state.CREATING, state.MIGRATING, state.REMOVING):
+            # A run that was stopped: its command completes it, and remove takes its branches away. A
+            # removal's record names its archives and the branches it deleted: closing it here would
+            # write another, wrong one (which restore would then take), and leave that one incomplete.
+            command = {state.MIGRATING: "builders migrate", state.REMOVING: f"builders remove {record.name}"}.get(
+                record.status, f"builders new {record.name}"
             )
+            ends = "" if record.status == state.REMOVING else f", builders remove {record.name} ends it"
+            report["left_alone"].append(f"{record.name} (status {record.status}: {command} completes it{ends})")
             continue
         with try_builder_lock(ws, record.name) as free:
             if not free or state.load(ws, record.name) != record:
@@ -165,9 +169,60 @@ def _move_orphans(ws: Workspace, dry_run: bool, report: Report) -> set[Path]:
             report["trashed"].append(f"{folder} -> {target} ({proof})")
             if not dry_run:
                 target.parent.mkdir(exist_ok=True)
-                folder.rename(target)
-                unrepaired |= _repair_nested(ws, target)
+                # Under the locks of its clones: a `git worktree prune` there (another prune) between the
+                # move and the repair would cut the nested worktrees off from their index and HEAD.
+                with _clone_locks(ws, folder):
+                    folder.rename(target)
+                    faults.point("prune:trashed")
+                    unrepaired |= _repair_nested(ws, target)
     return unrepaired
+
+
+def _clone_locks(ws: Workspace, builder: Path) -> contextlib.ExitStack:
+    """The repository locks of the clones of the builder's nested worktrees, in one fixed order."""
+    stack = contextlib.ExitStack()
+    nested = builder / REPOS
+    folders = sorted(nested.iterdir()) if nested.is_dir() and not nested.is_symlink() else []
+    commons = set()
+    for entry in folders:
+        clone = ws.clone(entry.name)
+        if (entry / ".git").is_file() and clone.is_dir():
+            commons.add(_common_dir(clone))
+    with stack:
+        for common_dir in sorted(commons):
+            stack.enter_context(repository_lock(common_dir))
+        return stack.pop_all()
+
+
+def _common_dir(clone: Path) -> Path:
+    if (clone / ".git").is_dir():
+        return clone / ".git"
+    found = git.locate(clone)  # a clone with a separate git dir
+    return found.common_dir if found else clone / ".git"
+
+
+def _repair_trash(ws: Workspace, dry_run: bool) -> set[Path]:
+    """Repair the nested worktrees of trash entries whose links a stopped prune left unrepaired (it
+    moved the folder, then stopped): `git worktree prune` would take their admin entries, and with
+    them each one's index and HEAD (a detached HEAD's commits too)."""
+    trash = ws.builders_dir / TRASH
+    failed: set[Path] = set()
+    if dry_run or not trash.is_dir():
+        return failed
+    for entry in sorted(trash.iterdir()):
+        if entry.is_symlink() or not (entry / REPOS).is_dir():
+            continue
+        broken = []
+        for nested in sorted((entry / REPOS).iterdir()):
+            clone = ws.clone(nested.name)
+            if (nested / ".git").is_file() and not nested.is_symlink() and clone.is_dir():
+                link = links.link_of(nested, _common_dir(clone))
+                if link.admin is not None and link.admin.is_dir() and not link.names_back:
+                    broken.append(nested)
+        if broken:
+            with _clone_locks(ws, entry):
+                failed |= _repair_nested(ws, entry)
+    return failed
 
 
 def orphan_proof(ws: Workspace, folder: Path, recorded: set[Path]) -> str | None:
