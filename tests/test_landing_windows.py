@@ -665,3 +665,28 @@ def test_a_lock_someone_holds_open_is_never_cleared_as_ours(root: Path, made: Pa
     assert done.code == 0, done.err
     assert f"removed {lock}: a git of a stopped sync left it" in done.err
     assert not lock.exists() and not (root / ".git/builders/rebasing/s.json").exists()
+
+
+def test_a_landing_under_way_is_never_called_stopped(root: Path, made: Path, tmp_path: Path) -> None:
+    """While a live `land` moves the bases (paused in a git call, journal written), `remove`, `sync`,
+    `status` and `verify` of that builder must not say the landing was stopped, nor blame "a git
+    that a stopped run left running": the run is there, at work, and `land` again would only wait."""
+    pause = Pause(tmp_path)
+    proc = start(root, "land", "s", env=pause.env(f"{root}/repos/beta update-ref"))
+    pause.wait_reached(proc)
+    try:
+        assert (root / ".git/builders/landing/s.json").exists()
+        for args in (("remove", "s"), ("sync", "s")):
+            busy = console(root, *args)
+            assert busy.returncode == 1, busy.stderr
+            assert "another run holds builder 's'" in busy.stderr and "stopped run" not in busy.stderr, busy.stderr
+        status = console(root, "status", "s")
+        assert "under way" in status.stdout and "stopped" not in status.stdout, status.stdout
+        verified = console(root, "verify", "s")
+        assert verified.returncode == 1 and "under way" in verified.stdout, verified.stdout
+        assert "stopped" not in verified.stdout, verified.stdout
+    finally:
+        pause.release()
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert console(root, "verify", "s").returncode == 0

@@ -9,7 +9,7 @@ from workspace_builders.base import output, parallel
 from workspace_builders.commands.base import WithJson
 from workspace_builders.engine import landing, landing_journal, landing_rebase
 from workspace_builders.engine.landing import Tree
-from workspace_builders.gitlayer import git
+from workspace_builders.gitlayer import git, locks
 from workspace_builders.model.workspace import Location
 
 STAT_KEYS = ("files", "insertions", "deletions")
@@ -66,9 +66,14 @@ def status(location: Location, name: str | None, as_json: bool) -> int:
     ]
     ports = f", ports {record.ports[0]}-{record.ports[-1]}" if record.ports else ""
     output.result(f"builder {record.name} ({record.path}), {record.status}{ports}")
+    under_way = locks.builder_busy(ws, record.name)
     if landing_journal.pending_landing(ws, record.name) is not None:
-        output.result(f"a landing of it was stopped half-way: builders land {record.name} completes it")
-    if landing_rebase.record_file(ws, record.name).exists():
+        output.result(
+            "a landing of it is under way (a run holds it now)"
+            if under_way
+            else f"a landing of it was stopped half-way: builders land {record.name} completes it"
+        )
+    if landing_rebase.record_file(ws, record.name).exists() and not under_way:
         output.result(f"a sync of it was stopped mid-rebase: builders sync {record.name} takes it up")
     headers = ["worktree", "branch", "base", "ahead/behind", "changed", "untracked", "last commit"]
     output.result(output.table(table, headers))

@@ -18,7 +18,7 @@ from workspace_builders.base.errors import BuildersError, bad_input
 from workspace_builders.base.names import check_builder_name, closest, did_you_mean
 from workspace_builders.commands.base import WithJson
 from workspace_builders.engine import agent_search, prune
-from workspace_builders.gitlayer import git, links
+from workspace_builders.gitlayer import git, links, locks
 from workspace_builders.model import state
 from workspace_builders.model.state import BuilderState
 from workspace_builders.model.workspace import REPOS, ROOT, Workspace
@@ -376,6 +376,17 @@ def landing_checks(ws: Workspace, record: BuilderState) -> list[Check]:
 
     journal = landing_journal.pending_landing(ws, record.name)
     stopped_sync = landing_rebase.record_file(ws, record.name)
+    if (journal is not None or stopped_sync.exists()) and locks.builder_busy(ws, record.name):
+        return [
+            Check(
+                record.name,
+                ROOT,
+                "landing: none under way",
+                False,
+                "a run holds the builder now: its landing or sync is under way",
+                f"wait for it to end, then: builders verify {record.name}",
+            )
+        ]
     return [
         Check(
             record.name,

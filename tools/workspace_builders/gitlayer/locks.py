@@ -153,9 +153,30 @@ def _flock(path: Path, wait: float, waiting: str | None = None, child_wait: floa
         os.close(fd)  # closing releases the lock
 
 
+def _run_holds(path: Path) -> bool:
+    """Whether a running process holds the flock of the lock file at `path` now (a run at work, not a
+    git that a stopped run left: that one holds no flock, only its line in the file)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # closing releases a lock it took
+    return False
+
+
+def builder_busy(ws: Workspace, name: str) -> bool:
+    """Whether a run is at work on builder `name` now: what it left half-made is under way, not stopped."""
+    return _run_holds(ws.admin_dir / "locks" / f"{name}.lock")
+
+
 def _who_holds(path: Path, hint: str) -> str:
     pid = _holder(path)
-    if pid is not None:
+    if pid is not None and not _run_holds(path):
         return f"a git that a stopped run left running holds it (pid {pid}); wait for it to end, then run it again"
     return hint
 
