@@ -219,3 +219,23 @@ def test_a_folder_that_is_no_builder_gets_a_fix_that_clears_it(root: Path, build
     subprocess.run(shlex.split(move), check=True)  # the fix, as printed
     assert (builders_dir(root).parent / "myjunk" / "notes.txt").is_file()
     assert builders("verify").code == 0
+
+
+def test_a_creation_under_way_is_not_named_as_stopped(root: Path, tmp_path: Path) -> None:
+    """verify while a live `new` is inside git: the builder is being made, not stopped half-way; the
+    fix is to wait, not `builders new x` (which would only wait for the lock, then fail)."""
+    from runs import console, start
+    from test_landing_windows import Pause
+
+    pause = Pause(tmp_path)
+    proc = start(root, "new", "x", "--repos", "alpha,beta", env=pause.env("worktree add"))
+    pause.wait_reached(proc)
+    try:
+        verified = console(root, "verify", "x")
+        assert verified.returncode == 1, verified.stdout + verified.stderr
+        assert "under way" in verified.stdout and "(completes it)" not in verified.stdout, verified.stdout
+    finally:
+        pause.release()
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert console(root, "verify", "x").returncode == 0

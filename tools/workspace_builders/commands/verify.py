@@ -276,7 +276,11 @@ def builder_checks(
             state.CREATING: f"builders new {name} (completes it; builders remove {name} ends it)",
             state.MIGRATING: "builders migrate (completes it)",
         }.get(record.status, "builders prune")
-        add(ROOT, "state has a builder", False, f"state records {record.path}, which git does not know", fix)
+        detail = f"state records {record.path}, which git does not know"
+        if record.status != state.READY and locks.builder_busy(ws, name):
+            detail = f"{record.status}: under way (a run holds the builder now)"
+            fix = f"wait for it to end, then: builders verify {name}"
+        add(ROOT, "state has a builder", False, detail, fix)
         return checks
     path = entry.path
     add(
@@ -324,13 +328,21 @@ def builder_checks(
         for check, ok, detail, hint in _both_ends(ws.clone(folder.name) / ".git", folder):
             add(folder.name, check, ok, detail, hint)
     if record is None and state.restoring_mark(ws, name).exists():
-        add(ROOT, "state", False, "a restore that was stopped half-way", f"builders restore {name} (completes it)")
+        if locks.builder_busy(ws, name):
+            add(ROOT, "state", False, "a restore under way", f"wait for it to end, then: builders verify {name}")
+        else:
+            add(ROOT, "state", False, "a restore that was stopped half-way", f"builders restore {name} (completes it)")
         return checks
     if record is None:
         detail = "no state file: a plain worktree (builders init never ran here, or failed)"
         add(ROOT, "state", False, detail, f"make it a builder: builders init --builder {name} --repos ...")
         return checks
     add(ROOT, "state: path", Path(record.path) == path, f"state says {record.path}", "builders migrate or prune")
+    if record.status != state.READY and locks.builder_busy(ws, name):
+        # A run at work (new, init, remove, migrate): what it has not made yet is no fault to fix.
+        detail = f"{record.status}: under way (a run holds the builder now)"
+        add(ROOT, "state: status", False, detail, f"wait for it to end, then: builders verify {name}")
+        return checks
     completes = {
         state.MIGRATING: "builders migrate (completes it)",
         state.REMOVING: f"builders remove {name} (completes the removal; add --force if it asks)",

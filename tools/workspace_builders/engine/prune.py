@@ -80,7 +80,9 @@ def _prune_admin_entries(ws: Workspace, dry_run: bool, report: Report, unrepaire
         output.error(
             f"{repo}: {error.message}",
             f"fix what git says ({output.command('git', '-C', repo, 'worktree', 'prune', '--verbose')}),"
-            " then run again: builders prune",
+            " then run again: builders prune"
+            if isinstance(error, git.GitFailed) or error.hint is None
+            else error.hint,  # the repository stayed locked: its own hint says what holds it
         )
     for _, outcome in outcomes:
         if not isinstance(outcome, BaseException):
