@@ -333,3 +333,27 @@ def test_a_required_filter_that_fails_mid_move_is_said_and_the_rerun_completes(
     assert tip(beta) == landed
     assert (beta / "new.txt").read_text() == "beta new\n" and (beta / MODULE).read_text() == "VALUE = 'landed'\n"
     assert git.run(beta, "status", "--porcelain", "--untracked-files=all") == ""
+
+
+@pytest.mark.parametrize("command", [("sync", "s"), ("sync", "s", "--merge"), ("land", "s")])
+def test_an_ignored_file_in_the_builder_where_the_base_brings_one_refuses_before_anything_moves(
+    root: Path, made: Path, builders: Builders, command: tuple[str, ...]
+) -> None:
+    """git's rebase and merge overwrite an ignored file without a word where the commits they bring
+    add a tracked file of that name (a user's core.excludesFile, info/exclude or .gitignore hides a
+    local settings file; the base starts tracking a default of it). The builder's file is work:
+    sync and land refuse, name it, and move nothing."""
+    clone = root / "repos/alpha"
+    (clone / ".git/info").mkdir(exist_ok=True)
+    (clone / ".git/info/exclude").write_text("*.cfg\n")
+    mine = made / "repos/alpha/local.cfg"
+    mine.write_text("my own settings, never committed\n")
+    (clone / "local.cfg").write_text("the project's default\n")
+    git.run(clone, "add", "-f", "local.cfg")
+    commit(clone, "track a default local.cfg")
+    before = git.run(made / "repos/alpha", "rev-parse", "HEAD").strip()
+    result = builders(*command)
+    assert result.code == 1, result.out + result.err
+    assert "local.cfg" in result.err, result.err
+    assert mine.read_text() == "my own settings, never committed\n"
+    assert git.run(made / "repos/alpha", "rev-parse", "HEAD").strip() == before

@@ -29,8 +29,10 @@ from workspace_builders.base import atomic_file, faults, output, parallel
 from workspace_builders.base.errors import BuildersError
 from workspace_builders.engine.landing import landed_file, landings
 from workspace_builders.engine.landing_rebase import (
+    a_folder,
     clear_our_lock,
     identity,
+    in_the_way_of,
     lingering_lock,
     operation_in_progress,
     rebasing_it,
@@ -293,47 +295,6 @@ def hidden_files(checkout: Path, changes: Sequence[git.TreeChange]) -> Hidden:
     return Hidden(edited, [e.path for e in present if e.tag == "S" and e not in edited])
 
 
-def in_the_way_of(changes: Sequence[git.TreeChange], checkout: Path) -> list[str]:
-    """What is on disk, untracked or ignored, where the landing brings a file: a file of that name
-    (git would overwrite an ignored one without a word), a folder there, or a file where it needs a
-    folder. Checked before anything moves, so that git never refuses a checkout half-way through a
-    landing whose first base has moved."""
-    leaving = {c.path for c in changes if c.status == "D"}
-    found: list[str] = []
-    for change in (c for c in changes if c.status == "A"):
-        place = checkout / change.path
-        if os.path.lexists(place):
-            if not _a_folder(place):
-                found.append(change.path)
-            elif not _emptied(checkout, change.path, leaving):
-                found.append(f"{change.path}/")
-            continue
-        parts = Path(change.path).parts
-        files_above = ["/".join(parts[:n]) for n in range(1, len(parts)) if _a_file(checkout.joinpath(*parts[:n]))]
-        found += [above for above in files_above[:1] if above not in leaving]
-    return list(dict.fromkeys(found))
-
-
-def _emptied(checkout: Path, folder: str, leaving: set[str]) -> bool:
-    """Whether every file in `folder` is one the landing deletes (it turns the folder into a file)."""
-    for top, dirs, files in os.walk(checkout / folder):
-        inside = Path(top).relative_to(checkout).as_posix()
-        if any(f"{inside}/{name}" not in leaving for name in files) or any(
-            Path(top, d).is_symlink() and f"{inside}/{d}" not in leaving for d in dirs
-        ):
-            return False
-    return True
-
-
-def _a_folder(path: Path) -> bool:
-    return path.is_dir() and not path.is_symlink()
-
-
-def _a_file(path: Path) -> bool:
-    """Anything on disk but a real folder (a file, a symlink)."""
-    return os.path.lexists(path) and not _a_folder(path)
-
-
 # --- the moves -----------------------------------------------------------------------------------------
 
 
@@ -537,7 +498,7 @@ def _moved_submodules(checkout: Path, paths: Sequence[str]) -> dict[str, str]:
     found: dict[str, str] = {}
     for path in paths:
         sub = checkout / path
-        if _a_folder(sub) and os.path.lexists(sub / ".git"):
+        if a_folder(sub) and os.path.lexists(sub / ".git"):
             look = git.look_at_worktree_started(sub)()
             if look.head is not None and not look.changes:
                 found[path] = look.head

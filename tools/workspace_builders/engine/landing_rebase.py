@@ -14,6 +14,7 @@ its worktree is still exactly as the run left it (the tip the run made, no chang
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -179,6 +180,7 @@ def bring_up(ws: Workspace, record: BuilderState, trees: Sequence[Tree], merge: 
         return
     if not merge:
         refuse_flattening(record.name, behind)
+    refuse_overwriting(behind, how="merge" if merge else "rebase")
     mine = [Touched(t, t.head or "") for t in behind]
     _write_record(ws, record, mine, merge)
     how = "merge" if merge else "rebase"
@@ -243,6 +245,66 @@ def bring_up(ws: Workspace, record: BuilderState, trees: Sequence[Tree], merge: 
             )
         raise BuildersError(f"{tree.label}: {how} failed: {outcome}; {back}")
     record_file(ws, record.name).unlink(missing_ok=True)
+
+
+def in_the_way_of(changes: Sequence[git.TreeChange], checkout: Path) -> list[str]:
+    """What is on disk, untracked or ignored, where the landing brings a file: a file of that name
+    (git would overwrite an ignored one without a word), a folder there, or a file where it needs a
+    folder. Checked before anything moves, so that git never refuses a checkout half-way through a
+    landing whose first base has moved."""
+    leaving = {c.path for c in changes if c.status == "D"}
+    found: list[str] = []
+    for change in (c for c in changes if c.status == "A"):
+        place = checkout / change.path
+        if os.path.lexists(place):
+            if not a_folder(place):
+                found.append(change.path)
+            elif not _emptied(checkout, change.path, leaving):
+                found.append(f"{change.path}/")
+            continue
+        parts = Path(change.path).parts
+        files_above = ["/".join(parts[:n]) for n in range(1, len(parts)) if a_file(checkout.joinpath(*parts[:n]))]
+        found += [above for above in files_above[:1] if above not in leaving]
+    return list(dict.fromkeys(found))
+
+
+def _emptied(checkout: Path, folder: str, leaving: set[str]) -> bool:
+    """Whether every file in `folder` is one the landing deletes (it turns the folder into a file)."""
+    for top, dirs, files in os.walk(checkout / folder):
+        inside = Path(top).relative_to(checkout).as_posix()
+        if any(f"{inside}/{name}" not in leaving for name in files) or any(
+            Path(top, d).is_symlink() and f"{inside}/{d}" not in leaving for d in dirs
+        ):
+            return False
+    return True
+
+
+def a_folder(path: Path) -> bool:
+    return path.is_dir() and not path.is_symlink()
+
+
+def a_file(path: Path) -> bool:
+    """Anything on disk but a real folder (a file, a symlink)."""
+    return os.path.lexists(path) and not a_folder(path)
+
+
+def refuse_overwriting(trees: Sequence[Tree], how: str) -> None:
+    """git's rebase and merge write over an ignored file without a word where the commits they bring
+    add a file of that name (a local settings file a user's excludes hide, which the base starts to
+    track): what is on disk, untracked or ignored, where the base brings a file refuses the run
+    before anything moves. The repos are asked side by side."""
+    asked = parallel.each(trees, lambda t: git.tree_changes(t.path, t.head or "HEAD", t.base_tip or t.base_ref_name))
+    parallel.raise_failures(parallel.failures(asked))
+    for t, changes in asked:
+        found = in_the_way_of(changes, t.path) if isinstance(changes, list) else []
+        if found:
+            raise BuildersError(
+                f"{t.label}: {t.path} has untracked or ignored files where the {how} onto {t.base_branch} brings"
+                f" files ({', '.join(found[:5])}); git would write over them; nothing moved",
+                f"move them out of the way (they are: {output.command('cd', t.path)} && "
+                f"{output.command('ls', '-ld', '--', *(p.rstrip('/') for p in found[:5]))}), "
+                "then run the command again",
+            )
 
 
 def refuse_flattening(name: str, trees: Sequence[Tree]) -> None:
