@@ -356,3 +356,23 @@ def test_work_made_while_remove_force_runs_is_never_deleted(root: Path, builder:
     for repo in (root, root / "repos/alpha", root / "repos/beta"):
         refs = git.run(repo, "for-each-ref", "--format=%(refname)", "refs/builders/archive/x/").split()
         assert any(git.attempt(repo, "show", f"{ref}:late.txt").returncode == 0 for ref in refs), repo
+
+
+def test_a_repository_made_in_an_archived_worktree_while_remove_force_runs_is_never_deleted(
+    root: Path, builder: Path, builders: Builders
+) -> None:
+    """A git repository no archive can hold, made in a worktree after its work was saved, stops the
+    removal as it would have before: with --force too."""
+    (builder / "repos/alpha/README.md").write_text("judged edit\n")
+    late = builder / "repos/alpha/vendor/lib"
+    hook = root / "repos/alpha/.git/hooks/reference-transaction"
+    hook.parent.mkdir(exist_ok=True)
+    hook.write_text(
+        '#!/bin/sh\n[ "$1" = committed ] || exit 0\nif grep -q refs/builders/archive; then\n'
+        f"  git init --quiet {shlex.quote(str(late))} && echo mine > {shlex.quote(str(late / 'own.txt'))}\n"
+        "fi\nexit 0\n"
+    )
+    hook.chmod(0o755)
+    first = builders("remove", "x", "--force")
+    assert first.code != 0, first.out + first.err
+    assert (late / ".git").is_dir() and (late / "own.txt").read_text() == "mine\n"

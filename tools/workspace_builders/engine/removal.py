@@ -306,6 +306,8 @@ def _fresh_archive_input(m: Member, interrupted: bool) -> dict[str, Any]:
     """What an archive of the member would hold now: the judge's look again, on a fresh member."""
     now = Member(m.label, m.repo, m.common_dir, m.path, m.branch, m.locked, m.head, m.elsewhere)
     check(now, interrupted)
+    if now.blockers:  # what no archive can hold (a repository made in it since): never deleted
+        raise BuildersError(f"{'; '.join(now.blockers)}; nothing of it was deleted")
     return {"store": now.store, "drop": now.drop, "gitlinks": now.gitlinks}
 
 
