@@ -132,3 +132,48 @@ def test_a_restore_killed_half_way_keeps_its_name_until_it_is_completed(
     assert done.code == 0, done.err
     assert (builder / "repos/alpha/README.md").read_text() == "archived edit\n"
     assert builders("verify", "x").code == 0
+
+
+@pytest.mark.parametrize(
+    "command", [("new", "x", "--repos", "alpha,beta"), ("init", "--builder", "x", "--repos", "beta")]
+)
+def test_a_removal_killed_half_way_is_not_taken_up_as_a_new_builder(
+    root: Path, builders: Builders, command: tuple[str, ...]
+) -> None:
+    """A removal stopped after it archived alpha and removed its worktree leaves the state
+    `removing`. `new` and `init` of that name took it up as a stopped creation and said `ready`:
+    a builder without the archived edit, and a removal record left incomplete for good. They refuse
+    and name the two ways on: complete the removal, or restore it."""
+    assert builders("new", "x", "--repos", "alpha,beta").code == 0
+    builder = builders_dir(root) / "x"
+    (builder / "repos/alpha/README.md").write_text("archived edit\n")
+    killed = console(root, "remove", "x", "--force", fault="remove:nested:alpha")
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    made = builders(*command)
+    assert made.code == 1, made.out + made.err
+    assert "builders remove x" in made.err and "builders restore x" in made.err, made.err
+    assert json.loads((root / ".git/builders/state/x.json").read_text())["status"] == "removing"
+    done = builders("restore", "x")
+    assert done.code == 0, done.err
+    assert (builder / "repos/alpha/README.md").read_text() == "archived edit\n"
+
+
+def test_a_land_remove_killed_in_its_removal_names_remove_as_the_one_fix(root: Path, builders: Builders) -> None:
+    """`land --remove` killed after the landing, half-way through the removal: verify named
+    `builders init --builder x --repos ...` as a fix too (the repos of the state and of git disagree
+    while a removal goes), and land again hinted only `builders verify x`. remove completes it."""
+    assert builders("new", "x", "--repos", "alpha,beta").code == 0
+    builder = builders_dir(root) / "x"
+    for repo in ("alpha", "beta"):
+        (builder / "repos" / repo / "w.txt").write_text("work\n")
+        commit(builder / "repos" / repo, "work")
+    killed = console(root, "land", "x", "--remove", fault="remove:nested:alpha")
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    verified = builders("verify", "x")
+    assert verified.code == 1 and "builders remove x" in verified.out, verified.out
+    assert "builders init" not in verified.out, verified.out
+    again = builders("land", "x", "--remove")
+    assert again.code == 1 and "builders remove x" in again.err, again.err
+    done = builders("remove", "x")
+    assert done.code == 0, done.err
+    assert builders("verify").code == 0

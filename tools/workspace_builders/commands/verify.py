@@ -350,6 +350,8 @@ def builder_checks(
     }.get(record.status, f"builders new {name} (completes it)")
     add(ROOT, "state: status", record.status == state.READY, record.status, completes)
     checks += landing_checks(ws, record)
+    if record.status == state.REMOVING:
+        return checks  # its worktrees go one by one: remove (named above) completes it
     recorded = {r.name for r in record.repos}
     on_disk = set(found)
     agree = recorded == on_disk

@@ -477,6 +477,7 @@ def create_builder(
     with builder_lock(ws, name):
         state.refuse_pending_restore(ws, name)
         previous = state.load(ws, name)
+        state.refuse_stopped_removal(previous)
         if previous is not None and with_repos:
             # Taking up a crashed run: what it made stays part of the builder.
             named = {s.name for s in specs}
@@ -538,6 +539,7 @@ def init_builder(location: Location, repos: str | None, builder: str | None, dry
     with builder_lock(ws, name):
         state.refuse_pending_restore(ws, name)
         previous = state.load(ws, name)
+        state.refuse_stopped_removal(previous)
         record = previous or _adopt(ws, name, path)
         branch = record.branch.removeprefix("refs/heads/")
         checkouts = plan_repos(ws, Path(record.path), branch, specs, previous, seen=seen)

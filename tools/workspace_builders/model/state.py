@@ -76,6 +76,17 @@ def refuse_pending_restore(ws: Workspace, name: str) -> None:
         )
 
 
+def refuse_stopped_removal(record: BuilderState | None) -> None:
+    """A builder whose removal was stopped is no creation to take up: its record names the archives
+    of its work, which `remove` completes or `restore` brings back."""
+    if record is not None and record.status == REMOVING:
+        raise BuildersError(
+            f"builder {record.name!r} has a removal that was stopped half-way; nothing was changed",
+            f"complete it ({output.command('builders', 'remove', record.name)}) or bring it back as it was "
+            f"({output.command('builders', 'restore', record.name)})",
+        )
+
+
 def load(ws: Workspace, name: str) -> BuilderState | None:
     path = state_file(ws, name)
     data = atomic_file.read_json(path, "state file", then="builders verify")
