@@ -333,3 +333,29 @@ def test_a_squash_commit_with_no_identity_lands_nothing(root: Path, builders: Bu
     done = builders("land", "s", "--squash", "-m", "squashed")
     assert done.code == 1 and "no email was given" in done.err
     assert {n: (tip(made / "repos" / n, "HEAD"), tip(root / "repos" / n)) for n in tips} == tips
+
+
+def test_a_hook_that_refuses_a_base_update_refuses_before_anything_moves(
+    root: Path, made: Path, builders: Builders
+) -> None:
+    """A reference-transaction hook that protects main (in the clone's hooks or core.hooksPath)
+    refused the update of beta's base after alpha's had moved: a partial landing, reported as
+    "main moved while landing ... run the command again", which fails the same way for good. Each
+    base's update is tried as a transaction (prepared, then aborted) before the first one moves."""
+    beta = root / "repos/beta"
+    hook = beta / ".git/hooks/reference-transaction"
+    hook.parent.mkdir(exist_ok=True)
+    hook.write_text(
+        '#!/bin/sh\n[ "$1" = prepared ] || exit 0\n'
+        'if grep -q " refs/heads/main$"; then echo "main is protected here" >&2; exit 1; fi\nexit 0\n'
+    )
+    hook.chmod(0o755)
+    before = {n: git.run(root / "repos" / n, "rev-parse", "main").strip() for n in ("alpha", "beta", "gamma")}
+    result = builders("land", "s")
+    assert result.code == 1, result.out + result.err
+    assert "main is protected here" in result.err and "nothing landed" in result.err, result.err
+    assert "moved" not in result.err, result.err
+    assert {n: git.run(root / "repos" / n, "rev-parse", "main").strip() for n in before} == before
+    assert not (root / ".git/builders/landing/s.json").exists()
+    hook.unlink()
+    assert builders("land", "s").code == 0

@@ -111,7 +111,7 @@ WINDOWS = {
     # the first base moved; the second checkout's files being written (a smudge filter waits)
     "files-half-written": "smudge",
     # the second checkout's files and index (in our lock) moved, its branch not yet
-    "files-moved": "{root}/repos/beta update-ref",
+    "files-moved": "{root}/repos/beta update-ref -m",  # the move, not its trial (update-ref --stdin)
 }
 STOPS = {
     "KILL": (signal.SIGKILL, False),
@@ -672,7 +672,7 @@ def test_a_landing_under_way_is_never_called_stopped(root: Path, made: Path, tmp
     `status` and `verify` of that builder must not say the landing was stopped, nor blame "a git
     that a stopped run left running": the run is there, at work, and `land` again would only wait."""
     pause = Pause(tmp_path)
-    proc = start(root, "land", "s", env=pause.env(f"{root}/repos/beta update-ref"))
+    proc = start(root, "land", "s", env=pause.env(f"{root}/repos/beta update-ref -m"))
     pause.wait_reached(proc)
     try:
         assert (root / ".git/builders/landing/s.json").exists()

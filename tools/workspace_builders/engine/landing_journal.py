@@ -152,6 +152,13 @@ def check_before_moving(moves: Sequence[Move], name: str) -> dict[str, Path]:
                 f"run it again, it rebases onto the new tip and lands: builders land {name}",
             )
         refuse_rebasing(move)
+        tried = git.try_move_ref(Path(move.repo), move.ref, move.new, move.old)
+        if tried.returncode != 0:  # a reference-transaction hook that protects the branch, say
+            raise BuildersError(
+                f"{move.label}: git refuses to move {move.base} ({git.GitFailed(tried).message}); nothing landed",
+                "see what git says (a reference-transaction hook in the repository's hooks or core.hooksPath?),"
+                " then run the command again",
+            )
         return check_checkout(move, Path(move.checkout), ours=False) if move.checkout else None
 
     outcomes = parallel.each(moves, one)
@@ -355,10 +362,14 @@ def move_one(move: Move, index: Path | None) -> None:
         # No one saw the files move (the index was locked throughout): they go back with it.
         back = git.two_tree_checkout(checkout, move.new, move.old, lock)
         os.unlink(lock)
+        went_on = git.tip_of(Path(move.repo), move.ref) != move.old
         raise BuildersError(
-            f"{move.label}: {move.base} moved while landing ({git.GitFailed(moved).message})"
+            f"{move.label}: {move.base} {'moved while landing' if went_on else 'could not move'}"
+            f" ({git.GitFailed(moved).message})"
             + ("" if back.returncode == 0 else f"; the files of {checkout} could not go back: {back.stderr.strip()}"),
-            f"{move.base} moved meanwhile: run the command again, it completes the landing",
+            f"{move.base} moved meanwhile: run the command again, it completes the landing"
+            if went_on
+            else "see what git says, then run the command again: it completes the landing",
         )
     faults.point(f"land:ref-moved:{move.label}")
     os.replace(lock, index)

@@ -1168,6 +1168,12 @@ def move_ref(repo: Path, ref: str, new: str, old: str, message: str) -> Complete
     return attempt(repo, "update-ref", "-m", message, ref, new, old)
 
 
+def try_move_ref(repo: Path, ref: str, new: str, old: str) -> Completed:
+    """`move_ref` tried and not made: a transaction prepared (the ref locked, its value checked, the
+    reference-transaction hooks asked) and aborted. Fails where the move would."""
+    return attempt(repo, "update-ref", "--stdin", input=f"start\nupdate {ref} {new} {old}\nprepare\nabort\n")
+
+
 # A file system monitor's word that a file is unchanged is not taken where git writes over files: one
 # that has not reported an edit yet (watchman lets events settle first) would have it written over.
 _NO_MONITOR = ("-c", "core.fsmonitor=false")
