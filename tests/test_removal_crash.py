@@ -177,3 +177,21 @@ def test_a_land_remove_killed_in_its_removal_names_remove_as_the_one_fix(root: P
     done = builders("remove", "x")
     assert done.code == 0, done.err
     assert builders("verify").code == 0
+
+
+def test_remove_of_a_builder_whose_sync_was_stopped_mid_rebase_names_sync_first(
+    root: Path, made: Path, builders: Builders
+) -> None:
+    """The changes a stopped rebase left (its conflict markers) are no one's work: the refusal
+    names the sync that takes the rebase up before --force, which would archive them."""
+    (root / "repos/alpha/README.md").write_text("main's own change\n")
+    commit(root / "repos/alpha", "main changes the README too")
+    killed = console(root, "sync", "s", fault="sync:rebased:alpha")  # killed before it aborts the conflict
+    assert killed.returncode == -9 and (root / ".git/builders/rebasing/s.json").exists()
+    refused = builders("remove", "s")
+    assert refused.code == 1 and (made / "repos/alpha").is_dir()
+    assert "hint: a sync of it was stopped mid-rebase: take it up first (builders sync s); else" in refused.err
+    taken_up = builders("sync", "s")  # a conflict git stopped on may hold a resolution: never aborted for it
+    assert taken_up.code == 1 and "git rebase --abort" in taken_up.err
+    assert git.run(made / "repos/alpha", "rebase", "--abort") == ""  # as said: then the worktree is clean
+    assert git.run(made / "repos/alpha", "status", "--porcelain") == ""

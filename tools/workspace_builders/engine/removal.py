@@ -20,7 +20,7 @@ from typing import Any
 from workspace_builders.base import faults, interface, output, parallel
 from workspace_builders.base.errors import BuildersError, bad_input
 from workspace_builders.base.names import check_builder_name, closest
-from workspace_builders.engine import builder_scripts, removal_records
+from workspace_builders.engine import builder_scripts, landing_rebase, removal_records
 from workspace_builders.engine.removal_judge import Member, branch_kept_because, check, find_members, recovery_command
 from workspace_builders.gitlayer import archive as archives
 from workspace_builders.gitlayer import git
@@ -66,7 +66,8 @@ def remove_locked(
             f"close it first, then remove it: builders prune && {output.command('builders', 'remove', name)}",
         )
     members = _judged(ws, path, interrupted)
-    _refuse_if_at_risk(name, path, members, force, dry_run, as_json)
+    stopped_sync = landing_rebase.record_file(ws, name).exists()
+    _refuse_if_at_risk(name, path, members, force, dry_run, as_json, stopped_sync)
     if dry_run:
         _warn_ignored(ws, path, members, record, dry_run=True)
         _show(name, path, members, {}, dry_run=True, as_json=as_json)
@@ -78,7 +79,7 @@ def remove_locked(
         members = _judged(ws, path, interrupted)
         if {m.label: m.changed for m in members} != looked_before or any(m.blockers for m in members):
             output.say("the archive script changed what the builder holds:")
-        _refuse_if_at_risk(name, path, members, force, dry_run, as_json)
+        _refuse_if_at_risk(name, path, members, force, dry_run, as_json, stopped_sync)
     _warn_ignored(ws, path, members, record, dry_run=False)
     stamp = archives.stamp()
     found = removal_records.pending(ws, name) if interrupted else None
@@ -140,7 +141,7 @@ def _judged(ws: Workspace, path: Path, interrupted: bool) -> list[Member]:
 
 
 def _refuse_if_at_risk(
-    name: str, path: Path, members: list[Member], force: bool, dry_run: bool, as_json: bool
+    name: str, path: Path, members: list[Member], force: bool, dry_run: bool, as_json: bool, stopped_sync: bool
 ) -> None:
     blocked = any(m.blockers for m in members)
     if dry_run or not (blocked or (any(m.problems for m in members) and not force)):
@@ -155,6 +156,9 @@ def _refuse_if_at_risk(
         if blocked
         else f"commit or move it, or archive it and remove anyway: {output.command('builders', 'remove', name)} --force"
     )
+    if stopped_sync:  # the changes named may be a stopped rebase's half-written files, not anyone's work
+        take_up = output.command("builders", "sync", name)
+        hint = f"a sync of it was stopped mid-rebase: take it up first ({take_up}); else {hint}"
     raise BuildersError(f"builder {name!r} has work that removal would lose; nothing was changed", hint)
 
 
