@@ -36,6 +36,22 @@ def test_every_command_has_help(builders: Builders, unchanged: Unchanged, path: 
     assert result.err == ""
 
 
+@pytest.mark.parametrize(
+    ("path", "usage"),
+    [
+        (("land",), "[SWITCHES] [NAME]\n"),
+        (("status",), "[SWITCHES] [NAME]\n"),
+        (("exec",), "[SWITCHES] [NAME] -- CMD [ARGS...]\n"),
+        (("run",), "[SWITCHES] [NAME] -- CMD [ARGS...]\n"),
+        (("verify",), "[SWITCHES] [NAME...]\n"),
+        (("remove",), "[SWITCHES] name\n"),
+    ],
+)
+def test_the_usage_line_says_what_the_command_takes(builders: Builders, path: tuple[str, ...], usage: str) -> None:
+    result = builders(*path, "--help")
+    assert f"\nUsage:\n    builders {' '.join(path)} {usage}" in result.out  # an optional NAME is not `name...`
+
+
 @pytest.mark.quick
 def test_top_help_lists_every_command(builders: Builders) -> None:
     result = builders("--help")

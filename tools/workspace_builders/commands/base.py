@@ -127,6 +127,11 @@ class Command(cli.Application):
         return f"unexpected argument: {' '.join(given[len(names) :])}"
 
 
+# The usage line of a command whose NAME may be left out inside a builder (plumbum would show the
+# `*name` it is taken as: `name...`).
+OPTIONAL_NAME = "    {progname} [SWITCHES] [NAME]\n"
+
+
 class WithJson(Command):
     as_json = cli.Flag("--json", help="print one JSON document on stdout (shape: README)")
 

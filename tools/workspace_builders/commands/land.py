@@ -13,7 +13,7 @@ from plumbum import cli
 
 from workspace_builders.base import output
 from workspace_builders.base.errors import DONE_BUT_FOLLOW_UP_FAILED, BuildersError, bad_input
-from workspace_builders.commands.base import WithDryRunAndJson
+from workspace_builders.commands.base import OPTIONAL_NAME, WithDryRunAndJson
 from workspace_builders.engine import landing, landing_journal, landing_rebase, landing_transaction
 from workspace_builders.engine.landing import Tree
 from workspace_builders.engine.landing_journal import BaseMoved, Move
@@ -218,6 +218,7 @@ def _show_plan(name: str, trees: list[Tree], squash: bool, push: bool, remove: b
 
 class Land(WithDryRunAndJson):
     DESCRIPTION = "rebase, run scripts.pre_land, fast-forward every base of a builder: all repos or none"
+    USAGE = OPTIONAL_NAME
 
     squash = cli.Flag("--squash", help="one commit per repo (needs -m)")
     message = cli.SwitchAttr(["-m", "--message"], str, help="the message of the --squash commit")

@@ -355,6 +355,7 @@ def _pairs(value: object) -> str:
 
 class List(WithJson):
     DESCRIPTION = "one row per builder: branch, repos, dirty, ahead/behind its base, age, status, path"
+    USAGE = "    {progname} [SWITCHES]\n    {progname} --removed [SWITCHES] [NAME]\n"
 
     fast = cli.Flag("--fast", help="skip the per-worktree status (dirty, ahead/behind)")
     removed = cli.Flag("--removed", help="list removed builders: when, what was archived, branches kept")

@@ -8,7 +8,7 @@ from plumbum import cli
 from workspace_builders.base import output, parallel
 from workspace_builders.base.errors import bad_input
 from workspace_builders.base.names import did_you_mean
-from workspace_builders.commands.base import WithDryRunAndJson
+from workspace_builders.commands.base import OPTIONAL_NAME, WithDryRunAndJson
 from workspace_builders.engine import landing
 from workspace_builders.engine.landing import Tree
 from workspace_builders.gitlayer import git
@@ -100,6 +100,7 @@ def _chosen(record: BuilderState, repos: str | None) -> set[str] | None:
 
 class Push(WithDryRunAndJson):
     DESCRIPTION = "push each builder branch with commits to its repository's origin (never forced)"
+    USAGE = OPTIONAL_NAME
 
     repos = cli.SwitchAttr("--repos", str, argname="a,b", help="push only these worktrees (root for the builder's own)")
 

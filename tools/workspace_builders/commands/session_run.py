@@ -23,7 +23,7 @@ from plumbum import cli
 from workspace_builders.base import output, parallel
 from workspace_builders.base.errors import COMMAND_NOT_FOUND, bad_input
 from workspace_builders.base.names import did_you_mean
-from workspace_builders.commands.base import Command, start_dir
+from workspace_builders.commands.base import OPTIONAL_NAME, Command, start_dir
 from workspace_builders.engine import builder_env
 from workspace_builders.gitlayer import processes
 from workspace_builders.model import state
@@ -178,6 +178,7 @@ class WithCommand(Command):
 
 class Run(WithCommand):
     DESCRIPTION = "run a command in a builder with its environment: run [NAME] -- CMD ARGS..."
+    USAGE = "    {progname} [SWITCHES] [NAME] -- CMD [ARGS...]\n"
 
     def main(self, *name: str) -> int:
         return run(self.location(), start_dir(), self.one_name(name, AFTER_DASHES), self.command)
@@ -185,6 +186,7 @@ class Run(WithCommand):
 
 class Exec(WithCommand):
     DESCRIPTION = "run a command in each repo worktree of a builder, side by side: exec [NAME] -- CMD ARGS..."
+    USAGE = "    {progname} [SWITCHES] [NAME] -- CMD [ARGS...]\n"
 
     as_json = cli.Flag("--json", help="print one JSON document on stdout (shape: README)")
     repos = cli.SwitchAttr("--repos", str, argname="REPOS", help="only these repos: a,b (default: all of them)")
@@ -198,6 +200,7 @@ class Exec(WithCommand):
 
 class Start(Command):
     DESCRIPTION = "run scripts.start in a builder, in the foreground, with the builder's environment"
+    USAGE = OPTIONAL_NAME
 
     def main(self, *name: str) -> int:
         return start_session(self.location(), self.one_name(name))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from workspace_builders.base import output, parallel
-from workspace_builders.commands.base import WithJson
+from workspace_builders.commands.base import OPTIONAL_NAME, WithJson
 from workspace_builders.engine import landing, landing_journal, landing_rebase
 from workspace_builders.engine.landing import Tree
 from workspace_builders.gitlayer import git, locks
@@ -125,6 +125,7 @@ def _row(tree: Tree, details: Details, sparse: list[str] | None) -> dict[str, ob
 
 class Status(WithJson):
     DESCRIPTION = "a builder's worktrees: branch, base, ahead/behind, changes, last commit; a diffstat"
+    USAGE = OPTIONAL_NAME
 
     def main(self, *name: str) -> int:  # NAME is optional inside a builder
         return status(self.location(), self.one_name(name), self.as_json)

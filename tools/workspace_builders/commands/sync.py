@@ -9,7 +9,7 @@ from typing import Any
 from plumbum import cli
 
 from workspace_builders.base import output
-from workspace_builders.commands.base import WithDryRunAndJson
+from workspace_builders.commands.base import OPTIONAL_NAME, WithDryRunAndJson
 from workspace_builders.engine import landing, landing_journal, landing_rebase
 from workspace_builders.engine.landing import Tree
 from workspace_builders.engine.landing_rebase import Touched
@@ -75,6 +75,7 @@ def _rows(trees: list[Tree]) -> list[dict[str, Any]]:
 
 class Sync(WithDryRunAndJson):
     DESCRIPTION = "rebase (or merge) every worktree of a builder onto its base's tip; all repos or none"
+    USAGE = OPTIONAL_NAME
 
     fetch = cli.Flag("--fetch", help="fetch each repository first (moves no local branch)")
     merge = cli.Flag("--merge", help="merge the base in (a merge commit) instead of rebasing")

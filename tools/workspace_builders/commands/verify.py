@@ -485,6 +485,7 @@ def _both_ends(common_dir: Path, worktree: Path) -> list[tuple[str, bool, str, s
 
 class Verify(WithJson):
     DESCRIPTION = "check layout, links and state of every builder (or those named); exit 1 on a failure"
+    USAGE = "    {progname} [SWITCHES] [NAME...]\n"
 
     show_all = cli.Flag("--all", help="list every check, not only the failures")
 
