@@ -163,7 +163,7 @@ def test_a_repo_worktree_deleted_by_hand_is_unknown_never_clean_and_made_again_o
     assert row["dirty"] is None and row["ahead"] is None  # what it held is unknown, not "clean"
     assert row["status"] == "broken: repos/beta gone (run: builders verify rmx)"
     assert f"error: builder rmx: its worktree of beta ({beta}) is gone" in listed.err
-    assert "hint: see what to do: builders verify rmx" in listed.err
+    assert "hint: look at it: builders verify rmx" in listed.err
     table = builders("list")
     assert table.code == 1 and "beta?" in table.out and "ready" not in table.out
     fast = builders("list", "--fast")

@@ -116,7 +116,7 @@ def list_builders(
     for note in notes:
         output.say(note)
     for what, look in failures:
-        output.error(what, f"see what to do: {look}" if look.startswith("builders verify") else f"look at it: {look}")
+        output.error(what, f"look at it: {look}")
     return 1 if failures else 0
 
 

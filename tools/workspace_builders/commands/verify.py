@@ -271,11 +271,7 @@ def builder_checks(
         assert record is not None
         # A run stopped after its worktree went (or before it came) is completed by its own command:
         # prune leaves such a state alone.
-        fix = {
-            state.REMOVING: f"builders remove {name} (completes the removal; add --force if it asks)",
-            state.CREATING: f"builders new {name} (completes it; builders remove {name} ends it)",
-            state.MIGRATING: "builders migrate (completes it)",
-        }.get(record.status, "builders prune")
+        fix = state.completing_command(record) or "builders prune"
         detail = f"state records {record.path}, which git does not know"
         if record.status != state.READY and locks.builder_busy(ws, name):
             detail = f"{record.status}: under way (a run holds the builder now)"
@@ -343,11 +339,8 @@ def builder_checks(
         detail = f"{record.status}: under way (a run holds the builder now)"
         add(ROOT, "state: status", False, detail, f"wait for it to end, then: builders verify {name}")
         return checks
-    completes = {
-        state.MIGRATING: "builders migrate (completes it)",
-        state.REMOVING: f"builders remove {name} (completes the removal; add --force if it asks)",
-        state.SETUP_FAILED: f"fix scripts.setup, then run it again: builders init --builder {name}",
-    }.get(record.status, f"builders new {name} (completes it)")
+    setup_again = f"fix scripts.setup, then run it again: builders init --builder {name}"  # setup-failed
+    completes = state.completing_command(record) or setup_again
     add(ROOT, "state: status", record.status == state.READY, record.status, completes)
     checks += landing_checks(ws, record)
     if record.status == state.REMOVING:

@@ -76,11 +76,7 @@ def builder_record(location: Location, name: str | None, command: str) -> Builde
     """The state of builder `name`, or of the builder the command runs in; a ready one only."""
     record = state.named_or_here(location, name, f"builders {command} [NAME]")
     if record.status not in (state.READY, state.SETUP_FAILED):
-        completes = {
-            state.REMOVING: f"builders remove {record.name} (completes the removal; add --force if it asks)",
-            state.CREATING: f"builders new {record.name} (completes it)",
-            state.MIGRATING: "builders migrate (completes it)",
-        }.get(record.status, f"builders verify {record.name}")
+        completes = state.completing_command(record) or f"builders verify {record.name}"
         raise BuildersError(f"builder {record.name!r} is {record.status}, not ready", f"complete it first: {completes}")
     return record
 

@@ -94,15 +94,12 @@ def _close_vanished(ws: Workspace, dry_run: bool, report: Report) -> None:
     for record in state.load_all(ws):
         if Path(record.path).exists():
             continue
-        if record.status in (state.CREATING, state.MIGRATING, state.REMOVING):
+        completes = state.completing_command(record)
+        if completes is not None:
             # A run that was stopped: its command completes it, and remove takes its branches away. A
             # removal's record names its archives and the branches it deleted: closing it here would
             # write another, wrong one (which restore would then take), and leave that one incomplete.
-            command = {state.MIGRATING: "builders migrate", state.REMOVING: f"builders remove {record.name}"}.get(
-                record.status, f"builders new {record.name}"
-            )
-            ends = "" if record.status == state.REMOVING else f", builders remove {record.name} ends it"
-            report["left_alone"].append(f"{record.name} (status {record.status}: {command} completes it{ends})")
+            report["left_alone"].append(f"{record.name} (status {record.status}: {completes})")
             continue
         with try_builder_lock(ws, record.name) as free:
             if not free or state.load(ws, record.name) != record:
@@ -189,18 +186,11 @@ def _clone_locks(ws: Workspace, builder: Path) -> contextlib.ExitStack:
     for entry in folders:
         clone = ws.clone(entry.name)
         if (entry / ".git").is_file() and clone.is_dir():
-            commons.add(_common_dir(clone))
+            commons.add(git.common_dir_of(clone))
     with stack:
         for common_dir in sorted(commons):
             stack.enter_context(repository_lock(common_dir))
         return stack.pop_all()
-
-
-def _common_dir(clone: Path) -> Path:
-    if (clone / ".git").is_dir():
-        return clone / ".git"
-    found = git.locate(clone)  # a clone with a separate git dir
-    return found.common_dir if found else clone / ".git"
 
 
 def _repair_trash(ws: Workspace, dry_run: bool) -> set[Path]:
@@ -218,7 +208,7 @@ def _repair_trash(ws: Workspace, dry_run: bool) -> set[Path]:
         for nested in sorted((entry / REPOS).iterdir()):
             clone = ws.clone(nested.name)
             if (nested / ".git").is_file() and not nested.is_symlink() and clone.is_dir():
-                link = links.link_of(nested, _common_dir(clone))
+                link = links.link_of(nested, git.common_dir_of(clone))
                 if link.admin is not None and link.admin.is_dir() and not link.names_back:
                     broken.append(nested)
         if broken:

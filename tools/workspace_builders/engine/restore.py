@@ -290,8 +290,7 @@ def _merge_base(repo: Path, commit: str, base_ref: str) -> str:
 def _checkout(ws: Workspace, piece: Piece) -> checkout.Checkout:
     """The piece as a checkout to apply: present already (a stopped restore made it whole), left
     half-made by a stopped restore (taken up), or to make on its branch (a new one at its start)."""
-    found = git.locate(piece.repo)
-    common_dir = found.common_dir if found else piece.repo / ".git"
+    common_dir = git.common_dir_of(piece.repo)
     with repository_lock(common_dir):
         checkout.clear_stillborn(common_dir)
         registered = checkout.registered_at(common_dir, piece.path)

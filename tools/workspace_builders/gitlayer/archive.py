@@ -9,7 +9,8 @@ from __future__ import annotations
 import os
 import shutil
 import stat
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -48,11 +49,7 @@ def save(
     filter), `drop` taken out and the moved submodules of `gitlinks` at their HEAD. Parents: HEAD,
     then the index as it was when it differs from HEAD (named in the message), then `keep`.
     """
-    scratch = _scratch_index(common_dir, label)
-    try:
-        real = git.index_path(worktree)
-        if real.is_file():
-            shutil.copyfile(real, scratch)
+    with _scratch_index(common_dir, label, copy_of=worktree) as scratch:
         head = git.head_commit(worktree)
         index_tree = git.tree_of_index(worktree, scratch, [])
         staged = None
@@ -71,8 +68,6 @@ def save(
             message += f"\n\n{INDEX_TRAILER}{staged}"
         parents = [*([head] if head else []), *([staged] if staged else []), *keep]
         commit = git.make_commit(repo, tree, parents, message)
-    finally:
-        scratch.unlink(missing_ok=True)
     ref = f"{PREFIX}/{name}/{when}"
     git.set_ref(repo, ref, commit)
     return ref
@@ -91,14 +86,8 @@ def holds(
 ) -> bool:
     """Whether the archive `ref` still holds `worktree` as it is now (its HEAD and its files as `save`
     takes them): what a removal may delete after saving it."""
-    scratch = _scratch_index(common_dir, label)
-    try:
-        real = git.index_path(worktree)
-        if real.is_file():
-            shutil.copyfile(real, scratch)
+    with _scratch_index(common_dir, label, copy_of=worktree) as scratch:
         tree = git.tree_of_index(worktree, scratch, _updates(worktree, store, drop, gitlinks or {}))
-    finally:
-        scratch.unlink(missing_ok=True)
     head = git.head_commit(worktree)
     saved = git.resolve_commits(repo, [f"{ref}^1"])[f"{ref}^1"]
     return tree is not None and tree == git.tree_of(repo, ref) and (head is None or head == saved)
@@ -133,18 +122,24 @@ def save_unlinked(common_dir: Path, folder: Path, name: str, label: str, when: s
     With no admin entry there is no HEAD to start from: the commit has no parent and holds every
     file of the folder that its .gitignore files do not ignore.
     """
-    index = _scratch_index(common_dir, label)
-    try:
+    with _scratch_index(common_dir, label) as index:
         message = f"builders: {label} of builder {name} (its worktree link was gone), saved {why}"
         commit = git.snapshot_folder(common_dir, folder, index, message)
-    finally:
-        index.unlink(missing_ok=True)
     ref = f"{PREFIX}/{name}/{when}"
     git.set_ref(common_dir, ref, commit)
     return ref
 
 
-def _scratch_index(common_dir: Path, label: str) -> Path:
-    index = common_dir / "builders" / f"archive-index-{os.getpid()}-{label}"
-    index.parent.mkdir(parents=True, exist_ok=True)
-    return index
+@contextmanager
+def _scratch_index(common_dir: Path, label: str, copy_of: Path | None = None) -> Iterator[Path]:
+    """An index file of our own to build a tree in, never a worktree's real one: a copy of the index
+    of worktree `copy_of` (none where it has none), else empty."""
+    scratch = common_dir / "builders" / f"archive-index-{os.getpid()}-{label}"
+    scratch.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        real = git.index_path(copy_of) if copy_of is not None else None
+        if real is not None and real.is_file():
+            shutil.copyfile(real, scratch)
+        yield scratch
+    finally:
+        scratch.unlink(missing_ok=True)

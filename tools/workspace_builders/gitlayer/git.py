@@ -1106,6 +1106,17 @@ def numstat(worktree: Path, since: str) -> list[tuple[str, str]]:
     return rows
 
 
+def common_dir_of(repo: Path) -> Path:
+    """The common dir of the repository whose main worktree is `repo` (a clone, the root): its `.git`
+    folder with no git process when that is a repository's own (a linked worktree's holds
+    `commondir`); else git's answer (a `--separate-git-dir` clone); else `repo/.git`."""
+    dot_git = repo / ".git"
+    if dot_git.is_dir() and not dot_git.is_symlink() and not (dot_git / "commondir").exists():
+        return dot_git
+    found = locate(repo)
+    return found.common_dir if found else dot_git
+
+
 def git_dir(worktree: Path) -> Path:
     """The worktree's own git dir (`.git`, a `--separate-git-dir` target, or `.git/worktrees/x`).
 

@@ -87,6 +87,16 @@ def refuse_stopped_removal(record: BuilderState | None) -> None:
         )
 
 
+def completing_command(record: BuilderState) -> str | None:
+    """The command that completes a run of this builder that was stopped (creating, migrating,
+    removing), with what it does; None for a builder no run left half-way."""
+    return {
+        CREATING: f"builders new {record.name} (completes it; builders remove {record.name} ends it)",
+        MIGRATING: "builders migrate (completes it)",
+        REMOVING: f"builders remove {record.name} (completes the removal; add --force if it asks)",
+    }.get(record.status)
+
+
 def load(ws: Workspace, name: str) -> BuilderState | None:
     path = state_file(ws, name)
     data = atomic_file.read_json(path, "state file", then="builders verify")
