@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from conftest import builders_dir
-from runs import children, command_line, console, signal_run, start
+from runs import children, command_line, console, environment, signal_run, start
 from sample_workspace import make_workspace
 from workspace_builders.gitlayer import git, links
 
@@ -227,3 +227,29 @@ def test_prune_leaves_a_stopped_creation_to_its_command(twelve: Path) -> None:
     assert state_of(twelve, "c") is not None  # not closed: `new` completes it
     assert console(twelve, "new", "c", "--repos", "all").returncode == 0
     assert console(twelve, "verify", "c").returncode == 0
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_stop_as_git_starts_is_rolled_back_with_what_git_then_made(
+    root: Path, tmp_path: Path, sig: signal.Signals
+) -> None:
+    """The stop reaches the run the moment git has started (a git that signals its parent, then goes
+    on): the rollback waits for that git and takes back what it made, so "rolled back" is true. (A
+    stop that lands between git's start and its record in the lock is held off until the record is
+    written; that window is too narrow to hit from here.)"""
+    real = subprocess.run(["sh", "-c", "command -v git"], capture_output=True, text=True, check=True).stdout.strip()
+    wrapper = tmp_path / "signalling-git" / "git"
+    wrapper.parent.mkdir()
+    wrapper.write_text(
+        f'#!/bin/sh\ncase " $* " in *" worktree add "*) kill -{int(sig)} $PPID; sleep 0.3 ;; esac\nexec "{real}" "$@"\n'
+    )
+    wrapper.chmod(0o755)
+    for attempt in range(3):  # the stop lands at a slightly different moment each time
+        name = f"s{attempt}"
+        done = console(root, "new", name, "--repos", "alpha", env=environment(path_first=wrapper.parent))
+        assert done.returncode in (130, 143), done.stderr
+        assert "rolled back: the workspace is as it was" in done.stderr, done.stderr
+        for repo in (root, root / "repos/alpha"):
+            assert git.run(repo, "branch", "--list", f"builder/{name}") == "", repo
+            assert f"/{name}" not in git.run(repo, "worktree", "list")
+        assert not (builders_dir(root) / name).exists()

@@ -17,6 +17,7 @@ from pathlib import Path
 from plumbum.machines.local import PlumbumLocalPopen
 from plumbum.path.local import LocalPath
 
+from workspace_builders.base import interrupts
 from workspace_builders.base.errors import BuildersError
 from workspace_builders.gitlayer import locks, processes
 
@@ -194,11 +195,16 @@ def _begin(args: tuple[str, ...], input: str | None, env: dict[str, str]) -> Cal
     # the git goes on (locks.py); the git itself gets no descriptor of ours, nor do its hooks.
     stdin = processes.DEVNULL if input is None else processes.PIPE
     argv = ["git", *NO_EXT_PROTOCOL, *args]
-    proc = processes.start(argv, _folder_of(args), env, executable=_executable(), stdin=stdin)
+    proc: PlumbumLocalPopen | None = None
     try:
-        locks.record_child(proc.pid)
+        # A stop between the start and the record would leave a git that no lock knows of: a rollback
+        # would find nothing yet, say so, and the git would make its branch or worktree after it.
+        with interrupts.held_off():
+            proc = processes.start(argv, _folder_of(args), env, executable=_executable(), stdin=stdin)
+            locks.record_child(proc.pid)
     except BaseException:
-        _outwait(proc)
+        if proc is not None:
+            _outwait(proc)
         raise
 
     finished: list[Completed] = []
