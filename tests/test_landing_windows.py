@@ -147,6 +147,9 @@ def test_land_stopped_in_a_window_never_goes_back_and_a_rerun_completes(
         assert tip(clone) in (old[n], work[n]), n
         assert_never_backwards(clone)
     pending = (root / ".git/builders/landing/s.json").exists()
+    if code == 0:  # a stop held off until the bases moved, and said so: then every one of them did
+        assert "the landing was completed first" in err
+        assert not pending and {n: tip(root / "repos" / n) for n in REPOS} == work
     if sig == signal.SIGKILL and window in ("gate", "index-locked"):
         assert {n: tip(root / "repos" / n) for n in REPOS} == old  # nothing moved yet
         assert pending == (window == "index-locked")  # the journal is written before the first move

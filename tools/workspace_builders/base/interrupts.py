@@ -65,6 +65,11 @@ def exit_code(exc: BaseException) -> int:
     return TERMINATED if isinstance(exc, Terminated) else INTERRUPTED
 
 
+# Whether the main thread is in a held-off block. One held off inside it (git's start, in a rollback or
+# a landing's moves) must not raise the stop at its own end, in the middle of the outer block.
+_holding = False
+
+
 @contextmanager
 def held_off() -> Iterator[None]:
     """Run the block to its end: a SIGINT or SIGTERM arriving meanwhile is raised after it.
@@ -72,8 +77,9 @@ def held_off() -> Iterator[None]:
     For the steps that put things back after a failure: stopped half-way, they would leave the very
     mess they exist to clear, and report it wrongly.
     """
-    if threading.current_thread() is not threading.main_thread():
-        yield
+    global _holding
+    if threading.current_thread() is not threading.main_thread() or _holding:
+        yield  # a block held off inside another: the stop waits for the outer one's end
         return
     arrived: list[int] = []
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
@@ -84,9 +90,11 @@ def held_off() -> Iterator[None]:
     for sig, handler in previous.items():
         if handler not in (signal.SIG_IGN, None):
             signal.signal(sig, remember)
+    _holding = True
     try:
         yield
     finally:
+        _holding = False
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     if arrived:

@@ -21,6 +21,7 @@ from workspace_builders.engine.landing_journal import (
     Move,
     apply_moves,
     check_before_moving,
+    pending_landing,
     record_landing,
     repositories_locked,
     write_journal,
@@ -119,6 +120,8 @@ def _move_forward(
                 raise
             record_landing(ws, record.name, moves, squashed)
     except (KeyboardInterrupt, interrupts.Terminated):
+        if pending_landing(ws, record.name) is not None:
+            raise  # not held off to the end after all: the journal says what the next run completes
         output.say("a stop was asked for while the bases moved: the landing was completed first")
         return True
     return False
