@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Builders, Unchanged, builders_dir, commit
+from conftest import Builders, Unchanged, builders_dir, commit, edit
 from runs import environment
 from workspace_builders.gitlayer import git
 
@@ -584,6 +584,31 @@ def test_removing_a_builder_deleted_by_hand_before_prune_refuses_with_the_comman
     assert pasted.returncode == 0, pasted.stderr
     assert "builder/x" not in branches(root) and "builder/x" not in branches(root / "repos/beta")
     assert "x" not in builders("list").out.split()
+
+
+def test_removing_a_builder_whose_repo_folder_was_deleted_by_hand_refuses_then_keeps_its_work(
+    root: Path, builder: Path, builders: Builders, unchanged: Unchanged
+) -> None:
+    """git still has the deleted worktree, on the builder's branch: it is not "checked out elsewhere",
+    and its entry is not left behind. Closed by prune, the removal keeps the branch with its commit."""
+    import shutil
+
+    edit(builder / "repos/alpha/w.txt", "w\n")
+    work = commit(builder / "repos/alpha", "work never landed")
+    shutil.rmtree(builder / "repos/alpha")
+    with unchanged():
+        refused = builders("remove", "x")
+    assert refused.code == 1, refused.err
+    assert f"error: builder 'x': repos/alpha has no folder: {builder / 'repos/alpha'} is gone" in refused.err
+    hint = "hint: close it first, then remove the builder: builders prune && builders remove x\n"
+    assert hint in refused.err
+    line = hint.split(": ", 2)[2]  # as a user pastes it
+    pasted = subprocess.run(line, shell=True, cwd=root, env=environment(), capture_output=True, text=True, check=False)
+    assert pasted.returncode == 0, pasted.stderr
+    assert "kept branch in alpha: builder/x (has commits no other branch has: it is kept)" in pasted.stdout
+    assert git.run(root / "repos/alpha", "rev-parse", "builder/x").strip() == work
+    assert str(builder) not in git.run(root / "repos/alpha", "worktree", "list")
+    assert "builder/x" not in branches(root) and "builder/x" not in branches(root / "repos/beta")
 
 
 def test_a_branch_of_the_builder_namespace_with_no_record_is_no_builder(

@@ -65,6 +65,8 @@ def remove_locked(
             f"builder {name!r} has no folder: {path} is gone (deleted by hand?); nothing was changed",
             f"close it first, then remove it: builders prune && {output.command('builders', 'remove', name)}",
         )
+    if not interrupted and record is not None:
+        _refuse_repo_deleted_by_hand(ws, record)
     members = _judged(ws, path, interrupted)
     stopped_sync = landing_rebase.record_file(ws, name).exists()
     _refuse_if_at_risk(name, path, members, force, dry_run, as_json, stopped_sync)
@@ -119,6 +121,20 @@ def remove_locked(
     state.delete(ws, name)
     _show(name, path, members, {"deleted": deleted, "kept": kept}, dry_run=False, as_json=as_json)
     return 0, path
+
+
+def _refuse_repo_deleted_by_hand(ws: Workspace, record: BuilderState) -> None:
+    """A repo worktree whose folder is gone while git still has it: its entry holds the builder's
+    branch, so the branch would be judged as checked out elsewhere and the entry left behind."""
+    for repo in record.repos:
+        where = Path(repo.path)
+        if not os.path.lexists(where) and any(w.path == where for w in git.worktrees(ws.clone(repo.name))):
+            raise BuildersError(
+                f"builder {record.name!r}: repos/{repo.name} has no folder: {where} is gone (deleted by hand?) "
+                "and git still has its worktree; nothing was changed",
+                "close it first, then remove the builder: builders prune && "
+                + output.command("builders", "remove", record.name),
+            )
 
 
 def refuse_pending_landing(ws: Workspace, name: str) -> None:
