@@ -190,6 +190,28 @@ def test_a_dirty_base_checkout_refuses_landing(
         assert "nothing landed" in done.err and "hint: commit or stash them" in done.err
 
 
+def test_a_base_checked_out_in_a_linked_worktree_moves_with_it_and_its_changes_refuse(
+    root: Path, builders: Builders, made: Path
+) -> None:
+    """Where the base is checked out is read from the worktrees' HEAD files: here not the clone's
+    folder (on a branch of its own) but a linked worktree of the clone, which moves with the base."""
+    clone = root / "repos/alpha"
+    git.run(clone, "switch", "--quiet", "-c", "users-own")
+    linked = root.parent / "alpha-main"
+    git.run(clone, "worktree", "add", "--quiet", str(linked), "main")
+    edit(linked / "README.md", "uncommitted in the linked worktree\n")
+    refused = builders("land", "s")
+    assert refused.code == 1
+    assert f"error: alpha: its base main is checked out in {linked} with uncommitted" in refused.err
+    git.run(linked, "checkout", "--", "README.md")
+    done = builders("land", "s")
+    assert done.code == 0, done.err
+    assert tip(clone) == tip(clone, "refs/heads/builder/s") == tip(linked, "HEAD")
+    assert git.run(linked, "status", "--porcelain") == ""  # its files and index moved with it
+    assert (linked / "README.md").read_text() == "alpha, changed\n"
+    assert tip(clone, "HEAD") == tip(clone, "refs/heads/users-own")  # the clone's own checkout: untouched
+
+
 def test_squash_lands_one_commit_per_repo(root: Path, builders: Builders, made: Path) -> None:
     edit(made / "repos/alpha/second.txt", "two\n")
     commit(made / "repos/alpha", "alpha work, part two")

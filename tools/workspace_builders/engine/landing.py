@@ -21,7 +21,7 @@ from pathlib import Path
 
 from workspace_builders.base import atomic_file, output, parallel
 from workspace_builders.base.errors import BuildersError, bad_input
-from workspace_builders.gitlayer import git
+from workspace_builders.gitlayer import git, links
 from workspace_builders.model import state
 from workspace_builders.model.state import BuilderState
 from workspace_builders.model.workspace import ROOT, Location, Workspace
@@ -51,6 +51,7 @@ class Tree:
     base_checkout: Path | None = None  # the worktree where the base branch is checked out
     base_checkout_changes: list[str] = field(default_factory=list)  # its tracked files' changes
     base_rewritten: bool = False  # the base no longer holds base_commit, which the branch still does
+    merge: str | None = None  # a merge commit of the branch's own (a rebase would flatten it)
 
     @property
     def untracked(self) -> list[str]:
@@ -107,10 +108,12 @@ def inspect(tree: Tree) -> None:
         raise BuildersError(f"{tree.path} is missing", "see what is wrong: builders verify")
     if tree.base_ref.startswith("-"):  # recorded refs are checked at creation; never read one as an option
         raise bad_input(f"{tree.label}: recorded base {tree.base_ref!r} is not a ref", "builders verify")
-    tree.common_dir, full = git.common_dir_and_ref(tree.source, tree.base_ref)
+    if tree.base_ref.startswith("refs/heads/"):  # recorded in full, as creation records a branch
+        tree.common_dir, full = git.common_dir_of(tree.source), tree.base_ref
+    else:
+        tree.common_dir, full = git.common_dir_and_ref(tree.source, tree.base_ref)
     tree.base_branch, tree.problem = _base_branch(tree, full)
-    wait_changes = git.status_entries_started(tree.path, every_submodule=True)  # a rebase may move them
-    wait_worktrees = git.worktrees_started(tree.source)
+    wait_look = git.branch_and_changes_started(tree.path, every_submodule=True)  # a rebase may move them
     refs = [tree.branch_ref] + ([tree.base_ref_name] if tree.base_branch else [])
     tree.head = tree.base_tip = None
     for ref, sha, upstream, track in git.ref_records(tree.source, refs):
@@ -118,14 +121,13 @@ def inspect(tree: Tree) -> None:
             tree.head = sha
         if ref == (tree.base_ref_name if tree.base_branch else None):
             tree.base_tip, tree.upstream, tree.upstream_track = sha, upstream or None, track
-    tree.changed = wait_changes()
-    listed = wait_worktrees()
+    look = wait_look()
+    tree.changed = look.changes
     if tree.base_branch and tree.base_tip is None and tree.problem is None:
         tree.problem = f"its base branch {tree.base_branch} does not exist in {tree.source}"
     if tree.head is None:
         raise BuildersError(f"{tree.label}: branch {tree.branch} is gone from {tree.source}", "builders verify")
-    here = next((w for w in listed if w.path == tree.path), None)
-    tree.off_branch = here is not None and here.branch != tree.branch_ref
+    tree.off_branch = look.branch != tree.branch
     if tree.off_branch and tree.problem is None:
         # Commits made there are on no builder branch: landing the branch would leave them behind.
         tree.problem = (
@@ -133,11 +135,7 @@ def inspect(tree: Tree) -> None:
             "committed there would not land; put it on the branch "
             f"({output.command('git', '-C', tree.path, 'switch', tree.branch)})"
         )
-    where = next((w.path for w in listed if tree.base_branch and w.branch == tree.base_ref_name), None)
-    if where is not None and where.resolve() == tree.common_dir.resolve():
-        # A clone made with --separate-git-dir: git names its main worktree by the git dir, which
-        # does not know where its files are. They are in the clone's folder.
-        where = tree.source
+    where = links.checkout_of(tree.common_dir, tree.source, tree.base_ref_name) if tree.base_branch else None
     tree.base_checkout = where
     looked = git.head_and_tracked_changes(where, every_submodule=True) if where is not None else None
     tree.base_checkout_changes = looked.changes if looked is not None else []
@@ -145,18 +143,17 @@ def inspect(tree: Tree) -> None:
 
 
 def count(tree: Tree) -> None:
-    tree.base_rewritten = False
+    tree.base_rewritten, tree.merge = False, None
     if tree.base_tip is None or tree.head is None or tree.base_tip == tree.head:
         tree.ahead = tree.behind = 0
         return
-    tree.behind, tree.ahead = git.behind_ahead(tree.path, tree.base_tip, tree.head)
+    # Asked in the source repository, where the landing's checks under the locks ask again (an
+    # answer about the same two commits is kept: see git.is_ancestor).
+    found = git.divergence(tree.source, tree.base_tip, tree.head)
+    tree.behind, tree.ahead, tree.merge = found.behind, found.ahead, found.merge
     # The branch still holds the commit it was made from, and the base does not: the base was
     # rewritten (a commit dropped on purpose). A rebase or a landing would bring the dropped commits back.
-    tree.base_rewritten = (
-        tree.ahead > 0
-        and not git.is_ancestor(tree.path, tree.base_commit, tree.base_tip)
-        and git.is_ancestor(tree.path, tree.base_commit, tree.head)
-    )
+    tree.base_rewritten = tree.base_commit in found.own
 
 
 def _base_branch(tree: Tree, full: str) -> tuple[str | None, str | None]:

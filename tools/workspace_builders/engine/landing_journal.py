@@ -144,15 +144,18 @@ def check_before_moving(moves: Sequence[Move], name: str) -> dict[str, Path]:
     """
 
     def one(move: Move) -> Path | None:
-        tip = git.tip_of(Path(move.repo), move.ref)
-        if tip != move.old or not git.is_ancestor(Path(move.repo), move.old, move.new):
-            raise BaseMoved(
-                f"{move.label}: {move.base} moved meanwhile (another landing?): it is at {output.short(tip)}, "
-                f"not at {output.short(move.old)} as planned; nothing landed",
-                f"run it again, it rebases onto the new tip and lands: builders land {name}",
-            )
-        refuse_rebasing(move)
+        # The update tried with nothing written checks the base is still at the tip planned (its old
+        # value); the tip is read only when it fails, to say why. The ancestry was asked as it was counted.
         tried = git.try_move_ref(Path(move.repo), move.ref, move.new, move.old)
+        if tried.returncode != 0 or not git.is_ancestor(Path(move.repo), move.old, move.new):
+            tip = git.tip_of(Path(move.repo), move.ref)
+            if tip != move.old or not git.is_ancestor(Path(move.repo), move.old, move.new):
+                raise BaseMoved(
+                    f"{move.label}: {move.base} moved meanwhile (another landing?): it is at {output.short(tip)}, "
+                    f"not at {output.short(move.old)} as planned; nothing landed",
+                    f"run it again, it rebases onto the new tip and lands: builders land {name}",
+                )
+        refuse_rebasing(move)
         if tried.returncode != 0:  # a reference-transaction hook that protects the branch, say
             raise BuildersError(
                 f"{move.label}: git refuses to move {move.base} ({git.GitFailed(tried).message}); nothing landed",

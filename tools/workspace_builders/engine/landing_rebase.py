@@ -310,14 +310,12 @@ def refuse_overwriting(trees: Sequence[Tree], how: str) -> None:
 def refuse_flattening(name: str, trees: Sequence[Tree]) -> None:
     """A rebase flattens a merge commit: it replays the commits merged and drops what the merge
     commit itself changed (a conflict's resolution, a fix made while merging), and would land the
-    rest as if whole. A builder branch with merges is brought up with a merge instead. The repos are
-    asked side by side."""
-    asked = parallel.each(trees, lambda t: git.first_merge(t.path, t.base_tip or t.base_ref_name, t.head or "HEAD"))
-    parallel.raise_failures(parallel.failures(asked))
-    for t, found in asked:
-        if isinstance(found, str):
+    rest as if whole. A builder branch with merges is brought up with a merge instead. (Which of its
+    commits are its own, merges among them, was asked as it was counted.)"""
+    for t in trees:
+        if t.merge is not None:
             raise BuildersError(
-                f"{t.label}: {t.branch} has a merge commit ({output.short(found)}) that {t.base_branch} lacks; "
+                f"{t.label}: {t.branch} has a merge commit ({output.short(t.merge)}) that {t.base_branch} lacks; "
                 "a rebase would flatten it and drop what the merge itself changed; nothing moved",
                 f"bring it up with a merge instead: builders sync {name} --merge (then builders land {name} "
                 "needs no rebase)",

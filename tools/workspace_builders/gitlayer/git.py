@@ -682,6 +682,7 @@ class WorktreeLook:
     head: str | None  # HEAD's commit; None before the first commit
     changes: list[str]  # as every_change gives them
     ignored: list[str]  # untracked paths an ignore pattern matches; a folder it matches as one entry ending in '/'
+    branch: str | None = None  # the branch checked out (short name); None on a detached HEAD
 
 
 def look_at_worktree_started(worktree: Path) -> Callable[[], WorktreeLook]:
@@ -694,8 +695,17 @@ def look_at_worktree_started(worktree: Path) -> Callable[[], WorktreeLook]:
     return lambda: _worktree_look(wait())
 
 
+def branch_and_changes_started(worktree: Path, every_submodule: bool = False) -> Callable[[], WorktreeLook]:
+    """HEAD's commit, the branch checked out and the changes as `status_entries` gives them (an
+    untracked folder as one entry), from one `git status` started now (`ignored` is empty)."""
+    ignoring = ("--ignore-submodules=none",) if every_submodule else ()
+    wait = started(worktree, "status", *_WITH_HEAD, "-z", "--untracked-files=normal", *ignoring, read_only=True)
+    return lambda: _worktree_look(wait())
+
+
 def _worktree_look(out: str) -> WorktreeLook:
     head: str | None = None
+    branch: str | None = None
     changes: list[str] = []
     ignored: list[str] = []
     fields = iter(out.split("\0"))
@@ -705,6 +715,8 @@ def _worktree_look(out: str) -> WorktreeLook:
             key, _, value = field[2:].partition(" ")
             if key == "branch.oid" and value != "(initial)":
                 head = value
+            elif key == "branch.head" and value != "(detached)":
+                branch = value
         elif kind == "? ":
             changes.append(f"?? {field[2:]}")
         elif kind == "! ":
@@ -716,7 +728,7 @@ def _worktree_look(out: str) -> WorktreeLook:
             changes.append(f"{parts[1].replace('.', ' ')} {parts[-1]}")
             if kind == "2 ":
                 next(fields, None)
-    return WorktreeLook(head, changes, ignored)
+    return WorktreeLook(head, changes, ignored, branch)
 
 
 @dataclass(frozen=True)
@@ -1090,6 +1102,45 @@ def behind_ahead(repo: Path, base: str, head: str) -> tuple[int, int]:
     return behind, ahead
 
 
+@dataclass(frozen=True)
+class Divergence:
+    """Where a branch stands against its base: commits of the base it lacks (`behind`), its own
+    commits (`own`, which the base lacks), and one of them that is a merge commit, if any."""
+
+    behind: int
+    own: frozenset[str]
+    merge: str | None
+
+    @property
+    def ahead(self) -> int:
+        return len(self.own)
+
+
+_divergences: dict[tuple[str, str, str], Divergence] = {}
+
+
+def divergence(repo: Path, base: str, head: str) -> Divergence:
+    """`behind_ahead`, and which commits are the head's own, from one listing (kept for ids, as
+    `behind_ahead` is): what a landing asks of every branch before it rebases it."""
+    known = _divergences.get((str(repo), base, head))
+    if known is not None:
+        return known
+    behind, own, merge = 0, set(), None
+    for line in read(repo, "rev-list", "--left-right", "--parents", f"{base}...{head}").splitlines():
+        side, commit, *parents = line[:1], *line[1:].split()
+        if side == "<":
+            behind += 1
+        elif side == ">":
+            own.add(commit)
+            merge = merge or (commit if len(parents) > 1 else None)
+    found = Divergence(behind, frozenset(own), merge)
+    _remember(_divergences, (str(repo), base, head), found)
+    _remember(_counts, (str(repo), base, head), (behind, len(own)))
+    _remember(_ancestry, (str(repo), base, head), behind == 0)
+    _remember(_ancestry, (str(repo), head, base), not own)
+    return found
+
+
 def last_commit(worktree: Path) -> tuple[str, str, str]:
     """HEAD's id, committer date (ISO) and subject."""
     sha, date, subject = read(worktree, *_LOG, "-1", "--format=%H%x00%cI%x00%s", "HEAD").rstrip("\n").split("\0")
@@ -1224,11 +1275,6 @@ _REBASE_AS_DEFAULT = ("-c", "rebase.updateRefs=false", "-c", "rebase.backend=mer
 
 def rebase_onto(worktree: Path, base_ref: str) -> Completed:
     return attempt(worktree, *_REBASE_AS_DEFAULT, "rebase", "--quiet", "--no-autostash", base_ref)
-
-
-def first_merge(repo: Path, base: str, head: str) -> str | None:
-    """A merge commit that `head` has and `base` lacks, or None."""
-    return read(repo, "rev-list", "--merges", "--max-count=1", f"{base}..{head}").strip() or None
 
 
 def merge_in(worktree: Path, base_ref: str, message: str) -> Completed:

@@ -121,6 +121,24 @@ def checked_out_anywhere(common_dir: Path, branch: str, besides: Path) -> bool:
     return False
 
 
+def checkout_of(common_dir: Path, main_worktree: Path, branch: str) -> Path | None:
+    """The worktree where `branch` (refs/heads/...) is checked out, or None: its HEAD file read as
+    `checked_out_anywhere` reads them (git is asked where the refs are in a reftable)."""
+    wanted, main_head = f"ref: {branch}", read(common_dir / "HEAD")
+    if main_head == REFTABLE_STUB:
+        where = next((w.path for w in git.worktrees(common_dir) if w.branch == branch), None)
+        # A clone made with --separate-git-dir: git names its main worktree by the git dir.
+        return main_worktree if where is not None and where.resolve() == common_dir.resolve() else where
+    if main_head == wanted:
+        return main_worktree
+    for admin in admin_dirs(common_dir):
+        if read(os.path.join(admin, "HEAD")) == wanted:
+            pointer = read(os.path.join(admin, "gitdir"))
+            if pointer:
+                return Path(os.path.normpath(os.path.join(admin, pointer))).parent
+    return None
+
+
 def head_in(git_dir: Path) -> str:
     """A worktree's HEAD as its file in `git_dir` (its admin dir, or the common dir for the main
     worktree) says it: `ref: refs/heads/x`, or a commit id; "" when there is none. A repository that
