@@ -69,3 +69,21 @@ def test_force_installs_into_the_common_dir_and_the_husky_line_chains_it(root: P
     record = state.load(discover(root).workspace, "h")
     assert record is not None and record.status == state.READY  # our hook ran, through husky's file
     assert builders("new", "after").code == 0, "the root is clean"
+
+
+def test_a_failing_hook_of_the_users_hooks_path_rolls_new_back_with_a_hint_that_names_it(
+    root: Path, builders: Builders, unchanged: Unchanged, tmp_path: Path
+) -> None:
+    hooks = tmp_path / "my-hooks"
+    hooks.mkdir()
+    (hooks / "post-checkout").write_text('#!/bin/sh\necho "my hook says no" >&2\nexit 1\n')
+    (hooks / "post-checkout").chmod(0o755)
+    git.run(root / "repos/alpha", "config", "core.hooksPath", str(hooks))
+    with unchanged():
+        done = builders("new", "hk", "--repos", "alpha")
+    assert done.code == 1
+    assert "rolled back: the workspace is as it was" in done.err
+    assert "error: git -C" in done.err and "my hook says no" in done.err
+    assert f"hint: fix what git says (a failing post-checkout hook in core.hooksPath {hooks}?" in done.err
+    git.run(root / "repos/alpha", "config", "--unset", "core.hooksPath")
+    assert builders("new", "hk", "--repos", "alpha").code == 0  # the hint, taken

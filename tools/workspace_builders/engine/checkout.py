@@ -291,19 +291,28 @@ def apply(checkout: Checkout) -> None:
                 _set_aside(checkout)
                 branch_ref = f"refs/heads/{checkout.branch}"
                 new_branch = git.resolve_commits(checkout.source, [branch_ref])[branch_ref] is None
-            if checkout.sparse is None:
-                git.add_worktree(
-                    checkout.source, checkout.target, checkout.branch, checkout.base_commit, new_branch=new_branch
+            try:
+                if checkout.sparse is None:
+                    git.add_worktree(
+                        checkout.source, checkout.target, checkout.branch, checkout.base_commit, new_branch=new_branch
+                    )
+                else:
+                    git.add_sparse_worktree(
+                        checkout.source,
+                        checkout.target,
+                        checkout.branch,
+                        checkout.base_commit,
+                        checkout.sparse,
+                        new_branch=new_branch,
+                    )
+            except git.GitFailed as exc:  # git's own words say what; the hint, where to look
+                hooks = git.config_value(checkout.source, "core.hooksPath")
+                exc.hint = (
+                    "fix what git says (a failing post-checkout hook"
+                    + (f" in core.hooksPath {output.command(hooks)}" if hooks else " of the repository")
+                    + "? a full disk?), then run the same command again"
                 )
-            else:
-                git.add_sparse_worktree(
-                    checkout.source,
-                    checkout.target,
-                    checkout.branch,
-                    checkout.base_commit,
-                    checkout.sparse,
-                    new_branch=new_branch,
-                )
+                raise
         link = links.link_of(checkout.target, checkout.common_dir)
         if not link.whole or link.admin is None:
             raise BuildersError(
