@@ -1,8 +1,9 @@
 """Several agents at once, each looping new -> commits -> a teammate's commit on a base -> sync -> land
--> remove (plain, never --force), with runs stopped at random (SIGKILL, SIGINT, SIGTERM, to the run
-or its process group; a fixed seed). Each stopped step is run again until it completes. Afterwards
-every commit is accounted for (by SHA on the base, or, once rebased, by its patch there), no base went
-backwards, every base checkout is clean, nothing is pending.
+-> remove (plain, never --force), with `prune` and `list` running beside them, and runs stopped at
+random (SIGKILL, SIGINT, SIGTERM, to the run or its process group; a fixed seed). Each stopped step
+is run again until it completes. Afterwards every commit is accounted for (by SHA on the base, or,
+once rebased, by its patch there), no base went backwards, every base checkout is clean, nothing is
+pending.
 
 Short in the suite; a longer soak by hand: BUILDERS_SOAK_ROUNDS=20 BUILDERS_SOAK_AGENTS=4
 BUILDERS_SOAK_SEED=7 .venv/bin/pytest -q tests/test_soak.py
@@ -126,16 +127,45 @@ def agent(root: Path, index: int, ledger: Ledger, failures: list[BaseException])
         failures.append(exc)
 
 
+def janitor(root: Path, ledger: Ledger, failures: list[BaseException], agents_done: threading.Event) -> None:
+    """`prune` and `list` run over and over beside the agents, stopped at random like them: a prune
+    racing creations, landings and removals (and stopped in the middle) must take nothing live."""
+    rng = random.Random(SEED * 1000 + 999)
+    try:
+        while not agents_done.is_set():
+            for args in (("prune",), ("list",)):
+                proc = start(root, *args)
+                if rng.random() < STOP_CHANCE:
+                    time.sleep(rng.uniform(0.05, 0.8))
+                    if proc.poll() is None:
+                        with ledger.lock:
+                            ledger.stops += 1
+                        signal_run(proc, rng.choice(SIGNALS), group=rng.random() < 0.5)
+                _, err = proc.communicate(timeout=300)
+                assert proc.returncode != 3, f"builders {' '.join(args)} crashed: {err}"
+            agents_done.wait(rng.uniform(0.1, 0.5))
+    except BaseException as exc:
+        failures.append(exc)
+
+
 def test_agents_landing_at_once_with_random_stops_lose_nothing_and_never_rewind(root: Path) -> None:
     ledger = Ledger()
     failures: list[BaseException] = []
+    agents_done = threading.Event()
     threads = [threading.Thread(target=agent, args=(root, i, ledger, failures)) for i in range(AGENTS)]
-    for t in threads:
+    pruning = threading.Thread(target=janitor, args=(root, ledger, failures, agents_done))
+    for t in [*threads, pruning]:
         t.start()
     for t in threads:
         t.join()
+    agents_done.set()
+    pruning.join()
     if failures:
         raise failures[0]
+    for args in (("prune",), ("verify",)):  # what a stopped prune left, completed; then nothing is wrong
+        done = start(root, *args)
+        out, err = done.communicate(timeout=300)
+        assert done.returncode == 0, f"builders {' '.join(args)}: {out}{err}"
     for repo in REPOS:
         clone = root / "repos" / repo
         shas = git.run(clone, "reflog", "show", "--format=%H", "refs/heads/main", "--").split()
