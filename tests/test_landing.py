@@ -212,6 +212,19 @@ def test_a_base_checked_out_in_a_linked_worktree_moves_with_it_and_its_changes_r
     assert tip(clone, "HEAD") == tip(clone, "refs/heads/users-own")  # the clone's own checkout: untouched
 
 
+def test_a_base_checkout_whose_head_is_a_symlink_moves_with_it(root: Path, builders: Builders, made: Path) -> None:
+    """An old git's symlinked HEAD is no plain file to read: git is asked where the base is checked
+    out, so the checkout is never left behind while its branch moves."""
+    clone = root / "repos/alpha"
+    git.run(clone, "-c", "core.preferSymlinkRefs=true", "symbolic-ref", "HEAD", "refs/heads/main")
+    assert (clone / ".git/HEAD").is_symlink()
+    done = builders("land", "s")
+    assert done.code == 0, done.err
+    assert tip(clone) == tip(clone, "refs/heads/builder/s")
+    assert git.run(clone, "status", "--porcelain") == ""  # its files and index moved with its branch
+    assert (clone / "README.md").read_text() == "alpha, changed\n"
+
+
 def test_squash_lands_one_commit_per_repo(root: Path, builders: Builders, made: Path) -> None:
     edit(made / "repos/alpha/second.txt", "two\n")
     commit(made / "repos/alpha", "alpha work, part two")

@@ -123,19 +123,23 @@ def checked_out_anywhere(common_dir: Path, branch: str, besides: Path) -> bool:
 
 def checkout_of(common_dir: Path, main_worktree: Path, branch: str) -> Path | None:
     """The worktree where `branch` (refs/heads/...) is checked out, or None: its HEAD file read as
-    `checked_out_anywhere` reads them (git is asked where the refs are in a reftable)."""
+    `checked_out_anywhere` reads them. A checkout missed would have its branch moved under its files:
+    where a file is not as git writes it (a reftable's stub, a symlink, one being written), git is asked."""
     wanted, main_head = f"ref: {branch}", read(common_dir / "HEAD")
-    if main_head == REFTABLE_STUB:
+    admins = admin_dirs(common_dir)
+    heads = [read(os.path.join(admin, "HEAD")) for admin in admins]
+    pointers = [
+        read(os.path.join(admin, "gitdir")) if head == wanted else "" for admin, head in zip(admins, heads, strict=True)
+    ]
+    if main_head in (None, REFTABLE_STUB) or None in heads or None in pointers:
         where = next((w.path for w in git.worktrees(common_dir) if w.branch == branch), None)
         # A clone made with --separate-git-dir: git names its main worktree by the git dir.
         return main_worktree if where is not None and where.resolve() == common_dir.resolve() else where
     if main_head == wanted:
         return main_worktree
-    for admin in admin_dirs(common_dir):
-        if read(os.path.join(admin, "HEAD")) == wanted:
-            pointer = read(os.path.join(admin, "gitdir"))
-            if pointer:
-                return Path(os.path.normpath(os.path.join(admin, pointer))).parent
+    for admin, pointer in zip(admins, pointers, strict=True):
+        if pointer:
+            return Path(os.path.normpath(os.path.join(admin, pointer))).parent
     return None
 
 
