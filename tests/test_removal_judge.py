@@ -611,6 +611,19 @@ def test_removing_a_builder_whose_repo_folder_was_deleted_by_hand_refuses_then_k
     assert "builder/x" not in branches(root) and "builder/x" not in branches(root / "repos/beta")
 
 
+def test_a_branch_checked_out_through_a_symlinked_head_is_kept(root: Path, builder: Path, builders: Builders) -> None:
+    """An old git's symlinked HEAD is no plain file to read: git is asked, and the branch it names
+    checked out is never deleted under that checkout."""
+    clone = root / "repos/alpha"
+    git.run(clone, "-c", "core.preferSymlinkRefs=true", "symbolic-ref", "HEAD", "refs/heads/builder/x")
+    assert (clone / ".git/HEAD").is_symlink()
+    done = builders("remove", "x")
+    assert done.code == 0, done.err
+    assert "kept branch in alpha: builder/x (checked out elsewhere)" in done.out
+    assert "builder/x" in branches(clone)
+    assert git.run(clone, "symbolic-ref", "HEAD").strip() == "refs/heads/builder/x"
+
+
 def test_a_branch_of_the_builder_namespace_with_no_record_is_no_builder(
     root: Path, builders: Builders, unchanged: Unchanged
 ) -> None:

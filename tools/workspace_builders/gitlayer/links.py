@@ -103,27 +103,19 @@ def common_dir_named_by(worktree: Path) -> Path | None:
 
 def checked_out_anywhere(common_dir: Path, branch: str, besides: Path) -> bool:
     """Whether `branch` (refs/heads/...) is the HEAD of a worktree of the repository other than the one
-    at `besides`: the main worktree's HEAD and each admin dir's, read as `git worktree list` reads them
-    (small files, no git process however many worktrees there are; one `git worktree list` where the
-    refs are in a reftable)."""
-    wanted, main_head = f"ref: {branch}", read(common_dir / "HEAD")
-    if main_head == REFTABLE_STUB:  # git says it, for every worktree in one call
-        listed = git.worktrees(common_dir)
-        return any(w.branch == branch and w.path.resolve() != besides.resolve() for w in listed)
-    if main_head == wanted and common_dir.parent.resolve() != besides.resolve():
-        return True
-    for admin in admin_dirs(common_dir):
-        if read(os.path.join(admin, "HEAD")) == wanted:
-            pointer = read(os.path.join(admin, "gitdir"))
-            where = Path(os.path.normpath(os.path.join(admin, pointer))).parent if pointer else None
-            if where is None or where.resolve() != besides.resolve():
-                return True
-    return False
+    at `besides` (see worktrees_on)."""
+    return any(w.resolve() != besides.resolve() for w in worktrees_on(common_dir, common_dir.parent, branch))
 
 
 def checkout_of(common_dir: Path, main_worktree: Path, branch: str) -> Path | None:
-    """The worktree where `branch` (refs/heads/...) is checked out, or None: its HEAD file read as
-    `checked_out_anywhere` reads them. A checkout missed would have its branch moved under its files:
+    """The worktree where `branch` (refs/heads/...) is checked out, or None (see worktrees_on)."""
+    return next(iter(worktrees_on(common_dir, main_worktree, branch)), None)
+
+
+def worktrees_on(common_dir: Path, main_worktree: Path, branch: str) -> list[Path]:
+    """The worktrees that have `branch` (refs/heads/...) checked out: the main worktree's HEAD and each
+    admin dir's, read as `git worktree list` reads them (small files, no git process however many
+    worktrees there are). A checkout missed would have its branch moved or deleted under its files:
     where a file is not as git writes it (a reftable's stub, a symlink, one being written), git is asked."""
     wanted, main_head = f"ref: {branch}", read(common_dir / "HEAD")
     admins = admin_dirs(common_dir)
@@ -132,15 +124,15 @@ def checkout_of(common_dir: Path, main_worktree: Path, branch: str) -> Path | No
         read(os.path.join(admin, "gitdir")) if head == wanted else "" for admin, head in zip(admins, heads, strict=True)
     ]
     if main_head in (None, REFTABLE_STUB) or None in heads or None in pointers:
-        where = next((w.path for w in git.worktrees(common_dir) if w.branch == branch), None)
+        listed = [w.path for w in git.worktrees(common_dir) if w.branch == branch]
         # A clone made with --separate-git-dir: git names its main worktree by the git dir.
-        return main_worktree if where is not None and where.resolve() == common_dir.resolve() else where
-    if main_head == wanted:
-        return main_worktree
-    for admin, pointer in zip(admins, pointers, strict=True):
-        if pointer:
-            return Path(os.path.normpath(os.path.join(admin, pointer))).parent
-    return None
+        return [main_worktree if w.resolve() == common_dir.resolve() else w for w in listed]
+    found = [main_worktree] if main_head == wanted else []
+    return found + [
+        Path(os.path.normpath(os.path.join(admin, pointer))).parent
+        for admin, pointer in zip(admins, pointers, strict=True)
+        if pointer
+    ]
 
 
 def head_in(git_dir: Path) -> str:
