@@ -283,7 +283,12 @@ def test_edits_hidden_by_index_flags_are_work(
     (alpha / "README.md").write_text("edited where status does not look\n")
     assert git.run(alpha, "status", "--porcelain") == ""
     with unchanged():
+        shown = builders("status", "x")
+        document = json.loads(builders("status", "x", "--json").out)
         result = builders("remove", "x")
+    assert shown.code == 0
+    assert "note: alpha: 1 edited but hidden from git status (skip-worktree/assume-unchanged): README.md" in shown.out
+    assert {w["label"]: w["hidden"] for w in document["worktrees"]} == {"root": [], "alpha": ["README.md"], "beta": []}
     assert result.code == 1
     assert "1 edited but hidden from git status (skip-worktree/assume-unchanged): README.md" in result.err
     round_trip(builders, alpha)

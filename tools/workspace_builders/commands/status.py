@@ -19,6 +19,7 @@ STAT_KEYS = ("files", "insertions", "deletions")
 class Details:
     last_commit: dict[str, str]
     diffstat: dict[str, int]
+    hidden: list[str]  # edits git status does not show (skip-worktree, assume-unchanged), which are work all the same
 
 
 def status(location: Location, name: str | None, as_json: bool) -> int:
@@ -77,6 +78,14 @@ def status(location: Location, name: str | None, as_json: bool) -> int:
         output.result(f"a sync of it was stopped mid-rebase: builders sync {record.name} takes it up")
     headers = ["worktree", "branch", "base", "ahead/behind", "changed", "untracked", "last commit"]
     output.result(output.table(table, headers))
+    for t, d in zip(trees, details, strict=True):
+        if d.hidden:
+            shown = ", ".join(d.hidden[:5]) + (" ..." if len(d.hidden) > 5 else "")
+            output.result(
+                f"note: {t.label}: {len(d.hidden)} edited but hidden from git status "
+                f"(skip-worktree/assume-unchanged): {shown}; they are work, which remove keeps "
+                f"(they are tagged S or lower case in: {output.command('git', '-C', t.path, 'ls-files', '-v')})"
+            )
     output.result(
         f"{stat['files']} files changed, {stat['insertions']} insertions(+), {stat['deletions']} deletions(-)"
     )
@@ -91,7 +100,9 @@ def status(location: Location, name: str | None, as_json: bool) -> int:
 
 
 def _details(tree: Tree) -> Details:
-    """The last commit, and the diffstat against the base (commits and uncommitted tracked changes)."""
+    """The last commit, the diffstat against the base (commits and uncommitted tracked changes), and
+    the edits git status hides."""
+    wait_entries = git.index_entries_started(tree.path)
     sha, date, subject = git.last_commit(tree.path)
     stat = dict.fromkeys(STAT_KEYS, 0)
     if tree.base_tip:
@@ -99,7 +110,8 @@ def _details(tree: Tree) -> Details:
             stat["files"] += 1
             stat["insertions"] += int(added) if added.isdigit() else 0
             stat["deletions"] += int(deleted) if deleted.isdigit() else 0
-    return Details({"sha": sha, "date": date, "subject": subject}, stat)
+    edited, gone = git.hidden_edits(tree.path, wait_entries())
+    return Details({"sha": sha, "date": date, "subject": subject}, stat, edited + gone)
 
 
 def _row(tree: Tree, details: Details, sparse: list[str] | None) -> dict[str, object]:
@@ -115,6 +127,7 @@ def _row(tree: Tree, details: Details, sparse: list[str] | None) -> dict[str, ob
         "behind": tree.behind,
         "changed": tree.modified,
         "untracked": tree.untracked,
+        "hidden": details.hidden,
         "upstream": {"ref": tree.upstream, "track": tree.upstream_track} if tree.upstream else None,
         "problem": tree.problem,
         "last_commit": details.last_commit,

@@ -226,10 +226,7 @@ def _detached_work(m: Member) -> bool:
 def _hidden_edits(m: Member, hidden: list[git.IndexEntry]) -> list[str]:
     """Skip-worktree and assume-unchanged files that differ from the index on disk (or, assumed
     unchanged, are gone): `status` does not look at them, removal would delete them all the same."""
-    present = [e for e in hidden if os.path.lexists(m.path / e.path) and not (m.path / e.path).is_dir()]
-    now = git.hashes_as_git_sees(m.path, [e.path for e in present]) if present else {}
-    edited = [e.path for e in present if now[e.path] != e.blob]
-    gone = [e.path for e in hidden if e.tag.islower() and not os.path.lexists(m.path / e.path)]
+    edited, gone = git.hidden_edits(m.path, hidden)
     m.store += edited
     m.drop += gone
     return edited + gone

@@ -760,6 +760,17 @@ def _index_entries(out: str) -> list[IndexEntry]:
     return found
 
 
+def hidden_edits(worktree: Path, entries: Sequence[IndexEntry]) -> tuple[list[str], list[str]]:
+    """Of the index's skip-worktree and assume-unchanged files (submodules aside), those on disk that
+    differ from the index, and those assumed unchanged that are gone: `git status` shows neither."""
+    hidden = [e for e in entries if e.hidden and e.mode != GITLINK]
+    present = [e for e in hidden if os.path.lexists(worktree / e.path) and not (worktree / e.path).is_dir()]
+    now = hashes_as_git_sees(worktree, [e.path for e in present]) if present else {}
+    edited = [e.path for e in present if now[e.path] != e.blob]
+    gone = [e.path for e in hidden if e.tag.islower() and not os.path.lexists(worktree / e.path)]
+    return edited, gone
+
+
 def hashes_as_git_sees(worktree: Path, paths: Sequence[str]) -> dict[str, str]:
     """The blob each file would be if added now (filters applied, nothing written): to compare a
     hidden file with its index entry as `status` would."""
