@@ -147,6 +147,29 @@ def test_bad_sparse_switches_change_nothing(
     assert said in done.err and "hint:" in done.err
 
 
+@pytest.mark.parametrize("tool", ["make", "task"])
+def test_the_make_and_task_twins_take_sparse_and_speak_it_in_their_hints(
+    root: Path, unchanged: Unchanged, tool: str
+) -> None:
+    if tool == "task" and not (BIN / "task").exists():
+        pytest.skip("task (go-task-bin) not installed")
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "NAME", "REPOS", "SPARSE")}
+    env["PATH"] = f"{BIN}{os.pathsep}{env['PATH']}"
+    target = ["make", "--no-print-directory", "builder-new"] if tool == "make" else ["task", "builder:new"]
+
+    def twin(*values: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*target, *values], cwd=root, env=env, capture_output=True, text=True, check=False)
+
+    with unchanged():
+        refused = twin("NAME=s", "REPOS=alpha", "SPARSE=src/pkg00")
+    assert refused.returncode != 0
+    assert "error: SPARSE 'src/pkg00' names no repo" in refused.stderr
+    assert "hint: write it as SPARSE=REPO=DIR[,DIR...], e.g. SPARSE=big=services/api,libs/core" in refused.stderr
+    done = twin("NAME=s", "REPOS=alpha", "SPARSE=alpha=src/pkg00")
+    assert done.returncode == 0, done.stderr
+    assert files_of(builders_dir(root) / "s/repos/alpha") == ["README.md", "src/pkg00/module00000.py"]
+
+
 def test_init_and_the_post_checkout_hook_honour_the_preset(preset: Path, builders: Builders) -> None:
     assert builders("add", "plain").code == 0
     assert builders("init", "--builder", "plain", "--repos", "alpha").code == 0

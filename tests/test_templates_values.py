@@ -37,10 +37,13 @@ HOSTILE = [
     {"NAME": "new\nline", "REPOS": "é 漢字 🙂 \t", "BASE": 'it\'s "quoted" \\', "FORCE": "$(shell touch PWNED)"},
     {"NAME": "#not a comment % * ~ ? bad\udcffbyte", "REPOS": "a\\\nb", "BASE": "$$ a=b c=d", "FORCE": ""},
 ]
+SPARSE = ["big=$(shell touch PWNED),`touch PWNED`", "a b=it's \"x\";$$y", ""]  # a value each, in order
+for values, sparse in zip(HOSTILE, SPARSE, strict=True):
+    values["SPARSE"] = sparse
 # task expands `{{...}}` in a value given on its command line before the Taskfile sees it (a value
 # from the environment is left alone); make drops leading blanks of a command-line value.
-TEMPLATE_LIKE = {"NAME": "{{.BUILDERS}}", "REPOS": "{{", "BASE": "}}", "FORCE": ""}
-LEADING_BLANKS = {"NAME": "  lead", "REPOS": " a", "BASE": "\tb", "FORCE": ""}
+TEMPLATE_LIKE = {"NAME": "{{.BUILDERS}}", "REPOS": "{{", "BASE": "}}", "FORCE": "", "SPARSE": "{{.NAME}}"}
+LEADING_BLANKS = {"NAME": "  lead", "REPOS": " a", "BASE": "\tb", "FORCE": "", "SPARSE": " big=x"}
 
 TARGETS = ["new", "add", "init", "list", "verify", "remove", "prune", "repos-sync"]
 TARGETS += ["status", "sync", "land", "push", "restore"]
@@ -52,8 +55,9 @@ def expected(target: str, values: dict[str, str]) -> list[str]:
     name, repos, base, force = values["NAME"], values["REPOS"], values["BASE"], values["FORCE"]
     with_repos = ["--repos", repos] if repos else []
     with_base = ["--base", base] if base else []
+    with_sparse = ["--sparse", values["SPARSE"]] if values.get("SPARSE") else []
     return {
-        "new": ["new", name, *with_repos, *with_base],
+        "new": ["new", name, *with_repos, *with_base, *with_sparse],
         "add": ["add", name, *with_base],
         "init": ["init", *with_repos, *(["--builder", name] if name else [])],
         "list": ["list"],
@@ -68,7 +72,8 @@ def expected(target: str, values: dict[str, str]) -> list[str]:
 
 def clean_env(**extra: str) -> dict[str, str]:
     """The test's environment without any of the variables the templates read, nor an outer make's."""
-    dropped = {"NAME", "REPOS", "BASE", "FORCE", "CMD", "BUILDERS", "MAKEFLAGS", "MAKELEVEL", "MFLAGS", "MAKEOVERRIDES"}
+    dropped = {"NAME", "REPOS", "BASE", "FORCE", "SPARSE", "CMD", "BUILDERS", "MAKEFLAGS", "MAKELEVEL", "MFLAGS"}
+    dropped |= {"MAKEOVERRIDES"}
     dropped |= {"ARGS", "MSG", "BUILDERS_VIA"}
     env = {k: v for k, v in os.environ.items() if k not in dropped}
     env["PATH"] = f"{BIN}{os.pathsep}{env['PATH']}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from workspace_builders.base import interface
 from workspace_builders.base.errors import bad_input
 
 Dirs = tuple[str, ...]
@@ -49,14 +50,19 @@ def parse_overrides(values: Sequence[str]) -> dict[str, Dirs]:
     for value in values:
         repo, equals, listed = value.partition("=")
         repo = repo.strip()
+        switch = interface.called("--sparse", "SPARSE")  # through make or task, the variable was typed
         if not equals or not repo:
             raise bad_input(
-                f"--sparse {value!r} names no repo",
-                "write it as --sparse REPO=DIR[,DIR...], e.g. --sparse big=services/api,libs/core",
+                f"{switch} {value!r} names no repo",
+                f"write it as {interface.option('--sparse', 'SPARSE', 'REPO=DIR[,DIR...]')}, "
+                f"e.g. {interface.option('--sparse', 'SPARSE', 'big=services/api,libs/core')}",
             )
         if repo in found:
-            raise bad_input(f"--sparse names {repo!r} twice", f"give all its folders at once: --sparse {repo}=A,B")
-        found[repo] = folders([f for f in listed.split(",") if f.strip()] or [""], f"--sparse {repo}")
+            raise bad_input(
+                f"{switch} names {repo!r} twice",
+                f"give all its folders at once: {interface.option('--sparse', 'SPARSE', f'{repo}=A,B')}",
+            )
+        found[repo] = folders([f for f in listed.split(",") if f.strip()] or [""], f"{switch} {repo}")
     return found
 
 
