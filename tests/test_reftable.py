@@ -138,3 +138,27 @@ def test_a_builder_lands_and_is_removed(root: Path) -> None:
     for repo in (root, root / "repos/alpha", root / "repos/beta"):
         assert _worktrees(repo) == [str(repo)]
         assert _tip(repo, "refs/heads/builder/x") is None
+
+
+def test_a_reftable_lock_a_killed_git_left_is_named_with_its_fix(root: Path) -> None:
+    """git says only "cannot lock references" while a killed git's `reftable/tables.list.lock` stays:
+    every ref update of the repository fails. The hint names the file, and removing it is the fix."""
+    assert _builders(root, "new", "x", "--repos", "alpha").returncode == 0
+    built = root.parent / f"{root.name}.builders" / "x"
+    edit(built / "repos/alpha/work.txt", "the builder's work\n")
+    work = _commit(built / "repos/alpha", "the builder's work")
+    lock = root / "repos/alpha/.git/reftable/tables.list.lock"
+    lock.touch()
+    main = _tip(root / "repos/alpha", "refs/heads/main")
+    for args in (("new", "y", "--repos", "alpha"), ("land", "x")):
+        refused = _builders(root, *args)
+        assert refused.returncode == 1, refused.stderr
+        assert "cannot lock references" in refused.stderr
+        assert f"hint: a git stopped while it wrote refs leaves {lock} behind" in refused.stderr
+        assert f"remove it (rm {lock})" in refused.stderr
+    assert _tip(root / "repos/alpha", "refs/heads/main") == main  # nothing landed
+    assert _tip(root / "repos/alpha", "refs/heads/builder/y") is None  # nothing made
+    lock.unlink()
+    landed = _builders(root, "land", "x")
+    assert landed.returncode == 0, landed.stderr
+    assert _tip(root / "repos/alpha", "refs/heads/main") == work

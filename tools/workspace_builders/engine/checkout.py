@@ -307,7 +307,7 @@ def apply(checkout: Checkout) -> None:
                     )
             except git.GitFailed as exc:  # git's own words say what; the hint, where to look
                 hooks = git.config_value(checkout.source, "core.hooksPath")
-                exc.hint = (
+                exc.hint = exc.hint or (
                     "fix what git says (a failing post-checkout hook"
                     + (f" in core.hooksPath {output.command(hooks)}" if hooks else " of the repository")
                     + "? a full disk?), then run the same command again"

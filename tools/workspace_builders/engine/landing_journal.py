@@ -157,9 +157,11 @@ def check_before_moving(moves: Sequence[Move], name: str) -> dict[str, Path]:
                 )
         refuse_rebasing(move)
         if tried.returncode != 0:  # a reference-transaction hook that protects the branch, say
+            failed = git.GitFailed(tried)
             raise BuildersError(
-                f"{move.label}: git refuses to move {move.base} ({git.GitFailed(tried).message}); nothing landed",
-                "see what git says (a reference-transaction hook in the repository's hooks or core.hooksPath?),"
+                f"{move.label}: git refuses to move {move.base} ({failed.message}); nothing landed",
+                failed.hint
+                or "see what git says (a reference-transaction hook in the repository's hooks or core.hooksPath?),"
                 " then run the command again",
             )
         return check_checkout(move, Path(move.checkout), ours=False) if move.checkout else None

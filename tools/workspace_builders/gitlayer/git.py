@@ -17,7 +17,7 @@ from pathlib import Path
 from plumbum.machines.local import PlumbumLocalPopen
 from plumbum.path.local import LocalPath
 
-from workspace_builders.base import interrupts
+from workspace_builders.base import interrupts, output
 from workspace_builders.base.errors import BuildersError
 from workspace_builders.gitlayer import locks, processes
 
@@ -186,6 +186,22 @@ class GitFailed(BuildersError):
         said = done.stderr.strip() or done.stdout.strip() or "(no output)"
         super().__init__(f"git {' '.join(done.args)} failed with exit {done.returncode}: {said}")
         self.completed = done
+        lock = _held_ref_lock(done) if "cannot lock references" in said else None
+        if lock is not None:
+            self.hint = (
+                f"a git stopped while it wrote refs leaves {lock} behind, and git names no file: if no git runs "
+                f"there ({output.command('fuser', lock)} says nothing), remove it "
+                f"({output.command('rm', lock)}), then run the command again"
+            )
+
+
+def _held_ref_lock(done: Completed) -> Path | None:
+    """The reftable's lock of the repository the failed call ran in, if it is there."""
+    if len(done.args) < 2 or done.args[0] != "-C" or not os.path.isdir(done.args[1]):
+        return None
+    found = locate(Path(done.args[1]))
+    lock = (found.common_dir if found else Path(done.args[1])) / "reftable" / "tables.list.lock"
+    return lock if lock.exists() else None
 
 
 def _begin(args: tuple[str, ...], input: str | None, env: dict[str, str]) -> Callable[[], Completed]:
